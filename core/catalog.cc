@@ -1,0 +1,285 @@
+#include "core/catalog.h"
+
+#include <algorithm>
+
+#include "core/ids.h"
+#include "core/limits.h"
+
+namespace stampede {
+
+product_view view_of(const product& p) {
+  return product_view{p.id,
+                      p.name,
+                      p.description,
+                      p.price,
+                      p.images,
+                      p.max_per_user,
+                      p.sale_starts_at_ms,
+                      p.sale_ends_at_ms,
+                      p.active,
+                      p.version,
+                      p.units.available(),
+                      p.units.on_hand(),
+                      p.units.reserved(),
+                      p.units.committed()};
+}
+
+namespace {
+
+error bad_field(std::string field, std::string message) {
+  error_details d;
+  d.field = std::move(field);
+  return make_error(error_code::invalid_request, std::move(message), std::move(d));
+}
+
+std::optional<error> check_name(const std::string& name) {
+  if (name.empty() || name.size() > limits::product_name_length_max)
+    return bad_field("name", "name must be 1..200 bytes");
+  return std::nullopt;
+}
+std::optional<error> check_description(const std::string& d) {
+  if (d.size() > limits::product_description_length_max)
+    return bad_field("description", "description is too long");
+  return std::nullopt;
+}
+std::optional<error> check_price(int64_t price) {
+  if (price < 0 || price > limits::price_minor_max)
+    return bad_field("price", "price must be a non-negative integer in minor units");
+  return std::nullopt;
+}
+std::optional<error> check_images(const std::vector<std::string>& images) {
+  if (images.size() > limits::product_images_max)
+    return bad_field("images", "at most 20 images");
+  for (const auto& url : images) {
+    if (url.empty() || url.size() > limits::product_image_url_length_max)
+      return bad_field("images", "image URLs must be 1..2048 bytes");
+  }
+  return std::nullopt;
+}
+std::optional<error> check_on_hand(int64_t on_hand) {
+  if (on_hand < 0 || on_hand > limits::on_hand_max)
+    return bad_field("on_hand", "on_hand must be 0..1000000000");
+  return std::nullopt;
+}
+std::optional<error> check_max_per_user(int64_t m) {
+  if (m < 0 || m > limits::max_per_user_max)
+    return bad_field("max_per_user", "max_per_user must be 0..1000000");
+  return std::nullopt;
+}
+std::optional<error> check_window(std::optional<int64_t> starts, std::optional<int64_t> ends) {
+  if (starts && ends && *ends <= *starts)
+    return bad_field("sale_ends_at", "sale_ends_at must be after sale_starts_at");
+  return std::nullopt;
+}
+
+bool contains_case_insensitive(std::string_view haystack, std::string_view needle) {
+  if (needle.empty()) return true;
+  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                        [&](char a, char b) { return lower(a) == lower(b); });
+  return it != haystack.end();
+}
+
+}  // namespace
+
+std::optional<error> validate(const product_create& c) {
+  if (!is_valid_product_id(c.id))
+    return bad_field("id", "id must match [A-Za-z0-9._-]{1,64}");
+  if (auto e = check_name(c.name)) return e;
+  if (auto e = check_description(c.description)) return e;
+  if (auto e = check_price(c.price)) return e;
+  if (auto e = check_images(c.images)) return e;
+  if (auto e = check_on_hand(c.on_hand)) return e;
+  if (auto e = check_max_per_user(c.max_per_user)) return e;
+  return check_window(c.sale_starts_at_ms, c.sale_ends_at_ms);
+}
+
+std::optional<error> validate(const product_patch& p) {
+  if (p.name)
+    if (auto e = check_name(*p.name)) return e;
+  if (p.description)
+    if (auto e = check_description(*p.description)) return e;
+  if (p.price)
+    if (auto e = check_price(*p.price)) return e;
+  if (p.images)
+    if (auto e = check_images(*p.images)) return e;
+  if (p.on_hand)
+    if (auto e = check_on_hand(*p.on_hand)) return e;
+  if (p.max_per_user)
+    if (auto e = check_max_per_user(*p.max_per_user)) return e;
+  return std::nullopt;
+}
+
+product* catalog::find_mutable(std::string_view id) {
+  auto it = products_.find(as_key(id));
+  return it == products_.end() ? nullptr : &it->second;
+}
+
+const product* catalog::find(std::string_view id) const {
+  auto it = products_.find(as_key(id));
+  return it == products_.end() ? nullptr : &it->second;
+}
+
+result<product_view> catalog::create(const product_create& c) {
+  if (auto e = validate(c)) return std::move(*e);
+  if (products_.contains(c.id))
+    return make_error(error_code::conflict, "a product with this id exists",
+                      error_details{.product_id = c.id});
+  product p;
+  p.id = c.id;
+  p.name = c.name;
+  p.description = c.description;
+  p.price = c.price;
+  p.images = c.images;
+  p.max_per_user = c.max_per_user;
+  p.sale_starts_at_ms = c.sale_starts_at_ms;
+  p.sale_ends_at_ms = c.sale_ends_at_ms;
+  p.version = 1;
+  bool set = p.units.try_set_on_hand(c.on_hand);
+  assert(set);
+  (void)set;
+  ids_.insert(p.id);
+  auto [it, inserted] = products_.emplace(p.id, std::move(p));
+  assert(inserted);
+  return view_of(it->second);
+}
+
+std::optional<error> catalog::check_patch(std::string_view id, const product_patch& patch) const {
+  if (auto e = validate(patch)) return e;
+  const product* p = find(id);
+  if (!p) return make_error(error_code::not_found, "no such product");
+  auto starts = patch.sale_starts_at_ms ? *patch.sale_starts_at_ms : p->sale_starts_at_ms;
+  auto ends = patch.sale_ends_at_ms ? *patch.sale_ends_at_ms : p->sale_ends_at_ms;
+  if (auto e = check_window(starts, ends)) return e;
+  if (patch.on_hand && *patch.on_hand < p->units.reserved() + p->units.committed()) {
+    return make_error(error_code::conflict, "on_hand cannot fall below reserved + committed",
+                      error_details{.product_id = p->id, .available = p->units.available()});
+  }
+  return std::nullopt;
+}
+
+result<product_view> catalog::patch(std::string_view id, const product_patch& patch) {
+  if (auto e = check_patch(id, patch)) return std::move(*e);
+  product* p = find_mutable(id);
+  auto starts = patch.sale_starts_at_ms ? *patch.sale_starts_at_ms : p->sale_starts_at_ms;
+  auto ends = patch.sale_ends_at_ms ? *patch.sale_ends_at_ms : p->sale_ends_at_ms;
+  // Every check is done: from here the patch applies whole.
+  if (patch.on_hand) {
+    bool set = p->units.try_set_on_hand(*patch.on_hand);
+    assert(set);
+    (void)set;
+  }
+  if (patch.name) p->name = *patch.name;
+  if (patch.description) p->description = *patch.description;
+  if (patch.price) p->price = *patch.price;
+  if (patch.images) p->images = *patch.images;
+  if (patch.max_per_user) p->max_per_user = *patch.max_per_user;
+  p->sale_starts_at_ms = starts;
+  p->sale_ends_at_ms = ends;
+  if (patch.active) p->active = *patch.active;
+  ++p->version;
+  return view_of(*p);
+}
+
+result<product_view> catalog::adjust(std::string_view id, int64_t delta) {
+  product* p = find_mutable(id);
+  if (!p) return make_error(error_code::not_found, "no such product");
+  int64_t target = p->units.on_hand() + delta;
+  if (delta < -limits::on_hand_max || delta > limits::on_hand_max || target > limits::on_hand_max)
+    return bad_field("delta", "on_hand would leave 0..1000000000");
+  if (!p->units.try_set_on_hand(target)) {
+    return make_error(error_code::conflict, "on_hand cannot fall below reserved + committed",
+                      error_details{.product_id = p->id, .available = p->units.available()});
+  }
+  ++p->version;
+  return view_of(*p);
+}
+
+result<product_view> catalog::deactivate(std::string_view id) {
+  product* p = find_mutable(id);
+  if (!p) return make_error(error_code::not_found, "no such product");
+  if (p->active) {
+    p->active = false;
+    ++p->version;
+  }
+  return view_of(*p);
+}
+
+result<product_view> catalog::get(std::string_view id, bool include_inactive) const {
+  const product* p = find(id);
+  if (!p || (!p->active && !include_inactive))
+    return make_error(error_code::not_found, "no such product");
+  return view_of(*p);
+}
+
+std::vector<product_view> catalog::list(std::string_view after, size_t limit,
+                                        std::string_view query, bool include_inactive) const {
+  std::vector<product_view> out;
+  for (auto it = ids_.upper_bound(as_key(after)); it != ids_.end() && out.size() < limit; ++it) {
+    const product& p = products_.find(*it)->second;
+    if (!p.active && !include_inactive) continue;
+    if (!contains_case_insensitive(p.name, query)) continue;
+    out.push_back(view_of(p));
+  }
+  return out;
+}
+
+stock_answer catalog::decide(const stock_ask& ask, int64_t now_ms) {
+  stock_answer a;
+  product* p = find_mutable(ask.product_id);
+  if (!p || !p->active) {
+    a.refused = error_code::not_found;
+    return a;
+  }
+  a.name = p->name;
+  a.unit_price = p->price;
+  a.max_per_user = p->max_per_user;
+  a.sale_starts_at_ms = p->sale_starts_at_ms;
+  a.sale_ends_at_ms = p->sale_ends_at_ms;
+  a.available = p->units.available();
+  // API.md's order: sale window, then the per-user limit, then stock.
+  if (p->sale_starts_at_ms && now_ms < *p->sale_starts_at_ms) {
+    a.refused = error_code::sale_not_started;
+  } else if (p->sale_ends_at_ms && now_ms >= *p->sale_ends_at_ms) {
+    a.refused = error_code::sale_ended;
+  } else if (p->max_per_user > 0 && ask.already + ask.adding > p->max_per_user) {
+    a.refused = error_code::limit_exceeded;
+  } else if (ask.units > 0 && ask.take) {
+    if (p->units.try_reserve(ask.units)) {
+      a.reserved = true;
+      ++p->version;
+      a.available = p->units.available();
+    } else {
+      a.refused = error_code::out_of_stock;
+    }
+  } else if (ask.units > 0 && a.available < ask.units) {
+    a.refused = error_code::out_of_stock;
+  }
+  return a;
+}
+
+void catalog::release(std::string_view id, int64_t quantity) {
+  product* p = find_mutable(id);
+  assert(p);
+  if (!p) return;
+  p->units.release(quantity);
+  ++p->version;
+}
+
+void catalog::commit(std::string_view id, int64_t quantity) {
+  product* p = find_mutable(id);
+  assert(p);
+  if (!p) return;
+  p->units.commit(quantity);
+  ++p->version;
+}
+
+void catalog::uncommit(std::string_view id, int64_t quantity) {
+  product* p = find_mutable(id);
+  assert(p);
+  if (!p) return;
+  p->units.uncommit(quantity);
+  ++p->version;
+}
+
+}  // namespace stampede

@@ -1,0 +1,144 @@
+// Products and their stock, as one product shard holds them: create, patch, deactivate,
+// look up, list by id, and the stock decisions (sale window, per-user limit, available)
+// that grant or refuse a hold. Shard-local: only the owning shard's thread calls a catalog.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "core/errors.h"
+#include "core/stock.h"
+
+namespace stampede {
+
+// Everything API.md shows of a product, plus its stock.
+struct product {
+  std::string id;
+  std::string name;
+  std::string description;
+  int64_t price = 0;
+  std::vector<std::string> images;
+  int64_t max_per_user = 0;  // 0: no limit
+  std::optional<int64_t> sale_starts_at_ms;
+  std::optional<int64_t> sale_ends_at_ms;
+  bool active = true;
+  uint64_t version = 0;  // bumped on every change, stock included: the ETag
+  stock units;
+};
+
+// A copy of a product for a reply, taken on its shard.
+struct product_view {
+  std::string id;
+  std::string name;
+  std::string description;
+  int64_t price = 0;
+  std::vector<std::string> images;
+  int64_t max_per_user = 0;
+  std::optional<int64_t> sale_starts_at_ms;
+  std::optional<int64_t> sale_ends_at_ms;
+  bool active = true;
+  uint64_t version = 0;
+  int64_t available = 0;
+  int64_t on_hand = 0;  // the admin view's three counts
+  int64_t reserved = 0;
+  int64_t committed = 0;
+};
+product_view view_of(const product& p);
+
+// The body of POST /v1/admin/products.
+struct product_create {
+  std::string id;
+  std::string name;
+  std::string description;
+  int64_t price = 0;
+  std::vector<std::string> images;
+  int64_t on_hand = 0;
+  int64_t max_per_user = 0;
+  std::optional<int64_t> sale_starts_at_ms;
+  std::optional<int64_t> sale_ends_at_ms;
+};
+
+// The body of PATCH /v1/admin/products/{id}: only the fields present change.
+// `clear_sale_*` sets a window end to null.
+struct product_patch {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<int64_t> price;
+  std::optional<std::vector<std::string>> images;
+  std::optional<int64_t> on_hand;
+  std::optional<int64_t> max_per_user;
+  std::optional<std::optional<int64_t>> sale_starts_at_ms;
+  std::optional<std::optional<int64_t>> sale_ends_at_ms;
+  std::optional<bool> active;
+};
+
+// Field checks shared by create and patch; the first bad field answers invalid_request.
+std::optional<error> validate(const product_create& c);
+std::optional<error> validate(const product_patch& p);
+
+// What a user shard asks of one line: `units` to take now (take) or merely to find
+// available (check), for a user who has `already` units of the product in the cart and in
+// orders that are not canceled and is `adding` more (the per-user limit counts both).
+struct stock_ask {
+  std::string product_id;
+  int64_t units = 0;
+  bool take = true;
+  int64_t adding = 0;
+  int64_t already = 0;
+};
+
+// The product shard's answer to one stock_ask.
+struct stock_answer {
+  std::optional<error_code> refused;  // nullopt: granted
+  bool reserved = false;              // `units` were taken
+  int64_t available = 0;
+  int64_t max_per_user = 0;
+  std::optional<int64_t> sale_starts_at_ms;
+  std::optional<int64_t> sale_ends_at_ms;
+  std::string name;
+  int64_t unit_price = 0;
+};
+
+class catalog {
+ public:
+  result<product_view> create(const product_create& c);
+  // Every check patch() makes, without changing anything.
+  std::optional<error> check_patch(std::string_view id, const product_patch& p) const;
+  result<product_view> patch(std::string_view id, const product_patch& p);
+  // Adds (or with a negative delta removes) units, refusing to fall below reserved+committed.
+  result<product_view> adjust(std::string_view id, int64_t delta);
+  result<product_view> deactivate(std::string_view id);
+  // Public lookups hide inactive products; admin lookups see every product.
+  result<product_view> get(std::string_view id, bool include_inactive) const;
+  // Up to `limit` products with id > after, ordered by id, whose name contains `query`
+  // (ASCII case-insensitive).
+  std::vector<product_view> list(std::string_view after, size_t limit, std::string_view query,
+                                 bool include_inactive) const;
+
+  // Decides one line of a cart change or a checkout, at time now_ms.
+  stock_answer decide(const stock_ask& ask, int64_t now_ms);
+  // Returns held units (line removed, hold lapsed, checkout rolled back).
+  void release(std::string_view id, int64_t quantity);
+  void commit(std::string_view id, int64_t quantity);
+  void uncommit(std::string_view id, int64_t quantity);
+
+  const product* find(std::string_view id) const;
+  size_t size() const { return products_.size(); }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [id, p] : products_) f(p);
+  }
+
+ private:
+  product* find_mutable(std::string_view id);
+
+  absl::flat_hash_map<std::string, product> products_;
+  absl::btree_set<std::string> ids_;  // the listing order
+};
+
+}  // namespace stampede

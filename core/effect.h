@@ -1,0 +1,103 @@
+// Every change to shard state, as the effect it has (absolute values and ids, never
+// "reserve for 10 minutes"), so that logging an effect and applying it again on replay
+// gives the same state. A shard changes its state only by applying effects; the
+// effect_log is where the write-ahead log plugs in. Reservations on product shards are
+// not effects: recovery recomputes `reserved` and `committed` from carts and orders.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/address.h"
+#include "core/cart.h"
+#include "core/catalog.h"
+#include "core/order.h"
+
+namespace stampede {
+
+// ---- Product shard ----
+struct product_created {
+  product_create fields;
+};
+struct product_patched {
+  std::string product_id;
+  product_patch patch;
+};
+struct on_hand_set {  // stock adjustment, as the resulting absolute count
+  std::string product_id;
+  int64_t on_hand = 0;
+};
+struct product_deactivated {
+  std::string product_id;
+};
+
+// ---- Any shard ----
+struct shipping_methods_replaced {
+  std::vector<shipping_method> methods;
+};
+
+// ---- User shard ----
+struct cart_replaced {  // the whole cart of one user as it now is
+  std::string user_id;
+  cart contents;
+};
+struct address_added {
+  std::string user_id;
+  address value;
+};
+struct address_deleted {
+  std::string user_id;
+  std::string address_id;
+};
+struct order_placed {  // creates the order and empties the cart
+  order value;
+};
+struct order_updated {  // status, payments, tracking: the order as it now is
+  order value;
+};
+struct notification_added {
+  std::string user_id;
+  notification value;
+};
+// A stored answer of an idempotent request; see idempotency.h.
+struct idempotency_stored {
+  std::string user_id;
+  std::string scope_key;  // route + '\n' + Idempotency-Key
+  uint64_t fingerprint = 0;
+  int64_t stored_at_ms = 0;
+  std::variant<cart_view, order> answer;
+};
+
+using effect =
+    std::variant<product_created, product_patched, on_hand_set, product_deactivated,
+                 shipping_methods_replaced, cart_replaced, address_added, address_deleted,
+                 order_placed, order_updated, notification_added, idempotency_stored>;
+
+// Where a shard's effects go before they count. Shard-local: one log per shard, called
+// only from its thread. `append` returns the effect's sequence number; `durable_lsn` is
+// the highest one known to be on stable storage.
+class effect_log {
+ public:
+  virtual ~effect_log() = default;
+  virtual uint64_t append(const effect& e) = 0;
+  // Called at the end of every drain pass: make appended effects durable (or start to).
+  virtual void flush() = 0;
+  virtual uint64_t durable_lsn() const = 0;
+};
+
+// No durability: every effect counts as durable once the drain pass that made it ends.
+class memory_effect_log final : public effect_log {
+ public:
+  uint64_t append(const effect&) override { return ++appended_; }
+  void flush() override { durable_ = appended_; }
+  uint64_t durable_lsn() const override { return durable_; }
+
+ private:
+  uint64_t appended_ = 0;
+  uint64_t durable_ = 0;
+};
+
+}  // namespace stampede

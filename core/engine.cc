@@ -1,0 +1,407 @@
+#include "core/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+
+#include "core/limits.h"
+
+namespace stampede {
+
+namespace {
+
+uint32_t shard_count_for(uint32_t asked) {
+  uint32_t n = asked ? asked : std::max(1u, std::thread::hardware_concurrency());
+  return std::min<uint32_t>(n, limits::shards_max);
+}
+
+size_t page_size(int64_t limit) {
+  return static_cast<size_t>(std::clamp(limit, limits::page_limit_min, limits::page_limit_max));
+}
+
+error overloaded() {
+  return make_error(error_code::overloaded, "the store is busy; retry shortly");
+}
+
+error no_order() { return make_error(error_code::not_found, "no such order"); }
+
+// Admin order cursors are "<created_at_ms>:<order id>".
+std::optional<std::pair<int64_t, std::string>> parse_order_cursor(const std::string& c) {
+  auto colon = c.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  int64_t at = 0;
+  auto [ptr, ec] = std::from_chars(c.data(), c.data() + colon, at);
+  if (ec != std::errc() || ptr != c.data() + colon) return std::nullopt;
+  return std::make_pair(at, c.substr(colon + 1));
+}
+
+}  // namespace
+
+engine::engine(engine_config config)
+    : own_clock_(config.time ? nullptr : std::make_unique<system_clock>()),
+      clock_(config.time ? config.time : own_clock_.get()),
+      routes_(shard_count_for(config.shards)) {
+  shard_config sc;
+  sc.hold_ttl_ms = config.hold_ttl_s * 1000;
+  sc.payment_ttl_ms = config.payment_ttl_s * 1000;
+  sc.run_timer = config.run_timers;
+  for (uint32_t i = 0; i < routes_.shard_count(); ++i) {
+    shards_.push_back(std::make_unique<shard>(i, routes_, *clock_, sc));
+    peers_.push_back(&shards_.back()->inbox());
+  }
+  for (auto& s : shards_) s->connect(&peers_);
+}
+
+engine::~engine() { stop(); }
+
+void engine::start() {
+  for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });
+}
+
+void engine::stop() {
+  for (auto& s : shards_) s->stop();
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+bool engine::admitted(uint32_t i) const {
+  return shards_[i]->inbox_depth() <= limits::shard_inbox_admission_max;
+}
+
+template <class Part, class PartFn, class MergeFn>
+void engine::scatter(PartFn part, MergeFn merge) {
+  struct state {
+    state(size_t n, MergeFn m) : parts(n), remaining(n), merge(std::move(m)) {}
+    std::vector<std::optional<Part>> parts;
+    std::atomic<size_t> remaining;
+    MergeFn merge;
+  };
+  auto st = std::make_shared<state>(shards_.size(), std::move(merge));
+  for (uint32_t i = 0; i < shards_.size(); ++i) {
+    on_shard(i, [st, part, i](shard& s) mutable {
+      st->parts[i] = part(s);
+      // The last shard to finish merges; acq_rel makes every part visible to it.
+      if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+        std::vector<Part> parts;
+        for (auto& p : st->parts) parts.push_back(std::move(*p));
+        st->merge(std::move(parts));
+      }
+    });
+  }
+}
+
+// ---- Catalog ----
+
+void engine::create_product(product_create c, reply<product_view> done) {
+  uint32_t i = routes_.product_shard(c.id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [c = std::move(c), done = std::move(done)](shard& s) mutable {
+    s.create_product(std::move(c), std::move(done));
+  });
+}
+
+void engine::patch_product(std::string id, product_patch p, reply<product_view> done) {
+  uint32_t i = routes_.product_shard(id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [id = std::move(id), p = std::move(p), done = std::move(done)](shard& s) mutable {
+    s.patch_product(std::move(id), std::move(p), std::move(done));
+  });
+}
+
+void engine::adjust_stock(std::string id, int64_t delta, reply<product_view> done) {
+  uint32_t i = routes_.product_shard(id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [id = std::move(id), delta, done = std::move(done)](shard& s) mutable {
+    s.adjust_stock(std::move(id), delta, std::move(done));
+  });
+}
+
+void engine::deactivate_product(std::string id, reply<product_view> done) {
+  uint32_t i = routes_.product_shard(id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [id = std::move(id), done = std::move(done)](shard& s) mutable {
+    s.deactivate_product(std::move(id), std::move(done));
+  });
+}
+
+void engine::get_product(std::string id, bool admin, reply<product_view> done) {
+  on_shard(routes_.product_shard(id),
+           [id = std::move(id), admin, done = std::move(done)](shard& s) mutable {
+             done(s.get_product(id, admin));
+           });
+}
+
+void engine::list_products(std::string cursor, int64_t limit, std::string query, bool admin,
+                           reply<page<product_view>> done) {
+  size_t n = page_size(limit);
+  scatter<std::vector<product_view>>(
+      [cursor, n, query, admin](shard& s) { return s.list_products(cursor, n + 1, query, admin); },
+      [n, done = std::move(done)](std::vector<std::vector<product_view>> parts) mutable {
+        page<product_view> out;
+        for (auto& part : parts)
+          for (auto& p : part) out.items.push_back(std::move(p));
+        std::sort(out.items.begin(), out.items.end(),
+                  [](const product_view& a, const product_view& b) { return a.id < b.id; });
+        if (out.items.size() > n) {
+          out.items.resize(n);
+          out.next_cursor = out.items.back().id;
+        }
+        done(std::move(out));
+      });
+}
+
+// ---- Shipping ----
+
+void engine::shipping_methods(reply<std::vector<shipping_method>> done) {
+  on_shard(0, [done = std::move(done)](shard& s) mutable { done(s.shipping_methods()); });
+}
+
+void engine::replace_shipping_methods(std::vector<shipping_method> methods,
+                                      reply<std::vector<shipping_method>> done) {
+  if (auto e = validate(methods)) return done(std::move(*e));
+  for (uint32_t i = 0; i < shards_.size(); ++i)
+    if (!admitted(i)) return done(overloaded());
+  scatter<ok_t>(
+      [methods](shard& s) {
+        s.replace_shipping_methods(methods);
+        return ok_t{};
+      },
+      [methods, done = std::move(done)](std::vector<ok_t>) mutable { done(methods); });
+}
+
+// ---- Cart ----
+
+void engine::get_cart(std::string user_id, reply<cart_view> done) {
+  on_shard(routes_.user_shard(user_id),
+           [user_id = std::move(user_id), done = std::move(done)](shard& s) mutable {
+             s.get_cart(user_id, std::move(done));
+           });
+}
+
+void engine::add_item(std::string user_id, std::string product_id, int64_t quantity,
+                      std::optional<std::string> idempotency_key,
+                      reply<idempotent<cart_view>> done) {
+  uint32_t i = routes_.user_shard(user_id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [user_id = std::move(user_id), product_id = std::move(product_id), quantity,
+               key = std::move(idempotency_key), done = std::move(done)](shard& s) mutable {
+    s.add_item(user_id, std::move(product_id), quantity, std::move(key), std::move(done));
+  });
+}
+
+void engine::set_item(std::string user_id, std::string product_id, int64_t quantity,
+                      reply<cart_view> done) {
+  uint32_t i = routes_.user_shard(user_id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [user_id = std::move(user_id), product_id = std::move(product_id), quantity,
+               done = std::move(done)](shard& s) mutable {
+    s.set_item(user_id, std::move(product_id), quantity, std::move(done));
+  });
+}
+
+void engine::remove_item(std::string user_id, std::string product_id, reply<cart_view> done) {
+  uint32_t i = routes_.user_shard(user_id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [user_id = std::move(user_id), product_id = std::move(product_id),
+               done = std::move(done)](shard& s) mutable {
+    s.remove_item(user_id, std::move(product_id), std::move(done));
+  });
+}
+
+void engine::clear_cart(std::string user_id, reply<cart_view> done) {
+  uint32_t i = routes_.user_shard(user_id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [user_id = std::move(user_id), done = std::move(done)](shard& s) mutable {
+    s.clear_cart(user_id, std::move(done));
+  });
+}
+
+// ---- Addresses ----
+
+void engine::list_addresses(std::string user_id, reply<std::vector<address>> done) {
+  on_shard(routes_.user_shard(user_id),
+           [user_id = std::move(user_id), done = std::move(done)](shard& s) mutable {
+             s.list_addresses(user_id, std::move(done));
+           });
+}
+
+void engine::add_address(std::string user_id, address a, reply<address> done) {
+  uint32_t i = routes_.user_shard(user_id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [user_id = std::move(user_id), a = std::move(a),
+               done = std::move(done)](shard& s) mutable {
+    s.add_address(user_id, std::move(a), std::move(done));
+  });
+}
+
+void engine::delete_address(std::string user_id, std::string address_id, reply<ok_t> done) {
+  uint32_t i = routes_.user_shard(user_id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [user_id = std::move(user_id), address_id = std::move(address_id),
+               done = std::move(done)](shard& s) mutable {
+    s.delete_address(user_id, std::move(address_id), std::move(done));
+  });
+}
+
+// ---- Checkout and orders ----
+
+void engine::preview(std::string user_id, checkout_request req, reply<checkout_summary> done) {
+  on_shard(routes_.user_shard(user_id), [user_id = std::move(user_id), req = std::move(req),
+                                         done = std::move(done)](shard& s) mutable {
+    s.preview(user_id, std::move(req), std::move(done));
+  });
+}
+
+void engine::place_order(std::string user_id, checkout_request req,
+                         std::optional<std::string> idempotency_key,
+                         reply<idempotent<order>> done) {
+  uint32_t i = routes_.user_shard(user_id);
+  if (!admitted(i)) return done(overloaded());
+  on_shard(i, [user_id = std::move(user_id), req = std::move(req),
+               key = std::move(idempotency_key), done = std::move(done)](shard& s) mutable {
+    s.place_order(user_id, std::move(req), std::move(key), std::move(done));
+  });
+}
+
+void engine::list_orders(std::string user_id, std::string cursor, int64_t limit,
+                         reply<page<order>> done) {
+  on_shard(routes_.user_shard(user_id),
+           [user_id = std::move(user_id), cursor = std::move(cursor), n = page_size(limit),
+            done = std::move(done)](shard& s) mutable {
+             s.list_orders(user_id, cursor, n, std::move(done));
+           });
+}
+
+void engine::get_order(std::string order_id, std::string requester, bool as_admin,
+                       reply<order> done) {
+  auto i = routes_.owned_id_shard(order_id, "ord_");
+  if (!i) return done(no_order());
+  on_shard(*i, [order_id = std::move(order_id), requester = std::move(requester), as_admin,
+                done = std::move(done)](shard& s) mutable {
+    s.get_order(std::move(order_id), std::move(requester), as_admin, std::move(done));
+  });
+}
+
+void engine::cancel_order(std::string order_id, std::string requester, bool as_admin,
+                          reply<order> done) {
+  auto i = routes_.owned_id_shard(order_id, "ord_");
+  if (!i) return done(no_order());
+  if (!admitted(*i)) return done(overloaded());
+  on_shard(*i, [order_id = std::move(order_id), requester = std::move(requester), as_admin,
+                done = std::move(done)](shard& s) mutable {
+    s.cancel_order(std::move(order_id), std::move(requester), as_admin, std::move(done));
+  });
+}
+
+void engine::set_order_status(std::string order_id, order_status to,
+                              std::optional<std::string> tracking_number, reply<order> done) {
+  auto i = routes_.owned_id_shard(order_id, "ord_");
+  if (!i) return done(no_order());
+  if (!admitted(*i)) return done(overloaded());
+  on_shard(*i, [order_id = std::move(order_id), to, tracking = std::move(tracking_number),
+                done = std::move(done)](shard& s) mutable {
+    s.set_order_status(std::move(order_id), to, std::move(tracking), std::move(done));
+  });
+}
+
+void engine::pay_order(std::string order_id, std::string requester, payment_attempt attempt,
+                       reply<payment_result> done) {
+  auto i = routes_.owned_id_shard(order_id, "ord_");
+  if (!i) return done(no_order());
+  if (!admitted(*i)) return done(overloaded());
+  on_shard(*i, [order_id = std::move(order_id), requester = std::move(requester),
+                attempt = std::move(attempt), done = std::move(done)](shard& s) mutable {
+    s.pay_order(std::move(order_id), std::move(requester), std::move(attempt), std::move(done));
+  });
+}
+
+void engine::admin_list_orders(std::optional<order_status> status, std::string cursor,
+                               int64_t limit, reply<page<order>> done) {
+  std::optional<std::pair<int64_t, std::string>> after;
+  if (!cursor.empty()) {
+    after = parse_order_cursor(cursor);
+    if (!after) {
+      error_details d;
+      d.field = "cursor";
+      return done(make_error(error_code::invalid_request, "malformed cursor", std::move(d)));
+    }
+  }
+  size_t n = page_size(limit);
+  scatter<std::vector<order>>(
+      [status, after, n](shard& s) { return s.orders_before(status, after, n + 1); },
+      [n, done = std::move(done)](std::vector<std::vector<order>> parts) mutable {
+        page<order> out;
+        for (auto& part : parts)
+          for (auto& o : part) out.items.push_back(std::move(o));
+        std::sort(out.items.begin(), out.items.end(), [](const order& a, const order& b) {
+          return std::tie(a.created_at_ms, a.id) > std::tie(b.created_at_ms, b.id);
+        });
+        if (out.items.size() > n) {
+          out.items.resize(n);
+          const order& last = out.items.back();
+          out.next_cursor = std::to_string(last.created_at_ms) + ":" + last.id;
+        }
+        done(std::move(out));
+      });
+}
+
+void engine::list_notifications(std::string user_id, std::string cursor, int64_t limit,
+                                reply<page<notification>> done) {
+  on_shard(routes_.user_shard(user_id),
+           [user_id = std::move(user_id), cursor = std::move(cursor), n = page_size(limit),
+            done = std::move(done)](shard& s) mutable {
+             s.list_notifications(user_id, cursor, n, std::move(done));
+           });
+}
+
+// ---- Timers and audit ----
+
+void engine::tick_all(reply<ok_t> done) {
+  scatter<ok_t>(
+      [](shard& s) {
+        s.tick();
+        return ok_t{};
+      },
+      [this, done = std::move(done)](std::vector<ok_t>) mutable { quiesce(std::move(done)); });
+}
+
+void engine::quiesce(reply<ok_t> done) {
+  // Stock moves are fire-and-forget; a round that finds every move sent also received
+  // means none is in flight (given no new client work meanwhile).
+  scatter<std::pair<uint64_t, uint64_t>>(
+      [](shard& s) { return s.move_counts(); },
+      [this, done = std::move(done)](std::vector<std::pair<uint64_t, uint64_t>> counts) mutable {
+        uint64_t sent = 0, received = 0;
+        for (auto [s, r] : counts) {
+          sent += s;
+          received += r;
+        }
+        if (sent == received) return done(ok_t{});
+        quiesce(std::move(done));
+      });
+}
+
+void engine::audit(reply<stock_audit> done) {
+  scatter<stock_audit>(
+      [](shard& s) {
+        stock_audit part;
+        s.audit_into(part);
+        return part;
+      },
+      [done = std::move(done)](std::vector<stock_audit> parts) mutable {
+        stock_audit all;
+        for (auto& part : parts) {
+          for (auto& [id, line] : part) {
+            auto& into = all[id];
+            into.on_hand += line.on_hand;
+            into.reserved += line.reserved;
+            into.committed += line.committed;
+            into.held_in_carts += line.held_in_carts;
+            into.in_live_orders += line.in_live_orders;
+          }
+        }
+        done(std::move(all));
+      });
+}
+
+}  // namespace stampede

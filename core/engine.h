@@ -1,0 +1,129 @@
+// What server/ sees of the store: N shards, each a thread, and an asynchronous call for
+// every operation of API.md that does not need HTTP. Each call routes to the shard that
+// owns the key (product, user, or the owner named in an order id), runs there, and hands
+// its result to the `reply` on the executor the caller named.
+//
+// Thread-safety: every method may be called from any thread once start() returned.
+// Admission control: a mutating call whose shard inbox is past
+// limits::shard_inbox_admission_max answers `overloaded` at once and changes nothing.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/reply.h"
+#include "core/router.h"
+#include "core/shard.h"
+
+namespace stampede {
+
+struct engine_config {
+  uint32_t shards = 0;  // 0: one per core
+  int64_t hold_ttl_s = 600;
+  int64_t payment_ttl_s = 900;
+  const clock* time = nullptr;  // nullptr: the system clock
+  bool run_timers = true;       // false: holds and payments lapse only on tick_all()
+};
+
+class engine {
+ public:
+  explicit engine(engine_config config);
+  ~engine();
+  engine(const engine&) = delete;
+  engine& operator=(const engine&) = delete;
+
+  // Starts one thread per shard; stop() (or the destructor) ends them.
+  void start();
+  void stop();
+
+  uint32_t shard_count() const { return routes_.shard_count(); }
+  const router& routes() const { return routes_; }
+  // For the server: each shard's io_context runs its connections too.
+  shard& shard_at(uint32_t i) { return *shards_[i]; }
+
+  // Catalog.
+  void create_product(product_create c, reply<product_view> done);
+  void patch_product(std::string id, product_patch p, reply<product_view> done);
+  void adjust_stock(std::string id, int64_t delta, reply<product_view> done);
+  void deactivate_product(std::string id, reply<product_view> done);
+  // `admin`: inactive products too, and the stock counts.
+  void get_product(std::string id, bool admin, reply<product_view> done);
+  // Ordered by id; `cursor` is the last id of the previous page.
+  void list_products(std::string cursor, int64_t limit, std::string query, bool admin,
+                     reply<page<product_view>> done);
+
+  // Shipping methods.
+  void shipping_methods(reply<std::vector<shipping_method>> done);
+  void replace_shipping_methods(std::vector<shipping_method> methods,
+                                reply<std::vector<shipping_method>> done);
+
+  // Cart.
+  void get_cart(std::string user_id, reply<cart_view> done);
+  void add_item(std::string user_id, std::string product_id, int64_t quantity,
+                std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done);
+  void set_item(std::string user_id, std::string product_id, int64_t quantity,
+                reply<cart_view> done);
+  void remove_item(std::string user_id, std::string product_id, reply<cart_view> done);
+  void clear_cart(std::string user_id, reply<cart_view> done);
+
+  // Addresses.
+  void list_addresses(std::string user_id, reply<std::vector<address>> done);
+  void add_address(std::string user_id, address a, reply<address> done);
+  void delete_address(std::string user_id, std::string address_id, reply<ok_t> done);
+
+  // Checkout and orders. `requester` is the caller's user id; `as_admin` lets an admin see
+  // and change any order.
+  void preview(std::string user_id, checkout_request req, reply<checkout_summary> done);
+  void place_order(std::string user_id, checkout_request req,
+                   std::optional<std::string> idempotency_key, reply<idempotent<order>> done);
+  void list_orders(std::string user_id, std::string cursor, int64_t limit,
+                   reply<page<order>> done);
+  void get_order(std::string order_id, std::string requester, bool as_admin,
+                 reply<order> done);
+  void cancel_order(std::string order_id, std::string requester, bool as_admin,
+                    reply<order> done);
+  void set_order_status(std::string order_id, order_status to,
+                        std::optional<std::string> tracking_number, reply<order> done);
+  void pay_order(std::string order_id, std::string requester, payment_attempt attempt,
+                 reply<payment_result> done);
+  // Every order, newest first; `cursor` is the previous page's next_cursor.
+  void admin_list_orders(std::optional<order_status> status, std::string cursor,
+                         int64_t limit, reply<page<order>> done);
+  void list_notifications(std::string user_id, std::string cursor, int64_t limit,
+                          reply<page<notification>> done);
+
+  // Every shard runs its timers now (holds, payments, idempotency keys); answers when all
+  // have. With the periodic timers off this is how tests move the engine through time.
+  void tick_all(reply<ok_t> done);
+  // Answers once every stock move (release, commit, uncommit) sent between shards has been
+  // applied. Meaningful when no client request is running.
+  void quiesce(reply<ok_t> done);
+  // The whole store's stock accounting, each shard read on its own thread.
+  void audit(reply<stock_audit> done);
+  int64_t inbox_depth(uint32_t shard) const { return shards_[shard]->inbox_depth(); }
+
+ private:
+  // Runs fn(shard&) on shard i's thread.
+  template <class F>
+  void on_shard(uint32_t i, F&& fn) {
+    shards_[i]->post(shard_task{std::forward<F>(fn)});
+  }
+  bool admitted(uint32_t i) const;
+  // Runs part(shard&) on every shard and merge(parts) on the last one to finish.
+  template <class Part, class PartFn, class MergeFn>
+  void scatter(PartFn part, MergeFn merge);
+
+  std::unique_ptr<system_clock> own_clock_;
+  const clock* clock_;
+  router routes_;
+  std::vector<std::unique_ptr<shard>> shards_;
+  shard::peers peers_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace stampede

@@ -1,0 +1,118 @@
+// The error enum and the result type every fallible operation in core/ returns.
+// Expected failures are values, never exceptions; server/ maps each code to an HTTP
+// status and the API's error code in one table. Thread-safety: plain values.
+#pragma once
+
+#include <cassert>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace stampede {
+
+enum class error_code : uint8_t {
+  invalid_request,
+  unauthorized,
+  forbidden,
+  sale_not_started,
+  sale_ended,
+  not_found,
+  payment_failed,
+  out_of_stock,
+  limit_exceeded,
+  invalid_transition,
+  cart_empty,
+  conflict,
+  idempotency_mismatch,
+  amount_mismatch,
+  rate_limited,
+  overloaded,
+  io_error,
+  corruption,
+};
+
+// The stable machine-readable code of API.md ("out_of_stock").
+std::string_view to_string(error_code code);
+
+// One short line of an out_of_stock answer at checkout.
+struct shortage {
+  std::string product_id;
+  int64_t available = 0;
+  bool operator==(const shortage&) const = default;
+};
+
+// Structured details; only the fields that apply to the code are set.
+struct error_details {
+  std::optional<std::string> product_id;
+  std::optional<int64_t> available;
+  std::optional<int64_t> max_per_user;
+  std::optional<int64_t> already;
+  std::optional<int64_t> sale_starts_at_ms;
+  std::optional<int64_t> sale_ends_at_ms;
+  std::optional<std::string> field;  // the request field at fault, for invalid_request
+  std::vector<shortage> items;       // every short line, for out_of_stock at checkout
+  bool operator==(const error_details&) const = default;
+};
+
+struct error {
+  error_code code;
+  std::string message;
+  error_details details;
+};
+
+inline error make_error(error_code code, std::string message, error_details details = {}) {
+  return error{code, std::move(message), std::move(details)};
+}
+
+// A value or an error. Constructible from either; [[nodiscard]] so that a result is
+// never dropped on the floor.
+template <class T>
+class [[nodiscard]] result {
+ public:
+  result(T value) : v_(std::in_place_index<0>, std::move(value)) {}
+  result(error e) : v_(std::in_place_index<1>, std::move(e)) {}
+
+  bool ok() const { return v_.index() == 0; }
+  explicit operator bool() const { return ok(); }
+
+  // REQUIRES: ok()
+  T& value() & {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<0>(v_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<0>(std::move(v_));
+  }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+  // REQUIRES: !ok()
+  const error& err() const& {
+    assert(!ok());
+    return std::get<1>(v_);
+  }
+  error&& err() && {
+    assert(!ok());
+    return std::get<1>(std::move(v_));
+  }
+  error_code code() const { return err().code; }
+
+ private:
+  std::variant<T, error> v_;
+};
+
+// For operations that answer nothing but success.
+struct ok_t {
+  bool operator==(const ok_t&) const = default;
+};
+
+}  // namespace stampede

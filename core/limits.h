@@ -1,0 +1,64 @@
+// Every bound the engine enforces, in one place, units last. Nothing in core/ grows
+// without one of these limiting it. Constants only: safe from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace stampede::limits {
+
+// Identifiers.
+inline constexpr size_t product_id_length_max = 64;
+inline constexpr size_t user_id_length_max = 128;
+inline constexpr size_t idempotency_key_length_max = 255;
+
+// Catalog fields.
+inline constexpr size_t product_name_length_max = 200;
+inline constexpr size_t product_description_length_max = 10'000;
+inline constexpr size_t product_images_max = 20;
+inline constexpr size_t product_image_url_length_max = 2'048;
+inline constexpr int64_t price_minor_max = 1'000'000'000'000;  // 10 billion in major units
+inline constexpr int64_t on_hand_max = 1'000'000'000;
+inline constexpr int64_t max_per_user_max = 1'000'000;
+
+// Quantities in one request (API.md: an integer 1..10000).
+inline constexpr int64_t quantity_min = 1;
+inline constexpr int64_t quantity_max = 10'000;
+
+// Per-user state.
+inline constexpr size_t cart_lines_max = 100;
+inline constexpr size_t addresses_per_user_max = 50;
+inline constexpr size_t address_field_length_max = 200;
+inline constexpr size_t orders_per_user_max = 10'000;
+inline constexpr size_t idempotency_keys_per_user_max = 10'000;
+inline constexpr size_t notifications_per_user_max = 500;
+// Requests of one user waiting behind the one in flight; past it: rate_limited.
+inline constexpr size_t user_requests_queued_max = 64;
+
+// Shipping methods.
+inline constexpr size_t shipping_methods_max = 20;
+
+// Lists.
+inline constexpr int64_t page_limit_min = 1;
+inline constexpr int64_t page_limit_max = 200;
+inline constexpr int64_t page_limit_default = 50;
+
+// Shards and their queues.
+inline constexpr size_t shards_max = 256;
+// Admission control: a new client request to a shard whose inbox holds more than this
+// many messages is refused with `overloaded` before it changes anything. Messages that
+// belong to admitted requests (replies, releases) are always accepted; each admitted
+// request sends a bounded number of them (at most cart_lines_max + 2), so the inbox is
+// bounded by this figure times that fan-out.
+inline constexpr int64_t shard_inbox_admission_max = 65'536;
+// Messages one drain pass handles before yielding to the shard's other I/O.
+inline constexpr size_t shard_drain_batch_max = 512;
+// How often a shard looks for lapsed holds and unpaid orders.
+inline constexpr int64_t shard_timer_period_ms = 100;
+
+// Time.
+inline constexpr int64_t hold_ttl_default_s = 600;
+inline constexpr int64_t payment_ttl_default_s = 900;
+inline constexpr int64_t idempotency_retention_ms = 24LL * 3600 * 1000 + 60 * 1000;
+
+}  // namespace stampede::limits

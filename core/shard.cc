@@ -1,0 +1,1246 @@
+#include "core/shard.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/post.hpp>
+
+#include "core/check.h"
+#include "core/ids.h"
+#include "core/limits.h"
+
+namespace stampede {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Idempotency scopes: a key is scoped to the user and the route.
+constexpr std::string_view add_item_scope = "POST /v1/cart/items\n";
+constexpr std::string_view place_order_scope = "POST /v1/orders\n";
+
+error refusal(error_code code, const std::string& product_id, const stock_answer& a,
+              int64_t already) {
+  error_details d;
+  d.product_id = product_id;
+  switch (code) {
+    case error_code::not_found:
+      return make_error(code, "no such product", std::move(d));
+    case error_code::sale_not_started:
+      d.sale_starts_at_ms = a.sale_starts_at_ms;
+      return make_error(code, "the sale has not started", std::move(d));
+    case error_code::sale_ended:
+      d.sale_ends_at_ms = a.sale_ends_at_ms;
+      return make_error(code, "the sale has ended", std::move(d));
+    case error_code::limit_exceeded:
+      d.max_per_user = a.max_per_user;
+      d.already = already;
+      return make_error(code, "at most " + std::to_string(a.max_per_user) + " per customer",
+                        std::move(d));
+    default:
+      d.available = a.available;
+      return make_error(error_code::out_of_stock,
+                        "only " + std::to_string(a.available) + " left", std::move(d));
+  }
+}
+
+error rate_limited() {
+  return make_error(error_code::rate_limited, "too many requests for this user in flight");
+}
+
+// Held units per product of a cart.
+absl::flat_hash_map<std::string, int64_t> held_units(const cart& c) {
+  absl::flat_hash_map<std::string, int64_t> out;
+  for (const auto& l : c.lines)
+    if (l.held) out[l.product_id] += l.quantity;
+  return out;
+}
+
+}  // namespace
+
+shard::shard(uint32_t index, const router& routes, const clock& time, shard_config config,
+             std::unique_ptr<effect_log> log)
+    : index_(index),
+      routes_(routes),
+      clock_(time),
+      config_(config),
+      mailbox_([this] { asio::post(io_, [this] { drain(); }); }),
+      timer_(io_),
+      batch_(limits::shard_drain_batch_max),
+      log_(std::move(log)),
+      shipping_(default_shipping_methods()) {
+  // Sequences start past the shard number so ids of different shards never collide.
+  next_sequence_ = (static_cast<uint64_t>(index_) << 40) + 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// The loop
+
+void shard::run() {
+  auto guard = asio::make_work_guard(io_);
+  if (config_.run_timer) arm_timer();
+  io_.run();
+}
+
+void shard::stop() { io_.stop(); }
+
+void shard::arm_timer() {
+  timer_.expires_after(std::chrono::milliseconds(limits::shard_timer_period_ms));
+  timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    tick();
+    end_of_pass();
+    arm_timer();
+  });
+}
+
+// Handles one batch from the mailbox, then lets the io_context run other handlers
+// (sockets, timers) before the next batch.
+void shard::drain() {
+  auto [n, more] = mailbox_.take(batch_.data(), batch_.size());
+  for (size_t i = 0; i < n; ++i) {
+    std::visit([this](auto& m) { handle(m); }, batch_[i]);
+    batch_[i] = message{};
+  }
+  end_of_pass();
+  if (more) asio::post(io_, [this] { drain(); });
+}
+
+void shard::end_of_pass() {
+  // Group commit: everything recorded in this pass becomes durable together; then the
+  // answers and releases waiting for it go out. Those may record more, hence the loop.
+  for (;;) {
+    log_->flush();
+    uint64_t durable = log_->durable_lsn();
+    if (after_durable_.empty() || after_durable_.front().first > durable) return;
+    while (!after_durable_.empty() && after_durable_.front().first <= durable) {
+      auto fn = std::move(after_durable_.front().second);
+      after_durable_.pop_front();
+      fn();
+    }
+  }
+}
+
+void shard::handle(stock_request& m) {
+  stock_reply r;
+  r.token = m.token;
+  for (const auto& ask : m.asks) r.answers.push_back(catalog_.decide(ask, m.now_ms));
+  (*peers_)[m.reply_shard]->post(std::move(r));
+}
+
+void shard::handle(stock_reply& m) {
+  uint64_t gather_id = m.token >> 8;
+  size_t part = m.token & 0xff;
+  auto it = pending_stock_.find(gather_id);
+  STAMPEDE_CHECK(it != pending_stock_.end());
+  pending_stock& p = it->second;
+  const auto& positions = p.positions[part];
+  STAMPEDE_CHECK(positions.size() == m.answers.size());
+  for (size_t j = 0; j < positions.size(); ++j) p.answers[positions[j]] = std::move(m.answers[j]);
+  if (--p.remaining == 0) {
+    auto then = std::move(p.then);
+    auto answers = std::move(p.answers);
+    pending_stock_.erase(it);
+    then(std::move(answers));
+  }
+}
+
+void shard::handle(stock_move& m) {
+  ++moves_received_;
+  apply_move(m);
+}
+
+void shard::apply_move(const stock_move& m) {
+  switch (m.what) {
+    case stock_move::kind::release:
+      catalog_.release(m.product_id, m.units);
+      break;
+    case stock_move::kind::commit:
+      catalog_.commit(m.product_id, m.units);
+      break;
+    case stock_move::kind::uncommit:
+      catalog_.uncommit(m.product_id, m.units);
+      break;
+  }
+}
+
+void shard::handle(shard_task& m) { m.run(*this); }
+
+// ---------------------------------------------------------------------------------------
+// Effects
+
+uint64_t shard::record(effect e) {
+  last_lsn_ = log_->append(e);
+  apply(e);
+  return last_lsn_;
+}
+
+void shard::when_durable(absl::AnyInvocable<void()> fn) {
+  after_durable_.emplace_back(last_lsn_, std::move(fn));
+}
+
+void shard::apply(const effect& e) {
+  struct visitor {
+    shard& s;
+    void operator()(const product_created& x) {
+      auto r = s.catalog_.create(x.fields);
+      STAMPEDE_CHECK(r.ok());
+    }
+    void operator()(const product_patched& x) {
+      auto r = s.catalog_.patch(x.product_id, x.patch);
+      STAMPEDE_CHECK(r.ok());
+    }
+    void operator()(const on_hand_set& x) {
+      product_patch p;
+      p.on_hand = x.on_hand;
+      auto r = s.catalog_.patch(x.product_id, p);
+      STAMPEDE_CHECK(r.ok());
+    }
+    void operator()(const product_deactivated& x) {
+      auto r = s.catalog_.deactivate(x.product_id);
+      STAMPEDE_CHECK(r.ok());
+    }
+    void operator()(const shipping_methods_replaced& x) { s.shipping_ = x.methods; }
+    void operator()(const cart_replaced& x) {
+      user_record& u = s.user(x.user_id);
+      s.set_hold_deadline(u.id, u.basket.held_until_ms, x.contents.held_until_ms);
+      u.basket = x.contents;
+    }
+    void operator()(const address_added& x) { s.user(x.user_id).addresses.push_back(x.value); }
+    void operator()(const address_deleted& x) {
+      auto& list = s.user(x.user_id).addresses;
+      std::erase_if(list, [&](const address& a) { return a.id == x.address_id; });
+    }
+    void operator()(const order_placed& x) {
+      const order& o = x.value;
+      user_record& u = s.user(o.user_id);
+      s.set_hold_deadline(u.id, u.basket.held_until_ms, 0);
+      u.basket = cart{};
+      u.order_ids.push_back(o.id);
+      for (const auto& item : o.items) u.ordered_units[item.product_id] += item.quantity;
+      if (o.expires_at_ms) s.payment_deadlines_.emplace(*o.expires_at_ms, o.id);
+      s.orders_by_time_.emplace(o.created_at_ms, o.id);
+      s.orders_.insert_or_assign(o.id, o);
+    }
+    void operator()(const order_updated& x) {
+      const order& now = x.value;
+      auto it = s.orders_.find(now.id);
+      STAMPEDE_CHECK(it != s.orders_.end());
+      order& was = it->second;
+      user_record& u = s.user(now.user_id);
+      if (holds_stock(was.status) && !holds_stock(now.status)) {
+        for (const auto& item : was.items) u.ordered_units[item.product_id] -= item.quantity;
+      }
+      if (was.expires_at_ms) s.payment_deadlines_.erase({*was.expires_at_ms, was.id});
+      if (now.expires_at_ms) s.payment_deadlines_.emplace(*now.expires_at_ms, now.id);
+      was = now;
+    }
+    void operator()(const notification_added& x) {
+      auto& inbox = s.user(x.user_id).notifications;
+      inbox.push_back(x.value);
+      while (inbox.size() > limits::notifications_per_user_max) inbox.pop_front();
+    }
+    void operator()(const idempotency_stored& x) {
+      user_record& u = s.user(x.user_id);
+      u.idempotency.insert_or_assign(x.scope_key,
+                                     idempotency_entry{x.fingerprint, x.stored_at_ms, x.answer});
+      s.idempotency_by_time_.emplace(x.stored_at_ms, x.user_id, x.scope_key);
+    }
+  };
+  std::visit(visitor{*this}, e);
+}
+
+// ---------------------------------------------------------------------------------------
+// Users
+
+shard::user_record& shard::user(const std::string& user_id) {
+  auto [it, inserted] = users_.try_emplace(user_id);
+  if (inserted) it->second.id = user_id;
+  return it->second;
+}
+
+void shard::with_user(const std::string& user_id, user_op op, bool internal) {
+  user_record& u = user(user_id);
+  if (u.busy) {
+    if (!internal && u.waiting.size() >= limits::user_requests_queued_max) {
+      op(u, false);
+      return;
+    }
+    u.waiting.push_back(std::move(op));
+    return;
+  }
+  u.busy = true;
+  op(u, true);
+}
+
+// REQUIRES: the op that made `u` busy is done and calls this as its last step.
+void shard::finish(user_record& u) {
+  STAMPEDE_CHECK(u.busy);
+  u.busy = false;
+  if (u.waiting.empty()) return;
+  auto next = std::move(u.waiting.front());
+  u.waiting.pop_front();
+  u.busy = true;
+  next(u, true);
+}
+
+int64_t shard::units_already(const user_record& u, std::string_view product_id) const {
+  auto it = u.ordered_units.find(as_key(product_id));
+  int64_t in_orders = it == u.ordered_units.end() ? 0 : it->second;
+  return in_orders + u.basket.units_of(product_id);
+}
+
+void shard::renew_holds(cart& c) const {
+  c.held_until_ms = c.any_held() ? clock_.now_ms() + config_.hold_ttl_ms : 0;
+}
+
+void shard::set_hold_deadline(const std::string& user_id, int64_t old_ms, int64_t new_ms) {
+  if (old_ms == new_ms) return;
+  if (old_ms) hold_deadlines_.erase({old_ms, user_id});
+  if (new_ms) hold_deadlines_.emplace(new_ms, user_id);
+}
+
+// Releases the units `before` held and `after` does not, once the record of `after` is
+// durable: a release must never outlive a crash that loses the change that caused it.
+void shard::send_releases(const cart& before, const cart& after) {
+  auto was = held_units(before);
+  auto now = held_units(after);
+  std::vector<std::pair<std::string, int64_t>> freed;
+  for (auto& [product_id, units] : was) {
+    auto it = now.find(product_id);
+    int64_t still = it == now.end() ? 0 : it->second;
+    if (units > still) freed.emplace_back(product_id, units - still);
+  }
+  if (freed.empty()) return;
+  when_durable([this, freed = std::move(freed)] {
+    for (const auto& [product_id, units] : freed)
+      move_stock(stock_move::kind::release, product_id, units);
+  });
+}
+
+void shard::move_stock(stock_move::kind what, const std::string& product_id, int64_t units) {
+  stock_move m{what, product_id, units};
+  uint32_t owner = routes_.product_shard(product_id);
+  if (owner == index_) {
+    apply_move(m);
+  } else {
+    ++moves_sent_;
+    (*peers_)[owner]->post(std::move(m));
+  }
+}
+
+void shard::ask_stock(std::vector<stock_ask> asks, stock_continuation then) {
+  pending_stock p;
+  p.answers.resize(asks.size());
+  // Group the asks by the shard that owns each product: one message per shard.
+  absl::flat_hash_map<uint32_t, std::vector<size_t>> by_shard;
+  for (size_t i = 0; i < asks.size(); ++i)
+    by_shard[routes_.product_shard(asks[i].product_id)].push_back(i);
+  int64_t now = clock_.now_ms();
+  uint64_t gather_id = next_token_++;
+  std::vector<std::pair<uint32_t, stock_request>> outgoing;
+  for (auto& [owner, positions] : by_shard) {
+    if (owner == index_) {
+      for (size_t i : positions) p.answers[i] = catalog_.decide(asks[i], now);
+      continue;
+    }
+    stock_request r;
+    r.token = (gather_id << 8) | p.positions.size();
+    r.reply_shard = index_;
+    r.now_ms = now;
+    for (size_t i : positions) r.asks.push_back(std::move(asks[i]));
+    p.positions.push_back(positions);
+    outgoing.emplace_back(owner, std::move(r));
+  }
+  p.remaining = outgoing.size();
+  if (p.remaining == 0) {
+    then(std::move(p.answers));
+    return;
+  }
+  p.then = std::move(then);
+  pending_stock_.emplace(gather_id, std::move(p));
+  for (auto& [owner, r] : outgoing) (*peers_)[owner]->post(std::move(r));
+}
+
+// ---------------------------------------------------------------------------------------
+// Catalog
+
+void shard::with_product_admin(const std::string& product_id,
+                               absl::AnyInvocable<void(absl::AnyInvocable<void()>)> op) {
+  auto start = [this, product_id](auto op) mutable {
+    op([this, product_id] {
+      auto it = product_admin_queue_.find(product_id);
+      STAMPEDE_CHECK(it != product_admin_queue_.end());
+      if (it->second.empty()) {
+        product_admin_queue_.erase(it);
+        return;
+      }
+      auto next = std::move(it->second.front());
+      it->second.pop_front();
+      next();
+    });
+  };
+  auto it = product_admin_queue_.find(product_id);
+  if (it != product_admin_queue_.end()) {
+    it->second.push_back(
+        [start, op = std::move(op)]() mutable { start(std::move(op)); });
+    return;
+  }
+  product_admin_queue_[product_id];
+  start(std::move(op));
+}
+
+void shard::create_product(product_create c, reply<product_view> done) {
+  if (auto e = validate(c)) return done(std::move(*e));
+  std::string id = c.id;
+  with_product_admin(id, [this, c = std::move(c), done = std::move(done)](auto finish) mutable {
+    if (catalog_.find(c.id)) {
+      done(make_error(error_code::conflict, "a product with this id exists",
+                      error_details{.product_id = c.id}));
+      return finish();
+    }
+    // New stock is grantable only once its record is durable: log now, apply then.
+    effect e = product_created{c};
+    last_lsn_ = log_->append(e);
+    when_durable([this, e = std::move(e), id = c.id, done = std::move(done),
+                  finish = std::move(finish)]() mutable {
+      apply(e);
+      done(view_of(*catalog_.find(id)));
+      finish();
+    });
+  });
+}
+
+void shard::patch_product(std::string id, product_patch p, reply<product_view> done) {
+  if (auto e = validate(p)) return done(std::move(*e));
+  std::string key = id;
+  with_product_admin(key, [this, id = std::move(id), p = std::move(p),
+                           done = std::move(done)](auto finish) mutable {
+    const product* now = catalog_.find(id);
+    if (!now) {
+      done(make_error(error_code::not_found, "no such product"));
+      return finish();
+    }
+    if (auto e = catalog_.check_patch(id, p)) {
+      done(std::move(*e));
+      return finish();
+    }
+    bool increase = p.on_hand && *p.on_hand > now->units.on_hand();
+    effect e = product_patched{id, std::move(p)};
+    if (increase) {
+      last_lsn_ = log_->append(e);
+    } else {
+      record(e);
+    }
+    when_durable([this, increase, e = std::move(e), id, done = std::move(done),
+                  finish = std::move(finish)]() mutable {
+      if (increase) apply(e);
+      done(view_of(*catalog_.find(id)));
+      finish();
+    });
+  });
+}
+
+void shard::adjust_stock(std::string id, int64_t delta, reply<product_view> done) {
+  std::string key = id;
+  with_product_admin(key, [this, id = std::move(id), delta,
+                           done = std::move(done)](auto finish) mutable {
+    const product* now = catalog_.find(id);
+    if (!now) {
+      done(make_error(error_code::not_found, "no such product"));
+      return finish();
+    }
+    int64_t target = now->units.on_hand() + delta;
+    if (delta < -limits::on_hand_max || delta > limits::on_hand_max || target < 0 ||
+        target > limits::on_hand_max) {
+      error_details d;
+      d.field = "delta";
+      done(make_error(error_code::invalid_request, "on_hand would leave 0..1000000000", d));
+      return finish();
+    }
+    if (target < now->units.reserved() + now->units.committed()) {
+      done(make_error(error_code::conflict, "on_hand cannot fall below reserved + committed",
+                      error_details{.product_id = id, .available = now->units.available()}));
+      return finish();
+    }
+    bool increase = delta > 0;
+    effect e = on_hand_set{id, target};
+    if (increase) {
+      last_lsn_ = log_->append(e);
+    } else {
+      record(e);
+    }
+    when_durable([this, increase, e = std::move(e), id, done = std::move(done),
+                  finish = std::move(finish)]() mutable {
+      if (increase) apply(e);
+      done(view_of(*catalog_.find(id)));
+      finish();
+    });
+  });
+}
+
+void shard::deactivate_product(std::string id, reply<product_view> done) {
+  std::string key = id;
+  with_product_admin(key, [this, id = std::move(id), done = std::move(done)](auto finish) mutable {
+    if (!catalog_.find(id)) {
+      done(make_error(error_code::not_found, "no such product"));
+      return finish();
+    }
+    record(product_deactivated{id});
+    when_durable([this, id, done = std::move(done), finish = std::move(finish)]() mutable {
+      done(view_of(*catalog_.find(id)));
+      finish();
+    });
+  });
+}
+
+result<product_view> shard::get_product(std::string_view id, bool include_inactive) const {
+  return catalog_.get(id, include_inactive);
+}
+
+std::vector<product_view> shard::list_products(std::string_view after, size_t limit,
+                                               std::string_view query,
+                                               bool include_inactive) const {
+  return catalog_.list(after, limit, query, include_inactive);
+}
+
+void shard::replace_shipping_methods(std::vector<shipping_method> methods) {
+  record(shipping_methods_replaced{std::move(methods)});
+}
+
+// ---------------------------------------------------------------------------------------
+// Cart
+
+void shard::get_cart(const std::string& user_id, reply<cart_view> done) {
+  with_user(user_id, [this, done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    done(view_of(u.basket));
+    finish(u);
+  });
+}
+
+void shard::change_cart_line(user_record& u, std::string product_id, int64_t quantity,
+                             bool adding, absl::AnyInvocable<void(result<cart_view>)> done) {
+  cart_line* line = u.basket.find(product_id);
+  if (!adding && !line) return done(make_error(error_code::not_found, "no such cart line"));
+  if (!line && u.basket.lines.size() >= limits::cart_lines_max) {
+    return done(make_error(error_code::invalid_request, "a cart holds at most 100 lines"));
+  }
+  int64_t current = line ? line->quantity : 0;
+  bool held = line && line->held;
+  int64_t target = adding ? current + quantity : quantity;
+  if (target > limits::quantity_max) {
+    error_details d;
+    d.field = "quantity";
+    return done(make_error(error_code::invalid_request, "a cart line holds at most 10000 units",
+                           std::move(d)));
+  }
+  if (target <= current) {
+    // A decrease (or no change): nothing to ask of the product shard.
+    cart next = u.basket;
+    if (target == 0) {
+      std::erase_if(next.lines, [&](const cart_line& l) { return l.product_id == product_id; });
+    } else {
+      next.find(product_id)->quantity = target;
+    }
+    renew_holds(next);
+    cart before = u.basket;
+    record(cart_replaced{u.id, next});
+    send_releases(before, u.basket);
+    when_durable([view = view_of(u.basket), done = std::move(done)]() mutable {
+      done(std::move(view));
+    });
+    return;
+  }
+  int64_t increase = target - current;
+  stock_ask ask{product_id, held ? increase : target, true, increase, units_already(u, product_id)};
+  int64_t already = ask.already;
+  ask_stock({std::move(ask)},
+            [this, &u, product_id = std::move(product_id), target, already,
+             done = std::move(done)](std::vector<stock_answer> answers) mutable {
+              const stock_answer& a = answers[0];
+              if (a.refused) return done(refusal(*a.refused, product_id, a, already));
+              cart next = u.basket;
+              cart_line* l = next.find(product_id);
+              if (!l) {
+                next.lines.push_back(cart_line{product_id, {}, 0, 0, false});
+                l = &next.lines.back();
+              }
+              l->name = a.name;
+              l->unit_price = a.unit_price;
+              l->quantity = target;
+              l->held = true;
+              renew_holds(next);
+              record(cart_replaced{u.id, std::move(next)});
+              when_durable([view = view_of(u.basket), done = std::move(done)]() mutable {
+                done(std::move(view));
+              });
+            });
+}
+
+void shard::add_item(const std::string& user_id, std::string product_id, int64_t quantity,
+                     std::optional<std::string> idempotency_key,
+                     reply<idempotent<cart_view>> done) {
+  if (quantity < limits::quantity_min || quantity > limits::quantity_max) {
+    error_details d;
+    d.field = "quantity";
+    return done(make_error(error_code::invalid_request, "quantity must be an integer 1..10000",
+                           std::move(d)));
+  }
+  if (!is_valid_product_id(product_id))
+    return done(make_error(error_code::not_found, "no such product"));
+  with_user(user_id, [this, product_id = std::move(product_id), quantity,
+                      key = std::move(idempotency_key),
+                      done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    std::string scope;
+    uint64_t fingerprint = 0;
+    if (key) {
+      scope = std::string(add_item_scope) + *key;
+      fingerprint = stable_hash(product_id + "\n" + std::to_string(quantity));
+      auto found = find_idempotent(u, scope, fingerprint);
+      if (found) {
+        auto [entry, matches] = *found;
+        if (!matches) {
+          done(make_error(error_code::idempotency_mismatch,
+                          "this Idempotency-Key was used with another request"));
+        } else {
+          done(idempotent<cart_view>{std::get<cart_view>(entry->answer), true});
+        }
+        return finish(u);
+      }
+      if (u.idempotency.size() >= limits::idempotency_keys_per_user_max) {
+        done(rate_limited());
+        return finish(u);
+      }
+    }
+    change_cart_line(u, product_id, quantity, true,
+                     [this, &u, scope = std::move(scope), fingerprint, keyed = key.has_value(),
+                      done = std::move(done)](result<cart_view> r) mutable {
+                       if (r.ok() && keyed) store_idempotent(u, scope, fingerprint, r.value());
+                       if (r.ok()) {
+                         done(idempotent<cart_view>{std::move(r).value(), false});
+                       } else {
+                         done(std::move(r).err());
+                       }
+                       finish(u);
+                     });
+  });
+}
+
+void shard::set_item(const std::string& user_id, std::string product_id, int64_t quantity,
+                     reply<cart_view> done) {
+  if (quantity < 0 || quantity > limits::quantity_max) {
+    error_details d;
+    d.field = "quantity";
+    return done(make_error(error_code::invalid_request, "quantity must be an integer 0..10000",
+                           std::move(d)));
+  }
+  with_user(user_id, [this, product_id = std::move(product_id), quantity,
+                      done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    change_cart_line(u, product_id, quantity, false,
+                     [this, &u, done = std::move(done)](result<cart_view> r) mutable {
+                       done(std::move(r));
+                       finish(u);
+                     });
+  });
+}
+
+void shard::remove_item(const std::string& user_id, std::string product_id,
+                        reply<cart_view> done) {
+  set_item(user_id, std::move(product_id), 0, std::move(done));
+}
+
+void shard::clear_cart(const std::string& user_id, reply<cart_view> done) {
+  with_user(user_id, [this, done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    cart before = u.basket;
+    if (!before.lines.empty()) {
+      record(cart_replaced{u.id, cart{}});
+      send_releases(before, u.basket);
+    }
+    when_durable([view = view_of(u.basket), done = std::move(done)]() mutable {
+      done(std::move(view));
+    });
+    finish(u);
+  });
+}
+
+void shard::lapse_holds(user_record& u) {
+  if (u.basket.held_until_ms == 0 || u.basket.held_until_ms > clock_.now_ms()) return;
+  cart before = u.basket;
+  cart next = u.basket;
+  for (auto& l : next.lines) l.held = false;
+  next.held_until_ms = 0;
+  record(cart_replaced{u.id, std::move(next)});
+  send_releases(before, u.basket);
+}
+
+std::optional<std::pair<const shard::idempotency_entry*, bool>> shard::find_idempotent(
+    const user_record& u, const std::string& scope_key, uint64_t fingerprint) const {
+  auto it = u.idempotency.find(scope_key);
+  if (it == u.idempotency.end()) return std::nullopt;
+  if (clock_.now_ms() - it->second.stored_at_ms > limits::idempotency_retention_ms)
+    return std::nullopt;
+  return std::make_pair(&it->second, it->second.fingerprint == fingerprint);
+}
+
+void shard::store_idempotent(user_record& u, std::string scope_key, uint64_t fingerprint,
+                             std::variant<cart_view, order> answer) {
+  record(idempotency_stored{u.id, std::move(scope_key), fingerprint, clock_.now_ms(),
+                            std::move(answer)});
+}
+
+// ---------------------------------------------------------------------------------------
+// Addresses
+
+void shard::list_addresses(const std::string& user_id, reply<std::vector<address>> done) {
+  with_user(user_id, [this, done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    done(u.addresses);
+    finish(u);
+  });
+}
+
+void shard::add_address(const std::string& user_id, address a, reply<address> done) {
+  if (auto e = validate(a)) return done(std::move(*e));
+  with_user(user_id, [this, a = std::move(a), done = std::move(done)](user_record& u,
+                                                                       bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    if (u.addresses.size() >= limits::addresses_per_user_max) {
+      done(make_error(error_code::invalid_request, "at most 50 addresses per customer"));
+      return finish(u);
+    }
+    a.id = next_id("adr_", u.id);
+    record(address_added{u.id, a});
+    when_durable([a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
+    finish(u);
+  });
+}
+
+void shard::delete_address(const std::string& user_id, std::string address_id,
+                           reply<ok_t> done) {
+  with_user(user_id, [this, address_id = std::move(address_id),
+                      done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    bool exists = std::any_of(u.addresses.begin(), u.addresses.end(),
+                              [&](const address& a) { return a.id == address_id; });
+    if (!exists) {
+      done(make_error(error_code::not_found, "no such address"));
+      return finish(u);
+    }
+    record(address_deleted{u.id, address_id});
+    when_durable([done = std::move(done)]() mutable { done(ok_t{}); });
+    finish(u);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Checkout
+
+std::optional<error> shard::check_checkout_inputs(const user_record& u,
+                                                  const checkout_request& req,
+                                                  const address** ship, const address** bill,
+                                                  const shipping_method** method) const {
+  auto find_address = [&](const std::string& id) -> const address* {
+    for (const auto& a : u.addresses)
+      if (a.id == id) return &a;
+    return nullptr;
+  };
+  auto bad = [](const char* field, const char* message) {
+    error_details d;
+    d.field = field;
+    return make_error(error_code::invalid_request, message, std::move(d));
+  };
+  *ship = req.shipping_address_id.empty() ? nullptr : find_address(req.shipping_address_id);
+  if (!req.shipping_address_id.empty() && !*ship)
+    return bad("shipping_address_id", "no such address for this customer");
+  const std::string& bill_id =
+      req.billing_address_id.empty() ? req.shipping_address_id : req.billing_address_id;
+  *bill = bill_id.empty() ? nullptr : find_address(bill_id);
+  if (!bill_id.empty() && !*bill)
+    return bad("billing_address_id", "no such address for this customer");
+  *method = nullptr;
+  for (const auto& m : shipping_)
+    if (m.id == req.shipping_method) *method = &m;
+  if (!req.shipping_method.empty() && !*method)
+    return bad("shipping_method", "no such shipping method");
+  return std::nullopt;
+}
+
+void shard::preview(const std::string& user_id, checkout_request req,
+                    reply<checkout_summary> done) {
+  with_user(user_id, [this, req = std::move(req), done = std::move(done)](
+                         user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    const address* ship;
+    const address* bill;
+    const shipping_method* method;
+    if (auto e = check_checkout_inputs(u, req, &ship, &bill, &method)) {
+      done(std::move(*e));
+      return finish(u);
+    }
+    std::vector<stock_ask> asks;
+    for (const auto& l : u.basket.lines) {
+      auto it = u.ordered_units.find(l.product_id);
+      int64_t in_orders = it == u.ordered_units.end() ? 0 : it->second;
+      asks.push_back(stock_ask{l.product_id, l.held ? 0 : l.quantity, false, l.quantity,
+                               in_orders});
+    }
+    ask_stock(std::move(asks), [this, &u, req = std::move(req), done = std::move(done)](
+                                   std::vector<stock_answer> answers) mutable {
+      checkout_summary s = summarize(u, req);
+      for (size_t i = 0; i < answers.size(); ++i) {
+        if (!answers[i].refused) continue;
+        error_code c = *answers[i].refused;
+        if (c == error_code::not_found) c = error_code::out_of_stock;
+        s.problems.push_back({u.basket.lines[i].product_id, c,
+                              c == error_code::out_of_stock ? answers[i].available : 0});
+      }
+      s.ready = !s.cart.items.empty() && s.problems.empty() && s.shipping_address && s.method;
+      done(std::move(s));
+      finish(u);
+    });
+  });
+}
+
+checkout_summary shard::summarize(const user_record& u, const checkout_request& req) const {
+  checkout_summary s;
+  const address* ship;
+  const address* bill;
+  const shipping_method* method;
+  (void)check_checkout_inputs(u, req, &ship, &bill, &method);
+  s.cart = view_of(u.basket);
+  if (ship) s.shipping_address = *ship;
+  if (bill) s.billing_address = *bill;
+  if (method) s.method = *method;
+  s.shipping = method && !u.basket.lines.empty() ? method->price : 0;
+  s.total = s.cart.subtotal + s.shipping;
+  s.methods = shipping_;
+  return s;
+}
+
+void shard::place_order(const std::string& user_id, checkout_request req,
+                        std::optional<std::string> idempotency_key,
+                        reply<idempotent<order>> done) {
+  with_user(user_id, [this, req = std::move(req), key = std::move(idempotency_key),
+                      done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    std::string scope;
+    uint64_t fingerprint = 0;
+    if (key) {
+      scope = std::string(place_order_scope) + *key;
+      fingerprint = stable_hash(req.shipping_address_id + "\n" + req.billing_address_id + "\n" +
+                                req.shipping_method);
+      if (auto found = find_idempotent(u, scope, fingerprint)) {
+        auto [entry, matches] = *found;
+        if (!matches) {
+          done(make_error(error_code::idempotency_mismatch,
+                          "this Idempotency-Key was used with another request"));
+        } else {
+          done(idempotent<order>{std::get<order>(entry->answer), true});
+        }
+        return finish(u);
+      }
+      if (u.idempotency.size() >= limits::idempotency_keys_per_user_max) {
+        done(rate_limited());
+        return finish(u);
+      }
+    }
+    if (u.basket.lines.empty()) {
+      done(make_error(error_code::cart_empty, "the cart is empty"));
+      return finish(u);
+    }
+    if (u.order_ids.size() >= limits::orders_per_user_max) {
+      done(make_error(error_code::invalid_request, "this customer has too many orders"));
+      return finish(u);
+    }
+    auto required = [](const char* field, const char* message) {
+      error_details d;
+      d.field = field;
+      return make_error(error_code::invalid_request, message, std::move(d));
+    };
+    if (req.shipping_address_id.empty()) {
+      done(required("shipping_address_id", "shipping_address_id is required"));
+      return finish(u);
+    }
+    if (req.shipping_method.empty()) {
+      done(required("shipping_method", "shipping_method is required"));
+      return finish(u);
+    }
+    const address* ship;
+    const address* bill;
+    const shipping_method* method;
+    if (auto e = check_checkout_inputs(u, req, &ship, &bill, &method)) {
+      done(std::move(*e));
+      return finish(u);
+    }
+    // Every line is checked again; lapsed lines are reserved again, all or nothing.
+    std::vector<stock_ask> asks;
+    for (const auto& l : u.basket.lines) {
+      auto it = u.ordered_units.find(l.product_id);
+      int64_t in_orders = it == u.ordered_units.end() ? 0 : it->second;
+      asks.push_back(stock_ask{l.product_id, l.held ? 0 : l.quantity, true, l.quantity,
+                               in_orders});
+    }
+    ask_stock(std::move(asks), [this, &u, ship = *ship, bill = *bill, method = *method,
+                                scope = std::move(scope), fingerprint, keyed = key.has_value(),
+                                done = std::move(done)](
+                                   std::vector<stock_answer> answers) mutable {
+      const auto& lines = u.basket.lines;
+      std::optional<error> failure;
+      // API.md's order at checkout: sale_*, then limit_exceeded, then out_of_stock.
+      for (error_code first : {error_code::sale_not_started, error_code::limit_exceeded}) {
+        for (size_t i = 0; i < answers.size() && !failure; ++i) {
+          auto c = answers[i].refused;
+          bool match = c && (*c == first || (first == error_code::sale_not_started &&
+                                             *c == error_code::sale_ended));
+          if (match) {
+            auto it = u.ordered_units.find(lines[i].product_id);
+            int64_t in_orders = it == u.ordered_units.end() ? 0 : it->second;
+            failure = refusal(*c, lines[i].product_id, answers[i], in_orders);
+          }
+        }
+      }
+      if (!failure) {
+        error_details d;
+        for (size_t i = 0; i < answers.size(); ++i) {
+          if (answers[i].refused) d.items.push_back({lines[i].product_id, answers[i].available});
+        }
+        if (!d.items.empty()) {
+          std::string msg = "not enough stock for " + std::to_string(d.items.size()) + " item(s)";
+          failure = make_error(error_code::out_of_stock, std::move(msg), std::move(d));
+        }
+      }
+      if (failure) {
+        // Give back what this attempt took; it was never recorded, so no need to wait.
+        for (size_t i = 0; i < answers.size(); ++i) {
+          if (answers[i].reserved)
+            move_stock(stock_move::kind::release, lines[i].product_id, lines[i].quantity);
+        }
+        done(std::move(*failure));
+        return finish(u);
+      }
+      int64_t now = clock_.now_ms();
+      order o;
+      o.id = next_id("ord_", u.id);
+      o.user_id = u.id;
+      for (size_t i = 0; i < lines.size(); ++i) {
+        const auto& a = answers[i];
+        o.items.push_back(order_item{lines[i].product_id, a.name, a.unit_price,
+                                     lines[i].quantity, a.unit_price * lines[i].quantity});
+        o.subtotal += a.unit_price * lines[i].quantity;
+      }
+      o.method = method;
+      o.shipping = method.price;
+      o.total = o.subtotal + o.shipping;
+      o.shipping_address = ship;
+      o.billing_address = bill;
+      o.expires_at_ms = now + config_.payment_ttl_ms;
+      o.history.push_back({order_status::pending, now});
+      o.created_at_ms = now;
+      o.updated_at_ms = now;
+      // The commit point: the order is recorded and the cart emptied in one effect.
+      record(order_placed{o});
+      for (const auto& item : o.items)
+        move_stock(stock_move::kind::commit, item.product_id, item.quantity);
+      notify(u, o, "order.created");
+      if (keyed) store_idempotent(u, scope, fingerprint, o);
+      when_durable([o = std::move(o), done = std::move(done)]() mutable {
+        done(idempotent<order>{std::move(o), false});
+      });
+      finish(u);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Orders
+
+std::string shard::next_id(std::string_view prefix, std::string_view owner) {
+  return make_owned_id(prefix, user_tag(owner), next_sequence_++);
+}
+
+order* shard::find_order(std::string_view order_id) {
+  auto it = orders_.find(as_key(order_id));
+  return it == orders_.end() ? nullptr : &it->second;
+}
+
+void shard::notify(user_record& u, const order& o, std::string_view event) {
+  notification n;
+  n.id = next_id("ntf_", u.id);
+  n.event = std::string(event);
+  n.order_id = o.id;
+  n.order_status_now = o.status;
+  n.items = o.items;
+  n.total = o.total;
+  n.tracking_number = o.tracking_number;
+  n.message = std::string(message_for(event));
+  n.created_at_ms = clock_.now_ms();
+  record(notification_added{u.id, std::move(n)});
+}
+
+void shard::change_status(user_record& u, order& o, order_status to,
+                          std::optional<std::string> tracking_number) {
+  STAMPEDE_CHECK(o.status == to ||
+                 transition_allowed(o.status, to, transition_actor::admin) ||
+                 transition_allowed(o.status, to, transition_actor::system));
+  int64_t now = clock_.now_ms();
+  order next = o;
+  order_status from = o.status;
+  next.status = to;
+  next.history.push_back({to, now});
+  next.updated_at_ms = now;
+  if (tracking_number) next.tracking_number = std::move(tracking_number);
+  if (to != order_status::pending) next.expires_at_ms.reset();
+  bool refund = false;
+  if (to == order_status::canceled) {
+    for (auto& p : next.payments) {
+      if (p.status == payment_status::succeeded) {
+        p.status = payment_status::refunded;
+        refund = true;
+      }
+    }
+  }
+  record(order_updated{next});
+  const order& now_order = *find_order(next.id);
+  notify(u, now_order, event_name_for(to));
+  if (refund) notify(u, now_order, "order.refunded");
+  if (holds_stock(from) && !holds_stock(to)) {
+    // Stock returns only once the cancel is durable.
+    std::vector<std::pair<std::string, int64_t>> items;
+    for (const auto& item : now_order.items) items.emplace_back(item.product_id, item.quantity);
+    when_durable([this, items = std::move(items)] {
+      for (const auto& [product_id, units] : items)
+        move_stock(stock_move::kind::uncommit, product_id, units);
+    });
+  }
+}
+
+void shard::get_order(std::string order_id, std::string requester, bool as_admin,
+                      reply<order> done) {
+  const order* o = find_order(order_id);
+  if (!o || (!as_admin && o->user_id != requester))
+    return done(make_error(error_code::not_found, "no such order"));
+  with_user(o->user_id, [this, order_id = std::move(order_id), done = std::move(done)](
+                            user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    done(*find_order(order_id));
+    finish(u);
+  });
+}
+
+void shard::cancel_order(std::string order_id, std::string requester, bool as_admin,
+                         reply<order> done) {
+  const order* o = find_order(order_id);
+  if (!o || (!as_admin && o->user_id != requester))
+    return done(make_error(error_code::not_found, "no such order"));
+  with_user(o->user_id, [this, order_id = std::move(order_id), as_admin,
+                         done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    order& o = *find_order(order_id);
+    auto actor = as_admin ? transition_actor::admin : transition_actor::owner;
+    if (!transition_allowed(o.status, order_status::canceled, actor)) {
+      done(make_error(error_code::invalid_transition,
+                      "an order that is " + std::string(to_string(o.status)) +
+                          " cannot be canceled"));
+      return finish(u);
+    }
+    change_status(u, o, order_status::canceled, std::nullopt);
+    when_durable([o = *find_order(order_id), done = std::move(done)]() mutable {
+      done(std::move(o));
+    });
+    finish(u);
+  });
+}
+
+void shard::set_order_status(std::string order_id, order_status to,
+                             std::optional<std::string> tracking_number, reply<order> done) {
+  const order* o = find_order(order_id);
+  if (!o) return done(make_error(error_code::not_found, "no such order"));
+  if (tracking_number && (tracking_number->empty() || tracking_number->size() > 200)) {
+    error_details d;
+    d.field = "tracking_number";
+    return done(make_error(error_code::invalid_request, "tracking_number must be 1..200 bytes",
+                           std::move(d)));
+  }
+  with_user(o->user_id, [this, order_id = std::move(order_id), to,
+                         tracking = std::move(tracking_number),
+                         done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    order& o = *find_order(order_id);
+    if (!transition_allowed(o.status, to, transition_actor::admin)) {
+      done(make_error(error_code::invalid_transition,
+                      "cannot move an order from " + std::string(to_string(o.status)) + " to " +
+                          std::string(to_string(to))));
+      return finish(u);
+    }
+    change_status(u, o, to, std::move(tracking));
+    when_durable([o = *find_order(order_id), done = std::move(done)]() mutable {
+      done(std::move(o));
+    });
+    finish(u);
+  });
+}
+
+void shard::pay_order(std::string order_id, std::string requester, payment_attempt attempt,
+                      reply<payment_result> done) {
+  const order* o = find_order(order_id);
+  if (!o || o->user_id != requester)
+    return done(make_error(error_code::not_found, "no such order"));
+  with_user(o->user_id, [this, order_id = std::move(order_id), attempt = std::move(attempt),
+                         done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    order& o = *find_order(order_id);
+    if (o.status != order_status::pending) {
+      done(make_error(error_code::invalid_transition, "only a pending order takes payments"));
+      return finish(u);
+    }
+    if (attempt.amount != o.total) {
+      done(make_error(error_code::amount_mismatch,
+                      "amount must equal the order total " + std::to_string(o.total)));
+      return finish(u);
+    }
+    payment p;
+    p.id = next_id("pay_", u.id);
+    p.status = attempt.status;
+    p.method = attempt.method;
+    p.amount = attempt.amount;
+    p.failure_reason = attempt.failure_reason;
+    p.card_brand = attempt.card_brand;
+    p.card_last4 = attempt.card_last4;
+    p.redirect_url = attempt.redirect_url;
+    p.created_at_ms = clock_.now_ms();
+    order next = o;
+    next.payments.push_back(p);
+    next.updated_at_ms = p.created_at_ms;
+    record(order_updated{std::move(next)});
+    if (p.status == payment_status::succeeded) {
+      change_status(u, *find_order(order_id), order_status::paid, std::nullopt);
+    } else if (p.status == payment_status::failed) {
+      notify(u, *find_order(order_id), "order.payment_failed");
+    }
+    when_durable([p = std::move(p), o = *find_order(order_id), done = std::move(done)]() mutable {
+      done(payment_result{std::move(p), std::move(o)});
+    });
+    finish(u);
+  });
+}
+
+void shard::list_orders(const std::string& user_id, std::string_view cursor, size_t limit,
+                        reply<page<order>> done) {
+  with_user(user_id, [this, cursor = std::string(cursor), limit, done = std::move(done)](
+                         user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    page<order> out;
+    // Newest first: walk the ids backwards from just before the cursor.
+    size_t end = u.order_ids.size();
+    if (!cursor.empty()) {
+      auto it = std::find(u.order_ids.begin(), u.order_ids.end(), cursor);
+      end = it == u.order_ids.end() ? 0 : static_cast<size_t>(it - u.order_ids.begin());
+    }
+    for (size_t i = end; i > 0 && out.items.size() < limit; --i)
+      out.items.push_back(*find_order(u.order_ids[i - 1]));
+    if (!out.items.empty() && end > out.items.size()) out.next_cursor = out.items.back().id;
+    done(std::move(out));
+    finish(u);
+  });
+}
+
+void shard::list_notifications(const std::string& user_id, std::string_view cursor,
+                               size_t limit, reply<page<notification>> done) {
+  with_user(user_id, [this, cursor = std::string(cursor), limit, done = std::move(done)](
+                         user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    page<notification> out;
+    const auto& inbox = u.notifications;
+    size_t end = inbox.size();
+    if (!cursor.empty()) {
+      auto it = std::find_if(inbox.begin(), inbox.end(),
+                             [&](const notification& n) { return n.id == cursor; });
+      end = it == inbox.end() ? 0 : static_cast<size_t>(it - inbox.begin());
+    }
+    for (size_t i = end; i > 0 && out.items.size() < limit; --i)
+      out.items.push_back(inbox[i - 1]);
+    if (!out.items.empty() && end > out.items.size()) out.next_cursor = out.items.back().id;
+    done(std::move(out));
+    finish(u);
+  });
+}
+
+std::vector<order> shard::orders_before(std::optional<order_status> status,
+                                        std::optional<std::pair<int64_t, std::string>> cursor,
+                                        size_t limit) const {
+  std::vector<order> out;
+  auto it = cursor ? orders_by_time_.lower_bound(*cursor) : orders_by_time_.end();
+  while (it != orders_by_time_.begin() && out.size() < limit) {
+    --it;
+    const order& o = orders_.find(it->second)->second;
+    if (status && o.status != *status) continue;
+    out.push_back(o);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// Timers and audit
+
+void shard::tick() {
+  int64_t now = clock_.now_ms();
+  while (!hold_deadlines_.empty() && hold_deadlines_.begin()->first <= now) {
+    std::string user_id = hold_deadlines_.begin()->second;
+    hold_deadlines_.erase(hold_deadlines_.begin());
+    with_user(
+        user_id,
+        [this](user_record& u, bool) {
+          lapse_holds(u);
+          finish(u);
+        },
+        /*internal=*/true);
+  }
+  while (!payment_deadlines_.empty() && payment_deadlines_.begin()->first <= now) {
+    std::string order_id = payment_deadlines_.begin()->second;
+    payment_deadlines_.erase(payment_deadlines_.begin());
+    order* o = find_order(order_id);
+    if (!o) continue;
+    with_user(
+        o->user_id,
+        [this, order_id](user_record& u, bool) {
+          order& o = *find_order(order_id);
+          if (o.status == order_status::pending && o.expires_at_ms &&
+              *o.expires_at_ms <= clock_.now_ms())
+            change_status(u, o, order_status::canceled, std::nullopt);
+          finish(u);
+        },
+        /*internal=*/true);
+  }
+  while (!idempotency_by_time_.empty() &&
+         now - std::get<0>(*idempotency_by_time_.begin()) > limits::idempotency_retention_ms) {
+    auto [at, user_id, scope] = *idempotency_by_time_.begin();
+    idempotency_by_time_.erase(idempotency_by_time_.begin());
+    auto& keys = user(user_id).idempotency;
+    auto it = keys.find(scope);
+    if (it != keys.end() && it->second.stored_at_ms == at) keys.erase(it);
+  }
+}
+
+void shard::audit_into(stock_audit& out) const {
+  catalog_.for_each([&](const product& p) {
+    auto& line = out[p.id];
+    line.on_hand = p.units.on_hand();
+    line.reserved = p.units.reserved();
+    line.committed = p.units.committed();
+  });
+  for (const auto& [id, u] : users_) {
+    for (const auto& l : u.basket.lines)
+      if (l.held) out[l.product_id].held_in_carts += l.quantity;
+  }
+  for (const auto& [id, o] : orders_) {
+    if (!holds_stock(o.status)) continue;
+    for (const auto& item : o.items) out[item.product_id].in_live_orders += item.quantity;
+  }
+}
+
+}  // namespace stampede

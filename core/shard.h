@@ -1,0 +1,289 @@
+// One shard: a thread running an asio::io_context, the mailbox other threads post to, and
+// the part of the store it owns (the products whose id hashes here, the users whose id
+// hashes here, their carts, holds, addresses, orders and idempotency keys).
+//
+// Shard-local: every method below except post(), mailbox() and io() runs only on the
+// shard's own thread (the engine gets there with a shard_task). No mutex guards state.
+//
+// Commit points (DESIGN.md): a user's requests run one at a time on the user's shard
+// (others wait their turn in the user's queue); stock is granted on the product's shard;
+// a release of recorded stock is sent only after its record is durable.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "core/address.h"
+#include "core/cart.h"
+#include "core/catalog.h"
+#include "core/clock.h"
+#include "core/effect.h"
+#include "core/mailbox.h"
+#include "core/message.h"
+#include "core/order.h"
+#include "core/reply.h"
+#include "core/router.h"
+
+namespace stampede {
+
+// Settings every shard shares. Constant after construction.
+struct shard_config {
+  int64_t hold_ttl_ms = 600'000;
+  int64_t payment_ttl_ms = 900'000;
+  bool run_timer = true;  // tests turn the periodic timer off and call tick() themselves
+};
+
+// A checkout's inputs (POST /v1/orders and /v1/checkout/preview).
+struct checkout_request {
+  std::string shipping_address_id;
+  std::string billing_address_id;  // empty: same as shipping
+  std::string shipping_method;
+};
+
+struct checkout_problem {
+  std::string product_id;
+  error_code code;
+  int64_t available = 0;
+};
+
+struct checkout_summary {
+  cart_view cart;
+  int64_t shipping = 0;
+  int64_t total = 0;
+  std::optional<address> shipping_address;
+  std::optional<address> billing_address;
+  std::optional<shipping_method> method;
+  std::vector<shipping_method> methods;
+  std::vector<checkout_problem> problems;
+  bool ready = false;
+};
+
+// A payment attempt's outcome as the gateway decided it (server/payments decides).
+struct payment_attempt {
+  std::string method;
+  int64_t amount = 0;
+  payment_status status = payment_status::failed;
+  std::string failure_reason;
+  std::string card_brand;
+  std::string card_last4;
+  std::string redirect_url;
+};
+
+struct payment_result {
+  payment pay;
+  order order_now;
+};
+
+// Whole-store accounting for tests and recovery checks: per product, the counts the
+// product shard holds and what the users' carts and orders say they should be.
+struct stock_audit_line {
+  int64_t on_hand = 0;
+  int64_t reserved = 0;
+  int64_t committed = 0;
+  int64_t held_in_carts = 0;
+  int64_t in_live_orders = 0;
+};
+using stock_audit = absl::flat_hash_map<std::string, stock_audit_line>;
+
+class shard {
+ public:
+  using peers = std::vector<mailbox<message>*>;
+
+  shard(uint32_t index, const router& routes, const clock& time, shard_config config,
+        std::unique_ptr<effect_log> log = std::make_unique<memory_effect_log>());
+  shard(const shard&) = delete;
+  shard& operator=(const shard&) = delete;
+
+  // REQUIRES: called once before run(); `all` outlives the shard, indexed by shard number.
+  void connect(const peers* all) { peers_ = all; }
+  // The thread body: runs until stop(). Any thread may call stop().
+  void run();
+  void stop();
+
+  // Any thread.
+  void post(message&& m) { mailbox_.post(std::move(m)); }
+  mailbox<message>& inbox() { return mailbox_; }
+  boost::asio::io_context& io() { return io_; }
+  uint32_t index() const { return index_; }
+
+  // ---- Shard-local from here on. ----
+
+  // Catalog (product shard).
+  void create_product(product_create c, reply<product_view> done);
+  void patch_product(std::string id, product_patch p, reply<product_view> done);
+  void adjust_stock(std::string id, int64_t delta, reply<product_view> done);
+  void deactivate_product(std::string id, reply<product_view> done);
+  result<product_view> get_product(std::string_view id, bool include_inactive) const;
+  std::vector<product_view> list_products(std::string_view after, size_t limit,
+                                          std::string_view query, bool include_inactive) const;
+
+  // Shipping methods (every shard keeps a copy).
+  const std::vector<shipping_method>& shipping_methods() const { return shipping_; }
+  void replace_shipping_methods(std::vector<shipping_method> methods);
+
+  // Cart (user shard).
+  void get_cart(const std::string& user_id, reply<cart_view> done);
+  void add_item(const std::string& user_id, std::string product_id, int64_t quantity,
+                std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done);
+  void set_item(const std::string& user_id, std::string product_id, int64_t quantity,
+                reply<cart_view> done);
+  void remove_item(const std::string& user_id, std::string product_id, reply<cart_view> done);
+  void clear_cart(const std::string& user_id, reply<cart_view> done);
+
+  // Addresses (user shard).
+  void list_addresses(const std::string& user_id, reply<std::vector<address>> done);
+  void add_address(const std::string& user_id, address a, reply<address> done);
+  void delete_address(const std::string& user_id, std::string address_id, reply<ok_t> done);
+
+  // Checkout and orders (user shard).
+  void preview(const std::string& user_id, checkout_request req, reply<checkout_summary> done);
+  void place_order(const std::string& user_id, checkout_request req,
+                   std::optional<std::string> idempotency_key, reply<idempotent<order>> done);
+  void list_orders(const std::string& user_id, std::string_view cursor, size_t limit,
+                   reply<page<order>> done);
+  // `requester` empty with `as_admin`: an admin; otherwise only the owner sees the order.
+  void get_order(std::string order_id, std::string requester, bool as_admin,
+                 reply<order> done);
+  void cancel_order(std::string order_id, std::string requester, bool as_admin,
+                    reply<order> done);
+  void set_order_status(std::string order_id, order_status to,
+                        std::optional<std::string> tracking_number, reply<order> done);
+  void pay_order(std::string order_id, std::string requester, payment_attempt attempt,
+                 reply<payment_result> done);
+  void list_notifications(const std::string& user_id, std::string_view cursor, size_t limit,
+                          reply<page<notification>> done);
+  // This shard's orders, newest first, strictly older than the cursor (created_at_ms, id).
+  std::vector<order> orders_before(std::optional<order_status> status,
+                                   std::optional<std::pair<int64_t, std::string>> cursor,
+                                   size_t limit) const;
+
+  // Timers: lapse holds and cancel unpaid orders whose deadline is <= now.
+  void tick();
+  // Adds this shard's part of the whole-store audit.
+  void audit_into(stock_audit& out) const;
+  int64_t inbox_depth() const { return mailbox_.depth(); }
+  // Stock moves this shard posted to others, and received from others.
+  std::pair<uint64_t, uint64_t> move_counts() const { return {moves_sent_, moves_received_}; }
+
+ private:
+  struct idempotency_entry {
+    uint64_t fingerprint = 0;
+    int64_t stored_at_ms = 0;
+    std::variant<cart_view, order> answer;
+  };
+  struct user_record {
+    std::string id;
+    cart basket;
+    std::vector<address> addresses;
+    std::vector<std::string> order_ids;  // oldest first
+    absl::flat_hash_map<std::string, int64_t> ordered_units;  // product -> units, live orders
+    std::deque<notification> notifications;                    // oldest first
+    absl::flat_hash_map<std::string, idempotency_entry> idempotency;
+    // A user's requests run one at a time; the rest wait here. Not state: not logged.
+    bool busy = false;
+    std::deque<absl::AnyInvocable<void(user_record&, bool admitted)>> waiting;
+  };
+  using user_op = absl::AnyInvocable<void(user_record&, bool admitted)>;
+  using stock_continuation = absl::AnyInvocable<void(std::vector<stock_answer>)>;
+  struct pending_stock {
+    std::vector<stock_answer> answers;
+    std::vector<std::vector<size_t>> positions;  // per request sent: indexes into answers
+    size_t remaining = 0;
+    stock_continuation then;
+  };
+
+  // The loop.
+  void on_wake();
+  void drain();
+  void end_of_pass();
+  void handle(stock_request& m);
+  void handle(stock_reply& m);
+  void handle(stock_move& m);
+  void handle(shard_task& m);
+  void apply_move(const stock_move& m);
+  void arm_timer();
+
+  // Effects: the only way state changes.
+  uint64_t record(effect e);
+  void apply(const effect& e);
+  void when_durable(absl::AnyInvocable<void()> fn);
+
+  // Users.
+  user_record& user(const std::string& user_id);
+  void with_user(const std::string& user_id, user_op op, bool internal = false);
+  void finish(user_record& u);
+  int64_t units_already(const user_record& u, std::string_view product_id) const;
+  void renew_holds(cart& c) const;
+  void set_hold_deadline(const std::string& user_id, int64_t old_ms, int64_t new_ms);
+  void change_cart_line(user_record& u, std::string product_id, int64_t quantity, bool adding,
+                        absl::AnyInvocable<void(result<cart_view>)> done);
+  void send_releases(const cart& before, const cart& after);
+  void lapse_holds(user_record& u);
+  std::optional<std::pair<const idempotency_entry*, bool>> find_idempotent(
+      const user_record& u, const std::string& scope_key, uint64_t fingerprint) const;
+  void store_idempotent(user_record& u, std::string scope_key, uint64_t fingerprint,
+                        std::variant<cart_view, order> answer);
+  checkout_summary summarize(const user_record& u, const checkout_request& req) const;
+  std::optional<error> check_checkout_inputs(const user_record& u, const checkout_request& req,
+                                             const address** ship, const address** bill,
+                                             const shipping_method** method) const;
+
+  // Orders.
+  order* find_order(std::string_view order_id);
+  void change_status(user_record& u, order& o, order_status to,
+                     std::optional<std::string> tracking_number);
+  void notify(user_record& u, const order& o, std::string_view event);
+  std::string next_id(std::string_view prefix, std::string_view owner);
+
+  // Stock asks, local or by message.
+  void ask_stock(std::vector<stock_ask> asks, stock_continuation then);
+  void move_stock(stock_move::kind what, const std::string& product_id, int64_t units);
+
+  // Catalog admin changes run one at a time per product, each after the last is durable.
+  void with_product_admin(const std::string& product_id,
+                          absl::AnyInvocable<void(absl::AnyInvocable<void()> finish)> op);
+
+  // Constant after construction.
+  const uint32_t index_;
+  const router& routes_;
+  const clock& clock_;
+  const shard_config config_;
+  const peers* peers_ = nullptr;
+
+  // The loop's own state.
+  boost::asio::io_context io_;
+  mailbox<message> mailbox_;
+  boost::asio::steady_timer timer_;
+  std::vector<message> batch_;
+  std::unique_ptr<effect_log> log_;
+  uint64_t last_lsn_ = 0;
+  std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_durable_;
+  uint64_t next_token_ = 1;
+  uint64_t moves_sent_ = 0;
+  uint64_t moves_received_ = 0;
+  uint64_t next_sequence_ = 1;
+  absl::flat_hash_map<uint64_t, pending_stock> pending_stock_;
+
+  // Owned state.
+  catalog catalog_;
+  std::vector<shipping_method> shipping_;
+  absl::node_hash_map<std::string, user_record> users_;
+  absl::node_hash_map<std::string, order> orders_;
+  absl::btree_set<std::pair<int64_t, std::string>> hold_deadlines_;     // (ms, user)
+  absl::btree_set<std::pair<int64_t, std::string>> payment_deadlines_;  // (ms, order)
+  absl::btree_set<std::pair<int64_t, std::string>> orders_by_time_;     // (created ms, order)
+  absl::btree_set<std::tuple<int64_t, std::string, std::string>> idempotency_by_time_;
+  absl::flat_hash_map<std::string, std::deque<absl::AnyInvocable<void()>>> product_admin_queue_;
+};
+
+}  // namespace stampede
