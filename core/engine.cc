@@ -125,7 +125,8 @@ void engine::deactivate_product(std::string id, reply<product_view> done) {
 }
 
 void engine::get_product(std::string id, bool admin, reply<product_view> done) {
-  on_shard(routes_.product_shard(id),
+  uint32_t i = routes_.product_shard(id);
+  on_shard(i,
            [id = std::move(id), admin, done = std::move(done)](shard& s) mutable {
              done(s.get_product(id, admin));
            });
@@ -172,7 +173,8 @@ void engine::replace_shipping_methods(std::vector<shipping_method> methods,
 // ---- Cart ----
 
 void engine::get_cart(std::string user_id, reply<cart_view> done) {
-  on_shard(routes_.user_shard(user_id),
+  uint32_t i = routes_.user_shard(user_id);
+  on_shard(i,
            [user_id = std::move(user_id), done = std::move(done)](shard& s) mutable {
              s.get_cart(user_id, std::move(done));
            });
@@ -219,7 +221,8 @@ void engine::clear_cart(std::string user_id, reply<cart_view> done) {
 // ---- Addresses ----
 
 void engine::list_addresses(std::string user_id, reply<std::vector<address>> done) {
-  on_shard(routes_.user_shard(user_id),
+  uint32_t i = routes_.user_shard(user_id);
+  on_shard(i,
            [user_id = std::move(user_id), done = std::move(done)](shard& s) mutable {
              s.list_addresses(user_id, std::move(done));
            });
@@ -246,7 +249,8 @@ void engine::delete_address(std::string user_id, std::string address_id, reply<o
 // ---- Checkout and orders ----
 
 void engine::preview(std::string user_id, checkout_request req, reply<checkout_summary> done) {
-  on_shard(routes_.user_shard(user_id), [user_id = std::move(user_id), req = std::move(req),
+  uint32_t i = routes_.user_shard(user_id);
+  on_shard(i, [user_id = std::move(user_id), req = std::move(req),
                                          done = std::move(done)](shard& s) mutable {
     s.preview(user_id, std::move(req), std::move(done));
   });
@@ -265,7 +269,8 @@ void engine::place_order(std::string user_id, checkout_request req,
 
 void engine::list_orders(std::string user_id, std::string cursor, int64_t limit,
                          reply<page<order>> done) {
-  on_shard(routes_.user_shard(user_id),
+  uint32_t i = routes_.user_shard(user_id);
+  on_shard(i,
            [user_id = std::move(user_id), cursor = std::move(cursor), n = page_size(limit),
             done = std::move(done)](shard& s) mutable {
              s.list_orders(user_id, cursor, n, std::move(done));
@@ -347,7 +352,8 @@ void engine::admin_list_orders(std::optional<order_status> status, std::string c
 
 void engine::list_notifications(std::string user_id, std::string cursor, int64_t limit,
                                 reply<page<notification>> done) {
-  on_shard(routes_.user_shard(user_id),
+  uint32_t i = routes_.user_shard(user_id);
+  on_shard(i,
            [user_id = std::move(user_id), cursor = std::move(cursor), n = page_size(limit),
             done = std::move(done)](shard& s) mutable {
              s.list_notifications(user_id, cursor, n, std::move(done));

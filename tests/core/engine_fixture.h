@@ -1,0 +1,184 @@
+// A running engine on a manual clock, with blocking wrappers so tests read as sentences.
+// The engine answers on a one-thread pool; the test thread waits for each answer.
+#pragma once
+
+#include <future>
+#include <string>
+
+#include <boost/asio/thread_pool.hpp>
+#include <gtest/gtest.h>
+
+#include "core/engine.h"
+
+namespace stampede::testing {
+
+class engine_fixture {
+ public:
+  explicit engine_fixture(uint32_t shards = 4, int64_t hold_ttl_s = 600,
+                          int64_t payment_ttl_s = 900)
+      : engine_(engine_config{shards, hold_ttl_s, payment_ttl_s, &clock_, false}) {
+    engine_.start();
+  }
+  ~engine_fixture() {
+    engine_.stop();
+    pool_.join();
+  }
+
+  // Calls f(reply<T>) and waits for the answer.
+  template <class T, class F>
+  result<T> call(F&& f) {
+    std::promise<result<T>> p;
+    auto answer = p.get_future();
+    f(reply<T>(pool_.get_executor(), [&p](result<T> r) { p.set_value(std::move(r)); }));
+    return answer.get();
+  }
+
+  result<product_view> create(std::string id, int64_t on_hand, int64_t max_per_user = 0,
+                              int64_t price = 1000) {
+    product_create c;
+    c.id = id;
+    c.name = "Product " + id;
+    c.price = price;
+    c.on_hand = on_hand;
+    c.max_per_user = max_per_user;
+    return create(std::move(c));
+  }
+  result<product_view> create(product_create c) {
+    return call<product_view>([&](auto done) { engine_.create_product(c, std::move(done)); });
+  }
+  result<product_view> admin_product(const std::string& id) {
+    return call<product_view>([&](auto done) { engine_.get_product(id, true, std::move(done)); });
+  }
+  result<product_view> product(const std::string& id) {
+    return call<product_view>([&](auto done) { engine_.get_product(id, false, std::move(done)); });
+  }
+  // Available units once every release in flight has landed.
+  int64_t available(const std::string& id) {
+    settle();
+    return admin_product(id)->available;
+  }
+  result<product_view> patch(const std::string& id, product_patch p) {
+    return call<product_view>([&](auto done) { engine_.patch_product(id, p, std::move(done)); });
+  }
+  result<product_view> adjust(const std::string& id, int64_t delta) {
+    return call<product_view>([&](auto done) { engine_.adjust_stock(id, delta, std::move(done)); });
+  }
+  result<product_view> deactivate(const std::string& id) {
+    return call<product_view>([&](auto done) { engine_.deactivate_product(id, std::move(done)); });
+  }
+  result<page<product_view>> list(std::string cursor, int64_t limit, std::string q = "",
+                                  bool admin = false) {
+    return call<page<product_view>>([&](auto done) {
+      engine_.list_products(cursor, limit, q, admin, std::move(done));
+    });
+  }
+
+  result<idempotent<cart_view>> add(const std::string& user, const std::string& product,
+                                    int64_t quantity,
+                                    std::optional<std::string> key = std::nullopt) {
+    return call<idempotent<cart_view>>([&](auto done) {
+      engine_.add_item(user, product, quantity, key, std::move(done));
+    });
+  }
+  result<cart_view> set(const std::string& user, const std::string& product, int64_t quantity) {
+    return call<cart_view>(
+        [&](auto done) { engine_.set_item(user, product, quantity, std::move(done)); });
+  }
+  result<cart_view> remove(const std::string& user, const std::string& product) {
+    return call<cart_view>([&](auto done) { engine_.remove_item(user, product, std::move(done)); });
+  }
+  result<cart_view> clear(const std::string& user) {
+    return call<cart_view>([&](auto done) { engine_.clear_cart(user, std::move(done)); });
+  }
+  result<cart_view> cart_of(const std::string& user) {
+    return call<cart_view>([&](auto done) { engine_.get_cart(user, std::move(done)); });
+  }
+
+  result<address> add_address(const std::string& user, address a) {
+    return call<address>([&](auto done) { engine_.add_address(user, a, std::move(done)); });
+  }
+  // A valid address for `user`, added; returns its id.
+  std::string home(const std::string& user) {
+    address a{"", "Ada Lovelace", "1 Analytical Way", "", "London", "", "N1 9GU", "GB", ""};
+    auto r = add_address(user, a);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->id : "";
+  }
+  result<idempotent<order>> place(const std::string& user, checkout_request req,
+                                  std::optional<std::string> key = std::nullopt) {
+    return call<idempotent<order>>(
+        [&](auto done) { engine_.place_order(user, req, key, std::move(done)); });
+  }
+  // Places an order with a fresh address and standard shipping.
+  result<idempotent<order>> checkout(const std::string& user) {
+    return place(user, checkout_request{home(user), "", "standard"});
+  }
+  result<checkout_summary> preview(const std::string& user, checkout_request req) {
+    return call<checkout_summary>(
+        [&](auto done) { engine_.preview(user, req, std::move(done)); });
+  }
+  result<order> get_order(const std::string& id, const std::string& requester,
+                          bool admin = false) {
+    return call<order>(
+        [&](auto done) { engine_.get_order(id, requester, admin, std::move(done)); });
+  }
+  result<order> cancel(const std::string& id, const std::string& requester, bool admin = false) {
+    return call<order>(
+        [&](auto done) { engine_.cancel_order(id, requester, admin, std::move(done)); });
+  }
+  result<order> set_status(const std::string& id, order_status to,
+                           std::optional<std::string> tracking = std::nullopt) {
+    return call<order>(
+        [&](auto done) { engine_.set_order_status(id, to, tracking, std::move(done)); });
+  }
+  result<payment_result> pay(const std::string& id, const std::string& user, int64_t amount,
+                             payment_status outcome = payment_status::succeeded) {
+    payment_attempt a;
+    a.method = "card";
+    a.amount = amount;
+    a.status = outcome;
+    a.card_brand = "visa";
+    a.card_last4 = "4242";
+    if (outcome == payment_status::failed) a.failure_reason = "card_declined";
+    return call<payment_result>(
+        [&](auto done) { engine_.pay_order(id, user, a, std::move(done)); });
+  }
+  result<page<order>> orders_of(const std::string& user, std::string cursor = "",
+                                int64_t limit = 50) {
+    return call<page<order>>(
+        [&](auto done) { engine_.list_orders(user, cursor, limit, std::move(done)); });
+  }
+  result<page<order>> all_orders(std::optional<order_status> status, std::string cursor = "",
+                                 int64_t limit = 50) {
+    return call<page<order>>([&](auto done) {
+      engine_.admin_list_orders(status, cursor, limit, std::move(done));
+    });
+  }
+  result<page<notification>> inbox(const std::string& user) {
+    return call<page<notification>>(
+        [&](auto done) { engine_.list_notifications(user, "", 50, std::move(done)); });
+  }
+
+  // Moves time on and lets every shard act on it; returns once released stock is back.
+  void advance_s(int64_t seconds) {
+    clock_.advance_ms(seconds * 1000);
+    auto r = call<ok_t>([&](auto done) { engine_.tick_all(std::move(done)); });
+    ASSERT_TRUE(r.ok());
+  }
+  // Waits until no stock move is in flight between shards.
+  void settle() {
+    auto r = call<ok_t>([&](auto done) { engine_.quiesce(std::move(done)); });
+    ASSERT_TRUE(r.ok());
+  }
+  stock_audit audit() {
+    settle();
+    auto r = call<stock_audit>([&](auto done) { engine_.audit(std::move(done)); });
+    return r.ok() ? r.value() : stock_audit{};
+  }
+
+  manual_clock clock_;
+  engine engine_;
+  boost::asio::thread_pool pool_{1};
+};
+
+}  // namespace stampede::testing
