@@ -80,7 +80,19 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
 void shard::run() {
   auto guard = asio::make_work_guard(io_);
   if (config_.run_timer) arm_timer();
-  io_.run();
+  // Poll while work keeps coming; after idle_spin_us with nothing to do, sleep in the
+  // reactor. Waking a sleeping thread costs ~15 us here; a busy shard never pays it.
+  const auto spin = std::chrono::microseconds(config_.idle_spin_us);
+  auto idle_since = std::chrono::steady_clock::now();
+  while (!io_.stopped()) {
+    if (io_.poll() > 0) {
+      idle_since = std::chrono::steady_clock::now();
+      continue;
+    }
+    if (std::chrono::steady_clock::now() - idle_since < spin) continue;
+    io_.run_one();
+    idle_since = std::chrono::steady_clock::now();
+  }
 }
 
 void shard::stop() { io_.stop(); }

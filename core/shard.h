@@ -41,6 +41,7 @@ struct shard_config {
   int64_t hold_ttl_ms = 600'000;
   int64_t payment_ttl_ms = 900'000;
   bool run_timer = true;  // tests turn the periodic timer off and call tick() themselves
+  int64_t idle_spin_us = 50;  // how long an idle shard polls before it sleeps
 };
 
 // A checkout's inputs (POST /v1/orders and /v1/checkout/preview).
