@@ -53,6 +53,8 @@ inline constexpr size_t shards_max = 256;
 inline constexpr int64_t shard_inbox_admission_max = 65'536;
 // Messages one drain pass handles before yielding to the shard's other I/O.
 inline constexpr size_t shard_drain_batch_max = 512;
+// While its mailbox is busy, how often a shard polls its sockets and timers.
+inline constexpr int64_t shard_reactor_poll_period_us = 20;
 // How often a shard looks for lapsed holds and unpaid orders.
 inline constexpr int64_t shard_timer_period_ms = 100;
 

@@ -23,7 +23,7 @@ class mailbox {
 
   void post(Message&& m) {
     queue_.enqueue(std::move(m));
-    if (depth_.fetch_add(1, std::memory_order_acq_rel) == 0) wake_();
+    if (depth_.fetch_add(1, std::memory_order_seq_cst) == 0) wake_();
   }
 
   // Owner only: moves up to `max` messages into `out`. Returns how many were taken and

@@ -65,7 +65,10 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       routes_(routes),
       clock_(time),
       config_(config),
-      mailbox_([this] { asio::post(io_, [this] { drain(); }); }),
+      mailbox_([this] {
+        // The loop drains the mailbox itself; a post only wakes it if it is asleep.
+        if (sleeping_.load(std::memory_order_seq_cst)) asio::post(io_, [] {});
+      }),
       timer_(io_),
       batch_(limits::shard_drain_batch_max),
       log_(std::move(log)),
@@ -80,17 +83,40 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
 void shard::run() {
   auto guard = asio::make_work_guard(io_);
   if (config_.run_timer) arm_timer();
-  // Poll while work keeps coming; after idle_spin_us with nothing to do, sleep in the
-  // reactor. Waking a sleeping thread costs ~15 us here; a busy shard never pays it.
+  // Poll (sockets, timers, the mailbox) while work keeps coming; after idle_spin_us with
+  // nothing to do, sleep in the reactor. Only then do producers pay for a wake-up
+  // (asio::post, ~15 us to a sleeping thread); a busy shard is never woken.
   const auto spin = std::chrono::microseconds(config_.idle_spin_us);
+  const auto reactor_period = std::chrono::microseconds(limits::shard_reactor_poll_period_us);
   auto idle_since = std::chrono::steady_clock::now();
+  auto last_poll = idle_since;
   while (!io_.stopped()) {
-    if (io_.poll() > 0) {
-      idle_since = std::chrono::steady_clock::now();
+    auto now = std::chrono::steady_clock::now();
+    bool worked = false;
+    // While messages flow, the reactor (one epoll_wait each) is polled every
+    // reactor_period rather than after every batch.
+    if (mailbox_.depth() <= 0 || now - last_poll >= reactor_period) {
+      worked = io_.poll() > 0;
+      last_poll = now;
+    }
+    if (mailbox_.depth() > 0) {
+      drain();
+      worked = true;
+    }
+    if (worked) {
+      idle_since = now;
       continue;
     }
     if (std::chrono::steady_clock::now() - idle_since < spin) continue;
+    // Dekker-style hand-off with mailbox::post: either we see its message here, or it
+    // sees sleeping_ and posts the wake-up.
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (mailbox_.depth() > 0) {
+      sleeping_.store(false, std::memory_order_relaxed);
+      continue;
+    }
     io_.run_one();
+    sleeping_.store(false, std::memory_order_relaxed);
     idle_since = std::chrono::steady_clock::now();
   }
 }
@@ -107,16 +133,16 @@ void shard::arm_timer() {
   });
 }
 
-// Handles one batch from the mailbox, then lets the io_context run other handlers
-// (sockets, timers) before the next batch.
+// Handles one batch from the mailbox; run() calls it again while messages remain, between
+// the io_context's other handlers (sockets, timers).
 void shard::drain() {
   auto [n, more] = mailbox_.take(batch_.data(), batch_.size());
+  (void)more;
   for (size_t i = 0; i < n; ++i) {
     std::visit([this](auto& m) { handle(m); }, batch_[i]);
     batch_[i] = message{};
   }
   end_of_pass();
-  if (more) asio::post(io_, [this] { drain(); });
 }
 
 void shard::end_of_pass() {

@@ -10,6 +10,7 @@
 // a release of recorded stock is sent only after its record is durable.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -204,7 +205,6 @@ class shard {
   };
 
   // The loop.
-  void on_wake();
   void drain();
   void end_of_pass();
   void handle(stock_request& m);
@@ -264,6 +264,7 @@ class shard {
   // The loop's own state.
   boost::asio::io_context io_;
   mailbox<message> mailbox_;
+  std::atomic<bool> sleeping_{false};  // the loop is (about to be) blocked in the reactor
   boost::asio::steady_timer timer_;
   std::vector<message> batch_;
   std::unique_ptr<effect_log> log_;
