@@ -68,6 +68,7 @@ void random_workload(testing::engine_fixture& f, int ops_per_thread, bool hot_on
     ASSERT_TRUE(f.create(products[i], 40, /*max_per_user=*/i % 3 == 0 ? 4 : 0).ok());
 
   std::atomic<bool> stop{false};
+  std::atomic<int> placed{0}, paid{0}, canceled{0}, short_of_stock{0};
   std::thread ticker([&] {
     while (!stop.load()) {
       f.clock_.advance_ms(7'000);
@@ -106,7 +107,8 @@ void random_workload(testing::engine_fixture& f, int ops_per_thread, bool hot_on
         const std::string& product = products[rng() % products.size()];
         int choice = static_cast<int>(rng() % 100);
         if (choice < 40) {
-          (void)f.add(user, product, 1 + rng() % 3);
+          auto r = f.add(user, product, 1 + rng() % 3);
+          if (!r.ok() && r.code() == error_code::out_of_stock) ++short_of_stock;
         } else if (choice < 50) {
           (void)f.set(user, product, rng() % 5);
         } else if (choice < 58) {
@@ -115,14 +117,17 @@ void random_workload(testing::engine_fixture& f, int ops_per_thread, bool hot_on
           (void)f.clear(user);
         } else if (choice < 80) {
           auto r = f.place(user, {addresses[ui], "", "standard"});
-          if (r.ok()) orders.emplace_back(r->value.id, user);
+          if (r.ok()) {
+            ++placed;
+            orders.emplace_back(r->value.id, user);
+          }
         } else if (choice < 90 && !orders.empty()) {
           auto& [id, owner] = orders[rng() % orders.size()];
           auto o = f.get_order(id, owner);
-          if (o.ok()) (void)f.pay(id, owner, o->total);
+          if (o.ok() && f.pay(id, owner, o->total).ok()) ++paid;
         } else if (!orders.empty()) {
           auto& [id, owner] = orders[rng() % orders.size()];
-          (void)f.cancel(id, owner);
+          if (f.cancel(id, owner).ok()) ++canceled;
         }
       }
     });
@@ -131,6 +136,11 @@ void random_workload(testing::engine_fixture& f, int ops_per_thread, bool hot_on
   stop = true;
   ticker.join();
   admin.join();
+  // The mix really happened: a run that never sold, paid, canceled or ran short proves little.
+  EXPECT_GT(placed.load(), 50);
+  EXPECT_GT(paid.load(), 10);
+  EXPECT_GT(canceled.load(), 10);
+  EXPECT_GT(short_of_stock.load(), 10);
   expect_consistent(f.audit());
   // Every hold and unpaid order runs out; then the stock is back except for paid orders.
   f.advance_s(3600);
