@@ -26,6 +26,15 @@ class mailbox {
     if (depth_.fetch_add(1, std::memory_order_seq_cst) == 0) wake_();
   }
 
+  // Posts n messages in one bulk enqueue (one wake-up at most). `token` is the caller's
+  // producer token for this mailbox; messages in [first, first + n) are moved from.
+  void post_bulk(moodycamel::ProducerToken& token, Message* first, size_t n) {
+    if (n == 0) return;
+    queue_.enqueue_bulk(token, std::make_move_iterator(first), n);
+    if (depth_.fetch_add(static_cast<int64_t>(n), std::memory_order_seq_cst) == 0) wake_();
+  }
+  moodycamel::ProducerToken make_producer_token() { return moodycamel::ProducerToken(queue_); }
+
   // Owner only: moves up to `max` messages into `out`. Returns how many were taken and
   // whether more are pending (the caller must then call take() again later).
   std::pair<size_t, bool> take(Message* out, size_t max) {

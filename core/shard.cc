@@ -98,6 +98,8 @@ void shard::run() {
     if (mailbox_.depth() <= 0 || now - last_poll >= reactor_period) {
       worked = io_.poll() > 0;
       last_poll = now;
+      // Handlers outside drain() (sockets, later) may have recorded or sent something.
+      if (worked) end_of_pass();
     }
     if (mailbox_.depth() > 0) {
       drain();
@@ -145,7 +147,26 @@ void shard::drain() {
   end_of_pass();
 }
 
+void shard::send(uint32_t to, message&& m) {
+  auto& box = outbox_[to];
+  box.push_back(std::move(m));
+  if (box.size() >= limits::shard_drain_batch_max) flush_outbox(to);
+}
+
+void shard::flush_outbox(uint32_t to) {
+  auto& box = outbox_[to];
+  (*peers_)[to]->post_bulk(tokens_[to], box.data(), box.size());
+  box.clear();
+}
+
 void shard::end_of_pass() {
+  commit_pass();
+  // Everything this pass sends another shard goes in one bulk enqueue per destination.
+  for (uint32_t to = 0; to < outbox_.size(); ++to)
+    if (!outbox_[to].empty()) flush_outbox(to);
+}
+
+void shard::commit_pass() {
   // Group commit: everything recorded in this pass becomes durable together; then the
   // answers and releases waiting for it go out. Those may record more, hence the loop.
   for (;;) {
@@ -164,7 +185,7 @@ void shard::handle(stock_request& m) {
   stock_reply r;
   r.token = m.token;
   for (const auto& ask : m.asks) r.answers.push_back(catalog_.decide(ask, m.now_ms));
-  (*peers_)[m.reply_shard]->post(std::move(r));
+  send(m.reply_shard, std::move(r));
 }
 
 void shard::handle(stock_reply& m) {
@@ -210,7 +231,7 @@ void shard::handle(shard_task& m) { m.run(*this); }
 
 uint64_t shard::record(effect e) {
   last_lsn_ = log_->append(e);
-  apply(e);
+  apply(std::move(e));
   return last_lsn_;
 }
 
@@ -218,7 +239,7 @@ void shard::when_durable(absl::AnyInvocable<void()> fn) {
   after_durable_.emplace_back(last_lsn_, std::move(fn));
 }
 
-void shard::apply(const effect& e) {
+void shard::apply(effect&& e) {
   struct visitor {
     shard& s;
     void operator()(const product_created& x) {
@@ -240,18 +261,18 @@ void shard::apply(const effect& e) {
       STAMPEDE_CHECK(r.ok());
     }
     void operator()(const shipping_methods_replaced& x) { s.shipping_ = x.methods; }
-    void operator()(const cart_replaced& x) {
+    void operator()(cart_replaced& x) {
       user_record& u = s.user(x.user_id);
       s.set_hold_deadline(u.id, u.basket.held_until_ms, x.contents.held_until_ms);
-      u.basket = x.contents;
+      u.basket = std::move(x.contents);
     }
     void operator()(const address_added& x) { s.user(x.user_id).addresses.push_back(x.value); }
     void operator()(const address_deleted& x) {
       auto& list = s.user(x.user_id).addresses;
       std::erase_if(list, [&](const address& a) { return a.id == x.address_id; });
     }
-    void operator()(const order_placed& x) {
-      const order& o = x.value;
+    void operator()(order_placed& x) {
+      order& o = x.value;
       user_record& u = s.user(o.user_id);
       s.set_hold_deadline(u.id, u.basket.held_until_ms, 0);
       u.basket = cart{};
@@ -259,10 +280,11 @@ void shard::apply(const effect& e) {
       for (const auto& item : o.items) u.ordered_units[item.product_id] += item.quantity;
       if (o.expires_at_ms) s.payment_deadlines_.emplace(*o.expires_at_ms, o.id);
       s.orders_by_time_.emplace(o.created_at_ms, o.id);
-      s.orders_.insert_or_assign(o.id, o);
+      std::string id = o.id;
+      s.orders_.insert_or_assign(std::move(id), std::move(o));
     }
-    void operator()(const order_updated& x) {
-      const order& now = x.value;
+    void operator()(order_updated& x) {
+      order& now = x.value;
       auto it = s.orders_.find(now.id);
       STAMPEDE_CHECK(it != s.orders_.end());
       order& was = it->second;
@@ -272,11 +294,11 @@ void shard::apply(const effect& e) {
       }
       if (was.expires_at_ms) s.payment_deadlines_.erase({*was.expires_at_ms, was.id});
       if (now.expires_at_ms) s.payment_deadlines_.emplace(*now.expires_at_ms, now.id);
-      was = now;
+      was = std::move(now);
     }
-    void operator()(const notification_added& x) {
+    void operator()(notification_added& x) {
       auto& inbox = s.user(x.user_id).notifications;
-      inbox.push_back(x.value);
+      inbox.push_back(std::move(x.value));
       while (inbox.size() > limits::notifications_per_user_max) inbox.pop_front();
     }
     void operator()(const idempotency_stored& x) {
@@ -364,7 +386,7 @@ void shard::move_stock(stock_move::kind what, const std::string& product_id, int
     apply_move(m);
   } else {
     ++moves_sent_;
-    (*peers_)[owner]->post(std::move(m));
+    send(owner, std::move(m));
   }
 }
 
@@ -372,9 +394,14 @@ void shard::ask_stock(std::vector<stock_ask> asks, stock_continuation then) {
   pending_stock p;
   p.answers.resize(asks.size());
   // Group the asks by the shard that owns each product: one message per shard.
-  absl::flat_hash_map<uint32_t, std::vector<size_t>> by_shard;
-  for (size_t i = 0; i < asks.size(); ++i)
-    by_shard[routes_.product_shard(asks[i].product_id)].push_back(i);
+  absl::InlinedVector<std::pair<uint32_t, std::vector<size_t>>, 4> by_shard;
+  for (size_t i = 0; i < asks.size(); ++i) {
+    uint32_t owner = routes_.product_shard(asks[i].product_id);
+    auto it = std::find_if(by_shard.begin(), by_shard.end(),
+                           [&](const auto& g) { return g.first == owner; });
+    if (it == by_shard.end()) it = by_shard.insert(it, {owner, {}});
+    it->second.push_back(i);
+  }
   int64_t now = clock_.now_ms();
   uint64_t gather_id = next_token_++;
   std::vector<std::pair<uint32_t, stock_request>> outgoing;
@@ -398,7 +425,7 @@ void shard::ask_stock(std::vector<stock_ask> asks, stock_continuation then) {
   }
   p.then = std::move(then);
   pending_stock_.emplace(gather_id, std::move(p));
-  for (auto& [owner, r] : outgoing) (*peers_)[owner]->post(std::move(r));
+  for (auto& [owner, r] : outgoing) send(owner, std::move(r));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -443,7 +470,7 @@ void shard::create_product(product_create c, reply<product_view> done) {
     last_lsn_ = log_->append(e);
     when_durable([this, e = std::move(e), id = c.id, done = std::move(done),
                   finish = std::move(finish)]() mutable {
-      apply(e);
+      apply(std::move(e));
       done(view_of(*catalog_.find(id)));
       finish();
     });
@@ -473,7 +500,7 @@ void shard::patch_product(std::string id, product_patch p, reply<product_view> d
     }
     when_durable([this, increase, e = std::move(e), id, done = std::move(done),
                   finish = std::move(finish)]() mutable {
-      if (increase) apply(e);
+      if (increase) apply(std::move(e));
       done(view_of(*catalog_.find(id)));
       finish();
     });
@@ -511,7 +538,7 @@ void shard::adjust_stock(std::string id, int64_t delta, reply<product_view> done
     }
     when_durable([this, increase, e = std::move(e), id, done = std::move(done),
                   finish = std::move(finish)]() mutable {
-      if (increase) apply(e);
+      if (increase) apply(std::move(e));
       done(view_of(*catalog_.find(id)));
       finish();
     });
@@ -923,7 +950,8 @@ void shard::place_order(const std::string& user_id, checkout_request req,
       asks.push_back(stock_ask{l.product_id, l.held ? 0 : l.quantity, true, l.quantity,
                                in_orders});
     }
-    ask_stock(std::move(asks), [this, &u, ship = *ship, bill = *bill, method = *method,
+    // The user is busy until this finishes, so their addresses cannot change meanwhile.
+    ask_stock(std::move(asks), [this, &u, ship, bill, method = *method,
                                 scope = std::move(scope), fingerprint, keyed = key.has_value(),
                                 done = std::move(done)](
                                    std::vector<stock_answer> answers) mutable {
@@ -974,20 +1002,22 @@ void shard::place_order(const std::string& user_id, checkout_request req,
       o.method = method;
       o.shipping = method.price;
       o.total = o.subtotal + o.shipping;
-      o.shipping_address = ship;
-      o.billing_address = bill;
+      o.shipping_address = *ship;
+      o.billing_address = *bill;
       o.expires_at_ms = now + config_.payment_ttl_ms;
       o.history.push_back({order_status::pending, now});
       o.created_at_ms = now;
       o.updated_at_ms = now;
       // The commit point: the order is recorded and the cart emptied in one effect.
-      record(order_placed{o});
-      for (const auto& item : o.items)
+      std::string id = o.id;
+      record(order_placed{std::move(o)});
+      const order& stored = *find_order(id);
+      for (const auto& item : stored.items)
         move_stock(stock_move::kind::commit, item.product_id, item.quantity);
-      notify(u, o, "order.created");
-      if (keyed) store_idempotent(u, scope, fingerprint, o);
-      when_durable([o = std::move(o), done = std::move(done)]() mutable {
-        done(idempotent<order>{std::move(o), false});
+      notify(u, stored, "order.created");
+      if (keyed) store_idempotent(u, scope, fingerprint, stored);
+      when_durable([answer = stored, done = std::move(done)]() mutable {
+        done(idempotent<order>{std::move(answer), false});
       });
       finish(u);
     });

@@ -107,7 +107,11 @@ class shard {
   shard& operator=(const shard&) = delete;
 
   // REQUIRES: called once before run(); `all` outlives the shard, indexed by shard number.
-  void connect(const peers* all) { peers_ = all; }
+  void connect(const peers* all) {
+    peers_ = all;
+    outbox_.resize(all->size());
+    for (auto* box : *all) tokens_.push_back(box->make_producer_token());
+  }
   // The thread body: runs until stop(). Any thread may call stop().
   void run();
   void stop();
@@ -207,6 +211,10 @@ class shard {
   // The loop.
   void drain();
   void end_of_pass();
+  void commit_pass();
+  // Messages to other shards wait in a per-destination outbox until the end of the pass.
+  void send(uint32_t to, message&& m);
+  void flush_outbox(uint32_t to);
   void handle(stock_request& m);
   void handle(stock_reply& m);
   void handle(stock_move& m);
@@ -216,7 +224,7 @@ class shard {
 
   // Effects: the only way state changes.
   uint64_t record(effect e);
-  void apply(const effect& e);
+  void apply(effect&& e);
   void when_durable(absl::AnyInvocable<void()> fn);
 
   // Users.
@@ -267,6 +275,8 @@ class shard {
   std::atomic<bool> sleeping_{false};  // the loop is (about to be) blocked in the reactor
   boost::asio::steady_timer timer_;
   std::vector<message> batch_;
+  std::vector<std::vector<message>> outbox_;              // per destination shard
+  std::vector<moodycamel::ProducerToken> tokens_;        // ours, per destination mailbox
   std::unique_ptr<effect_log> log_;
   uint64_t last_lsn_ = 0;
   std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_durable_;

@@ -64,25 +64,34 @@ struct hot_product_rig {
   }
 };
 
+// The producer sends as a user shard does: a pass's requests in one bulk enqueue.
 void BM_HotProductReservations(benchmark::State& state) {
   hot_product_rig rig;
   const int64_t window = state.range(0);  // requests in flight at most
-  std::vector<message> buf(512);
+  constexpr size_t pass = 64;             // requests per bulk enqueue
+  auto token = rig.product_shard.inbox().make_producer_token();
+  std::vector<message> replies(512), outgoing;
+  outgoing.reserve(pass);
   int64_t sent = 0, answered = 0, granted = 0;
-  for (auto _ : state) {
-    while (sent - answered >= window) {
-      auto [n, more] = rig.replies.take(buf.data(), buf.size());
-      for (size_t i = 0; i < n; ++i) granted += !std::get<stock_reply>(buf[i]).answers[0].refused;
-      answered += static_cast<int64_t>(n);
-    }
-    rig.product_shard.post(rig.ask(static_cast<uint64_t>(sent), true));
-    ++sent;
-  }
-  while (answered < sent) {
-    auto [n, more] = rig.replies.take(buf.data(), buf.size());
-    for (size_t i = 0; i < n; ++i) granted += !std::get<stock_reply>(buf[i]).answers[0].refused;
+  auto collect = [&] {
+    auto [n, more] = rig.replies.take(replies.data(), replies.size());
+    for (size_t i = 0; i < n; ++i) granted += !std::get<stock_reply>(replies[i]).answers[0].refused;
     answered += static_cast<int64_t>(n);
+  };
+  auto flush = [&] {
+    rig.product_shard.inbox().post_bulk(token, outgoing.data(), outgoing.size());
+    sent += static_cast<int64_t>(outgoing.size());
+    outgoing.clear();
+  };
+  for (auto _ : state) {
+    outgoing.push_back(rig.ask(static_cast<uint64_t>(sent + outgoing.size()), true));
+    if (outgoing.size() == pass) {
+      while (sent - answered >= window) collect();
+      flush();
+    }
   }
+  flush();
+  while (answered < sent) collect();
   if (granted != sent) state.SkipWithError("a reservation was refused");
   state.SetItemsProcessed(sent);
 }
@@ -156,10 +165,12 @@ void BM_Checkout3LinesOnOtherShard(benchmark::State& state) {
   std::atomic<size_t> completed{0};
   size_t issued = 0;
   auto throttle = [&] {
-    while (issued - completed.load(std::memory_order_acquire) >= window) std::this_thread::yield();
+    while (issued - completed.load(std::memory_order_acquire) >= window)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
   };
   auto drain = [&] {
-    while (completed.load(std::memory_order_acquire) < issued) std::this_thread::yield();
+    while (completed.load(std::memory_order_acquire) < issued)
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
   };
   // Fill every cart and give every user an address.
   std::vector<std::string> address_of[2];
