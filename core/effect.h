@@ -68,7 +68,7 @@ struct idempotency_stored {
   std::string scope_key;  // route + '\n' + Idempotency-Key
   uint64_t fingerprint = 0;
   int64_t stored_at_ms = 0;
-  std::variant<cart_view, order> answer;
+  std::variant<cart_view, order, payment_result> answer;
 };
 
 using effect =

@@ -41,7 +41,9 @@ engine::engine(engine_config config)
     : own_clock_(config.time ? nullptr : std::make_unique<system_clock>()),
       clock_(config.time ? config.time : own_clock_.get()),
       routes_(shard_count_for(config.shards)) {
+  if (!config.gateway) own_gateway_ = std::make_unique<sandbox_gateway>();
   shard_config sc;
+  sc.gateway = config.gateway ? config.gateway : own_gateway_.get();
   sc.hold_ttl_ms = config.hold_ttl_s * 1000;
   sc.payment_ttl_ms = config.payment_ttl_s * 1000;
   sc.run_timer = config.run_timers;
@@ -309,14 +311,28 @@ void engine::set_order_status(std::string order_id, order_status to,
   });
 }
 
-void engine::pay_order(std::string order_id, std::string requester, payment_attempt attempt,
-                       reply<payment_result> done) {
+void engine::pay_order(std::string order_id, std::string requester, payment_request req,
+                       std::optional<std::string> idempotency_key,
+                       reply<idempotent<payment_result>> done) {
   auto i = routes_.owned_id_shard(order_id, "ord_");
   if (!i) return done(no_order());
   if (!admitted(*i)) return done(overloaded());
   on_shard(*i, [order_id = std::move(order_id), requester = std::move(requester),
-                attempt = std::move(attempt), done = std::move(done)](shard& s) mutable {
-    s.pay_order(std::move(order_id), std::move(requester), std::move(attempt), std::move(done));
+                req = std::move(req), key = std::move(idempotency_key),
+                done = std::move(done)](shard& s) mutable {
+    s.pay_order(std::move(order_id), std::move(requester), std::move(req), std::move(key),
+                std::move(done));
+  });
+}
+
+void engine::settle_payment(std::string payment_id, payment_status status, std::string reason,
+                            reply<ok_t> done) {
+  auto i = routes_.owned_id_shard(payment_id, "pay_");
+  if (!i) return done(make_error(error_code::not_found, "no such payment"));
+  if (!admitted(*i)) return done(overloaded());
+  on_shard(*i, [payment_id = std::move(payment_id), status, reason = std::move(reason),
+                done = std::move(done)](shard& s) mutable {
+    s.settle_payment(std::move(payment_id), status, std::move(reason), std::move(done));
   });
 }
 

@@ -28,6 +28,7 @@ struct engine_config {
   int64_t payment_ttl_s = 900;
   const clock* time = nullptr;  // nullptr: the system clock
   bool run_timers = true;       // false: holds and payments lapse only on tick_all()
+  payment_gateway* gateway = nullptr;  // nullptr: the built-in sandbox
 };
 
 class engine {
@@ -89,8 +90,11 @@ class engine {
                     reply<order> done);
   void set_order_status(std::string order_id, order_status to,
                         std::optional<std::string> tracking_number, reply<order> done);
-  void pay_order(std::string order_id, std::string requester, payment_attempt attempt,
-                 reply<payment_result> done);
+  void pay_order(std::string order_id, std::string requester, payment_request req,
+                 std::optional<std::string> idempotency_key,
+                 reply<idempotent<payment_result>> done);
+  void settle_payment(std::string payment_id, payment_status status, std::string reason,
+                      reply<ok_t> done);
   // Every order, newest first; `cursor` is the previous page's next_cursor.
   void admin_list_orders(std::optional<order_status> status, std::string cursor,
                          int64_t limit, reply<page<order>> done);
@@ -119,6 +123,7 @@ class engine {
   void scatter(PartFn part, MergeFn merge);
 
   std::unique_ptr<system_clock> own_clock_;
+  std::unique_ptr<payment_gateway> own_gateway_;
   const clock* clock_;
   router routes_;
   std::vector<std::unique_ptr<shard>> shards_;

@@ -87,6 +87,13 @@ struct order {
   bool operator==(const order&) const = default;
 };
 
+// A payment attempt's answer: the payment and the order after it.
+struct payment_result {
+  payment pay;
+  order order_now;
+  bool operator==(const payment_result&) const = default;
+};
+
 // Notification events of API.md ("order.shipped").
 std::string_view event_name_for(order_status s);
 

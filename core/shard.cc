@@ -294,6 +294,7 @@ void shard::apply(effect&& e) {
       }
       if (was.expires_at_ms) s.payment_deadlines_.erase({*was.expires_at_ms, was.id});
       if (now.expires_at_ms) s.payment_deadlines_.emplace(*now.expires_at_ms, now.id);
+      for (const auto& p : now.payments) s.payment_orders_.try_emplace(p.id, now.id);
       was = std::move(now);
     }
     void operator()(notification_added& x) {
@@ -753,7 +754,7 @@ std::optional<std::pair<const shard::idempotency_entry*, bool>> shard::find_idem
 }
 
 void shard::store_idempotent(user_record& u, std::string scope_key, uint64_t fingerprint,
-                             std::variant<cart_view, order> answer) {
+                             std::variant<cart_view, order, payment_result> answer) {
   record(idempotency_stored{u.id, std::move(scope_key), fingerprint, clock_.now_ms(),
                             std::move(answer)});
 }
@@ -1153,46 +1154,150 @@ void shard::set_order_status(std::string order_id, order_status to,
   });
 }
 
-void shard::pay_order(std::string order_id, std::string requester, payment_attempt attempt,
-                      reply<payment_result> done) {
+void shard::pay_order(std::string order_id, std::string requester, payment_request req,
+                      std::optional<std::string> idempotency_key,
+                      reply<idempotent<payment_result>> done) {
   const order* o = find_order(order_id);
   if (!o || o->user_id != requester)
     return done(make_error(error_code::not_found, "no such order"));
-  with_user(o->user_id, [this, order_id = std::move(order_id), attempt = std::move(attempt),
+  with_user(o->user_id, [this, order_id = std::move(order_id), req = std::move(req),
+                         key = std::move(idempotency_key),
                          done = std::move(done)](user_record& u, bool admitted) mutable {
     if (!admitted) return done(rate_limited());
-    order& o = *find_order(order_id);
+    std::string last4 = req.card.number.size() >= 4
+                            ? req.card.number.substr(req.card.number.size() - 4)
+                            : std::string();
+    std::string scope;
+    uint64_t fingerprint = 0;
+    if (key) {
+      scope = "POST /v1/orders/" + order_id + "/payments\n" + *key;
+      // Never the full card number: a hash of 16 digits with known last four is reversible.
+      fingerprint = stable_hash(req.method + "\n" + std::to_string(req.amount) + "\n" + last4 +
+                                "\n" + std::to_string(req.card.exp_month) + "/" +
+                                std::to_string(req.card.exp_year));
+      if (auto found = find_idempotent(u, scope, fingerprint)) {
+        auto [entry, matches] = *found;
+        if (!matches) {
+          done(make_error(error_code::idempotency_mismatch,
+                          "this Idempotency-Key was used with another request"));
+        } else {
+          done(idempotent<payment_result>{std::get<payment_result>(entry->answer), true});
+        }
+        return finish(u);
+      }
+      if (u.idempotency.size() >= limits::idempotency_keys_per_user_max) {
+        done(rate_limited());
+        return finish(u);
+      }
+    }
+    const order& o = *find_order(order_id);
     if (o.status != order_status::pending) {
       done(make_error(error_code::invalid_transition, "only a pending order takes payments"));
       return finish(u);
     }
-    if (attempt.amount != o.total) {
+    if (req.amount != o.total) {
       done(make_error(error_code::amount_mismatch,
                       "amount must equal the order total " + std::to_string(o.total)));
       return finish(u);
     }
+    STAMPEDE_CHECK(config_.gateway != nullptr);
     payment p;
     p.id = next_id("pay_", u.id);
-    p.status = attempt.status;
-    p.method = attempt.method;
-    p.amount = attempt.amount;
-    p.failure_reason = attempt.failure_reason;
-    p.card_brand = attempt.card_brand;
-    p.card_last4 = attempt.card_last4;
-    p.redirect_url = attempt.redirect_url;
-    p.created_at_ms = clock_.now_ms();
-    order next = o;
-    next.payments.push_back(p);
-    next.updated_at_ms = p.created_at_ms;
-    record(order_updated{std::move(next)});
-    if (p.status == payment_status::succeeded) {
-      change_status(u, *find_order(order_id), order_status::paid, std::nullopt);
-    } else if (p.status == payment_status::failed) {
-      notify(u, *find_order(order_id), "order.payment_failed");
+    p.method = req.method;
+    p.amount = req.amount;
+    if (req.method == "card") {
+      p.card_brand = card_brand(req.card.number);
+      p.card_last4 = last4;
     }
-    when_durable([p = std::move(p), o = *find_order(order_id), done = std::move(done)]() mutable {
-      done(payment_result{std::move(p), std::move(o)});
-    });
+    charge_request charge{p.id, order_id, req.method, req.amount, std::move(req.card)};
+    // The outcome comes back as a message to this shard, whichever thread the gateway
+    // answers on; the user stays busy until then, so nothing of theirs runs in between.
+    config_.gateway->charge(
+        std::move(charge),
+        [this, &u, order_id, p = std::move(p), scope = std::move(scope), fingerprint,
+         keyed = key.has_value(), done = std::move(done)](charge_outcome outcome) mutable {
+          post(shard_task{[&u, order_id = std::move(order_id), p = std::move(p),
+                           outcome = std::move(outcome), scope = std::move(scope), fingerprint,
+                           keyed, done = std::move(done)](shard& s) mutable {
+            s.finish_payment(u, std::move(order_id), std::move(p), std::move(outcome),
+                             std::move(scope), fingerprint, keyed, std::move(done));
+          }});
+        });
+  });
+}
+
+void shard::finish_payment(user_record& u, std::string order_id, payment p,
+                           charge_outcome outcome, std::string scope, uint64_t fingerprint,
+                           bool keyed, reply<idempotent<payment_result>> done) {
+  p.status = outcome.status;
+  p.failure_reason = outcome.failure_reason;
+  p.redirect_url = outcome.redirect_url;
+  p.created_at_ms = clock_.now_ms();
+  order next = *find_order(order_id);
+  bool still_pending = next.status == order_status::pending;
+  if (p.status == payment_status::succeeded && !still_pending) {
+    // The order was canceled while the charge ran: give the money back at once.
+    p.status = payment_status::refunded;
+  }
+  next.payments.push_back(p);
+  next.updated_at_ms = p.created_at_ms;
+  record(order_updated{std::move(next)});
+  if (p.status == payment_status::succeeded) {
+    change_status(u, *find_order(order_id), order_status::paid, std::nullopt);
+  } else if (p.status == payment_status::failed) {
+    notify(u, *find_order(order_id), "order.payment_failed");
+  } else if (p.status == payment_status::refunded) {
+    notify(u, *find_order(order_id), "order.refunded");
+  }
+  payment_result answer{std::move(p), *find_order(order_id)};
+  // Successes, pending actions and declines (402) are all stored under the key.
+  if (keyed) store_idempotent(u, std::move(scope), fingerprint, answer);
+  when_durable([answer = std::move(answer), done = std::move(done)]() mutable {
+    done(idempotent<payment_result>{std::move(answer), false});
+  });
+  finish(u);
+}
+
+void shard::settle_payment(std::string payment_id, payment_status status, std::string reason,
+                           reply<ok_t> done) {
+  auto it = payment_orders_.find(as_key(payment_id));
+  if (it == payment_orders_.end())
+    return done(make_error(error_code::not_found, "no such payment"));
+  std::string order_id = it->second;
+  const std::string& owner = find_order(order_id)->user_id;
+  with_user(owner, [this, order_id = std::move(order_id), payment_id = std::move(payment_id),
+                    status, reason = std::move(reason),
+                    done = std::move(done)](user_record& u, bool admitted) mutable {
+    if (!admitted) return done(rate_limited());
+    order next = *find_order(order_id);
+    auto p = std::find_if(next.payments.begin(), next.payments.end(),
+                          [&](const payment& x) { return x.id == payment_id; });
+    STAMPEDE_CHECK(p != next.payments.end());
+    if (p->status != payment_status::requires_action) {
+      done(ok_t{});  // settled before: a repeated webhook changes nothing
+      return finish(u);
+    }
+    const char* event = nullptr;
+    bool pay = false;
+    if (status == payment_status::succeeded) {
+      if (next.status == order_status::pending) {
+        p->status = payment_status::succeeded;
+        pay = true;
+      } else {
+        p->status = payment_status::refunded;  // canceled meanwhile: refund at once
+        event = "order.refunded";
+      }
+    } else {
+      p->status = payment_status::failed;
+      p->failure_reason = reason.empty() ? "payment_failed" : reason;
+      event = "order.payment_failed";
+    }
+    next.updated_at_ms = clock_.now_ms();
+    record(order_updated{std::move(next)});
+    order& now = *find_order(order_id);
+    if (pay) change_status(u, now, order_status::paid, std::nullopt);
+    if (event) notify(u, now, event);
+    when_durable([done = std::move(done)]() mutable { done(ok_t{}); });
     finish(u);
   });
 }

@@ -32,6 +32,7 @@
 #include "core/mailbox.h"
 #include "core/message.h"
 #include "core/order.h"
+#include "core/payments.h"
 #include "core/reply.h"
 #include "core/router.h"
 
@@ -43,6 +44,7 @@ struct shard_config {
   int64_t payment_ttl_ms = 900'000;
   bool run_timer = true;  // tests turn the periodic timer off and call tick() themselves
   int64_t idle_spin_us = 50;  // how long an idle shard polls before it sleeps
+  payment_gateway* gateway = nullptr;  // outlives the shard; required for payments
 };
 
 // A checkout's inputs (POST /v1/orders and /v1/checkout/preview).
@@ -70,20 +72,11 @@ struct checkout_summary {
   bool ready = false;
 };
 
-// A payment attempt's outcome as the gateway decided it (server/payments decides).
-struct payment_attempt {
-  std::string method;
+// POST /v1/orders/{id}/payments, checked for shape by the caller.
+struct payment_request {
+  std::string method;  // "card" | "paypal"
   int64_t amount = 0;
-  payment_status status = payment_status::failed;
-  std::string failure_reason;
-  std::string card_brand;
-  std::string card_last4;
-  std::string redirect_url;
-};
-
-struct payment_result {
-  payment pay;
-  order order_now;
+  card_details card;   // empty for paypal
 };
 
 // Whole-store accounting for tests and recovery checks: per product, the counts the
@@ -164,8 +157,13 @@ class shard {
                     reply<order> done);
   void set_order_status(std::string order_id, order_status to,
                         std::optional<std::string> tracking_number, reply<order> done);
-  void pay_order(std::string order_id, std::string requester, payment_attempt attempt,
-                 reply<payment_result> done);
+  // Checks the order and the key, charges through the gateway, records the outcome.
+  void pay_order(std::string order_id, std::string requester, payment_request req,
+                 std::optional<std::string> idempotency_key,
+                 reply<idempotent<payment_result>> done);
+  // The gateway's webhook: settles a payment that required action. A repeat is a no-op.
+  void settle_payment(std::string payment_id, payment_status status, std::string reason,
+                      reply<ok_t> done);
   void list_notifications(const std::string& user_id, std::string_view cursor, size_t limit,
                           reply<page<notification>> done);
   // This shard's orders, newest first, strictly older than the cursor (created_at_ms, id).
@@ -185,7 +183,7 @@ class shard {
   struct idempotency_entry {
     uint64_t fingerprint = 0;
     int64_t stored_at_ms = 0;
-    std::variant<cart_view, order> answer;
+    std::variant<cart_view, order, payment_result> answer;
   };
   struct user_record {
     std::string id;
@@ -241,7 +239,10 @@ class shard {
   std::optional<std::pair<const idempotency_entry*, bool>> find_idempotent(
       const user_record& u, const std::string& scope_key, uint64_t fingerprint) const;
   void store_idempotent(user_record& u, std::string scope_key, uint64_t fingerprint,
-                        std::variant<cart_view, order> answer);
+                        std::variant<cart_view, order, payment_result> answer);
+  void finish_payment(user_record& u, std::string order_id, payment p, charge_outcome outcome,
+                      std::string scope, uint64_t fingerprint, bool keyed,
+                      reply<idempotent<payment_result>> done);
   checkout_summary summarize(const user_record& u, const checkout_request& req) const;
   std::optional<error> check_checkout_inputs(const user_record& u, const checkout_request& req,
                                              const address** ship, const address** bill,
@@ -291,6 +292,7 @@ class shard {
   std::vector<shipping_method> shipping_;
   absl::node_hash_map<std::string, user_record> users_;
   absl::node_hash_map<std::string, order> orders_;
+  absl::flat_hash_map<std::string, std::string> payment_orders_;  // payment id -> order id
   absl::btree_set<std::pair<int64_t, std::string>> hold_deadlines_;     // (ms, user)
   absl::btree_set<std::pair<int64_t, std::string>> payment_deadlines_;  // (ms, order)
   absl::btree_set<std::pair<int64_t, std::string>> orders_by_time_;     // (created ms, order)

@@ -131,17 +131,23 @@ class engine_fixture {
     return call<order>(
         [&](auto done) { engine_.set_order_status(id, to, tracking, std::move(done)); });
   }
-  result<payment_result> pay(const std::string& id, const std::string& user, int64_t amount,
-                             payment_status outcome = payment_status::succeeded) {
-    payment_attempt a;
-    a.method = "card";
-    a.amount = amount;
-    a.status = outcome;
-    a.card_brand = "visa";
-    a.card_last4 = "4242";
-    if (outcome == payment_status::failed) a.failure_reason = "card_declined";
-    return call<payment_result>(
-        [&](auto done) { engine_.pay_order(id, user, a, std::move(done)); });
+  // Pays with a sandbox test card (4242...: succeeds, 4000...0002: declined, 4000...3220:
+  // requires action) or PayPal when `card` is empty.
+  result<idempotent<payment_result>> pay(const std::string& id, const std::string& user,
+                                         int64_t amount, std::string card = "4242424242424242",
+                                         std::optional<std::string> key = std::nullopt) {
+    payment_request r;
+    r.method = card.empty() ? "paypal" : "card";
+    r.amount = amount;
+    r.card = card_details{card, 12, 2030, "123"};
+    return call<idempotent<payment_result>>(
+        [&](auto done) { engine_.pay_order(id, user, r, key, std::move(done)); });
+  }
+  result<ok_t> settle(const std::string& payment_id, payment_status status,
+                      std::string reason = "") {
+    return call<ok_t>([&](auto done) {
+      engine_.settle_payment(payment_id, status, reason, std::move(done));
+    });
   }
   result<page<order>> orders_of(const std::string& user, std::string cursor = "",
                                 int64_t limit = 50) {

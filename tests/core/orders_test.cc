@@ -20,7 +20,7 @@ class Orders : public ::testing::Test, public testing::engine_fixture {
     order o = placed();
     auto r = pay(o.id, "alice", o.total);
     EXPECT_TRUE(r.ok());
-    return r.ok() ? r->order_now : order{};
+    return r.ok() ? r->value.order_now : order{};
   }
 };
 
@@ -38,21 +38,90 @@ TEST_F(Orders, ASucceededPaymentMakesTheOrderPaid) {
   order o = placed();
   auto r = pay(o.id, "alice", o.total);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->pay.status, payment_status::succeeded);
-  EXPECT_EQ(r->pay.id.substr(0, 4), "pay_");
-  EXPECT_EQ(r->order_now.status, order_status::paid);
-  EXPECT_EQ(r->order_now.expires_at_ms, std::nullopt);
-  ASSERT_EQ(r->order_now.payments.size(), 1u);
-  EXPECT_EQ(r->order_now.payments[0].card_last4, "4242");
+  const payment_result& pr = r->value;
+  EXPECT_EQ(pr.pay.status, payment_status::succeeded);
+  EXPECT_EQ(pr.pay.id.substr(0, 4), "pay_");
+  EXPECT_EQ(pr.pay.card_brand, "visa");
+  EXPECT_EQ(pr.order_now.status, order_status::paid);
+  EXPECT_EQ(pr.order_now.expires_at_ms, std::nullopt);
+  ASSERT_EQ(pr.order_now.payments.size(), 1u);
+  EXPECT_EQ(pr.order_now.payments[0].card_last4, "4242");
 }
 
-TEST_F(Orders, AFailedPaymentLeavesTheOrderPendingForAnotherTry) {
+TEST_F(Orders, ADeclinedPaymentLeavesTheOrderPendingForAnotherTry) {
   order o = placed();
-  auto r = pay(o.id, "alice", o.total, payment_status::failed);
+  auto r = pay(o.id, "alice", o.total, "4000000000000002");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->order_now.status, order_status::pending);
-  EXPECT_EQ(r->pay.failure_reason, "card_declined");
-  EXPECT_EQ(pay(o.id, "alice", o.total)->order_now.status, order_status::paid);
+  EXPECT_EQ(r->value.pay.status, payment_status::failed);
+  EXPECT_EQ(r->value.pay.failure_reason, "card_declined");
+  EXPECT_EQ(r->value.order_now.status, order_status::pending);
+  EXPECT_EQ(pay(o.id, "alice", o.total, "4000000000009995")->value.pay.failure_reason,
+            "insufficient_funds");
+  EXPECT_EQ(pay(o.id, "alice", o.total)->value.order_now.status, order_status::paid);
+}
+
+TEST_F(Orders, APaymentThatRequiresActionIsSettledByTheWebhookOnce) {
+  order o = placed();
+  auto r = pay(o.id, "alice", o.total, "4000000000003220");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->value.pay.status, payment_status::requires_action);
+  EXPECT_FALSE(r->value.pay.redirect_url.empty());
+  EXPECT_EQ(r->value.order_now.status, order_status::pending);
+  ASSERT_TRUE(settle(r->value.pay.id, payment_status::succeeded).ok());
+  EXPECT_EQ(get_order(o.id, "alice")->status, order_status::paid);
+  // A repeat changes nothing, not even a failure after the success.
+  ASSERT_TRUE(settle(r->value.pay.id, payment_status::failed, "card_declined").ok());
+  auto now = get_order(o.id, "alice");
+  EXPECT_EQ(now->status, order_status::paid);
+  EXPECT_EQ(now->payments[0].status, payment_status::succeeded);
+  EXPECT_EQ(now->history.size(), 2u);
+}
+
+TEST_F(Orders, AFailedWebhookLeavesTheOrderPending) {
+  order o = placed();
+  auto r = pay(o.id, "alice", o.total, /*card=*/"");  // PayPal
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->value.pay.method, "paypal");
+  EXPECT_EQ(r->value.pay.status, payment_status::requires_action);
+  ASSERT_TRUE(settle(r->value.pay.id, payment_status::failed, "declined_by_paypal").ok());
+  auto now = get_order(o.id, "alice");
+  EXPECT_EQ(now->status, order_status::pending);
+  EXPECT_EQ(now->payments[0].failure_reason, "declined_by_paypal");
+}
+
+TEST_F(Orders, AWebhookForAnUnknownPaymentIsNotFound) {
+  EXPECT_EQ(settle("pay_nonsense", payment_status::succeeded).code(), error_code::not_found);
+  EXPECT_EQ(settle(make_owned_id("pay_", 1, 1), payment_status::succeeded).code(),
+            error_code::not_found);
+}
+
+TEST_F(Orders, APaymentThatSucceedsAfterTheOrderExpiredIsRefundedAtOnce) {
+  order o = placed();
+  auto r = pay(o.id, "alice", o.total, "4000000000003220");
+  ASSERT_TRUE(r.ok());
+  advance_s(900);
+  EXPECT_EQ(get_order(o.id, "alice")->status, order_status::canceled);
+  ASSERT_TRUE(settle(r->value.pay.id, payment_status::succeeded).ok());
+  auto now = get_order(o.id, "alice");
+  EXPECT_EQ(now->status, order_status::canceled);
+  EXPECT_EQ(now->payments[0].status, payment_status::refunded);
+  EXPECT_EQ(inbox("alice")->items[0].event, "order.refunded");
+  EXPECT_EQ(available("sku-1"), 10);
+}
+
+TEST_F(Orders, APaymentWithAnIdempotencyKeyIsChargedOnceAndADeclineIsReplayedToo) {
+  order o = placed();
+  auto declined = pay(o.id, "alice", o.total, "4000000000000002", "pay-1");
+  ASSERT_TRUE(declined.ok());
+  auto again = pay(o.id, "alice", o.total, "4000000000000002", "pay-1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->replayed);
+  EXPECT_EQ(again->value, declined->value);
+  EXPECT_EQ(get_order(o.id, "alice")->payments.size(), 1u);
+  EXPECT_EQ(pay(o.id, "alice", o.total, "4242424242424242", "pay-1").code(),
+            error_code::idempotency_mismatch);
+  EXPECT_EQ(pay(o.id, "alice", o.total, "4242424242424242", "pay-2")->value.order_now.status,
+            order_status::paid);
 }
 
 TEST_F(Orders, APaymentMustBeForTheTotalAndOnlyWhilePending) {
