@@ -1,5 +1,6 @@
-// `stampede`: the command line. For now it runs `stampede demo`, a flash sale against the
-// in-memory engine; `stampede serve` (HTTP, API.md) comes with the HTTP server.
+// `stampede`: the command line. `serve` runs the HTTP API of API.md, `token` prints a bearer
+// token, `demo` runs a flash sale against the engine in-process.
+#include <csignal>
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -11,6 +12,9 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "core/engine.h"
+#include "server/auth.h"
+#include "server/config.h"
+#include "server/http_server.h"
 
 namespace {
 
@@ -29,7 +33,7 @@ int demo() {
   boost::asio::thread_pool pool(2);
   engine eng(engine_config{});
   eng.start();
-  std::printf("Stampede engine demo (the HTTP server is not built yet): %u shards\n",
+  std::printf("Stampede engine demo, in-process (for the HTTP server: stampede serve --demo): %u shards\n",
               eng.shard_count());
   struct item {
     const char* id;
@@ -93,14 +97,144 @@ int demo() {
   return exact ? 0 : 1;
 }
 
+// The demo catalog of `serve --demo`: one limited drop, two plentiful items, one upcoming.
+void load_demo_catalog(engine& eng, boost::asio::thread_pool& pool) {
+  int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  struct item {
+    const char* id;
+    const char* name;
+    const char* description;
+    int64_t price, on_hand, max_per_user, starts_in_s;
+  };
+  const item items[] = {
+      {"sneaker-limited", "Limited sneaker", "The drop everyone is waiting for.", 12999, 300, 1, 0},
+      {"hoodie", "Drop hoodie", "Heavyweight, oversized.", 5999, 1000, 0, 0},
+      {"cap", "Logo cap", "One size.", 1999, 5000, 0, 0},
+      {"sneaker-next", "Next drop", "Goes on sale in an hour.", 14999, 200, 2, 3600},
+  };
+  for (const auto& it : items) {
+    product_create c;
+    c.id = it.id;
+    c.name = it.name;
+    c.description = it.description;
+    c.price = it.price;
+    c.on_hand = it.on_hand;
+    c.max_per_user = it.max_per_user;
+    c.images = {std::string("https://cdn.example/") + it.id + ".jpg"};
+    if (it.starts_in_s) c.sale_starts_at_ms = now_ms + it.starts_in_s * 1000;
+    auto r = wait_for<product_view>(pool, [&](auto done) { eng.create_product(c, std::move(done)); });
+    if (!r.ok() && r.code() != error_code::conflict)
+      std::fprintf(stderr, "stampede: demo product %s: %s\n", it.id, r.err().message.c_str());
+  }
+}
+
+bool split_listen(const std::string& listen, std::string& host, unsigned short& port) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return false;
+  host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned long p = 0;
+  try {
+    p = std::stoul(listen.substr(colon + 1));
+  } catch (...) {
+    return false;
+  }
+  if (p > 65535) return false;
+  port = static_cast<unsigned short>(p);
+  return true;
+}
+
+int serve(const http::config& cfg) {
+  std::string host;
+  unsigned short port = 0;
+  if (!split_listen(cfg.listen, host, port)) {
+    std::fprintf(stderr, "stampede: --listen must be host:port\n");
+    return 2;
+  }
+  // Signals go to the main thread only: block them before any other thread exists.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  engine_config ec;
+  ec.shards = cfg.shards;
+  ec.hold_ttl_s = cfg.hold_ttl_s;
+  ec.payment_ttl_s = cfg.payment_ttl_s;
+  engine eng(ec);
+  eng.start();
+  boost::asio::thread_pool pool(1);
+  if (cfg.demo) load_demo_catalog(eng, pool);
+  http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret};
+  http::http_server server(eng, settings);
+  if (auto err = server.start(host, port); !err.empty()) {
+    std::fprintf(stderr, "stampede: %s\n", err.c_str());
+    eng.stop();
+    pool.join();
+    return 1;
+  }
+  http::set_ready(true);
+  if (cfg.jwt_secret_defaulted)
+    std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
+  std::fprintf(stderr,
+               "stampede: not durable yet: the write-ahead log is not built, so the store lives in memory "
+               "(--data-dir and --durability are accepted and unused)\n");
+  std::printf("stampede: serving http://%s:%u with %u shards%s\n", host.c_str(), server.port(),
+              eng.shard_count(), cfg.demo ? " and the demo catalog" : "");
+  std::printf("  try: curl -s http://%s:%u/v1/products\n", host.c_str(), server.port());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "stampede: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  http::set_ready(false);
+  server.stop_accepting();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  eng.stop();
+  pool.join();
+  std::fprintf(stderr, "stampede: stopped\n");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2 && std::strcmp(argv[1], "demo") == 0) return demo();
-  std::printf(
-      "usage: stampede demo     run a flash sale against the in-memory engine\n"
-      "       (stampede serve, the HTTP server of API.md, is not built yet)\n");
-  return argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)
-             ? 0
-             : 2;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string command = args.empty() ? "" : args[0];
+  if (command == "--help" || command == "-h" || command == "help") {
+    std::printf("%s", http::usage().c_str());
+    return 0;
+  }
+  if (command == "demo") return demo();
+  if (command != "serve" && command != "token") {
+    std::fprintf(stderr, "%s", http::usage().c_str());
+    return 2;
+  }
+  http::config cfg;
+  bool help = false;
+  if (auto err = http::parse_config({args.begin() + 1, args.end()}, cfg, help)) {
+    std::fprintf(stderr, "stampede: %s\n", err->c_str());
+    return 2;
+  }
+  if (help) {
+    std::printf("%s", http::usage().c_str());
+    return 0;
+  }
+  if (command == "token") {
+    if (cfg.sub.empty()) {
+      std::fprintf(stderr, "stampede: token needs --sub USER\n");
+      return 2;
+    }
+    int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+    std::printf("%s\n", http::sign_token(cfg.jwt_secret, cfg.sub, cfg.role, now_s + cfg.ttl_s).c_str());
+    return 0;
+  }
+  return serve(cfg);
 }

@@ -1,0 +1,182 @@
+#include "server/auth.h"
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <boost/json.hpp>
+
+namespace stampede::http {
+
+namespace {
+
+constexpr size_t token_cache_max = 100'000;
+constexpr char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+std::string b64url_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : in) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(b64url_alphabet[(acc >> bits) & 0x3f]);
+    }
+  }
+  if (bits > 0) out.push_back(b64url_alphabet[(acc << (6 - bits)) & 0x3f]);
+  return out;
+}
+
+std::optional<std::string> b64url_decode(std::string_view in) {
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '-') v = 62;
+    else if (c == '_') v = 63;
+    else return std::nullopt;  // no padding, no standard alphabet
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  if (bits >= 6) return std::nullopt;  // a lone trailing character is not base64
+  return out;
+}
+
+std::string hmac_raw(std::string_view key, std::string_view data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::optional<boost::json::object> json_object(std::string_view text) {
+  boost::json::parse_options opts;
+  opts.max_depth = 8;
+  boost::system::error_code ec;
+  auto v = boost::json::parse(text, ec, {}, opts);
+  if (ec || !v.is_object()) return std::nullopt;
+  return std::move(v.as_object());
+}
+
+}  // namespace
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string raw = hmac_raw(key, data);
+  std::string out;
+  for (unsigned char c : raw) {
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 15]);
+  }
+  return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string sign_token(std::string_view secret, std::string_view subject, std::string_view role,
+                       int64_t expires_at_s) {
+  boost::json::object claims{{"sub", subject}, {"role", role}, {"exp", expires_at_s}};
+  std::string signing_input = b64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                              b64url_encode(boost::json::serialize(claims));
+  return signing_input + "." + b64url_encode(hmac_raw(secret, signing_input));
+}
+
+// A MAC context made once per verifier and re-keyed cheaply for every token.
+struct token_verifier::mac_state {
+  EVP_MAC* mac = nullptr;
+  EVP_MAC_CTX* ctx = nullptr;
+  ~mac_state() {
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+  }
+};
+
+token_verifier::token_verifier(std::string secret)
+    : secret_(std::move(secret)), mac_(std::make_unique<mac_state>()) {
+  mac_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac_->mac) mac_->ctx = EVP_MAC_CTX_new(mac_->mac);
+}
+
+token_verifier::~token_verifier() = default;
+
+std::string token_verifier::mac_raw(std::string_view data) {
+  if (!mac_->ctx) return hmac_raw(secret_, data);
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  unsigned char out[EVP_MAX_MD_SIZE];
+  size_t len = 0;
+  if (EVP_MAC_init(mac_->ctx, reinterpret_cast<const unsigned char*>(secret_.data()),
+                   secret_.size(), params) != 1 ||
+      EVP_MAC_update(mac_->ctx, reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size()) != 1 ||
+      EVP_MAC_final(mac_->ctx, out, &len, sizeof out) != 1)
+    return hmac_raw(secret_, data);
+  return std::string(reinterpret_cast<char*>(out), len);
+}
+
+std::optional<identity> token_verifier::verify(std::string_view token, int64_t now_s) {
+  if (token.size() > 4096) return std::nullopt;
+  if (auto it = cache_.find(absl::string_view(token.data(), token.size())); it != cache_.end()) {
+    if (it->second.expires_at_s > now_s) return it->second;
+    cache_.erase(it);
+    return std::nullopt;
+  }
+  size_t dot1 = token.find('.');
+  size_t dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
+  if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
+    return std::nullopt;
+  auto header_json = b64url_decode(token.substr(0, dot1));
+  auto payload_json = b64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
+  auto signature = b64url_decode(token.substr(dot2 + 1));
+  if (!header_json || !payload_json || !signature) return std::nullopt;
+  auto header = json_object(*header_json);
+  if (!header) return std::nullopt;
+  auto alg = header->if_contains("alg");
+  if (!alg || !alg->is_string() || alg->as_string() != "HS256") return std::nullopt;
+  if (!constant_time_equal(mac_raw(token.substr(0, dot2)), *signature)) return std::nullopt;
+  auto claims = json_object(*payload_json);
+  if (!claims) return std::nullopt;
+  identity id;
+  auto sub = claims->if_contains("sub");
+  if (!sub || !sub->is_string() || sub->as_string().empty() || sub->as_string().size() > 128)
+    return std::nullopt;
+  id.user_id = std::string(sub->as_string());
+  for (unsigned char c : id.user_id)
+    if (c < 0x20 || c == 0x7f) return std::nullopt;
+  auto exp = claims->if_contains("exp");
+  if (!exp) return std::nullopt;
+  if (exp->is_int64()) id.expires_at_s = exp->as_int64();
+  else if (exp->is_uint64() && exp->as_uint64() < (1ULL << 62)) id.expires_at_s = static_cast<int64_t>(exp->as_uint64());
+  else if (exp->is_double() && exp->as_double() > 0 && exp->as_double() < 1e17) id.expires_at_s = static_cast<int64_t>(exp->as_double());
+  else return std::nullopt;
+  if (id.expires_at_s <= now_s) return std::nullopt;
+  if (auto nbf = claims->if_contains("nbf"); nbf && nbf->is_number() && nbf->to_number<double>() > static_cast<double>(now_s))
+    return std::nullopt;
+  if (auto role = claims->if_contains("role")) {
+    if (!role->is_string()) return std::nullopt;
+    if (role->as_string() == "admin") id.admin = true;
+    else if (role->as_string() != "customer") return std::nullopt;
+  }
+  if (cache_.size() >= token_cache_max) cache_.clear();
+  cache_.emplace(std::string(token), id);
+  return id;
+}
+
+}  // namespace stampede::http

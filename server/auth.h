@@ -1,0 +1,51 @@
+// Authentication: JWT HS256 (RFC 7519) as API.md sets it: `alg` must be HS256 (`none` and
+// everything else refused), `exp` required and in the future, `sub` 1..128 characters,
+// `role` customer (default) or admin; the signature compared in constant time. Also the
+// HMAC-SHA256 helpers for the payment webhook. One verifier per shard thread: it keeps a
+// reused OpenSSL MAC context and a cache of verified tokens (not thread-safe).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+
+namespace stampede::http {
+
+struct identity {
+  std::string user_id;
+  bool admin = false;
+  int64_t expires_at_s = 0;
+};
+
+// HMAC-SHA256 of `data` with `key`, as 64 lowercase hex digits.
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+// Constant-time comparison of two byte strings.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+// Signs a token for `stampede token` and tests.
+std::string sign_token(std::string_view secret, std::string_view subject, std::string_view role,
+                       int64_t expires_at_s);
+
+class token_verifier {
+ public:
+  explicit token_verifier(std::string secret);
+  ~token_verifier();
+  token_verifier(const token_verifier&) = delete;
+  token_verifier& operator=(const token_verifier&) = delete;
+
+  // The identity in a valid token at time now_s, or nullopt.
+  std::optional<identity> verify(std::string_view token, int64_t now_s);
+
+ private:
+  std::string mac_raw(std::string_view data);
+  std::string secret_;
+  struct mac_state;
+  std::unique_ptr<mac_state> mac_;
+  absl::flat_hash_map<std::string, identity> cache_;  // token -> identity, until it expires
+};
+
+}  // namespace stampede::http

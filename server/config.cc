@@ -1,0 +1,174 @@
+#include "server/config.h"
+
+#include <charconv>
+#include <cstdlib>
+#include <functional>
+
+namespace stampede::http {
+
+namespace {
+
+struct flag {
+  const char* name;  // "--listen"
+  const char* env;   // "STAMPEDE_LISTEN"; nullptr for none
+  const char* help;
+  bool takes_value;
+  std::function<std::optional<std::string>(config&, const std::string&)> set;
+};
+
+std::optional<std::string> to_int(const std::string& v, int64_t min, int64_t max, int64_t& out) {
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size() || n < min || n > max)
+    return "must be an integer " + std::to_string(min) + ".." + std::to_string(max);
+  out = n;
+  return std::nullopt;
+}
+
+const std::vector<flag>& flags() {
+  static const std::vector<flag> table{
+      {"--listen", "STAMPEDE_LISTEN", "host:port to serve HTTP on (default 127.0.0.1:8080)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.rfind(':') == std::string::npos) return "must be host:port";
+         c.listen = v;
+         return std::nullopt;
+       }},
+      {"--data-dir", "STAMPEDE_DATA_DIR", "where the store keeps its data (default ./data)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         c.data_dir = v;
+         return std::nullopt;
+       }},
+      {"--jwt-secret", "STAMPEDE_JWT_SECRET",
+       "HS256 secret for bearer tokens (default: a development secret, with a warning)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "must not be empty";
+         c.jwt_secret = v;
+         c.jwt_secret_defaulted = false;
+         return std::nullopt;
+       }},
+      {"--shards", "STAMPEDE_SHARDS", "shard threads (default: one per core)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         int64_t n;
+         if (auto e = to_int(v, 1, 256, n)) return e;
+         c.shards = static_cast<uint32_t>(n);
+         return std::nullopt;
+       }},
+      {"--durability", "STAMPEDE_DURABILITY",
+       "fsync (answer after the WAL is synced) or async (default fsync)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v != "fsync" && v != "async") return "must be fsync or async";
+         c.durability = v;
+         return std::nullopt;
+       }},
+      {"--hold-ttl", "STAMPEDE_HOLD_TTL", "seconds a cart holds its units (default 600)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 7 * 86400, c.hold_ttl_s); }},
+      {"--payment-ttl", "STAMPEDE_PAYMENT_TTL",
+       "seconds a pending order waits for payment (default 900)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 7 * 86400, c.payment_ttl_s); }},
+      {"--payment-gateway", "STAMPEDE_PAYMENT_GATEWAY", "payment gateway (default sandbox)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v != "sandbox") return "only the sandbox gateway is built in";
+         c.payment_gateway = v;
+         return std::nullopt;
+       }},
+      {"--gateway-secret", "STAMPEDE_GATEWAY_SECRET",
+       "HMAC secret of the payment webhook's Stampede-Signature", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty()) return "must not be empty";
+         c.gateway_secret = v;
+         return std::nullopt;
+       }},
+      {"--currency", "STAMPEDE_CURRENCY", "the store currency, ISO 4217 (default USD)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.size() != 3) return "must be a three-letter code";
+         for (char ch : v)
+           if (ch < 'A' || ch > 'Z') return "must be three capital letters";
+         c.currency = v;
+         return std::nullopt;
+       }},
+      {"--support-email", "STAMPEDE_SUPPORT_EMAIL", "contact shown in notifications", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty() || v.size() > 254) return "must be 1..254 characters";
+         c.support_email = v;
+         return std::nullopt;
+       }},
+      {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         c.demo = v != "0" && v != "false";
+         return std::nullopt;
+       }},
+      {"--sub", nullptr, "token: the user id (sub claim)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v.empty() || v.size() > 128) return "must be 1..128 characters";
+         c.sub = v;
+         return std::nullopt;
+       }},
+      {"--role", nullptr, "token: customer (default) or admin", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (v != "customer" && v != "admin") return "must be customer or admin";
+         c.role = v;
+         return std::nullopt;
+       }},
+      {"--ttl", nullptr, "token: seconds until it expires (default 3600)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 366LL * 86400, c.ttl_s); }},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::optional<std::string> parse_config(const std::vector<std::string>& args, config& out,
+                                        bool& help) {
+  help = false;
+  for (const auto& f : flags()) {
+    if (!f.env) continue;
+    if (const char* v = std::getenv(f.env); v && *v) {
+      if (auto e = f.set(out, v)) return std::string(f.env) + " " + *e;
+    }
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      help = true;
+      return std::nullopt;
+    }
+    std::string value;
+    bool inline_value = false;
+    if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      inline_value = true;
+    }
+    const flag* f = nullptr;
+    for (const auto& candidate : flags())
+      if (arg == candidate.name) f = &candidate;
+    if (!f) return "unknown flag " + arg + " (see --help)";
+    if (f->takes_value && !inline_value) {
+      if (i + 1 >= args.size()) return arg + " needs a value";
+      value = args[++i];
+    } else if (!f->takes_value && !inline_value) {
+      value = "1";
+    }
+    if (auto e = f->set(out, value)) return arg + " " + *e;
+  }
+  return std::nullopt;
+}
+
+std::string usage() {
+  std::string u =
+      "usage: stampede serve [flags]       serve the HTTP API\n"
+      "       stampede token --sub USER [--role admin] [--ttl 3600]\n"
+      "                                     print a bearer token signed with --jwt-secret\n"
+      "       stampede demo                 a flash sale against the engine, in-process\n\n"
+      "flags (each also read from its environment variable):\n";
+  for (const auto& f : flags()) {
+    std::string left = std::string("  ") + f.name + (f.takes_value ? " V" : "");
+    left.resize(22, ' ');
+    u += left + f.help;
+    if (f.env) u += std::string(" [") + f.env + "]";
+    u += "\n";
+  }
+  return u;
+}
+
+}  // namespace stampede::http

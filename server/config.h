@@ -1,0 +1,38 @@
+// The command line of `stampede serve` and `stampede token`: one table of flags, each with
+// its STAMPEDE_* environment fallback and default, from which parsing and --help are made.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace stampede::http {
+
+struct config {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "./data";
+  std::string jwt_secret = "stampede-dev-secret";
+  uint32_t shards = 0;  // 0: one per core
+  std::string durability = "fsync";
+  int64_t hold_ttl_s = 600;
+  int64_t payment_ttl_s = 900;
+  std::string payment_gateway = "sandbox";
+  std::string gateway_secret = "stampede-gateway-dev-secret";
+  std::string currency = "USD";
+  std::string support_email = "support@example.com";
+  bool demo = false;
+  // `stampede token`
+  std::string sub;
+  std::string role = "customer";
+  int64_t ttl_s = 3600;
+  bool jwt_secret_defaulted = true;
+};
+
+// Parses argv (after the subcommand) with environment fallbacks. On error returns the
+// message; `help` is set when --help was asked.
+std::optional<std::string> parse_config(const std::vector<std::string>& args, config& out,
+                                        bool& help);
+std::string usage();
+
+}  // namespace stampede::http

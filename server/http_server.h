@@ -1,0 +1,49 @@
+// The HTTP/1.1 server over Boost.Beast: one acceptor per shard on the same port
+// (SO_REUSEPORT), each connection served on the shard that accepted it, keep-alive and
+// pipelining, and every limit of API.md enforced before a request reaches the routes.
+// The only translation unit that includes Beast.
+// Thread-safety: start() and stop() from the main thread; sessions run on their shard.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/engine.h"
+#include "server/routes.h"
+
+namespace stampede::http {
+
+// Limits of the transport, named in one place.
+inline constexpr size_t request_head_bytes_max = 8 * 1024;   // else 431
+inline constexpr size_t request_body_bytes_max = 64 * 1024;  // else 413
+inline constexpr int request_read_timeout_s = 10;  // a request must arrive whole in this time
+inline constexpr int keep_alive_idle_timeout_s = 60;
+inline constexpr size_t connections_per_shard_max = 20'000;
+
+class http_server {
+ public:
+  http_server(engine& eng, server_settings settings);
+  ~http_server();
+
+  // Binds host:port on every shard. Returns an error message, or "" on success.
+  std::string start(const std::string& host, unsigned short port);
+  // The port actually bound (useful with port 0).
+  unsigned short port() const { return port_; }
+  // Stops accepting; open connections finish the request in flight and close.
+  void stop_accepting();
+  // Connections still open, across shards.
+  size_t open_connections() const;
+
+  // One shard's acceptor, routes and connection count (defined in http_server.cc).
+  struct shard_server;
+
+ private:
+  engine& engine_;
+  server_settings settings_;
+  std::unique_ptr<metrics> metrics_;
+  std::vector<std::unique_ptr<shard_server>> shards_;
+  unsigned short port_ = 0;
+};
+
+}  // namespace stampede::http

@@ -1,0 +1,69 @@
+#include "server/metrics.h"
+
+#include <cstdio>
+
+#include "core/engine.h"
+
+namespace stampede::http {
+
+size_t metrics::status_slot(unsigned status) {
+  for (size_t i = 0; i < statuses.size(); ++i)
+    if (statuses[i] == status) return i;
+  return statuses.size() - 1;  // "other"
+}
+
+void metrics::observe(size_t route, unsigned status, double latency_ms) {
+  if (route >= routes_max) route = routes_max - 1;
+  requests_[route][status_slot(status)].fetch_add(1, std::memory_order_relaxed);
+  size_t b = 0;
+  while (b < latency_buckets_ms.size() && latency_ms > latency_buckets_ms[b]) ++b;
+  latency_[b].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_us_.fetch_add(static_cast<uint64_t>(latency_ms * 1000), std::memory_order_relaxed);
+}
+
+std::string metrics::render(engine& eng) const {
+  std::string out;
+  char line[256];
+  out += "# HELP stampede_http_requests_total HTTP requests by route and status.\n";
+  out += "# TYPE stampede_http_requests_total counter\n";
+  for (size_t r = 0; r < routes_max; ++r) {
+    const std::string& name = r < names_.size() ? names_[r] : (r == routes_max - 1 ? "unmatched" : "");
+    if (name.empty()) continue;
+    for (size_t s = 0; s < statuses.size(); ++s) {
+      uint64_t n = requests_[r][s].load(std::memory_order_relaxed);
+      if (!n) continue;
+      std::snprintf(line, sizeof line, "stampede_http_requests_total{route=\"%s\",status=\"%s\"} %llu\n",
+                    name.c_str(), statuses[s] ? std::to_string(statuses[s]).c_str() : "other",
+                    static_cast<unsigned long long>(n));
+      out += line;
+    }
+  }
+  out += "# HELP stampede_http_request_duration_seconds Time from request read to response queued.\n";
+  out += "# TYPE stampede_http_request_duration_seconds histogram\n";
+  uint64_t cumulative = 0;
+  for (size_t b = 0; b <= latency_buckets_ms.size(); ++b) {
+    cumulative += latency_[b].load(std::memory_order_relaxed);
+    if (b < latency_buckets_ms.size()) {
+      std::snprintf(line, sizeof line, "stampede_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                    latency_buckets_ms[b] / 1000, static_cast<unsigned long long>(cumulative));
+    } else {
+      std::snprintf(line, sizeof line, "stampede_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                    static_cast<unsigned long long>(cumulative));
+    }
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "stampede_http_request_duration_seconds_sum %g\nstampede_http_request_duration_seconds_count %llu\n",
+                static_cast<double>(latency_sum_us_.load(std::memory_order_relaxed)) / 1e6,
+                static_cast<unsigned long long>(cumulative));
+  out += line;
+  out += "# HELP stampede_shard_inbox_depth Messages waiting in each shard's inbox.\n";
+  out += "# TYPE stampede_shard_inbox_depth gauge\n";
+  for (uint32_t i = 0; i < eng.shard_count(); ++i) {
+    std::snprintf(line, sizeof line, "stampede_shard_inbox_depth{shard=\"%u\"} %lld\n", i,
+                  static_cast<long long>(eng.inbox_depth(i)));
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace stampede::http

@@ -1,0 +1,40 @@
+// Prometheus metrics: requests by route and status, a request latency histogram, and, read
+// at scrape time, each shard's inbox depth. Counters are relaxed atomics written by every
+// shard thread and read by whichever shard serves /metrics.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace stampede {
+class engine;
+}
+
+namespace stampede::http {
+
+class metrics {
+ public:
+  static constexpr size_t routes_max = 64;
+  static constexpr std::array<unsigned, 20> statuses{200, 201, 204, 304, 400, 401, 402, 403, 404,
+                                                     405, 409, 413, 415, 422, 429, 431, 500, 503,
+                                                     0, 0};
+  static constexpr std::array<double, 12> latency_buckets_ms{0.1, 0.25, 0.5, 1,   2.5,  5,
+                                                             10,  25,   50,  100, 250, 1000};
+
+  explicit metrics(std::vector<std::string> route_names) : names_(std::move(route_names)) {}
+  // Any thread.
+  void observe(size_t route, unsigned status, double latency_ms);
+  std::string render(engine& eng) const;
+
+ private:
+  static size_t status_slot(unsigned status);
+  std::vector<std::string> names_;  // index routes_max - 1 counts unmatched requests
+  std::array<std::array<std::atomic<uint64_t>, statuses.size()>, routes_max> requests_{};
+  std::array<std::atomic<uint64_t>, latency_buckets_ms.size() + 1> latency_{};
+  std::atomic<uint64_t> latency_sum_us_{0};
+};
+
+}  // namespace stampede::http
