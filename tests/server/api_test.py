@@ -1,0 +1,528 @@
+"""Integration tests: the real `stampede serve`, spoken to over HTTP, held to ../shared/API.md.
+
+Usage: api_test.py PATH_TO_STAMPEDE
+"""
+import json
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Client, Server, make_token, sign_webhook  # noqa: E402
+
+BINARY = None
+ADMIN = make_token("root", role="admin")
+
+
+def customer(name):
+    return make_token(name)
+
+
+class Api(unittest.TestCase):
+    server = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(BINARY, "--shards", "2")
+        cls.admin = Client(cls.server.port, ADMIN)
+        cls.anon = Client(cls.server.port, None)
+        cls.counter = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.admin.close()
+        cls.anon.close()
+        code = cls.server.stop()
+        assert code == 0, "stampede serve did not exit 0 on SIGTERM: %r" % code
+
+    # ---- helpers ----
+
+    def unique(self, prefix):
+        Api.counter += 1
+        return "%s-%d-%d" % (prefix, os.getpid(), Api.counter)
+
+    def product(self, on_hand=10, price=1000, **fields):
+        pid = self.unique("sku")
+        body = {"id": pid, "name": "Product " + pid, "price": price, "on_hand": on_hand}
+        body.update(fields)
+        status, _, p, _ = self.admin.request("POST", "/v1/admin/products", body)
+        self.assertEqual(status, 201, p)
+        return pid
+
+    def shopper(self):
+        user = self.unique("user")
+        c = Client(self.server.port, customer(user))
+        self.addCleanup(c.close)
+        return user, c
+
+    def address(self, c):
+        status, _, a, _ = c.request("POST", "/v1/addresses", {
+            "name": "Ada Lovelace", "line1": "1 Analytical Way", "city": "London",
+            "postal_code": "N1 9GU", "country": "GB"})
+        self.assertEqual(status, 201, a)
+        return a["id"]
+
+    def order(self, c, pid, qty=1):
+        status, _, cart, _ = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": qty})
+        self.assertEqual(status, 200, cart)
+        status, _, o, _ = c.request("POST", "/v1/orders", {
+            "shipping_address_id": self.address(c), "shipping_method": "standard"})
+        self.assertEqual(status, 201, o)
+        return o
+
+    def assertError(self, result, status, code):
+        got_status, _, body, _ = result
+        self.assertEqual(got_status, status, body)
+        self.assertIsInstance(body, dict, body)
+        self.assertEqual(body["error"]["code"], code, body)
+        self.assertIn("message", body["error"])
+        self.assertIn("details", body["error"])
+
+    # ---- operations ----
+
+    def test_health_ready_and_metrics_answer(self):
+        self.assertEqual(self.anon.request("GET", "/healthz")[2], {"status": "ok"})
+        self.assertEqual(self.anon.request("GET", "/readyz")[0], 200)
+        status, headers, text, _ = self.anon.request("GET", "/metrics")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["content-type"].startswith("text/plain"))
+        self.assertIn("stampede_http_requests_total", text)
+        self.assertIn("stampede_shard_inbox_depth", text)
+
+    def test_unknown_route_is_404_and_wrong_method_is_405(self):
+        self.assertError(self.anon.request("GET", "/v1/nope"), 404, "not_found")
+        self.assertError(self.anon.request("PUT", "/v1/products"), 405, "method_not_allowed")
+        self.assertError(self.anon.request("DELETE", "/healthz"), 405, "method_not_allowed")
+
+    # ---- catalog ----
+
+    def test_admin_creates_reads_patches_adjusts_and_deactivates_a_product(self):
+        pid = self.unique("sku")
+        status, _, p, _ = self.admin.request("POST", "/v1/admin/products", {
+            "id": pid, "name": "Limited sneaker", "price": 12999, "on_hand": 5,
+            "description": "d", "images": ["https://cdn.example/x.jpg"], "max_per_user": 2,
+            "sale_starts_at": "2020-01-01T00:00:00.000Z", "sale_ends_at": None})
+        self.assertEqual(status, 201, p)
+        self.assertEqual((p["on_hand"], p["reserved"], p["committed"], p["available"]), (5, 0, 0, 5))
+        self.assertEqual(p["currency"], "USD")
+        self.assertEqual(p["sale_starts_at"], "2020-01-01T00:00:00.000Z")
+        self.assertError(self.admin.request("POST", "/v1/admin/products", {"id": pid, "name": "x", "price": 1}),
+                         409, "conflict")
+        status, _, p, _ = self.admin.request("PATCH", "/v1/admin/products/" + pid, {"price": 9999, "on_hand": 8})
+        self.assertEqual((status, p["price"], p["on_hand"]), (200, 9999, 8))
+        status, _, p, _ = self.admin.request("POST", "/v1/admin/products/%s/stock" % pid, {"delta": -3})
+        self.assertEqual((status, p["on_hand"]), (200, 5))
+        status, _, pub, _ = self.anon.request("GET", "/v1/products/" + pid)
+        self.assertEqual(status, 200)
+        self.assertNotIn("on_hand", pub)
+        self.assertEqual(pub["available"], 5)
+        status, _, p, _ = self.admin.request("DELETE", "/v1/admin/products/" + pid)
+        self.assertEqual((status, p["active"]), (200, False))
+        self.assertError(self.anon.request("GET", "/v1/products/" + pid), 404, "not_found")
+        self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + pid)[0], 200)
+
+    def test_on_hand_below_reserved_plus_committed_is_a_conflict(self):
+        pid = self.product(on_hand=5)
+        _, c = self.shopper()
+        self.assertEqual(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 4})[0], 200)
+        self.assertError(self.admin.request("PATCH", "/v1/admin/products/" + pid, {"on_hand": 3}), 409, "conflict")
+        self.assertError(self.admin.request("POST", "/v1/admin/products/%s/stock" % pid, {"delta": -2}), 409, "conflict")
+
+    def test_product_reads_carry_an_etag_and_answer_304(self):
+        pid = self.product()
+        status, headers, _, _ = self.anon.request("GET", "/v1/products/" + pid)
+        self.assertEqual(status, 200)
+        etag = headers["etag"]
+        status, _, body, raw = self.anon.request("GET", "/v1/products/" + pid, headers={"If-None-Match": etag})
+        self.assertEqual((status, raw), (304, b""))
+        self.admin.request("PATCH", "/v1/admin/products/" + pid, {"price": 1})
+        self.assertEqual(self.anon.request("GET", "/v1/products/" + pid, headers={"If-None-Match": etag})[0], 200)
+        status, headers, _, _ = self.anon.request("GET", "/v1/products")
+        self.assertIn("etag", headers)
+
+    def test_products_list_paginates_by_id_and_filters_by_name(self):
+        tag = self.unique("zz")
+        ids = []
+        for i in range(5):
+            pid = "%s-%d" % (tag, i)
+            name = ("Blue Hat " if i % 2 else "Red Shoe ") + tag
+            self.assertEqual(self.admin.request("POST", "/v1/admin/products",
+                                                {"id": pid, "name": name, "price": 1})[0], 201)
+            ids.append(pid)
+        seen, cursor = [], None
+        while True:
+            path = "/v1/products?limit=2&q=" + tag + ("&cursor=" + cursor if cursor else "")
+            status, _, page, _ = self.anon.request("GET", path)
+            self.assertEqual(status, 200)
+            self.assertLessEqual(len(page["items"]), 2)
+            seen += [p["id"] for p in page["items"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        self.assertEqual(seen, ids)
+        status, _, page, _ = self.anon.request("GET", "/v1/products?q=blue%20HAT%20" + tag)
+        self.assertEqual([p["id"] for p in page["items"]], [ids[1], ids[3]])
+        self.assertError(self.anon.request("GET", "/v1/products?limit=0"), 400, "invalid_request")
+        self.assertError(self.anon.request("GET", "/v1/products?limit=201"), 400, "invalid_request")
+        self.assertError(self.anon.request("GET", "/v1/products?limit=ten"), 400, "invalid_request")
+
+    # ---- auth ----
+
+    def test_auth_refusals(self):
+        pid = self.product()
+        body = {"product_id": pid, "quantity": 1}
+        self.assertError(self.anon.request("POST", "/v1/cart/items", body), 401, "unauthorized")
+        bad_sig = make_token("mallory", secret="not-the-secret")
+        self.assertError(self.anon.request("GET", "/v1/cart", token=bad_sig), 401, "unauthorized")
+        none_alg = make_token("mallory", header={"alg": "none", "typ": "JWT"})
+        self.assertError(self.anon.request("GET", "/v1/cart", token=none_alg), 401, "unauthorized")
+        unsigned = none_alg.rsplit(".", 1)[0] + "."
+        self.assertError(self.anon.request("GET", "/v1/cart", token=unsigned), 401, "unauthorized")
+        hs512 = make_token("mallory", header={"alg": "HS512", "typ": "JWT"})
+        self.assertError(self.anon.request("GET", "/v1/cart", token=hs512), 401, "unauthorized")
+        expired = make_token("alice", exp_in=-10)
+        self.assertError(self.anon.request("GET", "/v1/cart", token=expired), 401, "unauthorized")
+        no_exp = make_token("alice", claims={"sub": "alice"})
+        self.assertError(self.anon.request("GET", "/v1/cart", token=no_exp), 401, "unauthorized")
+        odd_role = make_token("alice", role="superuser")
+        self.assertError(self.anon.request("GET", "/v1/cart", token=odd_role), 401, "unauthorized")
+        self.assertError(self.anon.request("GET", "/v1/cart", token="not.a.jwt"), 401, "unauthorized")
+        self.assertError(self.anon.request("GET", "/v1/cart", headers={"Authorization": "Basic YTpi"}),
+                         401, "unauthorized")
+        _, c = self.shopper()
+        self.assertError(c.request("GET", "/v1/admin/orders"), 403, "forbidden")
+        self.assertError(c.request("POST", "/v1/admin/products", {"id": "x", "name": "x", "price": 1}),
+                         403, "forbidden")
+
+    def test_another_users_order_is_404_never_403(self):
+        pid = self.product()
+        _, alice = self.shopper()
+        _, bob = self.shopper()
+        o = self.order(alice, pid)
+        self.assertError(bob.request("GET", "/v1/orders/" + o["id"]), 404, "not_found")
+        self.assertError(bob.request("POST", "/v1/orders/%s/cancel" % o["id"]), 404, "not_found")
+        self.assertEqual(self.admin.request("GET", "/v1/orders/" + o["id"])[0], 200)
+
+    def test_stampede_token_prints_a_token_the_server_accepts(self):
+        import subprocess
+        tok = subprocess.run([BINARY, "token", "--sub", "cli-user", "--role", "admin", "--ttl", "60",
+                              "--jwt-secret", "test-jwt-secret"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        self.assertEqual(self.anon.request("GET", "/v1/admin/orders", token=tok)[0], 200)
+
+    # ---- cart ----
+
+    def test_cart_lines_are_added_set_removed_and_cleared(self):
+        a, b = self.product(on_hand=10), self.product(on_hand=10)
+        _, c = self.shopper()
+        status, _, cart, _ = c.request("POST", "/v1/cart/items", {"product_id": a, "quantity": 2})
+        self.assertEqual(status, 200)
+        line = cart["items"][0]
+        self.assertEqual((line["quantity"], line["line_total"], line["held"]), (2, 2000, True))
+        self.assertTrue(line["held_until"].endswith("Z"))
+        self.assertEqual((cart["subtotal"], cart["item_count"], cart["currency"]), (2000, 2, "USD"))
+        c.request("POST", "/v1/cart/items", {"product_id": b, "quantity": 1})
+        status, _, cart, _ = c.request("PATCH", "/v1/cart/items/" + a, {"quantity": 5})
+        self.assertEqual((status, cart["items"][0]["quantity"]), (200, 5))
+        self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + a)[2]["reserved"], 5)
+        status, _, cart, _ = c.request("DELETE", "/v1/cart/items/" + a)
+        self.assertEqual([l["product_id"] for l in cart["items"]], [b])
+        self.assertError(c.request("DELETE", "/v1/cart/items/" + a), 404, "not_found")
+        self.assertError(c.request("PATCH", "/v1/cart/items/" + a, {"quantity": 1}), 404, "not_found")
+        status, _, cart, _ = c.request("DELETE", "/v1/cart")
+        self.assertEqual((status, cart["items"], cart["subtotal"]), (200, [], 0))
+        time.sleep(0.05)  # releases reach the product shard after the cart change is recorded
+        self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + b)[2]["reserved"], 0)
+
+    def test_cart_errors(self):
+        pid = self.product(on_hand=3, max_per_user=2)
+        _, c = self.shopper()
+        self.assertError(c.request("POST", "/v1/cart/items", {"product_id": "nope", "quantity": 1}), 404, "not_found")
+        for q in (0, -1, 10001, 1.5, "2", None, True):
+            self.assertError(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": q}),
+                             400, "invalid_request")
+        self.assertError(c.request("POST", "/v1/cart/items", {"quantity": 1}), 400, "invalid_request")
+        status, _, body, _ = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 3})
+        self.assertError((status, None, body, None), 409, "limit_exceeded")
+        self.assertEqual((body["error"]["details"]["max_per_user"], body["error"]["details"]["already"]), (2, 0))
+        _, other = self.shopper()
+        other.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 2})
+        status, _, body, _ = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 2})
+        self.assertError((status, None, body, None), 409, "out_of_stock")
+        self.assertEqual(body["error"]["details"]["available"], 1)
+
+    def test_the_sale_window_is_enforced(self):
+        future = self.product(sale_starts_at="2999-01-01T00:00:00.000Z")
+        past = self.product(sale_starts_at="2000-01-01T00:00:00Z", sale_ends_at="2001-01-01T00:00:00+02:00")
+        _, c = self.shopper()
+        status, _, body, _ = c.request("POST", "/v1/cart/items", {"product_id": future, "quantity": 1})
+        self.assertError((status, None, body, None), 403, "sale_not_started")
+        self.assertEqual(body["error"]["details"]["sale_starts_at"], "2999-01-01T00:00:00.000Z")
+        self.assertError(c.request("POST", "/v1/cart/items", {"product_id": past, "quantity": 1}), 403, "sale_ended")
+
+    # ---- idempotency ----
+
+    def test_idempotent_add_replays_the_first_answer_byte_for_byte(self):
+        pid = self.product(on_hand=10)
+        _, c = self.shopper()
+        key = {"Idempotency-Key": "add-1"}
+        s1, h1, _, raw1 = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1}, headers=key)
+        time.sleep(0.01)
+        s2, h2, _, raw2 = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1}, headers=key)
+        self.assertEqual((s1, s2), (200, 200))
+        self.assertEqual(raw1, raw2)
+        self.assertNotIn("idempotent-replayed", h1)
+        self.assertEqual(h2.get("idempotent-replayed"), "true")
+        self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + pid)[2]["reserved"], 1)
+        self.assertError(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 2}, headers=key),
+                         422, "idempotency_mismatch")
+        self.assertError(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1},
+                                   headers={"Idempotency-Key": "x" * 256}), 400, "invalid_request")
+
+    def test_idempotent_order_is_placed_once(self):
+        pid = self.product(on_hand=10)
+        _, c = self.shopper()
+        c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 2})
+        body = {"shipping_address_id": self.address(c), "shipping_method": "express"}
+        key = {"Idempotency-Key": "order-1"}
+        s1, _, o1, raw1 = c.request("POST", "/v1/orders", body, headers=key)
+        s2, h2, _, raw2 = c.request("POST", "/v1/orders", body, headers=key)
+        self.assertEqual((s1, s2, raw1), (201, 201, raw2))
+        self.assertEqual(h2.get("idempotent-replayed"), "true")
+        self.assertEqual(len(c.request("GET", "/v1/orders")[2]["items"]), 1)
+        self.assertEqual(o1["shipping"], 1500)
+
+    # ---- checkout and orders ----
+
+    def test_checkout_preview_then_order(self):
+        pid = self.product(on_hand=10, price=1000)
+        _, c = self.shopper()
+        c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 2})
+        addr = self.address(c)
+        status, _, s, _ = c.request("POST", "/v1/checkout/preview", {"shipping_address_id": addr, "shipping_method": "standard"})
+        self.assertEqual(status, 200, s)
+        self.assertEqual((s["subtotal"], s["shipping"], s["total"], s["ready"]), (2000, 500, 2500, True))
+        self.assertEqual(s["payment_methods"], ["card", "paypal"])
+        self.assertEqual(s["shipping_address"]["id"], addr)
+        self.assertEqual(s["billing_address"]["id"], addr)
+        status, _, s, _ = c.request("POST", "/v1/checkout/preview", {})
+        self.assertEqual((status, s["ready"], s["shipping_address"]), (200, False, None))
+        status, _, o, _ = c.request("POST", "/v1/orders", {"shipping_address_id": addr, "shipping_method": "standard"})
+        self.assertEqual(status, 201, o)
+        self.assertTrue(o["id"].startswith("ord_"))
+        self.assertEqual((o["status"], o["total"], o["currency"]), ("pending", 2500, "USD"))
+        self.assertEqual(o["history"][0]["status"], "pending")
+        self.assertIsNotNone(o["expires_at"])
+        self.assertEqual(o["items"][0]["line_total"], 2000)
+        self.assertEqual(c.request("GET", "/v1/cart")[2]["items"], [])
+        status, _, got, _ = c.request("GET", "/v1/orders/" + o["id"])
+        self.assertEqual((status, got["id"]), (200, o["id"]))
+
+    def test_checkout_errors(self):
+        pid = self.product(on_hand=10)
+        _, c = self.shopper()
+        addr = self.address(c)
+        self.assertError(c.request("POST", "/v1/orders", {"shipping_address_id": addr, "shipping_method": "standard"}),
+                         409, "cart_empty")
+        c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1})
+        self.assertError(c.request("POST", "/v1/orders", {"shipping_method": "standard"}), 400, "invalid_request")
+        self.assertError(c.request("POST", "/v1/orders", {"shipping_address_id": addr}), 400, "invalid_request")
+        self.assertError(c.request("POST", "/v1/orders", {"shipping_address_id": addr, "shipping_method": "drone"}),
+                         400, "invalid_request")
+        _, other = self.shopper()
+        theirs = self.address(other)
+        self.assertError(c.request("POST", "/v1/orders", {"shipping_address_id": theirs, "shipping_method": "standard"}),
+                         400, "invalid_request")
+        self.assertError(c.request("POST", "/v1/orders", {"shipping_address_id": 7, "shipping_method": "standard"}),
+                         400, "invalid_request")
+
+    def test_addresses_are_validated_listed_and_deleted(self):
+        _, c = self.shopper()
+        self.assertError(c.request("POST", "/v1/addresses", {"name": "A", "line1": "1", "city": "C",
+                                                             "postal_code": "1", "country": "gbr"}),
+                         400, "invalid_request")
+        self.assertError(c.request("POST", "/v1/addresses", {"line1": "1", "city": "C", "postal_code": "1",
+                                                             "country": "GB"}), 400, "invalid_request")
+        aid = self.address(c)
+        self.assertEqual([a["id"] for a in c.request("GET", "/v1/addresses")[2]["items"]], [aid])
+        status, _, _, raw = c.request("DELETE", "/v1/addresses/" + aid)
+        self.assertEqual((status, raw), (204, b""))
+        self.assertError(c.request("DELETE", "/v1/addresses/" + aid), 404, "not_found")
+
+    def test_shipping_methods_are_listed_and_replaced_by_an_admin(self):
+        status, _, body, _ = self.anon.request("GET", "/v1/shipping-methods")
+        self.assertEqual(status, 200)
+        ids = [m["id"] for m in body["items"]]
+        self.assertIn("standard", ids)
+        self.assertError(self.admin.request("PUT", "/v1/admin/shipping-methods", {"items": [{"id": "a"}]}),
+                         400, "invalid_request")
+        self.assertError(self.admin.request("PUT", "/v1/admin/shipping-methods", {"items": []}), 400, "invalid_request")
+        items = body["items"] + [{"id": "pickup", "name": "Pick up", "price": 0}]
+        status, _, got, _ = self.admin.request("PUT", "/v1/admin/shipping-methods", {"items": items})
+        self.assertEqual((status, [m["id"] for m in got["items"]]), (200, ids + ["pickup"]))
+        self.assertIn("pickup", [m["id"] for m in self.anon.request("GET", "/v1/shipping-methods")[2]["items"]])
+
+    def test_orders_list_newest_first_and_admins_filter_by_status(self):
+        pid = self.product(on_hand=20)
+        _, c = self.shopper()
+        first = self.order(c, pid)
+        second = self.order(c, pid)
+        status, _, page, _ = c.request("GET", "/v1/orders?limit=1")
+        self.assertEqual((status, [o["id"] for o in page["items"]]), (200, [second["id"]]))
+        page2 = c.request("GET", "/v1/orders?limit=1&cursor=" + page["next_cursor"])[2]
+        self.assertEqual([o["id"] for o in page2["items"]], [first["id"]])
+        c.request("POST", "/v1/orders/%s/cancel" % first["id"])
+        canceled = self.admin.request("GET", "/v1/admin/orders?status=canceled&limit=200")[2]["items"]
+        self.assertIn(first["id"], [o["id"] for o in canceled])
+        self.assertNotIn(second["id"], [o["id"] for o in canceled])
+        self.assertError(self.admin.request("GET", "/v1/admin/orders?status=lost"), 400, "invalid_request")
+
+    def test_admins_move_an_order_to_delivered_and_cannot_move_it_back(self):
+        pid = self.product(on_hand=10)
+        _, c = self.shopper()
+        o = self.order(c, pid)
+        path = "/v1/admin/orders/%s/status" % o["id"]
+        self.assertError(self.admin.request("POST", path, {"status": "shipped"}), 409, "invalid_transition")
+        self.pay(c, o, "4242424242424242")
+        status, _, got, _ = self.admin.request("POST", path, {"status": "shipped", "tracking_number": "1Z999"})
+        self.assertEqual((status, got["status"], got["tracking_number"]), (200, "shipped", "1Z999"))
+        self.assertError(self.admin.request("POST", path, {"status": "processing"}), 409, "invalid_transition")
+        self.assertError(self.admin.request("POST", path, {"status": "teleported"}), 400, "invalid_request")
+        self.assertError(c.request("POST", "/v1/orders/%s/cancel" % o["id"]), 409, "invalid_transition")
+        status, _, got, _ = self.admin.request("POST", path, {"status": "delivered"})
+        self.assertEqual([h["status"] for h in got["history"]], ["pending", "paid", "shipped", "delivered"])
+        events = [n["event"] for n in c.request("GET", "/v1/notifications")[2]["items"]]
+        self.assertEqual(events[:4], ["order.delivered", "order.shipped", "order.paid", "order.created"])
+        n = c.request("GET", "/v1/notifications")[2]["items"][1]
+        self.assertEqual((n["tracking_number"], n["support_email"], n["order"]["id"]), ("1Z999", "support@example.com", o["id"]))
+
+    # ---- payments ----
+
+    def pay(self, c, o, number=None, method="card", amount=None, headers=None):
+        body = {"method": method, "amount": o["total"] if amount is None else amount}
+        if number is not None:
+            body["card"] = {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+        return c.request("POST", "/v1/orders/%s/payments" % o["id"], body, headers=headers)
+
+    def test_each_sandbox_card(self):
+        pid = self.product(on_hand=50)
+        _, c = self.shopper()
+        o = self.order(c, pid)
+        status, _, body, raw = self.pay(c, o, "4000000000000002")
+        self.assertError((status, None, body, None), 402, "payment_failed")
+        self.assertEqual((body["error"]["details"]["reason"], body["error"]["details"]["retryable"]), ("card_declined", False))
+        self.assertTrue(body["error"]["details"]["payment_id"].startswith("pay_"))
+        self.assertNotIn(b"4000000000000002", raw)
+        status, _, body, _ = self.pay(c, o, "4000000000009995")
+        self.assertEqual((status, body["error"]["details"]["reason"]), (402, "insufficient_funds"))
+        status, _, body, raw = self.pay(c, o, "4242424242424242")
+        self.assertEqual(status, 201, body)
+        self.assertEqual((body["payment"]["status"], body["order"]["status"]), ("succeeded", "paid"))
+        self.assertEqual((body["payment"]["card_last4"], body["payment"]["card_brand"]), ("4242", "visa"))
+        self.assertNotIn(b"4242424242424242", raw)
+        self.assertNotIn(b'"123"', raw)
+        self.assertError(self.pay(c, o, "4242424242424242"), 409, "invalid_transition")
+        o2 = self.order(c, pid)
+        status, _, body, _ = self.pay(c, o2, "4000000000003220")
+        self.assertEqual((status, body["payment"]["status"], body["order"]["status"]), (201, "requires_action", "pending"))
+        self.assertIn("redirect_url", body["payment"])
+        o3 = self.order(c, pid)
+        status, _, body, _ = self.pay(c, o3, None, method="paypal")
+        self.assertEqual((status, body["payment"]["method"], body["payment"]["status"]), (201, "paypal", "requires_action"))
+
+    def test_payment_input_errors(self):
+        pid = self.product(on_hand=10)
+        _, c = self.shopper()
+        o = self.order(c, pid)
+        self.assertError(self.pay(c, o, "4242424242424241"), 400, "invalid_request")  # Luhn
+        self.assertError(self.pay(c, o, "4242424242424242", amount=1), 422, "amount_mismatch")
+        self.assertError(self.pay(c, o, None, method="bitcoin"), 400, "invalid_request")
+        self.assertError(self.pay(c, o, None, method="card"), 400, "invalid_request")
+        self.assertError(c.request("POST", "/v1/orders/ord_nope/payments", {"method": "paypal", "amount": 1}),
+                         404, "not_found")
+
+    def test_an_idempotent_decline_is_replayed_with_its_402(self):
+        pid = self.product(on_hand=10)
+        _, c = self.shopper()
+        o = self.order(c, pid)
+        key = {"Idempotency-Key": "pay-1"}
+        s1, _, _, raw1 = self.pay(c, o, "4000000000000002", headers=key)
+        s2, h2, _, raw2 = self.pay(c, o, "4000000000000002", headers=key)
+        self.assertEqual((s1, s2, raw1), (402, 402, raw2))
+        self.assertEqual(h2.get("idempotent-replayed"), "true")
+        self.assertEqual(len(c.request("GET", "/v1/orders/" + o["id"])[2]["payments"]), 1)
+
+    def test_the_signed_payment_webhook_settles_once(self):
+        pid = self.product(on_hand=10)
+        _, c = self.shopper()
+        o = self.order(c, pid)
+        pay_id = self.pay(c, o, "4000000000003220")[2]["payment"]["id"]
+        body = json.dumps({"payment_id": pay_id, "status": "succeeded"}).encode()
+        bad = {"Content-Type": "application/json", "Stampede-Signature": "sha256=" + "0" * 64}
+        self.assertError(self.anon.request("POST", "/v1/webhooks/payments", raw_body=body, headers=bad), 401, "unauthorized")
+        self.assertError(self.anon.request("POST", "/v1/webhooks/payments", raw_body=body,
+                                           headers={"Content-Type": "application/json"}), 401, "unauthorized")
+        good = {"Content-Type": "application/json", "Stampede-Signature": sign_webhook(body)}
+        status, _, got, _ = self.anon.request("POST", "/v1/webhooks/payments", raw_body=body, headers=good)
+        self.assertEqual((status, got), (200, {"received": True}))
+        self.assertEqual(c.request("GET", "/v1/orders/" + o["id"])[2]["status"], "paid")
+        status, _, got, _ = self.anon.request("POST", "/v1/webhooks/payments", raw_body=body, headers=good)
+        self.assertEqual((status, got), (200, {"received": True}))
+        after = c.request("GET", "/v1/orders/" + o["id"])[2]
+        self.assertEqual([h["status"] for h in after["history"]], ["pending", "paid"])
+        unknown = json.dumps({"payment_id": "pay_0000000000000000000a", "status": "succeeded"}).encode()
+        self.assertError(self.anon.request("POST", "/v1/webhooks/payments", raw_body=unknown,
+                                           headers={"Stampede-Signature": sign_webhook(unknown)}), 404, "not_found")
+
+    def test_cancel_returns_stock_and_refunds_a_paid_order(self):
+        pid = self.product(on_hand=5)
+        _, c = self.shopper()
+        o = self.order(c, pid, qty=2)
+        self.pay(c, o, "4242424242424242")
+        self.assertEqual(self.anon.request("GET", "/v1/products/" + pid)[2]["available"], 3)
+        status, _, got, _ = c.request("POST", "/v1/orders/%s/cancel" % o["id"])
+        self.assertEqual((status, got["status"], got["payments"][0]["status"]), (200, "canceled", "refunded"))
+        time.sleep(0.05)
+        self.assertEqual(self.anon.request("GET", "/v1/products/" + pid)[2]["available"], 5)
+        events = [n["event"] for n in c.request("GET", "/v1/notifications")[2]["items"]]
+        self.assertIn("order.refunded", events)
+        self.assertIn("order.canceled", events)
+        self.assertError(c.request("POST", "/v1/orders/%s/cancel" % o["id"]), 409, "invalid_transition")
+
+    # ---- the race ----
+
+    def test_racing_clients_buy_exactly_the_stock(self):
+        on_hand = 25
+        pid = self.product(on_hand=on_hand)
+        results = []
+        lock = threading.Lock()
+
+        def shopper(n):
+            c = Client(self.server.port, customer(self.unique("racer")))
+            try:
+                for _ in range(n):
+                    status = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1})[0]
+                    if status == 200:
+                        status = c.request("POST", "/v1/orders", {
+                            "shipping_address_id": self.address(c), "shipping_method": "standard"})[0]
+                    with lock:
+                        results.append(status)
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=shopper, args=(5,)) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(results.count(201), on_hand)
+        self.assertEqual(results.count(409), 100 - on_hand)
+        p = self.admin.request("GET", "/v1/admin/products/" + pid)[2]
+        self.assertEqual((p["committed"], p["reserved"], p["available"]), (on_hand, 0, 0))
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=1)
