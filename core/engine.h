@@ -112,9 +112,14 @@ class engine {
   int64_t inbox_depth(uint32_t shard) const { return shards_[shard]->inbox_depth(); }
 
  private:
-  // Runs fn(shard&) on shard i's thread.
+  // Runs fn(shard&) on shard i's thread: at once when the caller is that thread (a request
+  // whose state lives on its connection's own shard), else as a message.
   template <class F>
   void on_shard(uint32_t i, F&& fn) {
+    if (shard::current() == shards_[i].get()) {
+      fn(*shards_[i]);
+      return;
+    }
     shards_[i]->post(shard_task{std::forward<F>(fn)});
   }
   bool admitted(uint32_t i) const;

@@ -1,6 +1,7 @@
 #include "core/ids.h"
 
 #include <cstdio>
+#include <cstring>
 
 namespace stampede {
 
@@ -16,6 +17,24 @@ uint64_t stable_hash(std::string_view key) {
   h ^= h >> 27;
   h *= 0x94d049bb133111ebULL;
   h ^= h >> 31;
+  return h;
+}
+
+uint64_t content_hash(std::string_view bytes) {
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ bytes.size();
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    h = (h ^ w) * 0xff51afd7ed558ccdULL;
+    h ^= h >> 32;
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, bytes.data() + i, bytes.size() - i);
+  h = (h ^ tail) * 0xc4ceb9fe1a85ec53ULL;
+  h ^= h >> 29;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 32;
   return h;
 }
 

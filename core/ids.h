@@ -19,6 +19,10 @@ inline absl::string_view as_key(std::string_view s) { return {s.data(), s.size()
 // unlike absl::Hash it may place keys on shards and be written into ids.
 uint64_t stable_hash(std::string_view key);
 
+// A stable 64-bit hash of a long byte string (a response body for its ETag), read eight
+// bytes at a time; not for keys an attacker chooses to collide.
+uint64_t content_hash(std::string_view bytes);
+
 // The 32 bits of a user's hash that server-made ids carry.
 inline uint32_t user_tag(std::string_view user_id) {
   return static_cast<uint32_t>(stable_hash(user_id) >> 32);

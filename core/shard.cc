@@ -80,7 +80,14 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
 // ---------------------------------------------------------------------------------------
 // The loop
 
+namespace {
+thread_local shard* this_thread_shard = nullptr;
+}  // namespace
+
+shard* shard::current() { return this_thread_shard; }
+
 void shard::run() {
+  this_thread_shard = this;
   auto guard = asio::make_work_guard(io_);
   if (config_.run_timer) arm_timer();
   // Poll (sockets, timers, the mailbox) while work keeps coming; after idle_spin_us with

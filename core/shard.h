@@ -114,6 +114,8 @@ class shard {
   mailbox<message>& inbox() { return mailbox_; }
   boost::asio::io_context& io() { return io_; }
   uint32_t index() const { return index_; }
+  // The shard whose thread is calling, or nullptr on any other thread.
+  static shard* current();
 
   // ---- Shard-local from here on. ----
 

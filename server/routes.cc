@@ -128,7 +128,7 @@ json::value page_json(const page<T>& pg, F&& item) {
 std::string etag_of(const std::string& body) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "\"%016llx\"",
-                static_cast<unsigned long long>(stable_hash(body)));
+                static_cast<unsigned long long>(content_hash(body)));
   return buf;
 }
 
@@ -274,13 +274,19 @@ reply<T> api::answer(call& c, absl::AnyInvocable<response(T)> ok) {
 void api::handle(request req, responder respond) {
   auto start = std::chrono::steady_clock::now();
   const auto& routes = table();
+  // Each pattern split once, for the life of the process.
+  static const std::vector<std::vector<std::string_view>> patterns = [] {
+    std::vector<std::vector<std::string_view>> out;
+    for (const auto& r : table()) out.push_back(split_path(r.pattern));
+    return out;
+  }();
   auto segments = split_path(req.path);
   const route* found = nullptr;
   size_t index = metrics::routes_max - 1;
   bool path_known = false;
   std::vector<std::string> params;
   for (size_t i = 0; i < routes.size() && !found; ++i) {
-    auto pattern = split_path(routes[i].pattern);
+    const auto& pattern = patterns[i];
     if (pattern.size() != segments.size()) continue;
     std::vector<std::string> captured;
     bool match = true;
@@ -391,9 +397,21 @@ void api::get_product(call& c) {
   std::string inm = c.req.if_none_match;
   engine_.get_product(c.params[0], false,
                       answer<product_view>(c, [this, inm](product_view p) {
-                        request r;
-                        r.if_none_match = inm;
-                        return with_etag(r, json_response(200, to_json(p, settings_.pres, false)));
+                        auto it = product_cache_.find(p.id);
+                        if (it == product_cache_.end() || it->second.version != p.version) {
+                          if (product_cache_.size() >= product_cache_max) product_cache_.clear();
+                          std::string body = json::serialize(to_json(p, settings_.pres, false));
+                          std::string tag = etag_of(body);
+                          it = product_cache_.insert_or_assign(p.id, rendered_product{p.version, std::move(body), std::move(tag)}).first;
+                        }
+                        response r;
+                        r.headers.emplace_back("ETag", it->second.etag);
+                        if (!inm.empty() && (inm == it->second.etag || inm == "*")) {
+                          r.status = 304;
+                        } else {
+                          r.body = it->second.body;
+                        }
+                        return r;
                       }));
 }
 

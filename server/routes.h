@@ -125,6 +125,16 @@ class api {
   void readyz(call& c);
   void metrics_text(call& c);
 
+  // Rendered public product bodies by id, valid while the product's version is unchanged
+  // (every change to a product, stock included, moves its version). Shard-local.
+  struct rendered_product {
+    uint64_t version = 0;
+    std::string body;
+    std::string etag;
+  };
+  static constexpr size_t product_cache_max = 10'000;
+  absl::flat_hash_map<std::string, rendered_product> product_cache_;
+
   engine& engine_;
   const server_settings& settings_;
   boost::asio::any_io_executor executor_;

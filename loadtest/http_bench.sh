@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Issue 3's HTTP figures on a 2-core machine: the server pinned to core 0 (--shards 1), wrk
+# pinned to core 1, and nginx serving a static JSON body of the product's size on core 0
+# with the same wrk settings: the HTTP ceiling of this machine.
+#   loadtest/http_bench.sh [path/to/stampede]    (needs wrk and nginx: apt-get install wrk nginx-light)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:-$here/../build/stampede}
+secret=loadtest-secret
+port=18181
+nginx_port=18182
+duration=${DURATION:-10s}
+conns=${CONNS:-64}
+work=$(mktemp -d)
+chmod 755 "$work"   # nginx workers run as another user
+trap 'kill $(jobs -p) 2>/dev/null; [ -f $work/nginx.pid ] && kill $(cat $work/nginx.pid) 2>/dev/null; rm -rf $work' EXIT
+
+taskset -c 0 "$bin" serve --shards 1 --listen 127.0.0.1:$port --jwt-secret $secret > $work/serve.log 2>&1 &
+for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
+admin=$("$bin" token --sub loadtest-admin --role admin --jwt-secret $secret)
+curl -sf -XPOST http://127.0.0.1:$port/v1/admin/products -H "Authorization: Bearer $admin" \
+  -H 'Content-Type: application/json' \
+  -d '{"id":"hot","name":"Limited sneaker","description":"The drop everyone is waiting for.","price":12999,"on_hand":1000000000,"images":["https://cdn.example/hot.jpg"]}' >/dev/null
+/usr/bin/python3 "$here/make_tokens.py" $secret 10000 > $work/tokens.txt
+
+# nginx: the same body GET /v1/products/hot returns, as a static file.
+mkdir -p $work/www
+curl -sf http://127.0.0.1:$port/v1/products/hot > $work/www/product.json
+chmod -R a+rX $work/www
+cat > $work/nginx.conf <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { root $work/www; default_type application/json; }
+  }
+}
+CONF
+taskset -c 0 nginx -c $work/nginx.conf
+
+run() {  # name, then wrk arguments
+  local name=$1; shift
+  local out
+  out=$(taskset -c 1 wrk -t1 -c$conns -d$duration --latency "$@")
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  printf "%-34s %12s req/s   p50 %8s   p99 %8s\n" "$name" "$rps" "$p50" "$p99"
+  grep -E "Non-2xx|Socket errors" <<<"$out" || true
+}
+
+echo "wrk -t1 -c$conns -d$duration, server and nginx on core 0, wrk on core 1"
+run "nginx static product.json" http://127.0.0.1:$nginx_port/product.json
+run "GET /v1/products/hot" http://127.0.0.1:$port/v1/products/hot
+TOKENS=$work/tokens.txt run "POST /v1/cart/items (10k users)" -s "$here/add_to_cart.lua" http://127.0.0.1:$port
+curl -sf http://127.0.0.1:$port/v1/admin/products/hot -H "Authorization: Bearer $admin"; echo
