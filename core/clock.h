@@ -27,7 +27,7 @@ class system_clock final : public clock {
 // A clock that moves only when told to. Starts at a fixed, readable instant.
 class manual_clock final : public clock {
  public:
-  static constexpr int64_t default_start_ms = 1'795'000'000'000;  // 2026-11-18T...Z
+  static constexpr int64_t default_start_ms = 1'795'000'000'000;  // 2026-11-18T11:06:40Z
 
   explicit manual_clock(int64_t start_ms = default_start_ms) : now_ms_(start_ms) {}
   int64_t now_ms() const override { return now_ms_.load(std::memory_order_acquire); }

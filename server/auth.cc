@@ -111,19 +111,24 @@ token_verifier::token_verifier(std::string secret)
     : secret_(std::move(secret)), mac_(std::make_unique<mac_state>()) {
   mac_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
   if (mac_->mac) mac_->ctx = EVP_MAC_CTX_new(mac_->mac);
+  // Key the context once; each token then re-initialises it without a key, which keeps the
+  // key's inner and outer pads (the costly part of HMAC set-up).
+  char digest[] = "SHA256";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+                         OSSL_PARAM_construct_end()};
+  if (mac_->ctx && EVP_MAC_init(mac_->ctx, reinterpret_cast<const unsigned char*>(secret_.data()),
+                                secret_.size(), params) != 1) {
+    EVP_MAC_CTX_free(mac_->ctx);
+    mac_->ctx = nullptr;
+  }
 }
 
 token_verifier::~token_verifier() = default;
 
 std::string token_verifier::mac_raw(std::string_view data) {
-  if (!mac_->ctx) return hmac_raw(secret_, data);
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
   unsigned char out[EVP_MAX_MD_SIZE];
   size_t len = 0;
-  if (EVP_MAC_init(mac_->ctx, reinterpret_cast<const unsigned char*>(secret_.data()),
-                   secret_.size(), params) != 1 ||
+  if (!mac_->ctx || EVP_MAC_init(mac_->ctx, nullptr, 0, nullptr) != 1 ||
       EVP_MAC_update(mac_->ctx, reinterpret_cast<const unsigned char*>(data.data()),
                      data.size()) != 1 ||
       EVP_MAC_final(mac_->ctx, out, &len, sizeof out) != 1)

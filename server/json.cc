@@ -1,5 +1,6 @@
 #include "server/json.h"
 
+#include "server/json_writer.h"
 #include "server/rfc3339.h"
 
 namespace stampede::http {
@@ -71,6 +72,35 @@ json::value to_json(const cart_view& c, const presentation& pr) {
                       {"subtotal", c.subtotal},
                       {"currency", pr.currency},
                       {"item_count", c.item_count}};
+}
+
+std::string cart_text(const cart_view& c, const presentation& pr) {
+  std::string out;
+  out.reserve(128 + 192 * c.items.size());
+  json_writer w(out);
+  w.begin_object().key("items").begin_array();
+  for (const auto& l : c.items) {
+    w.begin_object()
+        .key("product_id").value(l.product_id)
+        .key("name").value(l.name)
+        .key("unit_price").value(l.unit_price)
+        .key("quantity").value(l.quantity)
+        .key("line_total").value(l.line_total)
+        .key("held").value(l.held)
+        .key("held_until");
+    if (l.held_until_ms) {
+      w.value(format_rfc3339_ms(*l.held_until_ms));
+    } else {
+      w.null();
+    }
+    w.end_object();
+  }
+  w.end_array()
+      .key("subtotal").value(c.subtotal)
+      .key("currency").value(pr.currency)
+      .key("item_count").value(c.item_count)
+      .end_object();
+  return out;
 }
 
 json::value to_json(const address& a) {

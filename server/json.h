@@ -32,6 +32,8 @@ std::optional<json::value> parse_body(std::string_view body);
 
 json::value to_json(const product_view& p, const presentation& pr, bool admin);
 json::value to_json(const cart_view& c, const presentation& pr);
+// The same cart, written straight to text (the add-to-cart answer).
+std::string cart_text(const cart_view& c, const presentation& pr);
 json::value to_json(const address& a);
 json::value to_json(const shipping_method& m);
 json::value to_json(const std::vector<shipping_method>& ms);

@@ -47,13 +47,24 @@ std::string format_rfc3339_ms(int64_t unix_ms) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
-                static_cast<long long>(y), m, d, static_cast<long long>(ms_of_day / 3'600'000),
-                static_cast<long long>(ms_of_day / 60'000 % 60),
-                static_cast<long long>(ms_of_day / 1000 % 60),
-                static_cast<long long>(ms_of_day % 1000));
-  return buf;
+  if (y < 0 || y > 9999) return "1970-01-01T00:00:00.000Z";  // outside RFC 3339's range
+  // Written digit by digit: this runs for every timestamp of every answer, and snprintf
+  // showed up at 5% of an add-to-cart in callgrind.
+  char out[] = "0000-00-00T00:00:00.000Z";
+  auto put = [&](int at, int64_t value, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      out[at + i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, y, 4);
+  put(5, m, 2);
+  put(8, d, 2);
+  put(11, ms_of_day / 3'600'000, 2);
+  put(14, ms_of_day / 60'000 % 60, 2);
+  put(17, ms_of_day / 1000 % 60, 2);
+  put(20, ms_of_day % 1000, 3);
+  return std::string(out, sizeof out - 1);
 }
 
 std::optional<int64_t> parse_rfc3339_ms(std::string_view s) {

@@ -508,7 +508,8 @@ void api::add_cart_item(call& c) {
   if (!quantity) return c.respond(bad_field("quantity", "quantity is required"));
   engine_.add_item(c.who.user_id, std::move(*product_id), *quantity, c.req.idempotency_key,
                    answer<idempotent<cart_view>>(c, [this](idempotent<cart_view> v) {
-                     response r = json_response(200, to_json(v.value, settings_.pres));
+                     response r;
+                     r.body = cart_text(v.value, settings_.pres);
                      if (v.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
                      return r;
                    }));

@@ -1,0 +1,69 @@
+#include "server/json.h"
+
+#include <gtest/gtest.h>
+
+#include "server/routes.h"
+
+namespace stampede::http {
+namespace {
+
+TEST(Json, TheStreamedCartEqualsTheRenderedOneEvenWithAwkwardStrings) {
+  cart_view c;
+  c.items.push_back({"sku-1", "Quote \" backslash \\ newline \n tab \t bell \x07 ü 🎉", 1999, 2,
+                     3998, true, 1'795'000'000'123});
+  c.items.push_back({"sku-2", "", 0, 1, 0, false, std::nullopt});
+  c.subtotal = 3998;
+  c.item_count = 3;
+  presentation pr{"EUR", "help@example.com"};
+  auto streamed = boost::json::parse(cart_text(c, pr));
+  EXPECT_EQ(streamed, to_json(c, pr));
+  EXPECT_EQ(cart_text(cart_view{}, pr), R"({"items":[],"subtotal":0,"currency":"EUR","item_count":0})");
+}
+
+TEST(Json, BodiesThatAreNotJsonOrTooDeepAreRefused) {
+  EXPECT_TRUE(parse_body(R"({"a":[1,2,{"b":null}]})"));
+  EXPECT_FALSE(parse_body("{"));
+  EXPECT_FALSE(parse_body(R"({"a":1} trailing)"));
+  EXPECT_FALSE(parse_body("\"\xff\""));
+  EXPECT_FALSE(parse_body(std::string(json_depth_max + 1, '[') + std::string(json_depth_max + 1, ']')));
+  EXPECT_TRUE(parse_body(std::string(json_depth_max - 1, '[') + std::string(json_depth_max - 1, ']')));
+}
+
+TEST(Json, TheReaderRefusesWrongTypesAndRanges) {
+  auto v = boost::json::parse(R"({"n":5,"big":1e30,"neg":-1,"f":1.5,"s":"x","b":true,"l":["a",1]})");
+  reader r{v.as_object()};
+  EXPECT_EQ(r.integer("n", 1, 10), 5);
+  EXPECT_TRUE(r.bad.empty());
+  EXPECT_EQ(r.integer("missing", 1, 10), std::nullopt);
+  EXPECT_TRUE(r.bad.empty());
+  EXPECT_EQ(r.integer("f", 1, 10), std::nullopt);
+  EXPECT_EQ(r.bad, "f");
+  reader r2{v.as_object()};
+  EXPECT_EQ(r2.integer("big", 0, 100), std::nullopt);
+  EXPECT_EQ(r2.bad, "big");
+  reader r3{v.as_object()};
+  EXPECT_EQ(r3.str("n"), std::nullopt);
+  EXPECT_EQ(r3.bad, "n");
+  reader r4{v.as_object()};
+  EXPECT_EQ(r4.str_list("l", 5, 10), std::nullopt);
+  EXPECT_EQ(r4.bad, "l");
+}
+
+TEST(Target, PathsAndQueriesArePercentDecoded) {
+  request r;
+  parse_target("/v1/products/a%2Db?q=blue+hat&limit=5&cursor=x%26y", r);
+  EXPECT_TRUE(r.query_ok);
+  EXPECT_EQ(r.path, "/v1/products/a-b");
+  EXPECT_EQ(r.query["q"], "blue hat");
+  EXPECT_EQ(r.query["limit"], "5");
+  EXPECT_EQ(r.query["cursor"], "x&y");
+  request bad;
+  parse_target("/v1/products?q=%G1", bad);
+  EXPECT_FALSE(bad.query_ok);
+  request truncated;
+  parse_target("/v1/products/%4", truncated);
+  EXPECT_FALSE(truncated.query_ok);
+}
+
+}  // namespace
+}  // namespace stampede::http
