@@ -99,13 +99,16 @@ class session : public std::enable_shared_from_this<session> {
       r.signature = std::string(it->value());
     r.body = std::move(req.body());
     r.has_body = !r.body.empty();
-    home_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
+    started_ = std::chrono::steady_clock::now();
+    route_ = home_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
       self->write(std::move(out));
     });
   }
 
   void reject(unsigned status, std::string_view code, std::string message) {
     keep_alive_ = false;
+    route_ = metrics::routes_max - 1;  // counted as "unmatched"
+    started_ = std::chrono::steady_clock::now();
     write(to_response_status(status, code, std::move(message)));
   }
 
@@ -113,21 +116,31 @@ class session : public std::enable_shared_from_this<session> {
   // than the rest of a product read here (measured with callgrind), for no gain on answers
   // this simple.
   void write(response out) {
-    auto wire = std::make_shared<std::string>();
+    if (route_ != no_route) {
+      home_.routes.stats().observe(
+          route_, out.status,
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count());
+      route_ = no_route;
+    }
+    // One write in flight per connection, so one buffer serves them all.
+    std::string& wire = write_buffer_;
+    wire.clear();
     std::string_view reason = bhttp::obsolete_reason(static_cast<bhttp::status>(out.status));
-    wire->reserve(160 + out.body.size());
-    wire->append("HTTP/1.1 ").append(std::to_string(out.status)).append(" ").append(reason);
-    wire->append("\r\nServer: stampede\r\n");
+    wire.append("HTTP/1.1 ").append(std::to_string(out.status)).append(" ").append(reason);
+    wire.append("\r\nServer: stampede\r\n");
     if (out.status != 204 && out.status != 304)
-      wire->append("Content-Type: ").append(out.content_type).append("\r\n");
-    for (auto& [name, value] : out.headers) wire->append(name).append(": ").append(value).append("\r\n");
+      wire.append("Content-Type: ").append(out.content_type).append("\r\n");
+    for (auto& [name, value] : out.headers) wire.append(name).append(": ").append(value).append("\r\n");
     if (out.status != 204 && out.status != 304)
-      wire->append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n");
-    if (!keep_alive_) wire->append("Connection: close\r\n");
-    wire->append("\r\n").append(out.body);
+      wire.append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n");
+    if (!keep_alive_) wire.append("Connection: close\r\n");
+    wire.append("\r\n").append(out.body);
+    if (wire.capacity() > write_buffer_keep_bytes && wire.size() < write_buffer_keep_bytes / 4) {
+      wire.shrink_to_fit();  // a large answer once should not pin memory for the connection
+    }
     stream_.expires_after(std::chrono::seconds(request_read_timeout_s));
-    asio::async_write(stream_, asio::buffer(*wire),
-                      [self = shared_from_this(), wire](beast::error_code ec, size_t) {
+    asio::async_write(stream_, asio::buffer(wire),
+                      [self = shared_from_this()](beast::error_code ec, size_t) {
                         self->on_write(ec);
                       });
   }
@@ -148,6 +161,11 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   http::http_server::shard_server& home_;
   bool keep_alive_ = true;
+  static constexpr size_t write_buffer_keep_bytes = 16 * 1024;
+  static constexpr size_t no_route = ~size_t{0};
+  size_t route_ = no_route;  // the request in flight, for metrics
+  std::chrono::steady_clock::time_point started_;
+  std::string write_buffer_;
 };
 
 }  // namespace

@@ -271,8 +271,7 @@ reply<T> api::answer(call& c, absl::AnyInvocable<response(T)> ok) {
   });
 }
 
-void api::handle(request req, responder respond) {
-  auto start = std::chrono::steady_clock::now();
+size_t api::handle(request req, responder respond) {
   const auto& routes = table();
   // Each pattern split once, for the life of the process.
   static const std::vector<std::vector<std::string_view>> patterns = [] {
@@ -305,19 +304,21 @@ void api::handle(request req, responder respond) {
     index = i;
     params = std::move(captured);
   }
-  responder timed = [this, index, start, respond = std::move(respond)](response r) mutable {
-    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                    .count();
-    metrics_.observe(index, r.status, ms);
-    respond(std::move(r));
-  };
   if (!found) {
     if (path_known) {
-      return timed(http_error(405, "method_not_allowed", "this path does not take " + req.method));
+      respond(http_error(405, "method_not_allowed", "this path does not take " + req.method));
+    } else {
+      respond(http_error(404, "not_found", "no such route"));
     }
-    return timed(http_error(404, "not_found", "no such route"));
+    return index;
   }
-  call c{std::move(req), std::move(params), {}, false, {}, std::move(timed)};
+  call c{std::move(req), std::move(params), {}, false, {}, std::move(respond)};
+  run(*found, c);
+  return index;
+}
+
+void api::run(const route& found_route, call& c) {
+  const route* found = &found_route;
   // Authentication, then role.
   if (!c.req.authorization.empty() || found->who != access::anyone) {
     std::string_view auth = c.req.authorization;

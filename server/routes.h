@@ -71,7 +71,10 @@ class api {
   api(engine& eng, const server_settings& settings, boost::asio::any_io_executor executor,
       metrics& m);
 
-  void handle(request req, responder respond);
+  // Routes and starts the request; returns the index of the route that matched (for
+  // metrics; metrics::routes_max - 1 when none did). `respond` is called exactly once.
+  size_t handle(request req, responder respond);
+  metrics& stats() { return metrics_; }
 
   // The route names in table order, for metrics labels.
   static std::vector<std::string> route_names();
@@ -88,6 +91,8 @@ class api {
     handler fn;
   };
   static const std::vector<route>& table();
+  // Authentication, role and body checks, then the route's handler.
+  void run(const route& r, call& c);
 
   template <class T>
   reply<T> answer(call& c, absl::AnyInvocable<response(T)> ok);
