@@ -47,6 +47,7 @@ engine::engine(engine_config config)
   sc.hold_ttl_ms = config.hold_ttl_s * 1000;
   sc.payment_ttl_ms = config.payment_ttl_s * 1000;
   sc.run_timer = config.run_timers;
+  sc.user_requests_per_s = config.user_requests_per_s;
   for (uint32_t i = 0; i < routes_.shard_count(); ++i) {
     shards_.push_back(std::make_unique<shard>(i, routes_, *clock_, sc));
     peers_.push_back(&shards_.back()->inbox());

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/limits.h"
 #include "core/reply.h"
 #include "core/router.h"
 #include "core/shard.h"
@@ -29,6 +30,7 @@ struct engine_config {
   const clock* time = nullptr;  // nullptr: the system clock
   bool run_timers = true;       // false: holds and payments lapse only on tick_all()
   payment_gateway* gateway = nullptr;  // nullptr: the built-in sandbox
+  int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
 };
 
 class engine {

@@ -328,10 +328,28 @@ shard::user_record& shard::user(const std::string& user_id) {
   return it->second;
 }
 
-void shard::with_user(const std::string& user_id, user_op op, bool internal) {
+bool shard::take_request_token(user_record& u) {
+  if (config_.user_requests_per_s <= 0) return true;
+  int64_t now = clock_.now_ms();
+  if (now > u.tokens_at_ms) {
+    double refill = static_cast<double>(now - u.tokens_at_ms) *
+                    static_cast<double>(config_.user_requests_per_s) / 1000.0;
+    u.request_tokens = std::min<double>(limits::user_request_burst, u.request_tokens + refill);
+    u.tokens_at_ms = now;
+  }
+  if (u.request_tokens < 1.0) return false;
+  u.request_tokens -= 1.0;
+  return true;
+}
+
+void shard::with_user(const std::string& user_id, user_op op, caller who) {
   user_record& u = user(user_id);
+  if (who == caller::customer && !take_request_token(u)) {
+    op(u, false);
+    return;
+  }
   if (u.busy) {
-    if (!internal && u.waiting.size() >= limits::user_requests_queued_max) {
+    if (who != caller::internal && u.waiting.size() >= limits::user_requests_queued_max) {
       op(u, false);
       return;
     }
@@ -1105,7 +1123,7 @@ void shard::get_order(std::string order_id, std::string requester, bool as_admin
     if (!admitted) return done(rate_limited());
     done(*find_order(order_id));
     finish(u);
-  });
+  }, as_admin ? caller::staff : caller::customer);
 }
 
 void shard::cancel_order(std::string order_id, std::string requester, bool as_admin,
@@ -1129,7 +1147,7 @@ void shard::cancel_order(std::string order_id, std::string requester, bool as_ad
       done(std::move(o));
     });
     finish(u);
-  });
+  }, as_admin ? caller::staff : caller::customer);
 }
 
 void shard::set_order_status(std::string order_id, order_status to,
@@ -1158,7 +1176,7 @@ void shard::set_order_status(std::string order_id, order_status to,
       done(std::move(o));
     });
     finish(u);
-  });
+  }, caller::staff);
 }
 
 void shard::pay_order(std::string order_id, std::string requester, payment_request req,
@@ -1306,7 +1324,7 @@ void shard::settle_payment(std::string payment_id, payment_status status, std::s
     if (event) notify(u, now, event);
     when_durable([done = std::move(done)]() mutable { done(ok_t{}); });
     finish(u);
-  });
+  }, caller::staff);
 }
 
 void shard::list_orders(const std::string& user_id, std::string_view cursor, size_t limit,
@@ -1378,7 +1396,7 @@ void shard::tick() {
           lapse_holds(u);
           finish(u);
         },
-        /*internal=*/true);
+        caller::internal);
   }
   while (!payment_deadlines_.empty() && payment_deadlines_.begin()->first <= now) {
     std::string order_id = payment_deadlines_.begin()->second;
@@ -1394,7 +1412,7 @@ void shard::tick() {
             change_status(u, o, order_status::canceled, std::nullopt);
           finish(u);
         },
-        /*internal=*/true);
+        caller::internal);
   }
   while (!idempotency_by_time_.empty() &&
          now - std::get<0>(*idempotency_by_time_.begin()) > limits::idempotency_retention_ms) {

@@ -29,6 +29,7 @@
 #include "core/catalog.h"
 #include "core/clock.h"
 #include "core/effect.h"
+#include "core/limits.h"
 #include "core/mailbox.h"
 #include "core/message.h"
 #include "core/order.h"
@@ -45,6 +46,7 @@ struct shard_config {
   bool run_timer = true;  // tests turn the periodic timer off and call tick() themselves
   int64_t idle_spin_us = 50;  // how long an idle shard polls before it sleeps
   payment_gateway* gateway = nullptr;  // outlives the shard; required for payments
+  int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
 };
 
 // A checkout's inputs (POST /v1/orders and /v1/checkout/preview).
@@ -197,6 +199,8 @@ class shard {
     absl::flat_hash_map<std::string, idempotency_entry> idempotency;
     // A user's requests run one at a time; the rest wait here. Not state: not logged.
     bool busy = false;
+    double request_tokens = limits::user_request_burst;  // the rate limit's bucket
+    int64_t tokens_at_ms = 0;
     std::deque<absl::AnyInvocable<void(user_record&, bool admitted)>> waiting;
   };
   using user_op = absl::AnyInvocable<void(user_record&, bool admitted)>;
@@ -229,7 +233,11 @@ class shard {
 
   // Users.
   user_record& user(const std::string& user_id);
-  void with_user(const std::string& user_id, user_op op, bool internal = false);
+  // Who a user request comes from: the user (rate-limited and queue-bounded), staff (an
+  // admin or the gateway acting on the user's order: queue-bounded), or the engine itself.
+  enum class caller : uint8_t { customer, staff, internal };
+  void with_user(const std::string& user_id, user_op op, caller who = caller::customer);
+  bool take_request_token(user_record& u);
   void finish(user_record& u);
   int64_t units_already(const user_record& u, std::string_view product_id) const;
   void renew_holds(cart& c) const;

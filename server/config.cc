@@ -92,6 +92,9 @@ const std::vector<flag>& flags() {
          c.support_email = v;
          return std::nullopt;
        }},
+      {"--rate-limit", "STAMPEDE_RATE_LIMIT",
+       "requests a second per user, with a burst of 40; 0 turns it off (default 20)", true,
+       [](config& c, const std::string& v) { return to_int(v, 0, 1'000'000, c.rate_limit_per_s); }},
       {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          c.demo = v != "0" && v != "false";

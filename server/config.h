@@ -22,6 +22,7 @@ struct config {
   std::string currency = "USD";
   std::string support_email = "support@example.com";
   bool demo = false;
+  int64_t rate_limit_per_s = 20;  // per user; 0: off
   // `stampede token`
   std::string sub;
   std::string role = "customer";

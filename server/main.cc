@@ -164,6 +164,7 @@ int serve(const http::config& cfg) {
   ec.shards = cfg.shards;
   ec.hold_ttl_s = cfg.hold_ttl_s;
   ec.payment_ttl_s = cfg.payment_ttl_s;
+  ec.user_requests_per_s = cfg.rate_limit_per_s;
   engine eng(ec);
   eng.start();
   boost::asio::thread_pool pool(1);

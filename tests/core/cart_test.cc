@@ -221,3 +221,34 @@ TEST_F(Cart, UsersHaveSeparateCarts) {
 
 }  // namespace
 }  // namespace stampede
+
+namespace stampede {
+namespace {
+
+class RateLimit : public ::testing::Test, public testing::engine_fixture {};
+
+TEST_F(RateLimit, AUserPastTheBurstIsRateLimitedUntilTheBucketRefills) {
+  ASSERT_TRUE(create("sku-1", 1000).ok());
+  for (int i = 0; i < limits::user_request_burst; ++i) ASSERT_TRUE(cart_of("alice").ok()) << i;
+  auto r = add("alice", "sku-1", 1);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), error_code::rate_limited);
+  EXPECT_TRUE(cart_of("bob").ok());  // another user has a bucket of their own
+  clock_.advance_ms(1000 / limits::user_requests_per_s_default);
+  EXPECT_TRUE(add("alice", "sku-1", 1).ok());
+  EXPECT_EQ(add("alice", "sku-1", 1).code(), error_code::rate_limited);
+}
+
+TEST_F(RateLimit, AdminsActingOnAUsersOrderDoNotSpendTheirRequests) {
+  ASSERT_TRUE(create("sku-1", 1000).ok());
+  ASSERT_TRUE(add("alice", "sku-1", 1).ok());
+  auto o = checkout("alice");  // 2 requests (address, order) + 1 add = 3 spent
+  ASSERT_TRUE(o.ok());
+  for (int i = 0; i < limits::user_request_burst - 3; ++i) ASSERT_TRUE(cart_of("alice").ok());
+  EXPECT_EQ(cart_of("alice").code(), error_code::rate_limited);
+  EXPECT_TRUE(get_order(o->value.id, "", /*admin=*/true).ok());
+  EXPECT_TRUE(cancel(o->value.id, "", /*admin=*/true).ok());
+}
+
+}  // namespace
+}  // namespace stampede

@@ -491,6 +491,17 @@ class Api(unittest.TestCase):
         self.assertIn("order.canceled", events)
         self.assertError(c.request("POST", "/v1/orders/%s/cancel" % o["id"]), 409, "invalid_transition")
 
+    def test_a_user_past_the_rate_limit_gets_429_with_retry_after(self):
+        _, c = self.shopper()
+        answers = [c.request("GET", "/v1/cart") for _ in range(60)]
+        limited = [a for a in answers if a[0] == 429]
+        self.assertGreater(len(limited), 0)
+        self.assertLess(len(limited), 60 - 39)
+        self.assertError(limited[0], 429, "rate_limited")
+        self.assertEqual(limited[0][1].get("retry-after"), "1")
+        _, other = self.shopper()
+        self.assertEqual(other.request("GET", "/v1/cart")[0], 200)
+
     # ---- the race ----
 
     def test_racing_clients_buy_exactly_the_stock(self):
