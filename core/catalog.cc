@@ -246,6 +246,7 @@ stock_answer catalog::decide(const stock_ask& ask, int64_t now_ms) {
     a.refused = error_code::limit_exceeded;
   } else if (ask.units > 0 && ask.take) {
     if (p->units.try_reserve(ask.units)) {
+      reserved_total_ += ask.units;
       a.reserved = true;
       ++p->version;
       a.available = p->units.available();
@@ -263,6 +264,7 @@ void catalog::release(std::string_view id, int64_t quantity) {
   assert(p);
   if (!p) return;
   p->units.release(quantity);
+  reserved_total_ -= quantity;
   ++p->version;
 }
 
@@ -271,6 +273,8 @@ void catalog::commit(std::string_view id, int64_t quantity) {
   assert(p);
   if (!p) return;
   p->units.commit(quantity);
+  reserved_total_ -= quantity;
+  committed_total_ += quantity;
   ++p->version;
 }
 
@@ -279,6 +283,7 @@ void catalog::uncommit(std::string_view id, int64_t quantity) {
   assert(p);
   if (!p) return;
   p->units.uncommit(quantity);
+  committed_total_ -= quantity;
   ++p->version;
 }
 

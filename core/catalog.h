@@ -129,6 +129,9 @@ class catalog {
 
   const product* find(std::string_view id) const;
   size_t size() const { return products_.size(); }
+  // Units held by carts and in live orders, over this catalog's products.
+  int64_t reserved_total() const { return reserved_total_; }
+  int64_t committed_total() const { return committed_total_; }
   template <class F>
   void for_each(F&& f) const {
     for (const auto& [id, p] : products_) f(p);
@@ -139,6 +142,8 @@ class catalog {
 
   absl::flat_hash_map<std::string, product> products_;
   absl::btree_set<std::string> ids_;  // the listing order
+  int64_t reserved_total_ = 0;
+  int64_t committed_total_ = 0;
 };
 
 }  // namespace stampede

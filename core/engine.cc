@@ -404,6 +404,27 @@ void engine::quiesce(reply<ok_t> done) {
       });
 }
 
+void engine::stats(reply<store_stats> done) {
+  scatter<store_stats>(
+      [](shard& s) {
+        store_stats part;
+        s.stats_into(part);
+        return part;
+      },
+      [done = std::move(done)](std::vector<store_stats> parts) mutable {
+        store_stats all;
+        for (const auto& p : parts) {
+          all.products += p.products;
+          all.reserved_units += p.reserved_units;
+          all.committed_units += p.committed_units;
+          all.carts_holding += p.carts_holding;
+          for (size_t i = 0; i < all.orders_by_status.size(); ++i)
+            all.orders_by_status[i] += p.orders_by_status[i];
+        }
+        done(std::move(all));
+      });
+}
+
 void engine::audit(reply<stock_audit> done) {
   scatter<stock_audit>(
       [](shard& s) {

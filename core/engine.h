@@ -109,6 +109,8 @@ class engine {
   // Answers once every stock move (release, commit, uncommit) sent between shards has been
   // applied. Meaningful when no client request is running.
   void quiesce(reply<ok_t> done);
+  // The /metrics gauges of every shard, summed.
+  void stats(reply<store_stats> done);
   // The whole store's stock accounting, each shard read on its own thread.
   void audit(reply<stock_audit> done);
   int64_t inbox_depth(uint32_t shard) const { return shards_[shard]->inbox_depth(); }

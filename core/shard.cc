@@ -271,6 +271,7 @@ void shard::apply(effect&& e) {
     void operator()(cart_replaced& x) {
       user_record& u = s.user(x.user_id);
       s.set_hold_deadline(u.id, u.basket.held_until_ms, x.contents.held_until_ms);
+      s.carts_holding_ += (x.contents.held_until_ms != 0) - (u.basket.held_until_ms != 0);
       u.basket = std::move(x.contents);
     }
     void operator()(const address_added& x) { s.user(x.user_id).addresses.push_back(x.value); }
@@ -282,7 +283,9 @@ void shard::apply(effect&& e) {
       order& o = x.value;
       user_record& u = s.user(o.user_id);
       s.set_hold_deadline(u.id, u.basket.held_until_ms, 0);
+      s.carts_holding_ -= u.basket.held_until_ms != 0;
       u.basket = cart{};
+      ++s.orders_by_status_[static_cast<size_t>(o.status)];
       u.order_ids.push_back(o.id);
       for (const auto& item : o.items) u.ordered_units[item.product_id] += item.quantity;
       if (o.expires_at_ms) s.payment_deadlines_.emplace(*o.expires_at_ms, o.id);
@@ -299,6 +302,8 @@ void shard::apply(effect&& e) {
       if (holds_stock(was.status) && !holds_stock(now.status)) {
         for (const auto& item : was.items) u.ordered_units[item.product_id] -= item.quantity;
       }
+      --s.orders_by_status_[static_cast<size_t>(was.status)];
+      ++s.orders_by_status_[static_cast<size_t>(now.status)];
       if (was.expires_at_ms) s.payment_deadlines_.erase({*was.expires_at_ms, was.id});
       if (now.expires_at_ms) s.payment_deadlines_.emplace(*now.expires_at_ms, now.id);
       for (const auto& p : now.payments) s.payment_orders_.try_emplace(p.id, now.id);
@@ -1422,6 +1427,14 @@ void shard::tick() {
     auto it = keys.find(scope);
     if (it != keys.end() && it->second.stored_at_ms == at) keys.erase(it);
   }
+}
+
+void shard::stats_into(store_stats& out) const {
+  out.products += static_cast<int64_t>(catalog_.size());
+  out.reserved_units += catalog_.reserved_total();
+  out.committed_units += catalog_.committed_total();
+  out.carts_holding += carts_holding_;
+  for (size_t i = 0; i < orders_by_status_.size(); ++i) out.orders_by_status[i] += orders_by_status_[i];
 }
 
 void shard::audit_into(stock_audit& out) const {

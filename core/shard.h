@@ -10,6 +10,7 @@
 // a release of recorded stock is sent only after its record is durable.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -91,6 +92,15 @@ struct stock_audit_line {
   int64_t in_live_orders = 0;
 };
 using stock_audit = absl::flat_hash_map<std::string, stock_audit_line>;
+
+// Gauges for /metrics, kept up to date as state changes (a scrape never scans the store).
+struct store_stats {
+  int64_t products = 0;
+  int64_t reserved_units = 0;
+  int64_t committed_units = 0;
+  int64_t carts_holding = 0;
+  std::array<int64_t, 7> orders_by_status{};  // indexed by order_status
+};
 
 class shard {
  public:
@@ -177,6 +187,7 @@ class shard {
 
   // Timers: lapse holds and cancel unpaid orders whose deadline is <= now.
   void tick();
+  void stats_into(store_stats& out) const;
   // Adds this shard's part of the whole-store audit.
   void audit_into(stock_audit& out) const;
   int64_t inbox_depth() const { return mailbox_.depth(); }
@@ -303,6 +314,8 @@ class shard {
   absl::node_hash_map<std::string, user_record> users_;
   absl::node_hash_map<std::string, order> orders_;
   absl::flat_hash_map<std::string, std::string> payment_orders_;  // payment id -> order id
+  std::array<int64_t, 7> orders_by_status_{};
+  int64_t carts_holding_ = 0;
   absl::btree_set<std::pair<int64_t, std::string>> hold_deadlines_;     // (ms, user)
   absl::btree_set<std::pair<int64_t, std::string>> payment_deadlines_;  // (ms, order)
   absl::btree_set<std::pair<int64_t, std::string>> orders_by_time_;     // (created ms, order)

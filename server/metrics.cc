@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/engine.h"
+#include "core/order.h"
 
 namespace stampede::http {
 
@@ -21,7 +22,7 @@ void metrics::observe(size_t route, unsigned status, double latency_ms) {
   latency_sum_us_.fetch_add(static_cast<uint64_t>(latency_ms * 1000), std::memory_order_relaxed);
 }
 
-std::string metrics::render(engine& eng) const {
+std::string metrics::render(engine& eng, const store_stats& store) const {
   std::string out;
   char line[256];
   out += "# HELP stampede_http_requests_total HTTP requests by route and status.\n";
@@ -61,6 +62,22 @@ std::string metrics::render(engine& eng) const {
   for (uint32_t i = 0; i < eng.shard_count(); ++i) {
     std::snprintf(line, sizeof line, "stampede_shard_inbox_depth{shard=\"%u\"} %lld\n", i,
                   static_cast<long long>(eng.inbox_depth(i)));
+    out += line;
+  }
+  auto gauge = [&](const char* name, const char* help, int64_t value) {
+    std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name,
+                  name, static_cast<long long>(value));
+    out += line;
+  };
+  gauge("stampede_products", "Products in the catalog, active or not.", store.products);
+  gauge("stampede_reserved_units", "Units held by carts (reserved).", store.reserved_units);
+  gauge("stampede_committed_units", "Units in orders that are not canceled.", store.committed_units);
+  gauge("stampede_carts_holding", "Carts with a live hold.", store.carts_holding);
+  out += "# HELP stampede_orders Orders by status.\n# TYPE stampede_orders gauge\n";
+  for (size_t i = 0; i < store.orders_by_status.size(); ++i) {
+    std::snprintf(line, sizeof line, "stampede_orders{status=\"%s\"} %lld\n",
+                  std::string(to_string(static_cast<order_status>(i))).c_str(),
+                  static_cast<long long>(store.orders_by_status[i]));
     out += line;
   }
   return out;

@@ -11,6 +11,7 @@
 
 namespace stampede {
 class engine;
+struct store_stats;
 }
 
 namespace stampede::http {
@@ -27,7 +28,7 @@ class metrics {
   explicit metrics(std::vector<std::string> route_names) : names_(std::move(route_names)) {}
   // Any thread.
   void observe(size_t route, unsigned status, double latency_ms);
-  std::string render(engine& eng) const;
+  std::string render(engine& eng, const store_stats& store) const;
 
  private:
   static size_t status_slot(unsigned status);

@@ -793,10 +793,13 @@ void api::readyz(call& c) {
 }
 
 void api::metrics_text(call& c) {
-  response r;
-  r.content_type = "text/plain; version=0.0.4";
-  r.body = metrics_.render(engine_);
-  c.respond(std::move(r));
+  engine_.stats(reply<store_stats>(executor_, [this, respond = std::move(c.respond)](
+                                                  result<store_stats> stats) mutable {
+    response r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_.render(engine_, stats.ok() ? stats.value() : store_stats{});
+    respond(std::move(r));
+  }));
 }
 
 }  // namespace stampede::http

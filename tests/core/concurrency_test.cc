@@ -141,7 +141,21 @@ void random_workload(testing::engine_fixture& f, int ops_per_thread, bool hot_on
   EXPECT_GT(paid.load(), 10);
   EXPECT_GT(canceled.load(), 10);
   EXPECT_GT(short_of_stock.load(), 10);
-  expect_consistent(f.audit());
+  auto audit = f.audit();
+  expect_consistent(audit);
+  // The /metrics gauges, kept incrementally, agree with the full count.
+  auto stats = f.call<store_stats>([&](auto done) { f.engine_.stats(std::move(done)); });
+  ASSERT_TRUE(stats.ok());
+  int64_t reserved = 0, committed = 0;
+  for (const auto& [id, line] : audit) {
+    reserved += line.reserved;
+    committed += line.committed;
+  }
+  EXPECT_EQ(stats->reserved_units, reserved);
+  EXPECT_EQ(stats->committed_units, committed);
+  int64_t orders = 0;
+  for (int64_t n : stats->orders_by_status) orders += n;
+  EXPECT_EQ(orders, placed.load());
   // Every hold and unpaid order runs out; then the stock is back except for paid orders.
   f.advance_s(3600);
   auto after = f.audit();

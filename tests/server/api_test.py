@@ -90,6 +90,9 @@ class Api(unittest.TestCase):
         self.assertTrue(headers["content-type"].startswith("text/plain"))
         self.assertIn("stampede_http_requests_total", text)
         self.assertIn("stampede_shard_inbox_depth", text)
+        self.assertIn("stampede_http_request_duration_seconds_bucket", text)
+        self.assertRegex(text, r'stampede_orders\{status="pending"\} \d+')
+        self.assertRegex(text, r"stampede_reserved_units \d+")
 
     def test_unknown_route_is_404_and_wrong_method_is_405(self):
         self.assertError(self.anon.request("GET", "/v1/nope"), 404, "not_found")
