@@ -95,6 +95,9 @@ const std::vector<flag>& flags() {
       {"--rate-limit", "STAMPEDE_RATE_LIMIT",
        "requests a second per user, with a burst of 40; 0 turns it off (default 20)", true,
        [](config& c, const std::string& v) { return to_int(v, 0, 1'000'000, c.rate_limit_per_s); }},
+      {"--request-timeout", "STAMPEDE_REQUEST_TIMEOUT",
+       "seconds a client has to send a whole request before it is closed (default 10)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 3600, c.request_timeout_s); }},
       {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          c.demo = v != "0" && v != "false";

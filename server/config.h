@@ -23,6 +23,7 @@ struct config {
   std::string support_email = "support@example.com";
   bool demo = false;
   int64_t rate_limit_per_s = 20;  // per user; 0: off
+  int64_t request_timeout_s = 10;
   // `stampede token`
   std::string sub;
   std::string role = "customer";

@@ -25,8 +25,9 @@ class session;
 // What one shard runs: its acceptor, its `api`, and a count of its connections.
 struct http_server::shard_server {
   shard_server(engine& eng, const server_settings& settings, metrics& m, shard& s)
-      : io(s.io()), routes(eng, settings, s.io().get_executor(), m), acceptor(s.io()) {}
+      : io(s.io()), settings(settings), routes(eng, settings, s.io().get_executor(), m), acceptor(s.io()) {}
   asio::io_context& io;
+  const server_settings& settings;
   api routes;
   tcp::acceptor acceptor;
   std::atomic<size_t> connections{0};
@@ -60,8 +61,11 @@ class session : public std::enable_shared_from_this<session> {
     parser_.emplace();
     parser_->header_limit(request_head_bytes_max);
     parser_->body_limit(request_body_bytes_max);
+    // A fresh connection, or bytes already waiting: the request timeout. Between keep-alive
+    // requests: the idle timeout.
     stream_.expires_after(std::chrono::seconds(
-        buffer_.size() ? request_read_timeout_s : keep_alive_idle_timeout_s));
+        answered_ && buffer_.size() == 0 ? keep_alive_idle_timeout_s
+                                         : home_.settings.request_timeout_s));
     bhttp::async_read(stream_, buffer_, *parser_,
                       beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
@@ -138,7 +142,7 @@ class session : public std::enable_shared_from_this<session> {
     if (wire.capacity() > write_buffer_keep_bytes && wire.size() < write_buffer_keep_bytes / 4) {
       wire.shrink_to_fit();  // a large answer once should not pin memory for the connection
     }
-    stream_.expires_after(std::chrono::seconds(request_read_timeout_s));
+    stream_.expires_after(std::chrono::seconds(home_.settings.request_timeout_s));
     asio::async_write(stream_, asio::buffer(wire),
                       [self = shared_from_this()](beast::error_code ec, size_t) {
                         self->on_write(ec);
@@ -146,6 +150,7 @@ class session : public std::enable_shared_from_this<session> {
   }
 
   void on_write(beast::error_code ec) {
+    answered_ = true;
     if (ec || !keep_alive_ || !home_.accepting) return close();
     do_read();
   }
@@ -161,6 +166,7 @@ class session : public std::enable_shared_from_this<session> {
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   http::http_server::shard_server& home_;
   bool keep_alive_ = true;
+  bool answered_ = false;  // at least one answer written on this connection
   static constexpr size_t write_buffer_keep_bytes = 16 * 1024;
   static constexpr size_t no_route = ~size_t{0};
   size_t route_ = no_route;  // the request in flight, for metrics

@@ -17,7 +17,9 @@ namespace stampede::http {
 // Limits of the transport, named in one place.
 inline constexpr size_t request_head_bytes_max = 8 * 1024;   // else 431
 inline constexpr size_t request_body_bytes_max = 64 * 1024;  // else 413
-inline constexpr int request_read_timeout_s = 10;  // a request must arrive whole in this time
+// A request must arrive whole within server_settings::request_timeout_s of the connection
+// opening (or of the previous answer's last byte, for the first byte after it: up to the
+// keep-alive idle time); answers must be taken within the same time.
 inline constexpr int keep_alive_idle_timeout_s = 60;
 inline constexpr size_t connections_per_shard_max = 20'000;
 

@@ -169,7 +169,8 @@ int serve(const http::config& cfg) {
   eng.start();
   boost::asio::thread_pool pool(1);
   if (cfg.demo) load_demo_catalog(eng, pool);
-  http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret};
+  http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
+                                 cfg.request_timeout_s};
   http::http_server server(eng, settings);
   if (auto err = server.start(host, port); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());

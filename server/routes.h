@@ -54,6 +54,7 @@ struct server_settings {
   presentation pres;
   std::string jwt_secret;
   std::string gateway_secret;
+  int64_t request_timeout_s = 10;  // a request must arrive whole within this, else closed
 };
 
 // Splits a request target into a decoded path and query parameters.

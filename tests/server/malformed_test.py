@@ -163,6 +163,24 @@ class Malformed(unittest.TestCase):
         self.assertEqual(statuses, [200, 200, 404])
 
 
+class SlowClients(unittest.TestCase):
+    def test_a_client_that_never_finishes_its_request_is_closed(self):
+        import time
+        server = Server(BINARY, "--shards", "1", "--request-timeout", "1")
+        try:
+            with socket.create_connection(("127.0.0.1", server.port), timeout=5) as s:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the head never ends
+                start = time.monotonic()
+                data = s.recv(4096)
+                waited = time.monotonic() - start
+            self.assertEqual(data, b"")
+            self.assertGreater(waited, 0.8)
+            self.assertLess(waited, 4)
+            self.assertEqual(Client(server.port).request("GET", "/healthz")[0], 200)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
 if __name__ == "__main__":
     BINARY = sys.argv.pop(1)
     unittest.main(verbosity=1)
