@@ -40,7 +40,8 @@ std::optional<std::pair<int64_t, std::string>> parse_order_cursor(const std::str
 engine::engine(engine_config config)
     : own_clock_(config.time ? nullptr : std::make_unique<system_clock>()),
       clock_(config.time ? config.time : own_clock_.get()),
-      routes_(shard_count_for(config.shards)) {
+      routes_(shard_count_for(config.shards)),
+      inbox_admission_max_(config.inbox_admission_max) {
   if (!config.gateway) own_gateway_ = std::make_unique<sandbox_gateway>();
   shard_config sc;
   sc.gateway = config.gateway ? config.gateway : own_gateway_.get();
@@ -68,7 +69,7 @@ void engine::stop() {
 }
 
 bool engine::admitted(uint32_t i) const {
-  return shards_[i]->inbox_depth() <= limits::shard_inbox_admission_max;
+  return shards_[i]->inbox_depth() <= inbox_admission_max_;
 }
 
 template <class Part, class PartFn, class MergeFn>

@@ -31,6 +31,7 @@ struct engine_config {
   bool run_timers = true;       // false: holds and payments lapse only on tick_all()
   payment_gateway* gateway = nullptr;  // nullptr: the built-in sandbox
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
+  int64_t inbox_admission_max = limits::shard_inbox_admission_max;
 };
 
 class engine {
@@ -135,6 +136,7 @@ class engine {
   std::unique_ptr<payment_gateway> own_gateway_;
   const clock* clock_;
   router routes_;
+  const int64_t inbox_admission_max_;
   std::vector<std::unique_ptr<shard>> shards_;
   shard::peers peers_;
   std::vector<std::thread> threads_;

@@ -265,3 +265,56 @@ TEST_F(Orders, EveryOrderEventLandsInTheOwnersInbox) {
 
 }  // namespace
 }  // namespace stampede
+
+namespace stampede {
+namespace {
+
+// A shard whose inbox is past the admission bound refuses new writes at once, changing
+// nothing, and keeps answering reads.
+TEST(Admission, AShardPastItsInboxBoundShedsWritesButServesReads) {
+  manual_clock clock;
+  engine_config cfg{1, 600, 900, &clock, false};
+  cfg.inbox_admission_max = 4;
+  engine eng(cfg);
+  eng.start();
+  boost::asio::thread_pool pool(1);
+  std::promise<bool> created;
+  product_create c;
+  c.id = "sku-1";
+  c.name = "Sneaker";
+  c.on_hand = 10;
+  eng.create_product(c, reply<product_view>(pool.get_executor(), [&](result<product_view> r) {
+                       created.set_value(r.ok());
+                     }));
+  ASSERT_TRUE(created.get_future().get());
+  // Stall the shard, then fill its inbox past the bound.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  eng.shard_at(0).post(shard_task{[released](shard&) { released.wait(); }});
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 8; ++i)
+    eng.get_product("sku-1", false, reply<product_view>(pool.get_executor(),
+                                                        [&](result<product_view>) { ++answered; }));
+  std::promise<result<idempotent<cart_view>>> shed;
+  eng.add_item("alice", "sku-1", 1, std::nullopt,
+               reply<idempotent<cart_view>>(pool.get_executor(), [&](result<idempotent<cart_view>> r) {
+                 shed.set_value(std::move(r));
+               }));
+  auto r = shed.get_future().get();  // answered before the shard runs again
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), error_code::overloaded);
+  release.set_value();
+  std::promise<result<product_view>> after;
+  eng.get_product("sku-1", true, reply<product_view>(pool.get_executor(), [&](result<product_view> p) {
+                    after.set_value(std::move(p));
+                  }));
+  auto p = after.get_future().get();
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->reserved, 0);
+  EXPECT_EQ(answered.load(), 8);
+  eng.stop();
+  pool.join();
+}
+
+}  // namespace
+}  // namespace stampede
