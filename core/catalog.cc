@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/check.h"
 #include "core/ids.h"
 #include "core/limits.h"
 
@@ -275,6 +276,15 @@ void catalog::commit(std::string_view id, int64_t quantity) {
   p->units.commit(quantity);
   reserved_total_ -= quantity;
   committed_total_ += quantity;
+  ++p->version;
+}
+
+void catalog::restore_counts(std::string_view id, int64_t reserved, int64_t committed) {
+  product* p = find_mutable(id);
+  STAMPEDE_CHECK(p != nullptr);
+  reserved_total_ += reserved - p->units.reserved();
+  committed_total_ += committed - p->units.committed();
+  p->units.restore(p->units.on_hand(), reserved, committed);
   ++p->version;
 }
 

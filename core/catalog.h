@@ -126,6 +126,8 @@ class catalog {
   void release(std::string_view id, int64_t quantity);
   void commit(std::string_view id, int64_t quantity);
   void uncommit(std::string_view id, int64_t quantity);
+  // Recovery: the counts rebuilt from carts and orders. REQUIRES: the product exists.
+  void restore_counts(std::string_view id, int64_t reserved, int64_t committed);
 
   const product* find(std::string_view id) const;
   size_t size() const { return products_.size(); }

@@ -86,6 +86,8 @@ class effect_log {
   // Called at the end of every drain pass: make appended effects durable (or start to).
   virtual void flush() = 0;
   virtual uint64_t durable_lsn() const = 0;
+  // Records up to lsn are on stable storage (called on the shard's thread).
+  virtual void mark_durable(uint64_t) {}
 };
 
 // No durability: every effect counts as durable once the drain pass that made it ends.

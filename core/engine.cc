@@ -49,6 +49,7 @@ engine::engine(engine_config config)
   sc.payment_ttl_ms = config.payment_ttl_s * 1000;
   sc.run_timer = config.run_timers;
   sc.user_requests_per_s = config.user_requests_per_s;
+  sc.answer_before_durable = config.answer_before_durable;
   for (uint32_t i = 0; i < routes_.shard_count(); ++i) {
     shards_.push_back(std::make_unique<shard>(i, routes_, *clock_, sc));
     peers_.push_back(&shards_.back()->inbox());
@@ -57,6 +58,34 @@ engine::engine(engine_config config)
 }
 
 engine::~engine() { stop(); }
+
+std::string engine::restore(std::vector<recovered_shard> recovered) {
+  if (recovered.size() != shards_.size()) return "recovered shard count does not match";
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    for (auto& e : recovered[i].effects) shards_[i]->replay(std::move(e));
+    recovered[i].effects.clear();
+    if (recovered[i].log) shards_[i]->set_log(std::move(recovered[i].log));
+  }
+  // Users hold the truth for reserved (their held cart lines) and committed (their live
+  // orders); product shards persisted only on_hand and the catalog.
+  stock_audit counts;
+  for (auto& s : shards_) s->audit_into(counts);
+  for (const auto& [product_id, line] : counts) {
+    if (line.held_in_carts + line.in_live_orders > 0 && line.on_hand == 0 &&
+        line.reserved == 0 && line.committed == 0) {
+      bool exists = false;
+      for (auto& s : shards_) exists |= s->get_product(product_id, true).ok();
+      if (!exists) return "carts or orders hold product " + product_id + ", which is not in the catalog";
+    }
+    if (line.held_in_carts + line.in_live_orders > line.on_hand)
+      return "product " + product_id + ": " + std::to_string(line.held_in_carts) + " held and " +
+             std::to_string(line.in_live_orders) + " ordered exceed on_hand " +
+             std::to_string(line.on_hand);
+    shards_[routes_.product_shard(product_id)]->restore_stock(product_id, line.held_in_carts,
+                                                             line.in_live_orders);
+  }
+  return "";
+}
 
 void engine::start() {
   for (auto& s : shards_) threads_.emplace_back([&s] { s->run(); });

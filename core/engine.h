@@ -32,6 +32,15 @@ struct engine_config {
   payment_gateway* gateway = nullptr;  // nullptr: the built-in sandbox
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
   int64_t inbox_admission_max = limits::shard_inbox_admission_max;
+  std::string data_dir;               // empty: in memory only (tests, the demo)
+  bool answer_before_durable = false;  // --durability async
+};
+
+// Recovery opens the write-ahead logs; the engine itself knows only effect_log. This is
+// the hook persistence/ fills in (engine.cc must not depend on persistence/).
+struct recovered_shard {
+  std::vector<effect> effects;
+  std::unique_ptr<effect_log> log;
 };
 
 class engine {
@@ -40,6 +49,11 @@ class engine {
   ~engine();
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
+
+  // Before start(): replays each shard's effects, installs its log, rebuilds reserved and
+  // committed from every shard's carts and orders, and lapses deadlines that passed.
+  // Returns "" or what is wrong (counts that break the stock invariant).
+  std::string restore(std::vector<recovered_shard> shards);
 
   // Starts one thread per shard; stop() (or the destructor) ends them.
   void start();

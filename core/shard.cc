@@ -167,6 +167,11 @@ void shard::flush_outbox(uint32_t to) {
 }
 
 void shard::end_of_pass() {
+  while (!after_pass_.empty()) {
+    auto fns = std::move(after_pass_);
+    after_pass_.clear();
+    for (auto& fn : fns) fn();
+  }
   commit_pass();
   // Everything this pass sends another shard goes in one bulk enqueue per destination.
   for (uint32_t to = 0; to < outbox_.size(); ++to)
@@ -246,6 +251,33 @@ void shard::when_durable(absl::AnyInvocable<void()> fn) {
   after_durable_.emplace_back(last_lsn_, std::move(fn));
 }
 
+void shard::when_answerable(absl::AnyInvocable<void()> fn) {
+  if (config_.answer_before_durable) {
+    // --durability async: the answer goes at the end of this pass, with the records still
+    // on their way to disk. Releases never take this path.
+    after_pass_.push_back(std::move(fn));
+  } else {
+    when_durable(std::move(fn));
+  }
+}
+
+void shard::note_id(std::string_view id, std::string_view prefix) {
+  // Ids made by this shard carry its number in the sequence's top bits (see the
+  // constructor); after a replay the counter continues past the highest one seen.
+  auto seq = sequence_of(id, prefix);
+  if (seq && (*seq >> 40) == index_ && *seq >= next_sequence_) next_sequence_ = *seq + 1;
+}
+
+void shard::on_log_synced(uint64_t lsn) { log_->mark_durable(lsn); }
+
+void shard::replay(effect&& e) { apply(std::move(e)); }
+
+void shard::set_log(std::unique_ptr<effect_log> log) { log_ = std::move(log); }
+
+void shard::restore_stock(const std::string& product_id, int64_t reserved, int64_t committed) {
+  catalog_.restore_counts(product_id, reserved, committed);
+}
+
 void shard::apply(effect&& e) {
   struct visitor {
     shard& s;
@@ -281,6 +313,7 @@ void shard::apply(effect&& e) {
     }
     void operator()(order_placed& x) {
       order& o = x.value;
+      s.note_id(o.id, "ord_");
       user_record& u = s.user(o.user_id);
       s.set_hold_deadline(u.id, u.basket.held_until_ms, 0);
       s.carts_holding_ -= u.basket.held_until_ms != 0;
@@ -306,10 +339,14 @@ void shard::apply(effect&& e) {
       ++s.orders_by_status_[static_cast<size_t>(now.status)];
       if (was.expires_at_ms) s.payment_deadlines_.erase({*was.expires_at_ms, was.id});
       if (now.expires_at_ms) s.payment_deadlines_.emplace(*now.expires_at_ms, now.id);
-      for (const auto& p : now.payments) s.payment_orders_.try_emplace(p.id, now.id);
+      for (const auto& p : now.payments) {
+        s.note_id(p.id, "pay_");
+        s.payment_orders_.try_emplace(p.id, now.id);
+      }
       was = std::move(now);
     }
     void operator()(notification_added& x) {
+      s.note_id(x.value.id, "ntf_");
       auto& inbox = s.user(x.user_id).notifications;
       inbox.push_back(std::move(x.value));
       while (inbox.size() > limits::notifications_per_user_max) inbox.pop_front();
@@ -644,7 +681,7 @@ void shard::change_cart_line(user_record& u, std::string product_id, int64_t qua
     cart before = u.basket;
     record(cart_replaced{u.id, next});
     send_releases(before, u.basket);
-    when_durable([view = view_of(u.basket), done = std::move(done)]() mutable {
+    when_answerable([view = view_of(u.basket), done = std::move(done)]() mutable {
       done(std::move(view));
     });
     return;
@@ -669,7 +706,7 @@ void shard::change_cart_line(user_record& u, std::string product_id, int64_t qua
               l->held = true;
               renew_holds(next);
               record(cart_replaced{u.id, std::move(next)});
-              when_durable([view = view_of(u.basket), done = std::move(done)]() mutable {
+              when_answerable([view = view_of(u.basket), done = std::move(done)]() mutable {
                 done(std::move(view));
               });
             });
@@ -757,7 +794,7 @@ void shard::clear_cart(const std::string& user_id, reply<cart_view> done) {
       record(cart_replaced{u.id, cart{}});
       send_releases(before, u.basket);
     }
-    when_durable([view = view_of(u.basket), done = std::move(done)]() mutable {
+    when_answerable([view = view_of(u.basket), done = std::move(done)]() mutable {
       done(std::move(view));
     });
     finish(u);
@@ -811,7 +848,7 @@ void shard::add_address(const std::string& user_id, address a, reply<address> do
     }
     a.id = next_id("adr_", u.id);
     record(address_added{u.id, a});
-    when_durable([a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
+    when_answerable([a = std::move(a), done = std::move(done)]() mutable { done(std::move(a)); });
     finish(u);
   });
 }
@@ -828,7 +865,7 @@ void shard::delete_address(const std::string& user_id, std::string address_id,
       return finish(u);
     }
     record(address_deleted{u.id, address_id});
-    when_durable([done = std::move(done)]() mutable { done(ok_t{}); });
+    when_answerable([done = std::move(done)]() mutable { done(ok_t{}); });
     finish(u);
   });
 }
@@ -1047,7 +1084,7 @@ void shard::place_order(const std::string& user_id, checkout_request req,
         move_stock(stock_move::kind::commit, item.product_id, item.quantity);
       notify(u, stored, "order.created");
       if (keyed) store_idempotent(u, scope, fingerprint, stored);
-      when_durable([answer = stored, done = std::move(done)]() mutable {
+      when_answerable([answer = stored, done = std::move(done)]() mutable {
         done(idempotent<order>{std::move(answer), false});
       });
       finish(u);
@@ -1148,7 +1185,7 @@ void shard::cancel_order(std::string order_id, std::string requester, bool as_ad
       return finish(u);
     }
     change_status(u, o, order_status::canceled, std::nullopt);
-    when_durable([o = *find_order(order_id), done = std::move(done)]() mutable {
+    when_answerable([o = *find_order(order_id), done = std::move(done)]() mutable {
       done(std::move(o));
     });
     finish(u);
@@ -1177,7 +1214,7 @@ void shard::set_order_status(std::string order_id, order_status to,
       return finish(u);
     }
     change_status(u, o, to, std::move(tracking));
-    when_durable([o = *find_order(order_id), done = std::move(done)]() mutable {
+    when_answerable([o = *find_order(order_id), done = std::move(done)]() mutable {
       done(std::move(o));
     });
     finish(u);
@@ -1282,7 +1319,7 @@ void shard::finish_payment(user_record& u, std::string order_id, payment p,
   payment_result answer{std::move(p), *find_order(order_id)};
   // Successes, pending actions and declines (402) are all stored under the key.
   if (keyed) store_idempotent(u, std::move(scope), fingerprint, answer);
-  when_durable([answer = std::move(answer), done = std::move(done)]() mutable {
+  when_answerable([answer = std::move(answer), done = std::move(done)]() mutable {
     done(idempotent<payment_result>{std::move(answer), false});
   });
   finish(u);
@@ -1327,7 +1364,7 @@ void shard::settle_payment(std::string payment_id, payment_status status, std::s
     order& now = *find_order(order_id);
     if (pay) change_status(u, now, order_status::paid, std::nullopt);
     if (event) notify(u, now, event);
-    when_durable([done = std::move(done)]() mutable { done(ok_t{}); });
+    when_answerable([done = std::move(done)]() mutable { done(ok_t{}); });
     finish(u);
   }, caller::staff);
 }

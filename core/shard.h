@@ -45,6 +45,7 @@ struct shard_config {
   int64_t hold_ttl_ms = 600'000;
   int64_t payment_ttl_ms = 900'000;
   bool run_timer = true;  // tests turn the periodic timer off and call tick() themselves
+  bool answer_before_durable = false;  // --durability async
   int64_t idle_spin_us = 50;  // how long an idle shard polls before it sleeps
   payment_gateway* gateway = nullptr;  // outlives the shard; required for payments
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
@@ -185,6 +186,15 @@ class shard {
                                    std::optional<std::pair<int64_t, std::string>> cursor,
                                    size_t limit) const;
 
+  // Durability: the log reports records synced up to lsn (a message from its I/O thread).
+  void on_log_synced(uint64_t lsn);
+
+  // Recovery only, before run(): apply a logged effect again, then swap in the real log,
+  // then set the counts recomputed from every shard's carts and orders.
+  void replay(effect&& e);
+  void set_log(std::unique_ptr<effect_log> log);
+  void restore_stock(const std::string& product_id, int64_t reserved, int64_t committed);
+
   // Timers: lapse holds and cancel unpaid orders whose deadline is <= now.
   void tick();
   void stats_into(store_stats& out) const;
@@ -241,6 +251,8 @@ class shard {
   uint64_t record(effect e);
   void apply(effect&& e);
   void when_durable(absl::AnyInvocable<void()> fn);
+  // A client's answer: after durability, or with --durability async at the end of the pass.
+  void when_answerable(absl::AnyInvocable<void()> fn);
 
   // Users.
   user_record& user(const std::string& user_id);
@@ -275,6 +287,7 @@ class shard {
                      std::optional<std::string> tracking_number);
   void notify(user_record& u, const order& o, std::string_view event);
   std::string next_id(std::string_view prefix, std::string_view owner);
+  void note_id(std::string_view id, std::string_view prefix);
 
   // Stock asks, local or by message.
   void ask_stock(std::vector<stock_ask> asks, stock_continuation then);
@@ -302,6 +315,7 @@ class shard {
   std::unique_ptr<effect_log> log_;
   uint64_t last_lsn_ = 0;
   std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_durable_;
+  std::vector<absl::AnyInvocable<void()>> after_pass_;
   uint64_t next_token_ = 1;
   uint64_t moves_sent_ = 0;
   uint64_t moves_received_ = 0;

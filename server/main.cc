@@ -12,6 +12,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "core/engine.h"
+#include "persistence/recovery.h"
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/http_server.h"
@@ -165,7 +166,17 @@ int serve(const http::config& cfg) {
   ec.hold_ttl_s = cfg.hold_ttl_s;
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
+  ec.answer_before_durable = cfg.durability == "async";
   engine eng(ec);
+  wal::recovery_report recovered;
+  if (auto err = wal::open_data_dir(eng, cfg.data_dir, recovered); !err.empty()) {
+    std::fprintf(stderr, "stampede: %s\n", err.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "stampede: %s: replayed %llu records (%.1f MB) in %.3f s%s\n",
+               cfg.data_dir.c_str(), static_cast<unsigned long long>(recovered.records),
+               static_cast<double>(recovered.bytes) / 1e6, recovered.seconds,
+               recovered.torn_tails ? ", truncating a torn write at the end" : "");
   eng.start();
   boost::asio::thread_pool pool(1);
   if (cfg.demo) load_demo_catalog(eng, pool);
@@ -181,9 +192,8 @@ int serve(const http::config& cfg) {
   http::set_ready(true);
   if (cfg.jwt_secret_defaulted)
     std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
-  std::fprintf(stderr,
-               "stampede: not durable yet: the write-ahead log is not built, so the store lives in memory "
-               "(--data-dir and --durability are accepted and unused)\n");
+  if (cfg.durability == "async")
+    std::fprintf(stderr, "stampede: --durability async: answers go before their records are synced\n");
   std::printf("stampede: serving http://%s:%u with %u shards%s\n", host.c_str(), server.port(),
               eng.shard_count(), cfg.demo ? " and the demo catalog" : "");
   std::printf("  try: curl -s http://%s:%u/v1/products\n", host.c_str(), server.port());

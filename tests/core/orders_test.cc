@@ -288,9 +288,13 @@ TEST(Admission, AShardPastItsInboxBoundShedsWritesButServesReads) {
                      }));
   ASSERT_TRUE(created.get_future().get());
   // Stall the shard, then fill its inbox past the bound.
-  std::promise<void> release;
+  std::promise<void> release, stalled;
   auto released = release.get_future().share();
-  eng.shard_at(0).post(shard_task{[released](shard&) { released.wait(); }});
+  eng.shard_at(0).post(shard_task{[released, &stalled](shard&) {
+    stalled.set_value();
+    released.wait();
+  }});
+  stalled.get_future().wait();  // the shard is blocked: what follows stays in its inbox
   std::atomic<int> answered{0};
   for (int i = 0; i < 8; ++i)
     eng.get_product("sku-1", false, reply<product_view>(pool.get_executor(),

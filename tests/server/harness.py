@@ -37,10 +37,12 @@ def make_token(sub, role=None, exp_in=3600, alg="HS256", secret=JWT_SECRET, head
 class Server:
     """A `stampede serve` process; stop() sends SIGTERM and returns its exit code."""
 
-    def __init__(self, binary, *extra):
+    def __init__(self, binary, *extra, data_dir=None):
+        import tempfile
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="stampede-test-")
         self.proc = subprocess.Popen(
             [binary, "serve", "--listen", "127.0.0.1:0", "--jwt-secret", JWT_SECRET,
-             "--gateway-secret", GATEWAY_SECRET, *extra],
+             "--gateway-secret", GATEWAY_SECRET, "--data-dir", self.data_dir, *extra],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
@@ -48,6 +50,13 @@ class Server:
             self.proc.kill()
             raise RuntimeError("server did not start: " + line + self.proc.stderr.read())
         self.port = int(m.group(1))
+
+    def kill(self):
+        """kill -9: no chance to flush or say goodbye."""
+        self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdout, self.proc.stderr):
+            stream.close()
 
     def stop(self, timeout=10):
         self.proc.terminate()

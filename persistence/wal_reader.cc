@@ -1,0 +1,83 @@
+#include "persistence/wal_reader.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "persistence/wal_format.h"
+
+namespace stampede::wal {
+
+namespace {
+
+struct header {
+  uint32_t length;
+  uint32_t crc;
+  uint16_t type;
+  uint64_t sequence;
+};
+
+// Is there a whole record at `at` whose CRC matches? (Type and sequence are not checked.)
+std::optional<header> record_at(std::string_view data, size_t at) {
+  if (data.size() - at < header_size) return std::nullopt;
+  const char* p = data.data() + at;
+  header h{load_u32(p), load_u32(p + 4),
+           static_cast<uint16_t>(static_cast<unsigned char>(p[8]) |
+                                 static_cast<unsigned char>(p[9]) << 8),
+           load_u64(p + 10)};
+  if (h.length > record_payload_max || h.length > data.size() - at - header_size)
+    return std::nullopt;
+  if (crc32c(data.substr(at + 8, 10 + h.length)) != h.crc) return std::nullopt;
+  return h;
+}
+
+std::string base_name(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+read_result read_log(const std::string& path) {
+  read_result r;
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return r;
+  std::ostringstream buf;
+  buf << f.rdbuf();
+  std::string data = std::move(buf).str();
+  std::string_view all(data);
+  size_t at = 0;
+  while (at < all.size()) {
+    auto h = record_at(all, at);
+    if (!h) {
+      // A bad record at the end is a torn write; one with a valid record after it is not.
+      for (size_t later = at + 1; later + header_size <= all.size(); ++later) {
+        if (record_at(all, later)) {
+          r.corruption = base_name(path) + ": corrupt record at offset " + std::to_string(at) +
+                         " followed by a valid record at offset " + std::to_string(later);
+          return r;
+        }
+      }
+      r.torn_tail = true;
+      break;
+    }
+    if (h->sequence != r.last_sequence + 1) {
+      r.corruption = base_name(path) + ": record at offset " + std::to_string(at) +
+                     " has sequence " + std::to_string(h->sequence) + ", expected " +
+                     std::to_string(r.last_sequence + 1);
+      return r;
+    }
+    auto e = decode_effect(h->type, all.substr(at + header_size, h->length));
+    if (!e) {
+      r.corruption = base_name(path) + ": record at offset " + std::to_string(at) +
+                     " (type " + std::to_string(h->type) + ") does not decode";
+      return r;
+    }
+    r.effects.push_back(std::move(*e));
+    r.last_sequence = h->sequence;
+    at += header_size + h->length;
+  }
+  r.valid_bytes = at;
+  return r;
+}
+
+}  // namespace stampede::wal

@@ -1,0 +1,59 @@
+// A shard's write-ahead log: the effect_log that makes effects durable. The shard appends
+// encoded records to a batch; at the end of its pass the batch goes to this log's own I/O
+// thread, which writes it and fdatasyncs it (group commit: everything a pass recorded, and
+// whatever more arrives while the previous sync runs, is synced together), then tells the
+// shard with a message. A shard thread never waits on the disk.
+//
+// A failed write or sync is never retried (the page cache may have dropped the data) and
+// never acknowledged: the process reports it and exits non-zero; a restart recovers what
+// is durable. Thread-safety: append/flush/durable_lsn/mark_durable on the shard's thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/effect.h"
+
+namespace stampede::wal {
+
+class wal_writer final : public effect_log {
+ public:
+  // `synced(lsn)` runs on the I/O thread after records up to lsn are durable; it must hand
+  // that to the shard (a message), which then calls mark_durable(lsn).
+  // Opens `path` for appending after its first `valid_bytes` (truncating a torn tail).
+  // Returns "" or an error message.
+  static std::string open(const std::string& path, uint64_t valid_bytes, uint64_t last_sequence,
+                          std::function<void(uint64_t)> synced, std::unique_ptr<wal_writer>& out);
+  ~wal_writer() override;
+
+  uint64_t append(const effect& e) override;
+  void flush() override;
+  uint64_t durable_lsn() const override { return durable_; }
+  void mark_durable(uint64_t lsn) override;
+
+ private:
+  wal_writer(int fd, uint64_t last_sequence, std::function<void(uint64_t)> synced);
+  void io_loop();
+
+  // Shard thread.
+  const int fd_;
+  uint64_t appended_;
+  uint64_t durable_;
+  uint64_t submitted_ = 0;  // highest lsn handed to the I/O thread
+  std::string batch_;       // records appended since the last hand-off
+
+  // Shared with the I/O thread: one batch in flight at a time (a bounded hand-off of one).
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::string in_flight_;  // guarded by mu_
+  uint64_t in_flight_lsn_ = 0;  // guarded by mu_; 0 when the I/O thread is idle
+  bool stop_ = false;           // guarded by mu_
+  std::function<void(uint64_t)> synced_;
+  std::thread io_;
+};
+
+}  // namespace stampede::wal
