@@ -58,14 +58,23 @@ std::string check_manifest(const std::string& dir, uint32_t shards) {
 
 }  // namespace
 
-std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report) {
+data_dir_lock::~data_dir_lock() {
+  if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
+}
+
+std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report,
+                          data_dir_lock& held) {
   auto start = std::chrono::steady_clock::now();
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return "cannot create " + dir + ": " + errno_text();
-  // One process per data directory: the lock lives as long as the process.
+  // One process per data directory.
   int lock = ::open((dir + "/LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0)
-    return dir + " is in use by another stampede (or cannot be locked: " + errno_text() + ")";
+  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    std::string err = errno_text();
+    if (lock >= 0) ::close(lock);
+    return dir + " is in use by another stampede (or cannot be locked: " + err + ")";
+  }
+  held.fd_ = lock;
   if (auto err = check_manifest(dir, eng.shard_count()); !err.empty()) return err;
   std::vector<recovered_shard> shards(eng.shard_count());
   for (uint32_t i = 0; i < eng.shard_count(); ++i) {

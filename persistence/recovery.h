@@ -17,7 +17,22 @@ struct recovery_report {
   int torn_tails = 0;     // shards whose log ended in a torn write, now truncated
 };
 
+// Holds the data directory's lock: one process (one engine) per directory. Keep it alive
+// until the engine has stopped, so its last records are written under the lock.
+class data_dir_lock {
+ public:
+  data_dir_lock() = default;
+  ~data_dir_lock();
+  data_dir_lock(const data_dir_lock&) = delete;
+  data_dir_lock& operator=(const data_dir_lock&) = delete;
+
+ private:
+  friend std::string open_data_dir(engine&, const std::string&, recovery_report&, data_dir_lock&);
+  int fd_ = -1;
+};
+
 // Returns "" or why the store cannot start (the message names the file and offset).
-std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report);
+std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report,
+                          data_dir_lock& lock);
 
 }  // namespace stampede::wal

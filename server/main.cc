@@ -167,9 +167,10 @@ int serve(const http::config& cfg) {
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
+  wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
   engine eng(ec);
   wal::recovery_report recovered;
-  if (auto err = wal::open_data_dir(eng, cfg.data_dir, recovered); !err.empty()) {
+  if (auto err = wal::open_data_dir(eng, cfg.data_dir, recovered, lock); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
     return 1;
   }

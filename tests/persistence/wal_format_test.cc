@@ -1,0 +1,223 @@
+// The record format: every effect type round-trips, and every way a log can be damaged is
+// either truncated as a torn write (at the end) or refused as corruption (in the middle).
+#include "persistence/wal_format.h"
+
+#include <cstdio>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "persistence/wal_reader.h"
+
+namespace stampede::wal {
+namespace {
+
+order sample_order() {
+  order o;
+  o.id = "ord_0000000100000000000a";
+  o.user_id = "alice";
+  o.status = order_status::shipped;
+  o.items = {{"sku-1", "Sneaker \"limited\"", 12999, 2, 25998}, {"sku-2", "Cap", 1999, 1, 1999}};
+  o.subtotal = 27997;
+  o.shipping = 500;
+  o.total = 28497;
+  o.method = {"standard", "Standard", 500};
+  o.shipping_address = {"adr_1", "Ada", "1 Way", "", "London", "", "N1", "GB", "+44"};
+  o.billing_address = o.shipping_address;
+  o.payments = {{"pay_1", payment_status::succeeded, "card", 28497, "", "visa", "4242", "", 17}};
+  o.tracking_number = "1Z999";
+  o.expires_at_ms = std::nullopt;
+  o.history = {{order_status::pending, 1}, {order_status::paid, 2}, {order_status::shipped, 3}};
+  o.created_at_ms = 1;
+  o.updated_at_ms = 3;
+  return o;
+}
+
+std::vector<effect> one_of_each() {
+  product_create pc{"sku-1", "Sneaker", "désc ✓", 12999, {"a.jpg", "b.jpg"}, 300, 2, 100, std::nullopt};
+  product_patch pp;
+  pp.name = "New";
+  pp.images = std::vector<std::string>{};
+  pp.on_hand = 7;
+  pp.sale_starts_at_ms = std::optional<int64_t>();  // set to null
+  pp.sale_ends_at_ms = std::optional<int64_t>(99);
+  pp.active = false;
+  cart c;
+  c.lines = {{"sku-1", "Sneaker", 12999, 2, true}, {"sku-2", "Cap", 1999, 1, false}};
+  c.held_until_ms = 123456;
+  notification n{"ntf_1", "order.shipped", "ord_1", order_status::shipped,
+                 sample_order().items, 28497, "1Z", "Your order has shipped.", 42};
+  cart_view cv{{{"sku-1", "Sneaker", 12999, 2, 25998, true, 5}, {"sku-2", "Cap", 1, 1, 1, false, std::nullopt}}, 25999, 3};
+  payment_result pr{sample_order().payments[0], sample_order()};
+  return {
+      product_created{pc},
+      product_patched{"sku-1", pp},
+      on_hand_set{"sku-1", 42},
+      product_deactivated{"sku-1"},
+      shipping_methods_replaced{{{"standard", "Standard", 500}, {"pickup", "Pick up", 0}}},
+      cart_replaced{"alice", c},
+      address_added{"alice", {"adr_1", "Ada", "1 Way", "Flat 2", "London", "Greater London", "N1", "GB", ""}},
+      address_deleted{"alice", "adr_1"},
+      order_placed{sample_order()},
+      order_updated{sample_order()},
+      notification_added{"alice", n},
+      idempotency_stored{"alice", "POST /v1/cart/items\nk1", 0xfeedULL, 77, cv},
+      idempotency_stored{"alice", "POST /v1/orders\nk2", 1, 78, sample_order()},
+      idempotency_stored{"alice", "POST /v1/orders/x/payments\nk3", 2, 79, pr},
+  };
+}
+
+// Effects have no operator== of their own; equal encodings mean equal effects.
+std::string encoded(const effect& e) {
+  std::string s;
+  append_record(s, 1, e);
+  return s;
+}
+
+std::string temp_path(const char* name) {
+  return std::string(::testing::TempDir()) + "/" + name + "-" + std::to_string(::getpid()) + ".log";
+}
+
+std::string write_log(const char* name, const std::vector<effect>& effects) {
+  std::string data;
+  uint64_t seq = 0;
+  for (const auto& e : effects) append_record(data, ++seq, e);
+  std::string path = temp_path(name);
+  std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
+  return path;
+}
+
+void overwrite(const std::string& path, const std::string& data) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(data.data(), static_cast<std::streamsize>(data.size()));
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+TEST(WalFormat, TheHeaderIsEighteenBytesAndTheCrcIsCrc32c) {
+  EXPECT_EQ(header_size, 18u);
+  EXPECT_EQ(crc32c("123456789"), 0xe3069283u);  // the standard CRC-32C check value
+}
+
+TEST(WalFormat, EveryEffectTypeRoundTrips) {
+  auto effects = one_of_each();
+  std::vector<bool> seen(effect_type_max + 1);
+  for (const auto& e : effects) {
+    std::string rec = encoded(e);
+    uint32_t length = load_u32(rec.data());
+    uint16_t type = static_cast<uint16_t>(static_cast<unsigned char>(rec[8]) | static_cast<unsigned char>(rec[9]) << 8);
+    ASSERT_EQ(rec.size(), header_size + length);
+    auto back = decode_effect(type, std::string_view(rec).substr(header_size));
+    ASSERT_TRUE(back) << "type " << type;
+    EXPECT_EQ(back->index(), e.index());
+    EXPECT_EQ(encoded(*back), rec) << "type " << type;
+    seen[type] = true;
+  }
+  for (uint16_t t = 1; t <= effect_type_max; ++t) EXPECT_TRUE(seen[t]) << "type " << t << " untested";
+}
+
+TEST(WalFormat, APayloadThatIsShortOrLongDoesNotDecode) {
+  std::string rec = encoded(order_placed{sample_order()});
+  std::string_view payload = std::string_view(rec).substr(header_size);
+  uint16_t type = static_cast<uint16_t>(effect_type::order_placed);
+  EXPECT_FALSE(decode_effect(type, payload.substr(0, payload.size() - 1)));
+  EXPECT_FALSE(decode_effect(type, std::string(payload) + "x"));
+  EXPECT_FALSE(decode_effect(0, payload));
+  EXPECT_FALSE(decode_effect(effect_type_max + 1, payload));
+}
+
+TEST(WalReader, AWholeLogReadsBackInOrder) {
+  auto path = write_log("whole", one_of_each());
+  auto r = read_log(path);
+  EXPECT_FALSE(r.corruption);
+  EXPECT_FALSE(r.torn_tail);
+  EXPECT_EQ(r.effects.size(), one_of_each().size());
+  EXPECT_EQ(r.last_sequence, one_of_each().size());
+  EXPECT_EQ(r.valid_bytes, slurp(path).size());
+}
+
+TEST(WalReader, AMissingFileIsAnEmptyLog) {
+  auto r = read_log(temp_path("missing-never-written"));
+  EXPECT_TRUE(r.effects.empty());
+  EXPECT_FALSE(r.corruption);
+}
+
+TEST(WalReader, ALogCutAtEveryByteOfItsLastTwoRecordsKeepsTheWholeRecordsBeforeTheCut) {
+  auto effects = one_of_each();
+  auto path = write_log("cut", effects);
+  std::string full = slurp(path);
+  size_t last_two = encoded(effects[effects.size() - 2]).size() + encoded(effects.back()).size();
+  std::vector<size_t> ends;  // byte offsets where each record ends
+  size_t at = 0;
+  for (const auto& e : effects) ends.push_back(at += encoded(e).size());
+  for (size_t cut = full.size() - last_two; cut < full.size(); ++cut) {
+    overwrite(path, full.substr(0, cut));
+    auto r = read_log(path);
+    ASSERT_FALSE(r.corruption) << "cut at " << cut << ": " << *r.corruption;
+    size_t whole = 0;
+    while (whole < ends.size() && ends[whole] <= cut) ++whole;
+    EXPECT_EQ(r.effects.size(), whole) << "cut at " << cut;
+    EXPECT_EQ(r.valid_bytes, whole ? ends[whole - 1] : 0) << "cut at " << cut;
+    EXPECT_EQ(r.torn_tail, cut != (whole ? ends[whole - 1] : 0)) << "cut at " << cut;
+  }
+}
+
+TEST(WalReader, AFlippedBitInTheLastRecordIsATornTail) {
+  auto effects = one_of_each();
+  auto path = write_log("flip-last", effects);
+  std::string full = slurp(path);
+  size_t last = full.size() - encoded(effects.back()).size();
+  for (size_t byte : {last + 0, last + 5, last + 9, last + 12, last + 20, full.size() - 1}) {
+    std::string bad = full;
+    bad[byte] = static_cast<char>(bad[byte] ^ 0x10);
+    overwrite(path, bad);
+    auto r = read_log(path);
+    EXPECT_FALSE(r.corruption) << "byte " << byte;
+    EXPECT_TRUE(r.torn_tail) << "byte " << byte;
+    EXPECT_EQ(r.effects.size(), effects.size() - 1) << "byte " << byte;
+    EXPECT_EQ(r.valid_bytes, last) << "byte " << byte;
+  }
+}
+
+TEST(WalReader, AZeroFilledTailIsATornTail) {
+  auto effects = one_of_each();
+  auto path = write_log("zeros", effects);
+  std::string full = slurp(path) + std::string(4096, '\0');
+  overwrite(path, full);
+  auto r = read_log(path);
+  EXPECT_FALSE(r.corruption);
+  EXPECT_TRUE(r.torn_tail);
+  EXPECT_EQ(r.effects.size(), effects.size());
+}
+
+TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWithItsOffset) {
+  auto effects = one_of_each();
+  auto path = write_log("middle", effects);
+  std::string full = slurp(path);
+  size_t third = encoded(effects[0]).size() + encoded(effects[1]).size();
+  for (size_t byte : {third + 2, third + 6, third + 25}) {
+    std::string bad = full;
+    bad[byte] = static_cast<char>(bad[byte] ^ 0x01);
+    overwrite(path, bad);
+    auto r = read_log(path);
+    ASSERT_TRUE(r.corruption) << "byte " << byte;
+    EXPECT_NE(r.corruption->find("offset " + std::to_string(third)), std::string::npos) << *r.corruption;
+    EXPECT_NE(r.corruption->find(".log"), std::string::npos) << *r.corruption;
+  }
+}
+
+TEST(WalReader, ASequenceGapIsCorruption) {
+  std::string data;
+  append_record(data, 1, on_hand_set{"a", 1});
+  append_record(data, 3, on_hand_set{"a", 2});
+  auto path = temp_path("gap");
+  overwrite(path, data);
+  auto r = read_log(path);
+  ASSERT_TRUE(r.corruption);
+  EXPECT_NE(r.corruption->find("expected 2"), std::string::npos) << *r.corruption;
+}
+
+}  // namespace
+}  // namespace stampede::wal
