@@ -419,17 +419,25 @@ void engine::tick_all(reply<ok_t> done) {
 }
 
 void engine::quiesce(reply<ok_t> done) {
-  // Stock moves are fire-and-forget; a round that finds every move sent also received
-  // means none is in flight (given no new client work meanwhile).
-  scatter<std::pair<uint64_t, uint64_t>>(
-      [](shard& s) { return s.move_counts(); },
-      [this, done = std::move(done)](std::vector<std::pair<uint64_t, uint64_t>> counts) mutable {
-        uint64_t sent = 0, received = 0;
-        for (auto [s, r] : counts) {
-          sent += s;
-          received += r;
+  // Stock moves are fire-and-forget, and a release waits for its record to be durable
+  // before it is sent. A round that finds nothing waiting on durability and every move sent
+  // also received means none is in flight (given no new client work meanwhile).
+  struct part {
+    uint64_t sent, received, waiting;
+  };
+  scatter<part>(
+      [](shard& s) {
+        auto [sent, received] = s.move_counts();
+        return part{sent, received, s.pending_durable()};
+      },
+      [this, done = std::move(done)](std::vector<part> parts) mutable {
+        uint64_t sent = 0, received = 0, waiting = 0;
+        for (const auto& p : parts) {
+          sent += p.sent;
+          received += p.received;
+          waiting += p.waiting;
         }
-        if (sent == received) return done(ok_t{});
+        if (sent == received && waiting == 0) return done(ok_t{});
         quiesce(std::move(done));
       });
 }

@@ -203,6 +203,8 @@ class shard {
   int64_t inbox_depth() const { return mailbox_.depth(); }
   // Stock moves this shard posted to others, and received from others.
   std::pair<uint64_t, uint64_t> move_counts() const { return {moves_sent_, moves_received_}; }
+  // Answers and releases still waiting for their records to be durable.
+  size_t pending_durable() const { return after_durable_.size() + after_pass_.size(); }
 
  private:
   struct idempotency_entry {

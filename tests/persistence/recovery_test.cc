@@ -60,6 +60,7 @@ const std::vector<std::string> products{"p0", "p1", "p2", "p3", "p4", "p5"};
 // Everything a client can read, as text, for comparing two stores.
 std::string dump(durable_store& s) {
   std::string out;
+  EXPECT_TRUE(s.call<ok_t>([&](auto d) { s.eng.quiesce(std::move(d)); }).ok());
   auto list = s.call<page<product_view>>([&](auto d) { s.eng.list_products("", 200, "", true, std::move(d)); });
   for (const auto& p : list->items)
     out += p.id + " " + p.name + " " + std::to_string(p.price) + " on_hand=" +
@@ -162,6 +163,7 @@ TEST(Recovery, AReopenedStoreIsTheStoreThatWasClosed) {
     EXPECT_EQ(dump(again), before) << "seed " << seed;
     // New work continues with fresh ids and consistent counts.
     random_work(again, clock, seed + 100, 30);
+    ASSERT_TRUE(again.call<ok_t>([&](auto d) { again.eng.quiesce(std::move(d)); }).ok());
     auto audit = again.call<stock_audit>([&](auto d) { again.eng.audit(std::move(d)); });
     for (const auto& [id, line] : audit.value()) {
       EXPECT_EQ(line.reserved, line.held_in_carts) << id;
