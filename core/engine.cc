@@ -61,11 +61,8 @@ engine::~engine() { stop(); }
 
 std::string engine::restore(std::vector<recovered_shard> recovered) {
   if (recovered.size() != shards_.size()) return "recovered shard count does not match";
-  for (size_t i = 0; i < shards_.size(); ++i) {
-    for (auto& e : recovered[i].effects) shards_[i]->replay(std::move(e));
-    recovered[i].effects.clear();
+  for (size_t i = 0; i < shards_.size(); ++i)
     if (recovered[i].log) shards_[i]->set_log(std::move(recovered[i].log));
-  }
   // Users hold the truth for reserved (their held cart lines) and committed (their live
   // orders); product shards persisted only on_hand and the catalog.
   stock_audit counts;

@@ -37,9 +37,10 @@ struct engine_config {
 };
 
 // Recovery opens the write-ahead logs; the engine itself knows only effect_log. This is
-// the hook persistence/ fills in (engine.cc must not depend on persistence/).
+// the hook persistence/ fills in (engine.cc must not depend on persistence/): it replays
+// each shard's effects with shard::replay (before start(), one thread per shard at most),
+// then hands the logs to restore().
 struct recovered_shard {
-  std::vector<effect> effects;
   std::unique_ptr<effect_log> log;
 };
 
@@ -50,8 +51,9 @@ class engine {
   engine(const engine&) = delete;
   engine& operator=(const engine&) = delete;
 
-  // Before start(): replays each shard's effects, installs its log, rebuilds reserved and
-  // committed from every shard's carts and orders, and lapses deadlines that passed.
+  // Before start(), after every shard's effects were replayed: installs each shard's log and
+  // rebuilds reserved and committed from every shard's carts and orders. (Deadlines that
+  // passed while the store was down take effect at the first timer tick.)
   // Returns "" or what is wrong (counts that break the stock invariant).
   std::string restore(std::vector<recovered_shard> shards);
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Issue 3's HTTP figures on a 2-core machine: the server pinned to core 0 (--shards 1), wrk
+# HTTP figures (issues 3 and 4) on a 2-core machine: the server pinned to core 0 (--shards 1), wrk
 # pinned to core 1, and nginx serving a static JSON body of the product's size on core 0
 # with the same wrk settings: the HTTP ceiling of this machine.
-#   loadtest/http_bench.sh [path/to/stampede]    (needs wrk and nginx: apt-get install wrk nginx-light)
+#   [DURABILITY=fsync|async] loadtest/http_bench.sh [path/to/stampede]
+#   (needs wrk and nginx: apt-get install wrk nginx-light). The per-user rate limit is off
+#   (--rate-limit 0): these clients are machines, not shoppers.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../build/stampede}
@@ -15,7 +17,9 @@ work=$(mktemp -d)
 chmod 755 "$work"   # nginx workers run as another user
 trap 'kill $(jobs -p) 2>/dev/null; [ -f $work/nginx.pid ] && kill $(cat $work/nginx.pid) 2>/dev/null; rm -rf $work' EXIT
 
-taskset -c 0 "$bin" serve --shards 1 --listen 127.0.0.1:$port --jwt-secret $secret > $work/serve.log 2>&1 &
+durability=${DURABILITY:-fsync}
+taskset -c 0 "$bin" serve --shards 1 --listen 127.0.0.1:$port --jwt-secret $secret \
+  --data-dir $work/data --durability $durability --rate-limit 0 > $work/serve.log 2>&1 &
 for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
 admin=$("$bin" token --sub loadtest-admin --role admin --jwt-secret $secret)
 curl -sf -XPOST http://127.0.0.1:$port/v1/admin/products -H "Authorization: Bearer $admin" \
@@ -54,8 +58,12 @@ run() {  # name, then wrk arguments
   grep -E "Non-2xx|Socket errors" <<<"$out" || true
 }
 
-echo "wrk -t1 -c$conns -d$duration, server and nginx on core 0, wrk on core 1"
+echo "wrk -t1 -c$conns -d$duration, server (--durability $durability) and nginx on core 0, wrk on core 1"
 run "nginx static product.json" http://127.0.0.1:$nginx_port/product.json
 run "GET /v1/products/hot" http://127.0.0.1:$port/v1/products/hot
 TOKENS=$work/tokens.txt run "POST /v1/cart/items (10k users)" -s "$here/add_to_cart.lua" http://127.0.0.1:$port
+# Durable order placements: 256 clients, each adding a unit and placing an order in turn.
+/usr/bin/python3 "$here/make_users.py" $port $secret 256 > $work/users.txt
+echo "orders, 256 clients:"
+USERS=$work/users.txt taskset -c 1 wrk -t1 -c256 -d$duration -s "$here/checkout.lua" http://127.0.0.1:$port | grep orders
 curl -sf http://127.0.0.1:$port/v1/admin/products/hot -H "Authorization: Bearer $admin"; echo

@@ -14,6 +14,7 @@ struct recovery_report {
   uint64_t records = 0;   // replayed, all shards
   uint64_t bytes = 0;     // of log read
   double seconds = 0;     // reading, replaying and rebuilding stock
+  double replay_seconds = 0;   // of which: reading and replaying the logs (shards in parallel)
   int torn_tails = 0;     // shards whose log ended in a torn write, now truncated
 };
 

@@ -1,15 +1,49 @@
 #include "persistence/wal_format.h"
 
+#include <cstring>
+
 #include <boost/crc.hpp>
 
 namespace stampede::wal {
 
-uint32_t crc32c(std::string_view bytes) {
+namespace {
+
+uint32_t crc32c_portable(std::string_view bytes) {
   // CRC-32C (Castagnoli): reflected polynomial 0x1EDC6F41, as iSCSI, ext4 and LevelDB use.
   boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
   crc.process_bytes(bytes.data(), bytes.size());
   return crc.checksum();
 }
+
+#if defined(__x86_64__)
+// SSE4.2's crc32 instruction computes exactly CRC-32C, eight bytes at a time: about 15x
+// the table, and it was 15% of recovery in callgrind.
+__attribute__((target("sse4.2"))) uint32_t crc32c_sse42(std::string_view bytes) {
+  uint64_t crc = 0xFFFFFFFF;
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t word;
+    std::memcpy(&word, p, 8);
+    crc = __builtin_ia32_crc32di(crc, word);
+  }
+  uint32_t c = static_cast<uint32_t>(crc);
+  for (; n > 0; ++p, --n) c = __builtin_ia32_crc32qi(c, static_cast<unsigned char>(*p));
+  return c ^ 0xFFFFFFFF;
+}
+#endif
+
+}  // namespace
+
+uint32_t crc32c(std::string_view bytes) {
+#if defined(__x86_64__)
+  static const bool hardware = __builtin_cpu_supports("sse4.2");
+  if (hardware) return crc32c_sse42(bytes);
+#endif
+  return crc32c_portable(bytes);
+}
+
+uint32_t crc32c_reference(std::string_view bytes) { return crc32c_portable(bytes); }
 
 namespace {
 

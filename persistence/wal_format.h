@@ -51,6 +51,8 @@ enum class effect_type : uint16_t {
 inline constexpr uint16_t effect_type_max = 12;
 
 uint32_t crc32c(std::string_view bytes);
+// The portable (table) implementation, for checking the hardware one.
+uint32_t crc32c_reference(std::string_view bytes);
 
 // Appends one whole record (header and payload) for `e` with `sequence` to `out`.
 void append_record(std::string& out, uint64_t sequence, const effect& e);

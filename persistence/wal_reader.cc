@@ -37,13 +37,20 @@ std::string base_name(const std::string& path) {
 
 }  // namespace
 
-read_result read_log(const std::string& path) {
+read_result read_log(const std::string& path, const std::function<void(effect&&)>& on_effect) {
   read_result r;
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return r;
-  std::ostringstream buf;
-  buf << f.rdbuf();
-  std::string data = std::move(buf).str();
+  std::string data;
+  {
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
+    if (!f) return r;
+    data.resize(static_cast<size_t>(f.tellg()));
+    f.seekg(0);
+    f.read(data.data(), static_cast<std::streamsize>(data.size()));
+    if (!f) {
+      r.corruption = base_name(path) + ": cannot be read";
+      return r;
+    }
+  }
   std::string_view all(data);
   size_t at = 0;
   while (at < all.size()) {
@@ -72,7 +79,8 @@ read_result read_log(const std::string& path) {
                      " (type " + std::to_string(h->type) + ") does not decode";
       return r;
     }
-    r.effects.push_back(std::move(*e));
+    on_effect(std::move(*e));
+    ++r.records;
     r.last_sequence = h->sequence;
     at += header_size + h->length;
   }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,14 +13,16 @@
 namespace stampede::wal {
 
 struct read_result {
-  std::vector<effect> effects;     // in log order
+  uint64_t records = 0;            // valid records, each handed to the callback in order
   uint64_t last_sequence = 0;      // of the last valid record
   uint64_t valid_bytes = 0;        // the file's good prefix
   bool torn_tail = false;          // bytes after valid_bytes are a torn write, to truncate
   std::optional<std::string> corruption;  // "wal-0.log: corrupt record at offset 1234 (...)"
 };
 
-// A missing file reads as an empty log.
-read_result read_log(const std::string& path);
+// Hands each valid record's effect to `on_effect`, in log order, as it is decoded (no
+// store-sized list in between). A missing file reads as an empty log. On corruption the
+// callback has seen the records before it; the caller must not start the store.
+read_result read_log(const std::string& path, const std::function<void(effect&&)>& on_effect);
 
 }  // namespace stampede::wal

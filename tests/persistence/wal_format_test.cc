@@ -11,6 +11,21 @@
 
 namespace stampede::wal {
 namespace {
+// Reads a whole log into a list, for tests.
+struct read_all {
+  read_result result;
+  std::vector<effect> effects;
+};
+read_all read_effects(const std::string& path) {
+  read_all r;
+  r.result = read_log(path, [&](effect&& e) { r.effects.push_back(std::move(e)); });
+  return r;
+}
+}  // namespace
+}  // namespace stampede::wal
+
+namespace stampede::wal {
+namespace {
 
 order sample_order() {
   order o;
@@ -101,6 +116,16 @@ TEST(WalFormat, TheHeaderIsEighteenBytesAndTheCrcIsCrc32c) {
   EXPECT_EQ(crc32c("123456789"), 0xe3069283u);  // the standard CRC-32C check value
 }
 
+TEST(WalFormat, TheFastCrcAgreesWithTheReferenceAtEveryLengthAndAlignment) {
+  std::string data;
+  for (int i = 0; i < 300; ++i) data.push_back(static_cast<char>(i * 131 + 7));
+  for (size_t start = 0; start < 9; ++start)
+    for (size_t len = 0; start + len <= data.size(); len += 7)
+      ASSERT_EQ(crc32c(std::string_view(data).substr(start, len)),
+                crc32c_reference(std::string_view(data).substr(start, len)))
+          << start << "+" << len;
+}
+
 TEST(WalFormat, EveryEffectTypeRoundTrips) {
   auto effects = one_of_each();
   std::vector<bool> seen(effect_type_max + 1);
@@ -130,17 +155,19 @@ TEST(WalFormat, APayloadThatIsShortOrLongDoesNotDecode) {
 
 TEST(WalReader, AWholeLogReadsBackInOrder) {
   auto path = write_log("whole", one_of_each());
-  auto r = read_log(path);
+  auto all = read_effects(path);
+    auto& r = all.result;
   EXPECT_FALSE(r.corruption);
   EXPECT_FALSE(r.torn_tail);
-  EXPECT_EQ(r.effects.size(), one_of_each().size());
+  EXPECT_EQ(all.effects.size(), one_of_each().size());
   EXPECT_EQ(r.last_sequence, one_of_each().size());
   EXPECT_EQ(r.valid_bytes, slurp(path).size());
 }
 
 TEST(WalReader, AMissingFileIsAnEmptyLog) {
-  auto r = read_log(temp_path("missing-never-written"));
-  EXPECT_TRUE(r.effects.empty());
+  auto all = read_effects(temp_path("missing-never-written"));
+  auto& r = all.result;
+  EXPECT_TRUE(all.effects.empty());
   EXPECT_FALSE(r.corruption);
 }
 
@@ -154,11 +181,12 @@ TEST(WalReader, ALogCutAtEveryByteOfItsLastTwoRecordsKeepsTheWholeRecordsBeforeT
   for (const auto& e : effects) ends.push_back(at += encoded(e).size());
   for (size_t cut = full.size() - last_two; cut < full.size(); ++cut) {
     overwrite(path, full.substr(0, cut));
-    auto r = read_log(path);
+    auto all = read_effects(path);
+    auto& r = all.result;
     ASSERT_FALSE(r.corruption) << "cut at " << cut << ": " << *r.corruption;
     size_t whole = 0;
     while (whole < ends.size() && ends[whole] <= cut) ++whole;
-    EXPECT_EQ(r.effects.size(), whole) << "cut at " << cut;
+    EXPECT_EQ(all.effects.size(), whole) << "cut at " << cut;
     EXPECT_EQ(r.valid_bytes, whole ? ends[whole - 1] : 0) << "cut at " << cut;
     EXPECT_EQ(r.torn_tail, cut != (whole ? ends[whole - 1] : 0)) << "cut at " << cut;
   }
@@ -173,10 +201,11 @@ TEST(WalReader, AFlippedBitInTheLastRecordIsATornTail) {
     std::string bad = full;
     bad[byte] = static_cast<char>(bad[byte] ^ 0x10);
     overwrite(path, bad);
-    auto r = read_log(path);
+    auto all = read_effects(path);
+    auto& r = all.result;
     EXPECT_FALSE(r.corruption) << "byte " << byte;
     EXPECT_TRUE(r.torn_tail) << "byte " << byte;
-    EXPECT_EQ(r.effects.size(), effects.size() - 1) << "byte " << byte;
+    EXPECT_EQ(all.effects.size(), effects.size() - 1) << "byte " << byte;
     EXPECT_EQ(r.valid_bytes, last) << "byte " << byte;
   }
 }
@@ -186,10 +215,11 @@ TEST(WalReader, AZeroFilledTailIsATornTail) {
   auto path = write_log("zeros", effects);
   std::string full = slurp(path) + std::string(4096, '\0');
   overwrite(path, full);
-  auto r = read_log(path);
+  auto all = read_effects(path);
+    auto& r = all.result;
   EXPECT_FALSE(r.corruption);
   EXPECT_TRUE(r.torn_tail);
-  EXPECT_EQ(r.effects.size(), effects.size());
+  EXPECT_EQ(all.effects.size(), effects.size());
 }
 
 TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWithItsOffset) {
@@ -201,7 +231,8 @@ TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWithItsOffset) {
     std::string bad = full;
     bad[byte] = static_cast<char>(bad[byte] ^ 0x01);
     overwrite(path, bad);
-    auto r = read_log(path);
+    auto all = read_effects(path);
+    auto& r = all.result;
     ASSERT_TRUE(r.corruption) << "byte " << byte;
     EXPECT_NE(r.corruption->find("offset " + std::to_string(third)), std::string::npos) << *r.corruption;
     EXPECT_NE(r.corruption->find(".log"), std::string::npos) << *r.corruption;
@@ -214,7 +245,8 @@ TEST(WalReader, ASequenceGapIsCorruption) {
   append_record(data, 3, on_hand_set{"a", 2});
   auto path = temp_path("gap");
   overwrite(path, data);
-  auto r = read_log(path);
+  auto all = read_effects(path);
+    auto& r = all.result;
   ASSERT_TRUE(r.corruption);
   EXPECT_NE(r.corruption->find("expected 2"), std::string::npos) << *r.corruption;
 }

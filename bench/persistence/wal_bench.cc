@@ -1,0 +1,100 @@
+// Durability's costs: this machine's fdatasync, and recovery (read the logs, replay every
+// effect, rebuild reserved and committed) for a store of a million products and users.
+// Figures and the machine: BENCHMARKS.md.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <benchmark/benchmark.h>
+
+#include "core/engine.h"
+#include "persistence/recovery.h"
+#include "persistence/wal_format.h"
+
+namespace stampede::wal {
+namespace {
+
+std::string bench_dir(const char* name) {
+  auto dir = std::filesystem::temp_directory_path() / (std::string("stampede-bench-") + name);
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+// One 4 KiB write and its fdatasync, as a group commit of a busy pass does.
+void BM_Fdatasync4KiB(benchmark::State& state) {
+  std::string path = bench_dir("fsync") + "/f";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  std::string block(4096, 'x');
+  off_t at = 0;
+  for (auto _ : state) {
+    if (::pwrite(fd, block.data(), block.size(), at) != 4096 || ::fdatasync(fd) != 0)
+      state.SkipWithError("I/O failed");
+    at += 4096;
+  }
+  ::close(fd);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Fdatasync4KiB)->UseRealTime()->MinTime(2.0);
+
+// Logs of a store with `products` products and `users` users, each user holding one line
+// (what a flash sale's store looks like mid-sale), written as 2 shards would.
+std::string write_store(size_t products, size_t users) {
+  std::string dir = bench_dir("store");
+  router routes(2);
+  std::string logs[2];
+  uint64_t seq[2] = {0, 0};
+  for (size_t i = 0; i < products; ++i) {
+    product_create c;
+    c.id = "sku-" + std::to_string(i);
+    c.name = "Product " + std::to_string(i);
+    c.price = 1999;
+    c.on_hand = 100;
+    uint32_t s = routes.product_shard(c.id);
+    append_record(logs[s], ++seq[s], product_created{c});
+  }
+  for (size_t i = 0; i < users; ++i) {
+    std::string user = "user-" + std::to_string(i);
+    cart c;
+    c.lines.push_back({"sku-" + std::to_string(i % products), "Product", 1999, 1, true});
+    c.held_until_ms = 4'000'000'000'000;
+    uint32_t s = routes.user_shard(user);
+    append_record(logs[s], ++seq[s], cart_replaced{user, c});
+  }
+  for (int s = 0; s < 2; ++s)
+    std::ofstream(dir + "/wal-" + std::to_string(s) + ".log", std::ios::binary) << logs[s];
+  std::ofstream(dir + "/MANIFEST") << "stampede-wal-1 shards 2\n";
+  return dir;
+}
+
+void BM_RecoverMillionProductsAndUsers(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::string dir = write_store(n, n);
+  uint64_t records = 0, bytes = 0;
+  for (auto _ : state) {
+    engine_config cfg;
+    cfg.shards = 2;
+    cfg.run_timers = false;
+    engine eng(cfg);
+    data_dir_lock lock;
+    recovery_report report;
+    auto err = open_data_dir(eng, dir, report, lock);
+    if (!err.empty()) state.SkipWithError(err.c_str());
+    records = report.records;
+    bytes = report.bytes;
+    state.counters["seconds_to_ready"] = report.seconds;
+    state.counters["replay_seconds"] = report.replay_seconds;
+  }
+  state.counters["records"] = static_cast<double>(records);
+  state.counters["MB"] = static_cast<double>(bytes) / 1e6;
+  state.SetItemsProcessed(static_cast<int64_t>(records * state.iterations()));
+}
+BENCHMARK(BM_RecoverMillionProductsAndUsers)->Arg(100000)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+}  // namespace
+}  // namespace stampede::wal
+
+BENCHMARK_MAIN();
