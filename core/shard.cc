@@ -732,21 +732,7 @@ void shard::add_item(const std::string& user_id, std::string product_id, int64_t
     if (key) {
       scope = std::string(add_item_scope) + *key;
       fingerprint = stable_hash(product_id + "\n" + std::to_string(quantity));
-      auto found = find_idempotent(u, scope, fingerprint);
-      if (found) {
-        auto [entry, matches] = *found;
-        if (!matches) {
-          done(make_error(error_code::idempotency_mismatch,
-                          "this Idempotency-Key was used with another request"));
-        } else {
-          done(idempotent<cart_view>{std::get<cart_view>(entry->answer), true});
-        }
-        return finish(u);
-      }
-      if (u.idempotency.size() >= limits::idempotency_keys_per_user_max) {
-        done(rate_limited());
-        return finish(u);
-      }
+      if (answered_from_key(u, scope, fingerprint, done)) return finish(u);
     }
     change_cart_line(u, product_id, quantity, true,
                      [this, &u, scope = std::move(scope), fingerprint, keyed = key.has_value(),
@@ -811,13 +797,25 @@ void shard::lapse_holds(user_record& u) {
   send_releases(before, u.basket);
 }
 
-std::optional<std::pair<const shard::idempotency_entry*, bool>> shard::find_idempotent(
-    const user_record& u, const std::string& scope_key, uint64_t fingerprint) const {
+template <class T>
+bool shard::answered_from_key(const user_record& u, const std::string& scope_key,
+                              uint64_t fingerprint, reply<idempotent<T>>& done) {
   auto it = u.idempotency.find(scope_key);
-  if (it == u.idempotency.end()) return std::nullopt;
-  if (clock_.now_ms() - it->second.stored_at_ms > limits::idempotency_retention_ms)
-    return std::nullopt;
-  return std::make_pair(&it->second, it->second.fingerprint == fingerprint);
+  if (it != u.idempotency.end() &&
+      clock_.now_ms() - it->second.stored_at_ms <= limits::idempotency_retention_ms) {
+    if (it->second.fingerprint != fingerprint) {
+      done(make_error(error_code::idempotency_mismatch,
+                      "this Idempotency-Key was used with another request"));
+    } else {
+      done(idempotent<T>{std::get<T>(it->second.answer), true});
+    }
+    return true;
+  }
+  if (u.idempotency.size() >= limits::idempotency_keys_per_user_max) {
+    done(rate_limited());
+    return true;
+  }
+  return false;
 }
 
 void shard::store_idempotent(user_record& u, std::string scope_key, uint64_t fingerprint,
@@ -967,20 +965,7 @@ void shard::place_order(const std::string& user_id, checkout_request req,
       scope = std::string(place_order_scope) + *key;
       fingerprint = stable_hash(req.shipping_address_id + "\n" + req.billing_address_id + "\n" +
                                 req.shipping_method);
-      if (auto found = find_idempotent(u, scope, fingerprint)) {
-        auto [entry, matches] = *found;
-        if (!matches) {
-          done(make_error(error_code::idempotency_mismatch,
-                          "this Idempotency-Key was used with another request"));
-        } else {
-          done(idempotent<order>{std::get<order>(entry->answer), true});
-        }
-        return finish(u);
-      }
-      if (u.idempotency.size() >= limits::idempotency_keys_per_user_max) {
-        done(rate_limited());
-        return finish(u);
-      }
+      if (answered_from_key(u, scope, fingerprint, done)) return finish(u);
     }
     if (u.basket.lines.empty()) {
       done(make_error(error_code::cart_empty, "the cart is empty"));
@@ -1242,20 +1227,7 @@ void shard::pay_order(std::string order_id, std::string requester, payment_reque
       fingerprint = stable_hash(req.method + "\n" + std::to_string(req.amount) + "\n" + last4 +
                                 "\n" + std::to_string(req.card.exp_month) + "/" +
                                 std::to_string(req.card.exp_year));
-      if (auto found = find_idempotent(u, scope, fingerprint)) {
-        auto [entry, matches] = *found;
-        if (!matches) {
-          done(make_error(error_code::idempotency_mismatch,
-                          "this Idempotency-Key was used with another request"));
-        } else {
-          done(idempotent<payment_result>{std::get<payment_result>(entry->answer), true});
-        }
-        return finish(u);
-      }
-      if (u.idempotency.size() >= limits::idempotency_keys_per_user_max) {
-        done(rate_limited());
-        return finish(u);
-      }
+      if (answered_from_key(u, scope, fingerprint, done)) return finish(u);
     }
     const order& o = *find_order(order_id);
     if (o.status != order_status::pending) {

@@ -271,8 +271,11 @@ class shard {
                         absl::AnyInvocable<void(result<cart_view>)> done);
   void send_releases(const cart& before, const cart& after);
   void lapse_holds(user_record& u);
-  std::optional<std::pair<const idempotency_entry*, bool>> find_idempotent(
-      const user_record& u, const std::string& scope_key, uint64_t fingerprint) const;
+  // With an Idempotency-Key: answers from it when it can (the stored answer, a mismatch, or
+  // rate_limited when the user holds too many keys) and returns true.
+  template <class T>
+  bool answered_from_key(const user_record& u, const std::string& scope_key,
+                         uint64_t fingerprint, reply<idempotent<T>>& done);
   void store_idempotent(user_record& u, std::string scope_key, uint64_t fingerprint,
                         std::variant<cart_view, order, payment_result> answer);
   void finish_payment(user_record& u, std::string order_id, payment p, charge_outcome outcome,

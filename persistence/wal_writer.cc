@@ -20,6 +20,18 @@ namespace {
   std::_Exit(70);
 }
 
+// Writes all of `data` and syncs it, or ends the process.
+void write_and_sync(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) fatal_io("write");
+    done += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd) != 0) fatal_io("fdatasync");
+}
+
 std::string dir_of(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? "." : path.substr(0, slash);
@@ -70,16 +82,7 @@ wal_writer::~wal_writer() {
   cv_.notify_all();
   io_.join();
   // The shard has stopped: whatever it recorded in its last pass is written now.
-  if (!batch_.empty()) {
-    size_t done = 0;
-    while (done < batch_.size()) {
-      ssize_t n = ::write(fd_, batch_.data() + done, batch_.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fatal_io("write");
-      done += static_cast<size_t>(n);
-    }
-    if (::fdatasync(fd_) != 0) fatal_io("fdatasync");
-  }
+  if (!batch_.empty()) write_and_sync(fd_, batch_);
   ::close(fd_);
 }
 
@@ -114,14 +117,7 @@ void wal_writer::io_loop() {
     data.swap(in_flight_);
     uint64_t lsn = in_flight_lsn_;
     lock.unlock();
-    size_t done = 0;
-    while (done < data.size()) {
-      ssize_t n = ::write(fd_, data.data() + done, data.size() - done);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) fatal_io("write");
-      done += static_cast<size_t>(n);
-    }
-    if (::fdatasync(fd_) != 0) fatal_io("fdatasync");
+    write_and_sync(fd_, data);
     lock.lock();
     in_flight_lsn_ = 0;
     lock.unlock();
