@@ -1,7 +1,9 @@
 // A shard's inbox: a moodycamel ConcurrentQueue of messages that any thread may post to
-// and only the owning shard drains, in bulk. `depth` counts posted-but-not-taken messages
-// exactly; it drives both the wake-up (posted when it goes 0 -> 1, so an idle shard wakes
-// and a busy one is never woken twice) and admission control. Thread-safety: post() and
+// and only the owning shard drains, in bulk. `depth` counts posted-but-not-taken messages;
+// it drives both the wake-up and admission control. A producer counts its messages after
+// enqueueing them, so the owner may take a message before it is counted and depth may dip
+// below zero for a moment. The wake-up therefore fires when a post moves depth from <= 0 to
+// > 0 (not "from 0"): a bulk post can jump from -1 to 2, and must still wake a sleeper. Thread-safety: post() and
 // depth() from any thread; take() only from the owner.
 #pragma once
 
@@ -23,7 +25,7 @@ class mailbox {
 
   void post(Message&& m) {
     queue_.enqueue(std::move(m));
-    if (depth_.fetch_add(1, std::memory_order_seq_cst) == 0) wake_();
+    counted(1);
   }
 
   // Posts n messages in one bulk enqueue (one wake-up at most). `token` is the caller's
@@ -31,7 +33,7 @@ class mailbox {
   void post_bulk(moodycamel::ProducerToken& token, Message* first, size_t n) {
     if (n == 0) return;
     queue_.enqueue_bulk(token, std::make_move_iterator(first), n);
-    if (depth_.fetch_add(static_cast<int64_t>(n), std::memory_order_seq_cst) == 0) wake_();
+    counted(static_cast<int64_t>(n));
   }
   moodycamel::ProducerToken make_producer_token() { return moodycamel::ProducerToken(queue_); }
 
@@ -48,7 +50,14 @@ class mailbox {
 
   int64_t depth() const { return depth_.load(std::memory_order_relaxed); }
 
+  // The wake-up rule: does counting n messages onto `before` cross from <= 0 to > 0?
+  static constexpr bool wakes(int64_t before, int64_t n) { return before <= 0 && before + n > 0; }
+
  private:
+  void counted(int64_t n) {
+    if (wakes(depth_.fetch_add(n, std::memory_order_seq_cst), n)) wake_();
+  }
+
   moodycamel::ConcurrentQueue<Message> queue_;
   alignas(64) std::atomic<int64_t> depth_{0};
   absl::AnyInvocable<void()> wake_;

@@ -24,6 +24,19 @@ TEST(Mailbox, WakesOnlyWhenItGoesFromEmptyToNonEmpty) {
   EXPECT_EQ(wakes, 2);
 }
 
+// The rule that once lost a wake-up: the owner may take a message before its producer has
+// counted it (depth -1); a bulk post of 3 then moves depth from -1 to 2 without passing
+// through 0, and must still wake the owner. "Woken on 0 -> 1" missed exactly this.
+TEST(Mailbox, APostThatCrossesFromNonPositiveToPositiveWakes) {
+  using box = mailbox<int>;
+  static_assert(box::wakes(0, 1));
+  static_assert(box::wakes(-1, 3));   // the bulk jump over zero
+  static_assert(!box::wakes(-1, 1));  // lands on 0: its message was already taken
+  static_assert(!box::wakes(1, 1));   // already non-empty: the owner is awake or woken
+  static_assert(!box::wakes(-3, 2));
+  SUCCEED();
+}
+
 TEST(Mailbox, TakeSaysWhenMoreIsWaiting) {
   mailbox<int> box([] {});
   for (int i = 0; i < 10; ++i) box.post(int{i});
@@ -34,8 +47,8 @@ TEST(Mailbox, TakeSaysWhenMoreIsWaiting) {
   EXPECT_EQ(box.depth(), 6);
 }
 
-// Four producers and one consumer that sleeps until woken: no message is lost and no
-// wake-up is missed.
+// Four producers (two posting one at a time, two in bulk) and one consumer that sleeps
+// until woken: no message is lost and no wake-up is missed.
 TEST(Mailbox, NoMessageIsLostWithManyProducers) {
   constexpr int producers = 4, per_producer = 50'000;
   std::atomic<int> signals{0};
@@ -61,8 +74,19 @@ TEST(Mailbox, NoMessageIsLostWithManyProducers) {
   });
   std::vector<std::thread> threads;
   for (int p = 0; p < producers; ++p)
-    threads.emplace_back([&] {
-      for (int i = 1; i <= per_producer; ++i) box.post(int{i});
+    threads.emplace_back([&, p] {
+      if (p % 2 == 0) {
+        for (int i = 1; i <= per_producer; ++i) box.post(int{i});
+        return;
+      }
+      // Half the producers post in bulk, as shards do at the end of a pass.
+      auto token = box.make_producer_token();
+      int batch[7];
+      for (int i = 1; i <= per_producer;) {
+        int n = 0;
+        while (n < 7 && i <= per_producer) batch[n++] = i++;
+        box.post_bulk(token, batch, static_cast<size_t>(n));
+      }
     });
   for (auto& t : threads) t.join();
   consumer.join();
