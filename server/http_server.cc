@@ -197,8 +197,7 @@ void http_server::shard_server::on_accept(beast::error_code ec, tcp::socket sock
 }
 
 http_server::http_server(engine& eng, server_settings settings)
-    : engine_(eng),
-      settings_(std::move(settings)),
+    : settings_(std::move(settings)),
       metrics_(std::make_unique<metrics>(api::route_names())) {
   for (uint32_t i = 0; i < eng.shard_count(); ++i)
     shards_.push_back(

@@ -41,7 +41,6 @@ class http_server {
   struct shard_server;
 
  private:
-  engine& engine_;
   server_settings settings_;
   std::unique_ptr<metrics> metrics_;
   std::vector<std::unique_ptr<shard_server>> shards_;
