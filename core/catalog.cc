@@ -122,27 +122,32 @@ const product* catalog::find(std::string_view id) const {
 }
 
 result<product_view> catalog::create(const product_create& c) {
+  auto r = insert(c);
+  if (!r.ok()) return std::move(r).err();
+  return view_of(*r.value());
+}
+
+result<const product*> catalog::insert(product_create c) {
   if (auto e = validate(c)) return std::move(*e);
   if (products_.contains(c.id))
     return make_error(error_code::conflict, "a product with this id exists",
                       error_details{.product_id = c.id});
   product p;
   p.id = c.id;
-  p.name = c.name;
-  p.description = c.description;
+  p.name = std::move(c.name);
+  p.description = std::move(c.description);
   p.price = c.price;
-  p.images = c.images;
+  p.images = std::move(c.images);
   p.max_per_user = c.max_per_user;
   p.sale_starts_at_ms = c.sale_starts_at_ms;
   p.sale_ends_at_ms = c.sale_ends_at_ms;
   p.version = 1;
   bool set = p.units.try_set_on_hand(c.on_hand);
-  assert(set);
-  (void)set;
+  STAMPEDE_CHECK(set);
   ids_.insert(p.id);
-  auto [it, inserted] = products_.emplace(p.id, std::move(p));
-  assert(inserted);
-  return view_of(it->second);
+  auto [it, inserted] = products_.emplace(std::move(c.id), std::move(p));
+  STAMPEDE_CHECK(inserted);
+  return &it->second;
 }
 
 std::optional<error> catalog::check_patch(std::string_view id, const product_patch& patch) const {

@@ -107,6 +107,8 @@ struct stock_answer {
 class catalog {
  public:
   result<product_view> create(const product_create& c);
+  // create() without the view: what replay uses. Takes the fields to move from.
+  result<const product*> insert(product_create c);
   // Every check patch() makes, without changing anything.
   std::optional<error> check_patch(std::string_view id, const product_patch& p) const;
   result<product_view> patch(std::string_view id, const product_patch& p);

@@ -281,8 +281,8 @@ void shard::restore_stock(const std::string& product_id, int64_t reserved, int64
 void shard::apply(effect&& e) {
   struct visitor {
     shard& s;
-    void operator()(const product_created& x) {
-      auto r = s.catalog_.create(x.fields);
+    void operator()(product_created& x) {
+      auto r = s.catalog_.insert(std::move(x.fields));
       STAMPEDE_CHECK(r.ok());
     }
     void operator()(const product_patched& x) {
