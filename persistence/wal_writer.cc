@@ -14,23 +14,32 @@ namespace stampede::wal {
 
 namespace {
 
-[[noreturn]] void fatal_io(const char* what) {
+void fatal_io(const char* what) {
   std::fprintf(stderr, "stampede: fatal: WAL %s failed: %s; nothing it carried was acknowledged\n",
                what, std::strerror(errno));
   std::_Exit(70);
 }
 
-// Writes all of `data` and syncs it, or ends the process.
-void write_and_sync(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fatal_io("write");
-    done += static_cast<size_t>(n);
+// The log file itself.
+class posix_file final : public log_device {
+ public:
+  explicit posix_file(int fd) : fd_(fd) {}
+  ~posix_file() override { ::close(fd_); }
+  bool append(std::string_view bytes) override {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      ssize_t n = ::write(fd_, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      done += static_cast<size_t>(n);
+    }
+    return true;
   }
-  if (::fdatasync(fd) != 0) fatal_io("fdatasync");
-}
+  bool sync() override { return ::fdatasync(fd_) == 0; }
+
+ private:
+  int fd_;
+};
 
 std::string dir_of(const std::string& path) {
   auto slash = path.rfind('/');
@@ -62,12 +71,15 @@ std::string wal_writer::open(const std::string& path, uint64_t valid_bytes,
     }
     ::close(dir);
   }
-  out.reset(new wal_writer(fd, last_sequence, std::move(synced)));
+  out = std::make_unique<wal_writer>(std::make_unique<posix_file>(fd), last_sequence,
+                                     std::move(synced), fatal_io);
   return "";
 }
 
-wal_writer::wal_writer(int fd, uint64_t last_sequence, std::function<void(uint64_t)> synced)
-    : fd_(fd),
+wal_writer::wal_writer(std::unique_ptr<log_device> device, uint64_t last_sequence,
+                       std::function<void(uint64_t)> synced, fatal_handler on_fatal)
+    : device_(std::move(device)),
+      on_fatal_(std::move(on_fatal)),
       appended_(last_sequence),
       durable_(last_sequence),
       submitted_(last_sequence),
@@ -82,8 +94,21 @@ wal_writer::~wal_writer() {
   cv_.notify_all();
   io_.join();
   // The shard has stopped: whatever it recorded in its last pass is written now.
-  if (!batch_.empty()) write_and_sync(fd_, batch_);
-  ::close(fd_);
+  if (!batch_.empty() && !dead_) write_and_sync(batch_);
+}
+
+bool wal_writer::write_and_sync(const std::string& data) {
+  if (!device_->append(data)) {
+    dead_ = true;
+    on_fatal_("write");
+    return false;
+  }
+  if (!device_->sync()) {
+    dead_ = true;
+    on_fatal_("fdatasync");
+    return false;
+  }
+  return true;
 }
 
 uint64_t wal_writer::append(const effect& e) {
@@ -117,9 +142,14 @@ void wal_writer::io_loop() {
     data.swap(in_flight_);
     uint64_t lsn = in_flight_lsn_;
     lock.unlock();
-    write_and_sync(fd_, data);
+    bool ok = !dead_ && write_and_sync(data);
     lock.lock();
     in_flight_lsn_ = 0;
+    if (!ok) {
+      // The data may be lost: acknowledge nothing, now or later (production never gets
+      // here: the fatal handler ended the process).
+      continue;
+    }
     lock.unlock();
     synced_(lsn);
     lock.lock();

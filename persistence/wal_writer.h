@@ -13,15 +13,36 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "core/effect.h"
 
 namespace stampede::wal {
 
+// Where a log's bytes go. The POSIX file is the one in use; tests put a device that loses
+// unsynced writes (a power cut) in its place. Called from the log's I/O thread only.
+class log_device {
+ public:
+  virtual ~log_device() = default;
+  // Appends to the file (the page cache); false on an I/O error.
+  virtual bool append(std::string_view bytes) = 0;
+  // Makes every append so far durable; false on an I/O error.
+  virtual bool sync() = 0;
+};
+
+// What a failed write or sync does: by default, report it and end the process (exit 70).
+// Tests replace it; the writer then acknowledges nothing more.
+using fatal_handler = std::function<void(const char* what)>;
+
 class wal_writer final : public effect_log {
  public:
+  // A writer on any device (tests). `synced` as for open().
+  wal_writer(std::unique_ptr<log_device> device, uint64_t last_sequence,
+             std::function<void(uint64_t)> synced, fatal_handler on_fatal);
+
   // `synced(lsn)` runs on the I/O thread after records up to lsn are durable; it must hand
   // that to the shard (a message), which then calls mark_durable(lsn).
   // Opens `path` for appending after its first `valid_bytes` (truncating a torn tail).
@@ -36,11 +57,14 @@ class wal_writer final : public effect_log {
   void mark_durable(uint64_t lsn) override;
 
  private:
-  wal_writer(int fd, uint64_t last_sequence, std::function<void(uint64_t)> synced);
   void io_loop();
+  // Writes and syncs `data`; false (after the fatal handler ran) on failure.
+  bool write_and_sync(const std::string& data);
 
   // Shard thread.
-  const int fd_;
+  std::unique_ptr<log_device> device_;
+  fatal_handler on_fatal_;
+  bool dead_ = false;  // I/O thread: a write or sync failed; nothing more is acknowledged
   uint64_t appended_;
   uint64_t durable_;
   uint64_t submitted_ = 0;  // highest lsn handed to the I/O thread
