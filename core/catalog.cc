@@ -284,13 +284,30 @@ void catalog::commit(std::string_view id, int64_t quantity) {
   ++p->version;
 }
 
-void catalog::restore_counts(std::string_view id, int64_t reserved, int64_t committed) {
+void catalog::clear_counts() {
+  for (auto& [id, p] : products_) p.units.restore(p.units.on_hand(), 0, 0);
+  reserved_total_ = committed_total_ = 0;
+}
+
+bool catalog::add_counts(std::string_view id, int64_t reserved, int64_t committed) {
   product* p = find_mutable(id);
-  STAMPEDE_CHECK(p != nullptr);
-  reserved_total_ += reserved - p->units.reserved();
-  committed_total_ += committed - p->units.committed();
-  p->units.restore(p->units.on_hand(), reserved, committed);
-  ++p->version;
+  if (!p) return false;
+  // Not through try_reserve: the sum is checked whole by check_counts() afterwards.
+  p->units.restore(p->units.on_hand(), p->units.reserved() + reserved,
+                   p->units.committed() + committed);
+  reserved_total_ += reserved;
+  committed_total_ += committed;
+  return true;
+}
+
+std::string catalog::check_counts() const {
+  for (const auto& [id, p] : products_) {
+    if (!p.units.invariant_holds())
+      return "product " + id + ": " + std::to_string(p.units.reserved()) + " held and " +
+             std::to_string(p.units.committed()) + " ordered exceed on_hand " +
+             std::to_string(p.units.on_hand());
+  }
+  return "";
 }
 
 void catalog::uncommit(std::string_view id, int64_t quantity) {

@@ -11,6 +11,7 @@
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
 #include "core/errors.h"
 #include "core/stock.h"
 
@@ -128,8 +129,12 @@ class catalog {
   void release(std::string_view id, int64_t quantity);
   void commit(std::string_view id, int64_t quantity);
   void uncommit(std::string_view id, int64_t quantity);
-  // Recovery: the counts rebuilt from carts and orders. REQUIRES: the product exists.
-  void restore_counts(std::string_view id, int64_t reserved, int64_t committed);
+  // Recovery, in three steps: zero every count, add what carts and orders hold (false for
+  // a product not in this catalog), then check every product's invariant.
+  void clear_counts();
+  bool add_counts(std::string_view id, int64_t reserved, int64_t committed);
+  // "" or the first product whose counts exceed its on_hand.
+  std::string check_counts() const;
 
   const product* find(std::string_view id) const;
   size_t size() const { return products_.size(); }
@@ -144,7 +149,9 @@ class catalog {
  private:
   product* find_mutable(std::string_view id);
 
-  absl::flat_hash_map<std::string, product> products_;
+  // Node-based: a product is large, and growing a flat map moved every one of them
+  // (replay of 1M products ran at half the speed of 200k).
+  absl::node_hash_map<std::string, product> products_;
   absl::btree_set<std::string> ids_;  // the listing order
   int64_t reserved_total_ = 0;
   int64_t committed_total_ = 0;

@@ -64,23 +64,18 @@ std::string engine::restore(std::vector<recovered_shard> recovered) {
   for (size_t i = 0; i < shards_.size(); ++i)
     if (recovered[i].log) shards_[i]->set_log(std::move(recovered[i].log));
   // Users hold the truth for reserved (their held cart lines) and committed (their live
-  // orders); product shards persisted only on_hand and the catalog.
-  stock_audit counts;
-  for (auto& s : shards_) s->audit_into(counts);
-  for (const auto& [product_id, line] : counts) {
-    if (line.held_in_carts + line.in_live_orders > 0 && line.on_hand == 0 &&
-        line.reserved == 0 && line.committed == 0) {
-      bool exists = false;
-      for (auto& s : shards_) exists |= s->get_product(product_id, true).ok();
-      if (!exists) return "carts or orders hold product " + product_id + ", which is not in the catalog";
-    }
-    if (line.held_in_carts + line.in_live_orders > line.on_hand)
-      return "product " + product_id + ": " + std::to_string(line.held_in_carts) + " held and " +
-             std::to_string(line.in_live_orders) + " ordered exceed on_hand " +
-             std::to_string(line.on_hand);
-    shards_[routes_.product_shard(product_id)]->restore_stock(product_id, line.held_in_carts,
-                                                             line.in_live_orders);
-  }
+  // orders); product shards persisted only on_hand and the catalog. Each shard rebuilds its
+  // own products from everyone's carts and orders, all shards at once: they only read each
+  // other, and each writes only its own catalog.
+  std::vector<const shard*> all;
+  for (auto& s : shards_) all.push_back(s.get());
+  std::vector<std::string> errors(shards_.size());
+  std::vector<std::thread> rebuilders;
+  for (size_t i = 0; i < shards_.size(); ++i)
+    rebuilders.emplace_back([&, i] { errors[i] = shards_[i]->rebuild_stock(all); });
+  for (auto& t : rebuilders) t.join();
+  for (const auto& e : errors)
+    if (!e.empty()) return e;
   return "";
 }
 

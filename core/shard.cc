@@ -274,8 +274,26 @@ void shard::replay(effect&& e) { apply(std::move(e)); }
 
 void shard::set_log(std::unique_ptr<effect_log> log) { log_ = std::move(log); }
 
-void shard::restore_stock(const std::string& product_id, int64_t reserved, int64_t committed) {
-  catalog_.restore_counts(product_id, reserved, committed);
+std::string shard::rebuild_stock(const std::vector<const shard*>& all) {
+  catalog_.clear_counts();
+  for (const shard* s : all) {
+    for (const auto& [id, u] : s->users_) {
+      for (const auto& l : u.basket.lines) {
+        if (!l.held || routes_.product_shard(l.product_id) != index_) continue;
+        if (!catalog_.add_counts(l.product_id, l.quantity, 0))
+          return "user " + id + " holds product " + l.product_id + ", which is not in the catalog";
+      }
+    }
+    for (const auto& [id, o] : s->orders_) {
+      if (!holds_stock(o.status)) continue;
+      for (const auto& item : o.items) {
+        if (routes_.product_shard(item.product_id) != index_) continue;
+        if (!catalog_.add_counts(item.product_id, 0, item.quantity))
+          return "order " + id + " holds product " + item.product_id + ", which is not in the catalog";
+      }
+    }
+  }
+  return catalog_.check_counts();
 }
 
 void shard::apply(effect&& e) {

@@ -193,7 +193,9 @@ class shard {
   // then set the counts recomputed from every shard's carts and orders.
   void replay(effect&& e);
   void set_log(std::unique_ptr<effect_log> log);
-  void restore_stock(const std::string& product_id, int64_t reserved, int64_t committed);
+  // Rebuilds this shard's products' reserved and committed from every shard's carts and
+  // orders (read-only), with no other thread writing anything. "" or what is wrong.
+  std::string rebuild_stock(const std::vector<const shard*>& all);
 
   // Timers: lapse holds and cancel unpaid orders whose deadline is <= now.
   void tick();

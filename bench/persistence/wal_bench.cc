@@ -92,7 +92,7 @@ void BM_RecoverMillionProductsAndUsers(benchmark::State& state) {
   state.counters["MB"] = static_cast<double>(bytes) / 1e6;
   state.SetItemsProcessed(static_cast<int64_t>(records * state.iterations()));
 }
-BENCHMARK(BM_RecoverMillionProductsAndUsers)->Arg(100000)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_RecoverMillionProductsAndUsers)->Arg(200000)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace stampede::wal
