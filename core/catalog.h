@@ -132,6 +132,7 @@ class catalog {
   // Recovery, in three steps: zero every count, add what carts and orders hold (false for
   // a product not in this catalog), then check every product's invariant.
   void clear_counts();
+  void reserve(size_t products) { products_.reserve(products); }
   bool add_counts(std::string_view id, int64_t reserved, int64_t committed);
   // "" or the first product whose counts exceed its on_hand.
   std::string check_counts() const;

@@ -272,6 +272,12 @@ void shard::on_log_synced(uint64_t lsn) { log_->mark_durable(lsn); }
 
 void shard::replay(effect&& e) { apply(std::move(e)); }
 
+void shard::reserve_for_replay(size_t entries) {
+  users_.reserve(entries);
+  orders_.reserve(entries);
+  catalog_.reserve(entries);
+}
+
 void shard::set_log(std::unique_ptr<effect_log> log) { log_ = std::move(log); }
 
 std::string shard::rebuild_stock(const std::vector<const shard*>& all) {

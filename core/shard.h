@@ -192,6 +192,9 @@ class shard {
   // Recovery only, before run(): apply a logged effect again, then swap in the real log,
   // then set the counts recomputed from every shard's carts and orders.
   void replay(effect&& e);
+  // Recovery only: room for about this many products, users and orders, so that replay does
+  // not rehash its way up from empty (node maps: only bucket arrays are allocated).
+  void reserve_for_replay(size_t entries);
   void set_log(std::unique_ptr<effect_log> log);
   // Rebuilds this shard's products' reserved and committed from every shard's carts and
   // orders (read-only), with no other thread writing anything. "" or what is wrong.

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <filesystem>
 #include <thread>
 
 #include "persistence/wal_reader.h"
@@ -85,6 +86,11 @@ std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& 
   for (uint32_t i = 0; i < eng.shard_count(); ++i) {
     replayers.emplace_back([&, i] {
       shard& s = eng.shard_at(i);
+      // A record is at least ~40 bytes; most are 60 to 120. Room for one entry per 64 bytes
+      // of log, capped, costs 8 bytes a slot in each of three bucket arrays.
+      std::error_code ec;
+      auto bytes = std::filesystem::file_size(dir + "/wal-" + std::to_string(i) + ".log", ec);
+      if (!ec) s.reserve_for_replay(std::min<uintmax_t>(bytes / 64, 16'000'000));
       results[i] = read_log(dir + "/wal-" + std::to_string(i) + ".log",
                             [&s](effect&& e) { s.replay(std::move(e)); });
     });
