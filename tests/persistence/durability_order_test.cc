@@ -101,7 +101,7 @@ TEST_F(DurableBeforeRelease, ARemovedLineReleasesItsUnitsOnlyOnceTheRemovalIsDur
   ASSERT_TRUE((start<cart_view>([&](auto d) { eng.remove_item(user, product, std::move(d)); }).get().ok()));
   expect_reserved_stays(3);
   sync(0);
-  for (int i = 0; i < 100 && admin_view().reserved != 0; ++i)
+  for (int i = 0; i < 5000 && admin_view().reserved != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(admin_view().reserved, 0);
 }
@@ -116,7 +116,7 @@ TEST_F(DurableBeforeRelease, ACanceledOrderReturnsItsUnitsOnlyOnceTheCancelIsDur
   auto placed = start<idempotent<order>>([&](auto d) { eng.place_order(user, checkout_request{adr->id, "", "standard"}, std::nullopt, std::move(d)); }).get();
   ASSERT_TRUE(placed.ok());
   sync(0);
-  for (int i = 0; i < 100 && admin_view().committed != 2; ++i)
+  for (int i = 0; i < 5000 && admin_view().committed != 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_EQ(admin_view().committed, 2);
   ASSERT_TRUE((start<order>([&](auto d) { eng.cancel_order(placed->value.id, user, false, std::move(d)); }).get().ok()));
@@ -125,7 +125,7 @@ TEST_F(DurableBeforeRelease, ACanceledOrderReturnsItsUnitsOnlyOnceTheCancelIsDur
     ASSERT_EQ(admin_view().committed, 2);
   }
   sync(0);
-  for (int i = 0; i < 100 && admin_view().committed != 0; ++i)
+  for (int i = 0; i < 5000 && admin_view().committed != 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   EXPECT_EQ(admin_view().committed, 0);
 }
