@@ -1,11 +1,13 @@
-// libFuzzer target for everything a client's bytes reach before the engine: the request
-// target, the JSON body and the strict field readers, bearer tokens, RFC 3339 times.
+// libFuzzer target for everything outside bytes reach: the request target, the JSON body
+// and the strict field readers, bearer tokens, RFC 3339 times, and the WAL's effect decoder
+// (a damaged log must fail to decode, never crash).
 // Build: CXX=clang++-14 cmake -S . -B build-fuzz -DSTAMPEDE_FUZZ=ON && cmake --build
 // build-fuzz --target request_fuzz; run: build-fuzz/tests/fuzz/request_fuzz -max_total_time=60
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "persistence/wal_format.h"
 #include "server/auth.h"
 #include "server/json.h"
 #include "server/rfc3339.h"
@@ -38,6 +40,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Whatever parses must format and parse back to the same instant (if in range).
     auto again = parse_rfc3339_ms(format_rfc3339_ms(*t));
     if (*t >= 0 && *t < 253'402'300'800'000 && again != t) __builtin_trap();
+  }
+  // Whatever decodes must encode back to the same payload.
+  for (uint16_t type = 1; type <= stampede::wal::effect_type_max; ++type) {
+    if (auto e = stampede::wal::decode_effect(type, rest)) {
+      std::string rec;
+      stampede::wal::append_record(rec, 1, *e);
+      if (std::string_view(rec).substr(stampede::wal::header_size) != rest) __builtin_trap();
+    }
   }
   return 0;
 }
