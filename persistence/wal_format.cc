@@ -151,7 +151,7 @@ class out {
   template <class... T>
   void put(std::variant<T...>& v) {
     raw(v.index(), 1);
-    std::visit([this](auto& x) { put(x); }, v);
+    std::visit([&](auto& x) { put(x); }, v);
   }
   template <class S, std::enable_if_t<std::is_class_v<S>, int> = 0>
   void put(S& x) { fields(*this, x); }
