@@ -443,14 +443,7 @@ void engine::stats(reply<store_stats> done) {
       },
       [done = std::move(done)](std::vector<store_stats> parts) mutable {
         store_stats all;
-        for (const auto& p : parts) {
-          all.products += p.products;
-          all.reserved_units += p.reserved_units;
-          all.committed_units += p.committed_units;
-          all.carts_holding += p.carts_holding;
-          for (size_t i = 0; i < all.orders_by_status.size(); ++i)
-            all.orders_by_status[i] += p.orders_by_status[i];
-        }
+        for (const auto& p : parts) all += p;
         done(std::move(all));
       });
 }
@@ -464,16 +457,8 @@ void engine::audit(reply<stock_audit> done) {
       },
       [done = std::move(done)](std::vector<stock_audit> parts) mutable {
         stock_audit all;
-        for (auto& part : parts) {
-          for (auto& [id, line] : part) {
-            auto& into = all[id];
-            into.on_hand += line.on_hand;
-            into.reserved += line.reserved;
-            into.committed += line.committed;
-            into.held_in_carts += line.held_in_carts;
-            into.in_live_orders += line.in_live_orders;
-          }
-        }
+        for (const auto& part : parts)
+          for (const auto& [id, line] : part) all[id] += line;
         done(std::move(all));
       });
 }

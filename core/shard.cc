@@ -937,16 +937,11 @@ void shard::preview(const std::string& user_id, checkout_request req,
       done(std::move(*e));
       return finish(u);
     }
-    std::vector<stock_ask> asks;
-    for (const auto& l : u.basket.lines) {
-      auto it = u.ordered_units.find(l.product_id);
-      int64_t in_orders = it == u.ordered_units.end() ? 0 : it->second;
-      asks.push_back(stock_ask{l.product_id, l.held ? 0 : l.quantity, false, l.quantity,
-                               in_orders});
-    }
-    ask_stock(std::move(asks), [this, &u, req = std::move(req), done = std::move(done)](
-                                   std::vector<stock_answer> answers) mutable {
-      checkout_summary s = summarize(u, req);
+    // The user is busy until this finishes, so the resolved addresses stay put.
+    ask_stock(checkout_asks(u, /*take=*/false), [this, &u, ship, bill, method,
+                                                 done = std::move(done)](
+                                                    std::vector<stock_answer> answers) mutable {
+      checkout_summary s = summarize(u, ship, bill, method);
       for (size_t i = 0; i < answers.size(); ++i) {
         if (!answers[i].refused) continue;
         error_code c = *answers[i].refused;
@@ -961,12 +956,9 @@ void shard::preview(const std::string& user_id, checkout_request req,
   });
 }
 
-checkout_summary shard::summarize(const user_record& u, const checkout_request& req) const {
+checkout_summary shard::summarize(const user_record& u, const address* ship,
+                                  const address* bill, const shipping_method* method) const {
   checkout_summary s;
-  const address* ship;
-  const address* bill;
-  const shipping_method* method;
-  (void)check_checkout_inputs(u, req, &ship, &bill, &method);
   s.cart = view_of(u.basket);
   if (ship) s.shipping_address = *ship;
   if (bill) s.billing_address = *bill;
@@ -975,6 +967,19 @@ checkout_summary shard::summarize(const user_record& u, const checkout_request& 
   s.total = s.cart.subtotal + s.shipping;
   s.methods = shipping_;
   return s;
+}
+
+// One ask per cart line: lapsed lines need their units again (taken at checkout, only
+// looked at for a preview); held lines only the sale window and the limit, which counts
+// the units in the user's live orders.
+std::vector<stock_ask> shard::checkout_asks(const user_record& u, bool take) const {
+  std::vector<stock_ask> asks;
+  for (const auto& l : u.basket.lines) {
+    auto it = u.ordered_units.find(l.product_id);
+    int64_t in_orders = it == u.ordered_units.end() ? 0 : it->second;
+    asks.push_back(stock_ask{l.product_id, l.held ? 0 : l.quantity, take, l.quantity, in_orders});
+  }
+  return asks;
 }
 
 void shard::place_order(const std::string& user_id, checkout_request req,
@@ -1020,15 +1025,8 @@ void shard::place_order(const std::string& user_id, checkout_request req,
       return finish(u);
     }
     // Every line is checked again; lapsed lines are reserved again, all or nothing.
-    std::vector<stock_ask> asks;
-    for (const auto& l : u.basket.lines) {
-      auto it = u.ordered_units.find(l.product_id);
-      int64_t in_orders = it == u.ordered_units.end() ? 0 : it->second;
-      asks.push_back(stock_ask{l.product_id, l.held ? 0 : l.quantity, true, l.quantity,
-                               in_orders});
-    }
     // The user is busy until this finishes, so their addresses cannot change meanwhile.
-    ask_stock(std::move(asks), [this, &u, ship, bill, method = *method,
+    ask_stock(checkout_asks(u, /*take=*/true), [this, &u, ship, bill, method = *method,
                                 scope = std::move(scope), fingerprint, keyed = key.has_value(),
                                 done = std::move(done)](
                                    std::vector<stock_answer> answers) mutable {
@@ -1463,11 +1461,13 @@ void shard::tick() {
 }
 
 void shard::stats_into(store_stats& out) const {
-  out.products += static_cast<int64_t>(catalog_.size());
-  out.reserved_units += catalog_.reserved_total();
-  out.committed_units += catalog_.committed_total();
-  out.carts_holding += carts_holding_;
-  for (size_t i = 0; i < orders_by_status_.size(); ++i) out.orders_by_status[i] += orders_by_status_[i];
+  store_stats mine;
+  mine.products = static_cast<int64_t>(catalog_.size());
+  mine.reserved_units = catalog_.reserved_total();
+  mine.committed_units = catalog_.committed_total();
+  mine.carts_holding = carts_holding_;
+  mine.orders_by_status = orders_by_status_;
+  out += mine;
 }
 
 void shard::audit_into(stock_audit& out) const {

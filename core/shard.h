@@ -91,6 +91,14 @@ struct stock_audit_line {
   int64_t committed = 0;
   int64_t held_in_carts = 0;
   int64_t in_live_orders = 0;
+  stock_audit_line& operator+=(const stock_audit_line& o) {
+    on_hand += o.on_hand;
+    reserved += o.reserved;
+    committed += o.committed;
+    held_in_carts += o.held_in_carts;
+    in_live_orders += o.in_live_orders;
+    return *this;
+  }
 };
 using stock_audit = absl::flat_hash_map<std::string, stock_audit_line>;
 
@@ -101,6 +109,14 @@ struct store_stats {
   int64_t committed_units = 0;
   int64_t carts_holding = 0;
   std::array<int64_t, 7> orders_by_status{};  // indexed by order_status
+  store_stats& operator+=(const store_stats& o) {
+    products += o.products;
+    reserved_units += o.reserved_units;
+    committed_units += o.committed_units;
+    carts_holding += o.carts_holding;
+    for (size_t i = 0; i < orders_by_status.size(); ++i) orders_by_status[i] += o.orders_by_status[i];
+    return *this;
+  }
 };
 
 class shard {
@@ -286,7 +302,9 @@ class shard {
   void finish_payment(user_record& u, std::string order_id, payment p, charge_outcome outcome,
                       std::string scope, uint64_t fingerprint, bool keyed,
                       reply<idempotent<payment_result>> done);
-  checkout_summary summarize(const user_record& u, const checkout_request& req) const;
+  checkout_summary summarize(const user_record& u, const address* ship, const address* bill,
+                             const shipping_method* method) const;
+  std::vector<stock_ask> checkout_asks(const user_record& u, bool take) const;
   std::optional<error> check_checkout_inputs(const user_record& u, const checkout_request& req,
                                              const address** ship, const address** bill,
                                              const shipping_method** method) const;

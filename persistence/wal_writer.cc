@@ -82,7 +82,6 @@ wal_writer::wal_writer(std::unique_ptr<log_device> device, uint64_t last_sequenc
       on_fatal_(std::move(on_fatal)),
       appended_(last_sequence),
       durable_(last_sequence),
-      submitted_(last_sequence),
       synced_(std::move(synced)),
       io_([this] { io_loop(); }) {}
 
@@ -123,7 +122,6 @@ void wal_writer::flush() {
   in_flight_.swap(batch_);
   batch_.clear();
   in_flight_lsn_ = appended_;
-  submitted_ = appended_;
   lock.unlock();
   cv_.notify_one();
 }

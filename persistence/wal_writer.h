@@ -67,7 +67,6 @@ class wal_writer final : public effect_log {
   bool dead_ = false;  // I/O thread: a write or sync failed; nothing more is acknowledged
   uint64_t appended_;
   uint64_t durable_;
-  uint64_t submitted_ = 0;  // highest lsn handed to the I/O thread
   std::string batch_;       // records appended since the last hand-off
 
   // Shared with the I/O thread: one batch in flight at a time (a bounded hand-off of one).

@@ -102,7 +102,6 @@ class session : public std::enable_shared_from_this<session> {
     if (auto it = req.find("Stampede-Signature"); it != req.end())
       r.signature = std::string(it->value());
     r.body = std::move(req.body());
-    r.has_body = !r.body.empty();
     started_ = std::chrono::steady_clock::now();
     route_ = home_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
       self->write(std::move(out));

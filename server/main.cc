@@ -29,32 +29,24 @@ result<T> wait_for(boost::asio::thread_pool& pool, F&& call) {
   return f.get();
 }
 
+void load_demo_catalog(engine& eng, boost::asio::thread_pool& pool);
+
 int demo() {
-  constexpr int shoppers = 20'000, on_hand = 300, threads = 4;
+  constexpr int shoppers = 20'000, threads = 4;
   boost::asio::thread_pool pool(2);
   engine eng(engine_config{});
   eng.start();
   std::printf("Stampede engine demo, in-process (for the HTTP server: stampede serve --demo): %u shards\n",
               eng.shard_count());
-  struct item {
-    const char* id;
-    const char* name;
-    int64_t price, on_hand, max_per_user;
-  };
-  const item catalog[] = {{"sneaker-limited", "Limited sneaker", 12999, on_hand, 1},
-                          {"hoodie", "Drop hoodie", 5999, 1000, 0},
-                          {"cap", "Logo cap", 1999, 5000, 0}};
-  for (const auto& it : catalog) {
-    product_create c;
-    c.id = it.id;
-    c.name = it.name;
-    c.price = it.price;
-    c.on_hand = it.on_hand;
-    c.max_per_user = it.max_per_user;
-    auto r = wait_for<product_view>(pool, [&](auto done) { eng.create_product(c, std::move(done)); });
-    if (!r.ok()) return 1;
-    std::printf("  %-16s %-16s %6.2f USD  %5lld on hand\n", it.id, it.name, it.price / 100.0,
-                static_cast<long long>(it.on_hand));
+  load_demo_catalog(eng, pool);
+  auto catalog = wait_for<page<product_view>>(
+      pool, [&](auto done) { eng.list_products("", 50, "", false, std::move(done)); });
+  if (!catalog.ok()) return 1;
+  int on_hand = 0;
+  for (const auto& p : catalog->items) {
+    std::printf("  %-16s %-16s %6.2f USD  %5lld available\n", p.id.c_str(), p.name.c_str(),
+                p.price / 100.0, static_cast<long long>(p.available));
+    if (p.id == "sneaker-limited") on_hand = static_cast<int>(p.available);
   }
   std::printf("%d shoppers race for %d limited sneakers (1 per customer) and check out...\n",
               shoppers, on_hand);

@@ -51,6 +51,13 @@ response json_response(unsigned status, const json::value& v) {
   return r;
 }
 
+// Every cart answer is the same streamed text, whichever route changed the cart.
+response cart_response(const cart_view& c, const presentation& pr) {
+  response r;
+  r.body = cart_text(c, pr);
+  return r;
+}
+
 response bad_field(std::string field, std::string message) {
   error_details d;
   d.field = std::move(field);
@@ -133,18 +140,14 @@ std::string etag_of(const std::string& body) {
 }
 
 // A cacheable answer: ETag, and 304 when the client has it.
-response with_etag(const request& req, response r) {
+response with_etag(const std::string& if_none_match, response r) {
   std::string tag = etag_of(r.body);
-  if (!req.if_none_match.empty() && (req.if_none_match == tag || req.if_none_match == "*")) {
+  if (!if_none_match.empty() && (if_none_match == tag || if_none_match == "*")) {
     r.status = 304;
     r.body.clear();
   }
   r.headers.emplace_back("ETag", std::move(tag));
   return r;
-}
-
-std::optional<std::string> read_address_field(reader& rd, const char* key) {
-  return rd.str(key, limits::address_field_length_max);
 }
 
 }  // namespace
@@ -366,30 +369,23 @@ void api::run(const route& found_route, call& c) {
 // ---------------------------------------------------------------------------------------
 // Catalog
 
-void api::list_products(call& c) {
-  auto pg = read_paging(c.req);
-  if (!pg) return c.respond(bad_field("limit", "limit must be an integer 1..200"));
-  std::string q;
-  if (auto it = c.req.query.find("q"); it != c.req.query.end()) q = it->second;
-  engine_.list_products(pg->cursor, pg->limit, q, false,
-                        answer<page<product_view>>(c, [this, req = c.req](page<product_view> p) {
-                          return with_etag(req, json_response(200, page_json(p, [&](const auto& x) {
-                                                                  return to_json(x, settings_.pres, false);
-                                                                })));
-                        }));
-}
+void api::list_products(call& c) { list_products_as(c, /*admin=*/false); }
+void api::admin_list_products(call& c) { list_products_as(c, /*admin=*/true); }
 
-void api::admin_list_products(call& c) {
+// Public lists hide inactive products and the stock counts, and carry an ETag.
+void api::list_products_as(call& c, bool admin) {
   auto pg = read_paging(c.req);
   if (!pg) return c.respond(bad_field("limit", "limit must be an integer 1..200"));
   std::string q;
   if (auto it = c.req.query.find("q"); it != c.req.query.end()) q = it->second;
-  engine_.list_products(pg->cursor, pg->limit, q, true,
-                        answer<page<product_view>>(c, [this](page<product_view> p) {
-                          return json_response(200, page_json(p, [&](const auto& x) {
-                                                 return to_json(x, settings_.pres, true);
-                                               }));
-                        }));
+  engine_.list_products(
+      pg->cursor, pg->limit, q, admin,
+      answer<page<product_view>>(c, [this, admin, inm = c.req.if_none_match](page<product_view> p) {
+        response r = json_response(200, page_json(p, [&](const auto& x) {
+                                     return to_json(x, settings_.pres, admin);
+                                   }));
+        return admin ? r : with_etag(inm, std::move(r));
+      }));
 }
 
 void api::get_product(call& c) {
@@ -494,7 +490,7 @@ void api::admin_deactivate_product(call& c) {
 
 void api::get_cart(call& c) {
   engine_.get_cart(c.who.user_id, answer<cart_view>(c, [this](cart_view v) {
-                     return json_response(200, to_json(v, settings_.pres));
+                     return cart_response(v, settings_.pres);
                    }));
 }
 
@@ -509,8 +505,7 @@ void api::add_cart_item(call& c) {
   if (!quantity) return c.respond(bad_field("quantity", "quantity is required"));
   engine_.add_item(c.who.user_id, std::move(*product_id), *quantity, c.req.idempotency_key,
                    answer<idempotent<cart_view>>(c, [this](idempotent<cart_view> v) {
-                     response r;
-                     r.body = cart_text(v.value, settings_.pres);
+                     response r = cart_response(v.value, settings_.pres);
                      if (v.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
                      return r;
                    }));
@@ -522,19 +517,19 @@ void api::set_cart_item(call& c) {
   if (!rd.bad.empty() || !quantity)
     return c.respond(bad_field("quantity", "quantity must be an integer 0..10000"));
   engine_.set_item(c.who.user_id, c.params[0], *quantity, answer<cart_view>(c, [this](cart_view v) {
-                     return json_response(200, to_json(v, settings_.pres));
+                     return cart_response(v, settings_.pres);
                    }));
 }
 
 void api::remove_cart_item(call& c) {
   engine_.remove_item(c.who.user_id, c.params[0], answer<cart_view>(c, [this](cart_view v) {
-                        return json_response(200, to_json(v, settings_.pres));
+                        return cart_response(v, settings_.pres);
                       }));
 }
 
 void api::clear_cart(call& c) {
   engine_.clear_cart(c.who.user_id, answer<cart_view>(c, [this](cart_view v) {
-                       return json_response(200, to_json(v, settings_.pres));
+                       return cart_response(v, settings_.pres);
                      }));
 }
 
@@ -558,7 +553,7 @@ void api::add_address(call& c) {
       {"city", &a.city},     {"region", &a.region}, {"postal_code", &a.postal_code},
       {"country", &a.country}, {"phone", &a.phone}};
   for (auto [key, into] : fields) {
-    auto v = read_address_field(rd, key);
+    auto v = rd.str(key, limits::address_field_length_max);
     if (v) *into = std::move(*v);
   }
   if (!rd.bad.empty()) return c.respond(bad_field(rd.bad, rd.bad + " must be a string of at most 200 bytes"));

@@ -37,7 +37,6 @@ struct request {
   std::optional<std::string> idempotency_key;
   std::string if_none_match;
   std::string signature;  // Stampede-Signature
-  bool has_body = false;
   std::string body;
 };
 
@@ -102,6 +101,7 @@ class api {
   void list_products(call& c);
   void get_product(call& c);
   void admin_list_products(call& c);
+  void list_products_as(call& c, bool admin);
   void admin_create_product(call& c);
   void admin_get_product(call& c);
   void admin_patch_product(call& c);
