@@ -150,6 +150,16 @@ result<const product*> catalog::insert(product_create c) {
   return &it->second;
 }
 
+result<const product*> catalog::restore(product_create c, bool active, uint64_t version) {
+  std::string id = c.id;
+  auto r = insert(std::move(c));
+  if (!r.ok()) return r;
+  product* p = find_mutable(id);
+  p->active = active;
+  p->version = version;
+  return p;
+}
+
 std::optional<error> catalog::check_patch(std::string_view id, const product_patch& patch) const {
   if (auto e = validate(patch)) return e;
   const product* p = find(id);

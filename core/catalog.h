@@ -110,6 +110,8 @@ class catalog {
   result<product_view> create(const product_create& c);
   // create() without the view: what replay uses. Takes the fields to move from.
   result<const product*> insert(product_create c);
+  // A product as a snapshot holds it (recovery only).
+  result<const product*> restore(product_create c, bool active, uint64_t version);
   // Every check patch() makes, without changing anything.
   std::optional<error> check_patch(std::string_view id, const product_patch& p) const;
   result<product_view> patch(std::string_view id, const product_patch& p);

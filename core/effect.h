@@ -71,10 +71,38 @@ struct idempotency_stored {
   std::variant<cart_view, order, payment_result> answer;
 };
 
+// ---- Snapshots only (never in the write-ahead log) ----
+// A product as a snapshot holds it: its fields, stock on hand, state and version.
+struct product_restored {
+  product_create fields;
+  bool active = true;
+  uint64_t version = 0;
+};
+
 using effect =
     std::variant<product_created, product_patched, on_hand_set, product_deactivated,
                  shipping_methods_replaced, cart_replaced, address_added, address_deleted,
-                 order_placed, order_updated, notification_added, idempotency_stored>;
+                 order_placed, order_updated, notification_added, idempotency_stored,
+                 product_restored>;
+
+// One unit of a shard's state in a snapshot: a product ('p' + id), a user with the cart,
+// addresses, orders, notifications and idempotency keys ('u' + id), or the shard's shipping
+// methods ("s"); as the effects that rebuild it on a shard that does not have it yet.
+struct snapshot_unit {
+  std::string key;
+  std::vector<effect> effects;
+};
+
+// Where a shard sends its part of a snapshot (persistence/snapshot.h). Called on the
+// shard's thread: must not block.
+class snapshot_sink {
+ public:
+  virtual ~snapshot_sink() = default;
+  virtual void units(uint32_t shard, std::vector<snapshot_unit>&& chunk) = 0;
+  // Every unit is sent: together they are the shard's state right after record `lsn`,
+  // and the log is durable through `lsn`.
+  virtual void covered(uint32_t shard, uint64_t lsn) = 0;
+};
 
 // Where a shard's effects go before they count. Shard-local: one log per shard, called
 // only from its thread. `append` returns the effect's sequence number; `durable_lsn` is

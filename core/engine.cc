@@ -50,6 +50,7 @@ engine::engine(engine_config config)
   sc.run_timer = config.run_timers;
   sc.user_requests_per_s = config.user_requests_per_s;
   sc.answer_before_durable = config.answer_before_durable;
+  sc.snapshot_units_per_turn = config.snapshot_units_per_turn;
   for (uint32_t i = 0; i < routes_.shard_count(); ++i) {
     shards_.push_back(std::make_unique<shard>(i, routes_, *clock_, sc));
     peers_.push_back(&shards_.back()->inbox());

@@ -34,6 +34,7 @@ struct engine_config {
   int64_t inbox_admission_max = limits::shard_inbox_admission_max;
   std::string data_dir;               // empty: in memory only (tests, the demo)
   bool answer_before_durable = false;  // --durability async
+  size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;
 };
 
 // Recovery opens the write-ahead logs; the engine itself knows only effect_log. This is

@@ -72,7 +72,8 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       timer_(io_),
       batch_(limits::shard_drain_batch_max),
       log_(std::move(log)),
-      shipping_(default_shipping_methods()) {
+      shipping_(default_shipping_methods()),
+      snapshot_timer_(io_) {
   // Sequences start past the shard number so ids of different shards never collide.
   next_sequence_ = (static_cast<uint64_t>(index_) << 40) + 1;
 }
@@ -302,7 +303,138 @@ std::string shard::rebuild_stock(const std::vector<const shard*>& all) {
   return catalog_.check_counts();
 }
 
+// ---------------------------------------------------------------------------------------
+// Snapshots
+
+void shard::forget_changes() {
+  changed_users_.clear();
+  changed_products_.clear();
+  changed_shipping_ = false;
+}
+
+void shard::note_change(const effect& e) {
+  char kind = 'u';
+  const std::string* id = nullptr;
+  std::visit(
+      [&](const auto& x) {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, product_created> || std::is_same_v<T, product_restored>) {
+          kind = 'p', id = &x.fields.id;
+        } else if constexpr (std::is_same_v<T, product_patched> || std::is_same_v<T, on_hand_set> ||
+                             std::is_same_v<T, product_deactivated>) {
+          kind = 'p', id = &x.product_id;
+        } else if constexpr (std::is_same_v<T, shipping_methods_replaced>) {
+          kind = 's';
+        } else if constexpr (std::is_same_v<T, order_placed> || std::is_same_v<T, order_updated>) {
+          id = &x.value.user_id;
+        } else {
+          id = &x.user_id;
+        }
+      },
+      e);
+  if (snapshot_ && snapshot_->started) {
+    // Copy-on-write: the snapshot is the state at its log position, so a unit it has not
+    // taken yet is taken now, before this effect changes it.
+    snapshot_run& run = *snapshot_;
+    if (kind == 's' ? std::exchange(run.shipping, false)
+                    : (kind == 'p' ? run.products : run.users).erase(*id) > 0)
+      run.chunk.push_back(capture(kind, id ? *id : std::string()));
+  }
+  if (kind == 's') {
+    changed_shipping_ = true;
+  } else {
+    (kind == 'p' ? changed_products_ : changed_users_).insert(*id);
+  }
+}
+
+snapshot_unit shard::capture(char kind, const std::string& id) const {
+  snapshot_unit unit;
+  unit.key.reserve(1 + id.size());
+  unit.key.push_back(kind);
+  unit.key += id;
+  if (kind == 's') {
+    unit.effects.emplace_back(shipping_methods_replaced{shipping_});
+  } else if (kind == 'p') {
+    if (const product* p = catalog_.find(id)) {
+      unit.effects.emplace_back(product_restored{
+          product_create{p->id, p->name, p->description, p->price, p->images, p->units.on_hand(),
+                         p->max_per_user, p->sale_starts_at_ms, p->sale_ends_at_ms},
+          p->active, p->version});
+    }
+  } else if (auto it = users_.find(id); it != users_.end()) {
+    const user_record& u = it->second;
+    // Orders first: placing one empties the cart, which comes next.
+    for (const auto& order_id : u.order_ids) {
+      auto o = orders_.find(order_id);
+      if (o != orders_.end()) unit.effects.emplace_back(order_placed{o->second});
+    }
+    unit.effects.emplace_back(cart_replaced{id, u.basket});
+    for (const auto& a : u.addresses) unit.effects.emplace_back(address_added{id, a});
+    for (const auto& n : u.notifications) unit.effects.emplace_back(notification_added{id, n});
+    for (const auto& [key, entry] : u.idempotency)
+      unit.effects.emplace_back(
+          idempotency_stored{id, key, entry.fingerprint, entry.stored_at_ms, entry.answer});
+  }
+  return unit;
+}
+
+void shard::begin_snapshot(snapshot_sink* sink) {
+  if (snapshot_) return;
+  snapshot_ = std::make_unique<snapshot_run>();
+  snapshot_->sink = sink;
+  snapshot_step();
+}
+
+void shard::snapshot_step() {
+  if (!snapshot_) return;
+  snapshot_run& run = *snapshot_;
+  if (!run.started) {
+    if (!product_admin_queue_.empty()) {
+      // A product change may be logged and not yet applied (new stock waits for its
+      // record to be durable); the snapshot's position would claim it. Try again shortly.
+      snapshot_timer_.expires_after(std::chrono::milliseconds(1));
+      snapshot_timer_.async_wait([this](boost::system::error_code ec) {
+        if (ec) return;
+        snapshot_step();
+        end_of_pass();
+      });
+      return;
+    }
+    run.started = true;
+    run.lsn = last_lsn_;
+    run.users.swap(changed_users_);
+    run.products.swap(changed_products_);
+    run.shipping = std::exchange(changed_shipping_, false);
+  }
+  size_t budget = config_.snapshot_units_per_turn;
+  if (run.shipping) {
+    run.shipping = false;
+    run.chunk.push_back(capture('s', ""));
+  }
+  for (auto* set : {&run.products, &run.users}) {
+    while (budget > 0 && !set->empty()) {
+      auto it = set->begin();
+      std::string id = *it;
+      set->erase(it);
+      run.chunk.push_back(capture(set == &run.products ? 'p' : 'u', id));
+      --budget;
+    }
+  }
+  if (!run.chunk.empty()) run.sink->units(index_, std::exchange(run.chunk, {}));
+  if (!run.users.empty() || !run.products.empty()) {
+    asio::post(io_, [this] {
+      snapshot_step();
+      end_of_pass();
+    });
+    return;
+  }
+  // The state through run.lsn is taken; it counts once the log is durable that far.
+  when_durable([sink = run.sink, index = index_, lsn = run.lsn] { sink->covered(index, lsn); });
+  snapshot_.reset();
+}
+
 void shard::apply(effect&& e) {
+  note_change(e);
   struct visitor {
     shard& s;
     void operator()(product_created& x) {
@@ -344,7 +476,13 @@ void shard::apply(effect&& e) {
       u.basket = cart{};
       ++s.orders_by_status_[static_cast<size_t>(o.status)];
       u.order_ids.push_back(o.id);
-      for (const auto& item : o.items) u.ordered_units[item.product_id] += item.quantity;
+      // A placed order is pending; one loaded from a snapshot may be in any status.
+      if (holds_stock(o.status))
+        for (const auto& item : o.items) u.ordered_units[item.product_id] += item.quantity;
+      for (const auto& p : o.payments) {
+        s.note_id(p.id, "pay_");
+        s.payment_orders_.try_emplace(p.id, o.id);
+      }
       if (o.expires_at_ms) s.payment_deadlines_.emplace(*o.expires_at_ms, o.id);
       s.orders_by_time_.emplace(o.created_at_ms, o.id);
       std::string id = o.id;
@@ -380,6 +518,10 @@ void shard::apply(effect&& e) {
       u.idempotency.insert_or_assign(x.scope_key,
                                      idempotency_entry{x.fingerprint, x.stored_at_ms, x.answer});
       s.idempotency_by_time_.emplace(x.stored_at_ms, x.user_id, x.scope_key);
+    }
+    void operator()(product_restored& x) {
+      auto r = s.catalog_.restore(std::move(x.fields), x.active, x.version);
+      STAMPEDE_CHECK(r.ok());
     }
   };
   std::visit(visitor{*this}, e);

@@ -24,6 +24,7 @@
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/node_hash_map.h"
 #include "core/address.h"
 #include "core/cart.h"
@@ -49,6 +50,7 @@ struct shard_config {
   int64_t idle_spin_us = 50;  // how long an idle shard polls before it sleeps
   payment_gateway* gateway = nullptr;  // outlives the shard; required for payments
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
+  size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;  // tests lower it
 };
 
 // A checkout's inputs (POST /v1/orders and /v1/checkout/preview).
@@ -216,6 +218,14 @@ class shard {
   // orders (read-only), with no other thread writing anything. "" or what is wrong.
   std::string rebuild_stock(const std::vector<const shard*>& all);
 
+  // Snapshots: sends `sink` every unit changed since the last snapshot, as it is right after
+  // the last record logged before the first unit is taken (copy-on-write: a unit about to
+  // change is taken first), a bounded chunk per turn of the loop, then covered(). Waits
+  // while a product admin change is logged but not yet applied. Ignored while one runs.
+  void begin_snapshot(snapshot_sink* sink);
+  // Recovery: what a snapshot loaded has not changed since that snapshot.
+  void forget_changes();
+
   // Timers: lapse holds and cancel unpaid orders whose deadline is <= now.
   void tick();
   void stats_into(store_stats& out) const;
@@ -276,6 +286,20 @@ class shard {
   void when_durable(absl::AnyInvocable<void()> fn);
   // A client's answer: after durability, or with --durability async at the end of the pass.
   void when_answerable(absl::AnyInvocable<void()> fn);
+
+  // Snapshots.
+  struct snapshot_run {
+    snapshot_sink* sink = nullptr;
+    bool started = false;
+    uint64_t lsn = 0;
+    absl::flat_hash_set<std::string> users, products;  // still to take
+    bool shipping = false;
+    std::vector<snapshot_unit> chunk;
+  };
+  void snapshot_step();
+  // Marks the unit `e` changes, first taking it for a snapshot that still needs it.
+  void note_change(const effect& e);
+  snapshot_unit capture(char kind, const std::string& id) const;
 
   // Users.
   user_record& user(const std::string& user_id);
@@ -363,6 +387,11 @@ class shard {
   absl::btree_set<std::pair<int64_t, std::string>> orders_by_time_;     // (created ms, order)
   absl::btree_set<std::tuple<int64_t, std::string, std::string>> idempotency_by_time_;
   absl::flat_hash_map<std::string, std::deque<absl::AnyInvocable<void()>>> product_admin_queue_;
+  // Units changed since the last snapshot took them.
+  absl::flat_hash_set<std::string> changed_users_, changed_products_;
+  bool changed_shipping_ = false;
+  std::unique_ptr<snapshot_run> snapshot_;
+  boost::asio::steady_timer snapshot_timer_;
 };
 
 }  // namespace stampede

@@ -1,39 +1,53 @@
-// Opening a data directory: lock it, check its manifest, read every shard's write-ahead
-// log (truncating a torn tail, refusing corruption), replay it into the engine, and give
-// each shard its log to append to. Call before engine::start(), from the main thread.
+// Opening a data directory: lock it, check its manifest, load each shard's snapshot and
+// replay its write-ahead log after the snapshot's position (truncating a torn tail,
+// refusing corruption), and give each shard its log to append to. Call before
+// engine::start(), from the main thread. The directory's files: files.h.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/engine.h"
+#include "persistence/snapshot.h"
 
 namespace stampede::wal {
 
+struct store_options {
+  uint64_t segment_bytes = 64ull << 20;       // a log segment is closed past this size
+  size_t snapshot_map_bytes = 64ull << 20;    // the LMDB map to start with; grows as needed
+};
+
 struct recovery_report {
+  uint64_t snapshot_units = 0;  // loaded from the snapshot, all shards
   uint64_t records = 0;   // replayed, all shards
+  uint64_t skipped = 0;   // log records the snapshot already had
   uint64_t bytes = 0;     // of log read
-  double seconds = 0;     // reading, replaying and rebuilding stock
-  double replay_seconds = 0;   // of which: reading and replaying the logs (shards in parallel)
+  double seconds = 0;     // loading, replaying and rebuilding stock
+  double replay_seconds = 0;   // of which: loading and replaying (shards in parallel)
   int torn_tails = 0;     // shards whose log ended in a torn write, now truncated
 };
 
-// Holds the data directory's lock: one process (one engine) per directory. Keep it alive
-// until the engine has stopped, so its last records are written under the lock.
+// Holds the data directory: its lock (one process, one engine a directory) and its
+// snapshot store. Keep it alive until the engine has stopped, so its last records are
+// written under the lock.
 class data_dir_lock {
  public:
   data_dir_lock() = default;
   ~data_dir_lock();
   data_dir_lock(const data_dir_lock&) = delete;
   data_dir_lock& operator=(const data_dir_lock&) = delete;
+  snapshot_store* snapshots() { return snapshots_.get(); }
 
  private:
-  friend std::string open_data_dir(engine&, const std::string&, recovery_report&, data_dir_lock&);
+  friend std::string open_data_dir(engine&, const std::string&, recovery_report&,
+                                   data_dir_lock&, const store_options&);
   int fd_ = -1;
+  std::unique_ptr<snapshot_store> snapshots_;
 };
 
 // Returns "" or why the store cannot start (the message names the file and offset).
 std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report,
-                          data_dir_lock& lock);
+                          data_dir_lock& lock, const store_options& options = {});
 
 }  // namespace stampede::wal

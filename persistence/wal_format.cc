@@ -109,6 +109,7 @@ template <class A> void fields(A& a, notification_added& x) { a(x.user_id, x.val
 template <class A> void fields(A& a, idempotency_stored& x) {
   a(x.user_id, x.scope_key, x.fingerprint, x.stored_at_ms, x.answer);
 }
+template <class A> void fields(A& a, product_restored& x) { a(x.fields, x.active, x.version); }
 
 // The largest value of each persisted enum, for decoding.
 template <class E> constexpr uint8_t enum_max();
@@ -279,6 +280,8 @@ std::optional<effect> decode_as(size_t index, in& i, std::index_sequence<I...>) 
   return e;
 }
 }  // namespace
+
+static_assert(std::variant_size_v<effect> == effect_type_max);
 
 std::optional<effect> decode_effect(uint16_t type, std::string_view payload) {
   if (type == 0 || type > effect_type_max) return std::nullopt;

@@ -47,8 +47,9 @@ enum class effect_type : uint16_t {
   order_updated,
   notification_added,
   idempotency_stored,
+  product_restored,  // snapshots only
 };
-inline constexpr uint16_t effect_type_max = 12;
+inline constexpr uint16_t effect_type_max = 13;
 
 uint32_t crc32c(std::string_view bytes);
 // The portable (table) implementation, for checking the hardware one.

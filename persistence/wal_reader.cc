@@ -37,8 +37,10 @@ std::string base_name(const std::string& path) {
 
 }  // namespace
 
-read_result read_log(const std::string& path, const std::function<void(effect&&)>& on_effect) {
+read_result read_log(const std::string& path, const std::function<void(effect&&)>& on_effect,
+                     uint64_t first_sequence, uint64_t skip_through) {
   read_result r;
+  r.last_sequence = first_sequence - 1;
   std::string data;
   {
     std::ifstream f(path, std::ios::binary | std::ios::ate);
@@ -72,6 +74,12 @@ read_result read_log(const std::string& path, const std::function<void(effect&&)
                      " has sequence " + std::to_string(h->sequence) + ", expected " +
                      std::to_string(r.last_sequence + 1);
       return r;
+    }
+    if (h->sequence <= skip_through) {
+      ++r.skipped;
+      r.last_sequence = h->sequence;
+      at += header_size + h->length;
+      continue;
     }
     auto e = decode_effect(h->type, all.substr(at + header_size, h->length));
     if (!e) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "persistence/files.h"
 #include "persistence/wal_format.h"
 
 namespace stampede::wal {
@@ -41,18 +42,15 @@ class posix_file final : public log_device {
   int fd_;
 };
 
-std::string dir_of(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 }  // namespace
 
-std::string wal_writer::open(const std::string& path, uint64_t valid_bytes,
-                             uint64_t last_sequence, std::function<void(uint64_t)> synced,
+std::string wal_writer::open(const std::string& dir, uint32_t shard, const std::string& path,
+                             uint64_t valid_bytes, uint64_t last_sequence, uint64_t segment_bytes,
+                             std::function<void(uint64_t)> synced,
                              std::unique_ptr<wal_writer>& out) {
-  bool existed = ::access(path.c_str(), F_OK) == 0;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  int fd = ::access(path.c_str(), F_OK) == 0
+               ? ::open(path.c_str(), O_WRONLY | O_CLOEXEC)
+               : create_segment(path);  // a new file counts once its directory entry does
   if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
   if (::ftruncate(fd, static_cast<off_t>(valid_bytes)) != 0 ||
       ::lseek(fd, static_cast<off_t>(valid_bytes), SEEK_SET) < 0 || ::fdatasync(fd) != 0) {
@@ -60,25 +58,25 @@ std::string wal_writer::open(const std::string& path, uint64_t valid_bytes,
     ::close(fd);
     return "cannot prepare " + path + ": " + err;
   }
-  if (!existed) {
-    // A new file is durable only once its directory entry is.
-    int dir = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0 || ::fsync(dir) != 0) {
-      std::string err = std::strerror(errno);
-      if (dir >= 0) ::close(dir);
-      ::close(fd);
-      return "cannot sync the directory of " + path + ": " + err;
-    }
-    ::close(dir);
-  }
+  auto next = [dir, shard](uint64_t first_sequence) -> std::unique_ptr<log_device> {
+    int fd = create_segment(segment_path(dir, shard, first_sequence));
+    if (fd < 0) return nullptr;
+    return std::make_unique<posix_file>(fd);
+  };
   out = std::make_unique<wal_writer>(std::make_unique<posix_file>(fd), last_sequence,
-                                     std::move(synced), fatal_io);
+                                     std::move(synced), fatal_io, std::move(next), segment_bytes,
+                                     valid_bytes);
   return "";
 }
 
 wal_writer::wal_writer(std::unique_ptr<log_device> device, uint64_t last_sequence,
-                       std::function<void(uint64_t)> synced, fatal_handler on_fatal)
+                       std::function<void(uint64_t)> synced, fatal_handler on_fatal,
+                       segment_factory next_segment, uint64_t segment_bytes,
+                       uint64_t segment_size)
     : device_(std::move(device)),
+      next_segment_(std::move(next_segment)),
+      segment_bytes_(segment_bytes),
+      segment_size_(segment_size),
       on_fatal_(std::move(on_fatal)),
       appended_(last_sequence),
       durable_(last_sequence),
@@ -141,6 +139,18 @@ void wal_writer::io_loop() {
     uint64_t lsn = in_flight_lsn_;
     lock.unlock();
     bool ok = !dead_ && write_and_sync(data);
+    if (ok && next_segment_ && (segment_size_ += data.size()) >= segment_bytes_) {
+      // The segment is whole and synced; the next batch starts the next one.
+      auto next = next_segment_(lsn + 1);
+      if (next) {
+        device_ = std::move(next);
+        segment_size_ = 0;
+      } else {
+        dead_ = true;
+        on_fatal_("segment creation");
+        ok = false;
+      }
+    }
     lock.lock();
     in_flight_lsn_ = 0;
     if (!ok) {

@@ -37,17 +37,26 @@ class log_device {
 // Tests replace it; the writer then acknowledges nothing more.
 using fatal_handler = std::function<void(const char* what)>;
 
+// Opens the next segment, whose first record will have `first_sequence`; nullptr (errno
+// set) on failure. Called on the I/O thread.
+using segment_factory = std::function<std::unique_ptr<log_device>(uint64_t first_sequence)>;
+
 class wal_writer final : public effect_log {
  public:
-  // A writer on any device (tests). `synced` as for open().
+  // A writer on any device (tests). `synced` as for open(). Without `next_segment` the
+  // device is never rotated.
   wal_writer(std::unique_ptr<log_device> device, uint64_t last_sequence,
-             std::function<void(uint64_t)> synced, fatal_handler on_fatal);
+             std::function<void(uint64_t)> synced, fatal_handler on_fatal,
+             segment_factory next_segment = nullptr, uint64_t segment_bytes = 0,
+             uint64_t segment_size = 0);
 
   // `synced(lsn)` runs on the I/O thread after records up to lsn are durable; it must hand
   // that to the shard (a message), which then calls mark_durable(lsn).
-  // Opens `path` for appending after its first `valid_bytes` (truncating a torn tail).
-  // Returns "" or an error message.
-  static std::string open(const std::string& path, uint64_t valid_bytes, uint64_t last_sequence,
+  // Opens shard `shard`'s segment `path` in `dir` for appending after its first
+  // `valid_bytes` (truncating a torn tail); once a segment holds `segment_bytes`, the next
+  // batch starts a new one. Returns "" or an error message.
+  static std::string open(const std::string& dir, uint32_t shard, const std::string& path,
+                          uint64_t valid_bytes, uint64_t last_sequence, uint64_t segment_bytes,
                           std::function<void(uint64_t)> synced, std::unique_ptr<wal_writer>& out);
   ~wal_writer() override;
 
@@ -61,8 +70,13 @@ class wal_writer final : public effect_log {
   // Writes and syncs `data`; false (after the fatal handler ran) on failure.
   bool write_and_sync(const std::string& data);
 
-  // Shard thread.
+  // I/O thread (and the destructor, after it).
   std::unique_ptr<log_device> device_;
+  segment_factory next_segment_;
+  uint64_t segment_bytes_;
+  uint64_t segment_size_;  // bytes in the current segment
+
+  // Shard thread.
   fatal_handler on_fatal_;
   bool dead_ = false;  // I/O thread: a write or sync failed; nothing more is acknowledged
   uint64_t appended_;

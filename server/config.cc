@@ -60,6 +60,16 @@ const std::vector<flag>& flags() {
          c.durability = v;
          return std::nullopt;
        }},
+      {"--snapshot-interval", "STAMPEDE_SNAPSHOT_INTERVAL",
+       "seconds between snapshots of what changed; 0: only by log size (default 300)", true,
+       [](config& c, const std::string& v) { return to_int(v, 0, 7 * 86400, c.snapshot_interval_s); }},
+      {"--snapshot-log-mb", "STAMPEDE_SNAPSHOT_LOG_MB",
+       "also snapshot when the write-ahead logs grew this many MB since the last (default 256)",
+       true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 1'000'000, c.snapshot_log_mb); }},
+      {"--segment-mb", "STAMPEDE_SEGMENT_MB",
+       "size at which a write-ahead log segment is closed and the next begun (default 64)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 65'536, c.segment_mb); }},
       {"--hold-ttl", "STAMPEDE_HOLD_TTL", "seconds a cart holds its units (default 600)", true,
        [](config& c, const std::string& v) { return to_int(v, 1, 7 * 86400, c.hold_ttl_s); }},
       {"--payment-ttl", "STAMPEDE_PAYMENT_TTL",

@@ -15,6 +15,9 @@ struct config {
   std::string jwt_secret = "stampede-dev-secret";
   uint32_t shards = 0;  // 0: one per core
   std::string durability = "fsync";
+  int64_t snapshot_interval_s = 300;
+  int64_t snapshot_log_mb = 256;
+  int64_t segment_mb = 64;
   int64_t hold_ttl_s = 600;
   int64_t payment_ttl_s = 900;
   std::string payment_gateway = "sandbox";

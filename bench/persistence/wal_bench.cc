@@ -11,6 +11,7 @@
 #include <benchmark/benchmark.h>
 
 #include "core/engine.h"
+#include "persistence/files.h"
 #include "persistence/recovery.h"
 #include "persistence/wal_format.h"
 
@@ -65,8 +66,8 @@ std::string write_store(size_t products, size_t users) {
     append_record(logs[s], ++seq[s], cart_replaced{user, c});
   }
   for (int s = 0; s < 2; ++s)
-    std::ofstream(dir + "/wal-" + std::to_string(s) + ".log", std::ios::binary) << logs[s];
-  std::ofstream(dir + "/MANIFEST") << "stampede-wal-1 shards 2\n";
+    std::ofstream(segment_path(dir, s, 1), std::ios::binary) << logs[s];
+  std::ofstream(dir + "/MANIFEST") << "stampede-data-2 shards 2\n";
   return dir;
 }
 

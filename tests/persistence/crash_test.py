@@ -9,6 +9,7 @@ Usage: crash_test.py PATH_TO_STAMPEDE [CYCLES]
 import os
 import random
 import sys
+import shutil
 import tempfile
 import threading
 import time
@@ -27,13 +28,19 @@ MAY_BECOME = {"pending": {"pending", "paid", "canceled"}, "paid": {"paid", "canc
               "canceled": {"canceled"}}
 
 
+# Snapshots every second and 1 MB log segments, so kills land during snapshot rounds, after
+# them (covered segments deleted) and mid-rotation.
+SERVER_ARGS = ("--shards", "2", "--snapshot-interval", "1", "--segment-mb", "1")
+
+
 class Crash(unittest.TestCase):
     def test_acknowledged_orders_survive_kill_9_and_stock_stays_exact(self):
         data_dir = tempfile.mkdtemp(prefix="stampede-crash-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
         rng = random.Random(20261122)
         acknowledged = {}  # order id -> (owner token, last acknowledged status)
         lock = threading.Lock()
-        server = Server(BINARY, "--shards", "2", data_dir=data_dir)
+        server = Server(BINARY, *SERVER_ARGS, data_dir=data_dir)
         admin = Client(server.port, ADMIN)
         for p in PRODUCTS:
             self.assertEqual(admin.request("POST", "/v1/admin/products",
@@ -86,12 +93,12 @@ class Crash(unittest.TestCase):
             threads = [threading.Thread(target=shopper, args=(w,)) for w in range(8)]
             for t in threads:
                 t.start()
-            time.sleep(rng.uniform(0.05, 0.4))
+            time.sleep(rng.uniform(0.05, 1.5))
             server.kill()
             stop.set()
             for t in threads:
                 t.join()
-            server = Server(BINARY, "--shards", "2", data_dir=data_dir)
+            server = Server(BINARY, *SERVER_ARGS, data_dir=data_dir)
             self.check(server, acknowledged, cycle)
             total_acked = len(acknowledged)
         self.assertEqual(server.stop(), 0)

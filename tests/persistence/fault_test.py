@@ -7,6 +7,7 @@ Usage: fault_test.py PATH_TO_STAMPEDE PATH_TO_LIBFAIL_IO
 import os
 import subprocess
 import sys
+import shutil
 import tempfile
 import threading
 import unittest
@@ -22,6 +23,7 @@ ADMIN = make_token("root", role="admin")
 class Faults(unittest.TestCase):
     def run_until_the_disk_fails(self, variable, at):
         data_dir = tempfile.mkdtemp(prefix="stampede-fault-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
         # First start: a catalog, on a healthy disk.
         server = Server(BINARY, "--shards", "2", data_dir=data_dir)
         admin = Client(server.port, ADMIN)

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "core/engine.h"
+#include "persistence/files.h"
 #include "persistence/recovery.h"
 #include "persistence/wal_writer.h"
 
@@ -231,8 +232,8 @@ TEST(PowerLoss, EveryAcknowledgedChangeSurvivesACutAtEverySyncInEveryFailureMode
       std::filesystem::remove_all(dir);
       std::filesystem::create_directories(dir);
       for (int i = 0; i < shards; ++i)
-        std::ofstream(dir / ("wal-" + std::to_string(i) + ".log"), std::ios::binary) << grid.image(i);
-      std::ofstream(dir / "MANIFEST") << "stampede-wal-1 shards " << shards << "\n";
+        std::ofstream(segment_path(dir.string(), i, 1), std::ios::binary) << grid.image(i);
+      std::ofstream(dir / "MANIFEST") << "stampede-data-2 shards " << shards << "\n";
       manual_clock clock;
       engine_config cfg{shards, 600, 900, &clock, false};
       cfg.user_requests_per_s = 0;
@@ -270,6 +271,8 @@ TEST(PowerLoss, EveryAcknowledgedChangeSurvivesACutAtEverySyncInEveryFailureMode
   }
   std::printf("power loss: %d cuts, %d recovered and checked, %d refused as corrupt\n", cuts,
               recovered, refused);
+  std::filesystem::remove_all(std::filesystem::path(::testing::TempDir()) /
+                              ("power-" + std::to_string(::getpid())));
   EXPECT_GT(cuts, 150);
 }
 

@@ -11,25 +11,38 @@
 
 #include <gtest/gtest.h>
 
+#include "persistence/files.h"
 #include "tests/core/engine_fixture.h"
 
 namespace stampede::wal {
 namespace {
 
+// A new empty directory, removed when the test program exits.
 std::string fresh_dir(const char* name) {
+  struct cleanup {
+    std::vector<std::filesystem::path> dirs;
+    ~cleanup() {
+      std::error_code ec;
+      for (const auto& d : dirs) std::filesystem::remove_all(d, ec);
+    }
+  };
+  static cleanup made;
   auto dir = std::filesystem::path(::testing::TempDir()) /
              (std::string(name) + "-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
+  made.dirs.push_back(dir);
   return dir.string();
 }
 
 // An engine on a manual clock opened on `dir`.
 struct durable_store {
-  durable_store(const std::string& dir, manual_clock& clock) : eng(config(clock)) {
-    recovery_report report;
-    error = open_data_dir(eng, dir, report, lock);
+  durable_store(const std::string& dir, manual_clock& clock, store_options options = {})
+      : eng(config(clock)) {
+    error = open_data_dir(eng, dir, report, lock, options);
     records = report.records;
-    if (error.empty()) eng.start();
+    if (!error.empty()) return;
+    eng.start();
+    snapshots = std::make_unique<snapshotter>(eng, dir, *lock.snapshots(), snapshot_options{0, 0});
   }
   ~durable_store() {
     eng.stop();
@@ -38,6 +51,7 @@ struct durable_store {
   static engine_config config(manual_clock& clock) {
     engine_config c{4, 600, 900, &clock, false};
     c.user_requests_per_s = 0;  // the manual clock never refills a bucket
+    c.snapshot_units_per_turn = 1;  // snapshots span many turns: units change meanwhile
     return c;
   }
   template <class T, class F>
@@ -50,6 +64,8 @@ struct durable_store {
   data_dir_lock lock;
   engine eng;
   boost::asio::thread_pool pool{1};
+  std::unique_ptr<snapshotter> snapshots;  // rounds only when a test takes one
+  recovery_report report;
   std::string error;
   uint64_t records = 0;
 };
@@ -247,6 +263,215 @@ TEST(Recovery, EveryAcknowledgedOrderSurvivesAProcessThatDies) {
     ++checked;
   }
   EXPECT_EQ(checked, 60);
+}
+
+// ---- Snapshots ----
+
+void expect_consistent_stock(durable_store& s) {
+  ASSERT_TRUE(s.call<ok_t>([&](auto d) { s.eng.quiesce(std::move(d)); }).ok());
+  auto audit = s.call<stock_audit>([&](auto d) { s.eng.audit(std::move(d)); });
+  for (const auto& [id, line] : audit.value()) {
+    EXPECT_EQ(line.reserved, line.held_in_carts) << id;
+    EXPECT_EQ(line.committed, line.in_live_orders) << id;
+    EXPECT_LE(line.reserved + line.committed, line.on_hand) << id;
+  }
+}
+
+size_t segment_count(const std::string& dir) {
+  size_t n = 0;
+  for (uint32_t i = 0; i < 4; ++i) n += list_segments(dir, i).size();
+  return n;
+}
+
+TEST(Snapshots, ARestartLoadsTheSnapshotAndReplaysOnlyTheLogAfterIt) {
+  std::string dir = fresh_dir("snap-restart");
+  manual_clock clock;
+  store_options small;
+  small.segment_bytes = 4096;  // many segments, so covered ones can be deleted
+  std::string before;
+  uint64_t logged_before_snapshot = 0;
+  {
+    durable_store s(dir, clock, small);
+    ASSERT_EQ(s.error, "");
+    seed_catalog(s);
+    random_work(s, clock, 7, 150);
+    size_t segments_before = segment_count(dir);
+    ASSERT_GT(segments_before, 8u);
+    ASSERT_EQ(s.snapshots->take(), "");
+    auto st = s.snapshots->stats();
+    EXPECT_GT(st.units, 6u);  // the products and the users
+    EXPECT_GT(st.segments_deleted, 0u);
+    EXPECT_LT(segment_count(dir), segments_before);
+    for (uint32_t i = 0; i < 4; ++i) logged_before_snapshot += s.lock.snapshots()->covered(i);
+    EXPECT_GT(logged_before_snapshot, 100u);
+    random_work(s, clock, 8, 20);  // a short log after the snapshot
+    before = dump(s);
+  }
+  durable_store again(dir, clock, small);
+  ASSERT_EQ(again.error, "");
+  EXPECT_GT(again.report.snapshot_units, 6u);
+  EXPECT_GT(again.records, 0u);
+  EXPECT_LT(again.records, logged_before_snapshot);  // not the whole history
+  EXPECT_EQ(dump(again), before);
+  random_work(again, clock, 9, 30);
+  expect_consistent_stock(again);
+  // A second snapshot writes only what changed since the first.
+  ASSERT_EQ(again.snapshots->take(), "");
+  EXPECT_LE(again.snapshots->stats().units, users.size() + products.size() + 4);
+}
+
+TEST(Snapshots, ASnapshotTakenDuringLoadIsTheStateAtItsPosition) {
+  for (unsigned seed : {11u, 12u}) {
+    std::string dir = fresh_dir(("snap-load-" + std::to_string(seed)).c_str());
+    manual_clock clock;
+    store_options small;
+    small.segment_bytes = 8192;
+    std::string before;
+    {
+      durable_store s(dir, clock, small);
+      ASSERT_EQ(s.error, "");
+      seed_catalog(s);
+      std::atomic<bool> done{false};
+      // Clients, and an admin changing stock (a logged increase waits for its record).
+      std::thread work([&] {
+        random_work(s, clock, seed, 200);
+        done = true;
+      });
+      std::thread admin([&] {
+        for (int i = 0; !done; ++i)
+          (void)s.call<product_view>([&](auto d) {
+            s.eng.adjust_stock(products[i % products.size()], i % 2 ? -1 : 1, std::move(d));
+          });
+      });
+      // Other users keep changing, so every round has hundreds of units to take, one a
+      // turn, and the users above change while a round is under way (copy-on-write).
+      std::thread others([&] {
+        for (int i = 0; !done; ++i) {
+          std::string u = "other" + std::to_string(i % 400);
+          auto a = s.call<address>([&](auto d) {
+            s.eng.add_address(u, address{"", "N", "L1", "", "C", "", "1", "GB", ""}, std::move(d));
+          });
+          if (a.ok()) (void)s.call<ok_t>([&](auto d) { s.eng.delete_address(u, a->id, std::move(d)); });
+        }
+      });
+      int rounds = 0;
+      while (!done || rounds < 3) {
+        ASSERT_EQ(s.snapshots->take(), "");
+        ++rounds;
+      }
+      work.join();
+      admin.join();
+      others.join();
+      EXPECT_GE(s.snapshots->stats().rounds, 3u);
+      before = dump(s);
+    }
+    durable_store again(dir, clock, small);
+    ASSERT_EQ(again.error, "");
+    EXPECT_GT(again.report.snapshot_units, 0u);
+    EXPECT_EQ(dump(again), before) << "seed " << seed;
+    expect_consistent_stock(again);
+  }
+}
+
+// Deterministic copy-on-write: each shard begins its part (one unit a turn, hundreds of
+// units to take) and at once changes the test users it owns, before it has taken them.
+TEST(Snapshots, AUnitChangedBeforeItIsTakenIsTakenAsItWasAtThePosition) {
+  std::string dir = fresh_dir("snap-cow");
+  manual_clock clock;
+  std::string before;
+  {
+    durable_store s(dir, clock);
+    ASSERT_EQ(s.error, "");
+    seed_catalog(s);
+    for (int i = 0; i < 400; ++i)
+      ASSERT_TRUE(s.call<address>([&](auto d) {
+                     s.eng.add_address("filler" + std::to_string(i),
+                                       address{"", "N", "L1", "", "C", "", "1", "GB", ""}, std::move(d));
+                   }).ok());
+    random_work(s, clock, 21, 40);
+    router routes(4);
+    boost::asio::thread_pool sink_pool(1);
+    ASSERT_EQ(s.snapshots->take([&](shard& sh) {
+      for (const auto& u : users) {
+        if (routes.user_shard(u) != sh.index()) continue;
+        auto ignore = [](auto) {};
+        sh.add_address(u, address{"", "Mid", "L1", "", "C", "", "1", "GB", ""},
+                       reply<address>(sink_pool.get_executor(), ignore));
+        sh.clear_cart(u, reply<cart_view>(sink_pool.get_executor(), ignore));
+      }
+    }), "");
+    sink_pool.join();
+    random_work(s, clock, 22, 20);
+    before = dump(s);
+  }
+  durable_store again(dir, clock);
+  ASSERT_EQ(again.error, "");
+  EXPECT_GT(again.report.snapshot_units, 400u);
+  EXPECT_EQ(dump(again), before);
+  expect_consistent_stock(again);
+}
+
+TEST(Snapshots, TheMapGrowsWhenItIsFull) {
+  std::string dir = fresh_dir("snap-grow");
+  manual_clock clock;
+  store_options tiny;
+  tiny.snapshot_map_bytes = 64 * 1024;
+  std::string before;
+  {
+    durable_store s(dir, clock, tiny);
+    ASSERT_EQ(s.error, "");
+    seed_catalog(s);
+    for (int i = 0; i < 400; ++i) {
+      std::string u = "grow" + std::to_string(i);
+      ASSERT_TRUE(s.call<address>([&](auto d) {
+                     s.eng.add_address(u, address{"", "Name " + u, std::string(150, 'x'), "", "City",
+                                                  "", "1", "GB", ""}, std::move(d));
+                   }).ok());
+      (void)s.call<idempotent<cart_view>>([&](auto d) {
+        s.eng.add_item(u, products[i % products.size()], 1, std::nullopt, std::move(d));
+      });
+    }
+    size_t map_before = s.lock.snapshots()->map_bytes();
+    ASSERT_EQ(s.snapshots->take(), "");
+    EXPECT_GT(s.lock.snapshots()->map_grows(), 0);
+    EXPECT_GT(s.lock.snapshots()->map_bytes(), map_before);
+    EXPECT_GT(s.snapshots->stats().bytes, map_before);
+    before = dump(s);
+  }
+  durable_store again(dir, clock, tiny);
+  ASSERT_EQ(again.error, "");
+  EXPECT_GE(again.report.snapshot_units, 400u);
+  EXPECT_EQ(again.records, 0u);  // everything came from the snapshot
+  EXPECT_EQ(dump(again), before);
+  auto addrs = again.call<std::vector<address>>([&](auto d) { again.eng.list_addresses("grow399", std::move(d)); });
+  ASSERT_EQ(addrs->size(), 1u);
+  EXPECT_EQ(addrs.value()[0].name, "Name grow399");
+}
+
+TEST(Snapshots, AMissingLogSegmentAfterTheSnapshotIsRefused) {
+  std::string dir = fresh_dir("snap-gap");
+  manual_clock clock;
+  store_options small;
+  small.segment_bytes = 2048;
+  {
+    durable_store s(dir, clock, small);
+    ASSERT_EQ(s.error, "");
+    seed_catalog(s);
+    random_work(s, clock, 3, 60);
+    ASSERT_EQ(s.snapshots->take(), "");
+    random_work(s, clock, 4, 120);
+  }
+  // Remove the first segment a restart needs, on a shard that has more than one.
+  bool removed = false;
+  for (uint32_t i = 0; i < 4 && !removed; ++i) {
+    auto segments = list_segments(dir, i);
+    if (segments.size() < 2) continue;
+    std::filesystem::remove(segments[0].path);
+    removed = true;
+  }
+  ASSERT_TRUE(removed);
+  durable_store again(dir, clock, small);
+  EXPECT_NE(again.error.find("a log segment is missing"), std::string::npos) << again.error;
 }
 
 }  // namespace

@@ -79,6 +79,7 @@ std::vector<effect> one_of_each() {
       idempotency_stored{"alice", "POST /v1/cart/items\nk1", 0xfeedULL, 77, cv},
       idempotency_stored{"alice", "POST /v1/orders\nk2", 1, 78, sample_order()},
       idempotency_stored{"alice", "POST /v1/orders/x/payments\nk3", 2, 79, pr},
+      product_restored{pc, false, 17},
   };
 }
 
@@ -89,8 +90,18 @@ std::string encoded(const effect& e) {
   return s;
 }
 
+// A file name under the test's temporary directory, removed when the program exits.
 std::string temp_path(const char* name) {
-  return std::string(::testing::TempDir()) + "/" + name + "-" + std::to_string(::getpid()) + ".log";
+  struct cleanup {
+    std::vector<std::string> paths;
+    ~cleanup() {
+      for (const auto& p : paths) std::remove(p.c_str());
+    }
+  };
+  static cleanup made;
+  made.paths.push_back(std::string(::testing::TempDir()) + "/" + name + "-" +
+                       std::to_string(::getpid()) + ".log");
+  return made.paths.back();
 }
 
 std::string write_log(const char* name, const std::vector<effect>& effects) {

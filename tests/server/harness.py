@@ -39,6 +39,7 @@ class Server:
 
     def __init__(self, binary, *extra, data_dir=None):
         import tempfile
+        self.own_dir = data_dir is None  # removed when the server stops
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="stampede-test-")
         self.proc = subprocess.Popen(
             [binary, "serve", "--listen", "127.0.0.1:0", "--jwt-secret", JWT_SECRET,
@@ -65,6 +66,9 @@ class Server:
         finally:
             for stream in (self.proc.stdout, self.proc.stderr):
                 stream.close()
+            if self.own_dir:
+                import shutil
+                shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def raw(self, data: bytes, read_timeout=5.0) -> bytes:
         """Sends raw bytes on a fresh connection and returns everything the server answers."""
