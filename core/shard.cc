@@ -275,11 +275,15 @@ void shard::replay(effect&& e) { apply(std::move(e)); }
 
 void shard::reserve_for_replay(size_t entries) {
   users_.reserve(entries);
+  changed_users_.reserve(entries);
   orders_.reserve(entries);
   catalog_.reserve(entries);
 }
 
-void shard::set_log(std::unique_ptr<effect_log> log) { log_ = std::move(log); }
+void shard::set_log(std::unique_ptr<effect_log> log) {
+  log_ = std::move(log);
+  last_lsn_ = log_->durable_lsn();  // the log continues from what recovery found
+}
 
 std::string shard::rebuild_stock(const std::vector<const shard*>& all) {
   catalog_.clear_counts();
@@ -336,9 +340,12 @@ void shard::note_change(const effect& e) {
     // Copy-on-write: the snapshot is the state at its log position, so a unit it has not
     // taken yet is taken now, before this effect changes it.
     snapshot_run& run = *snapshot_;
-    if (kind == 's' ? std::exchange(run.shipping, false)
-                    : (kind == 'p' ? run.products : run.users).erase(*id) > 0)
-      run.chunk.push_back(capture(kind, id ? *id : std::string()));
+    if (kind == 's') {
+      if (std::exchange(run.shipping, false)) run.chunk.push_back(capture('s', ""));
+    } else if ((kind == 'p' ? run.products : run.users).contains(*id)) {
+      std::string key = kind + *id;
+      if (run.taken_early.insert(key).second) run.chunk.push_back(capture(kind, *id));
+    }
   }
   if (kind == 's') {
     changed_shipping_ = true;
@@ -404,6 +411,8 @@ void shard::snapshot_step() {
     run.lsn = last_lsn_;
     run.users.swap(changed_users_);
     run.products.swap(changed_products_);
+    run.next_user = run.users.begin();
+    run.next_product = run.products.begin();
     run.shipping = std::exchange(changed_shipping_, false);
   }
   size_t budget = config_.snapshot_units_per_turn;
@@ -411,17 +420,20 @@ void shard::snapshot_step() {
     run.shipping = false;
     run.chunk.push_back(capture('s', ""));
   }
-  for (auto* set : {&run.products, &run.users}) {
-    while (budget > 0 && !set->empty()) {
-      auto it = set->begin();
-      std::string id = *it;
-      set->erase(it);
-      run.chunk.push_back(capture(set == &run.products ? 'p' : 'u', id));
+  std::string key;
+  for (char kind : {'p', 'u'}) {
+    auto& next = kind == 'p' ? run.next_product : run.next_user;
+    const auto end = (kind == 'p' ? run.products : run.users).end();
+    for (; budget > 0 && next != end; ++next) {
+      key.assign(1, kind);
+      key += *next;
+      if (run.taken_early.contains(key)) continue;
+      run.chunk.push_back(capture(kind, *next));
       --budget;
     }
   }
   if (!run.chunk.empty()) run.sink->units(index_, std::exchange(run.chunk, {}));
-  if (!run.users.empty() || !run.products.empty()) {
+  if (run.next_user != run.users.end() || run.next_product != run.products.end()) {
     asio::post(io_, [this] {
       snapshot_step();
       end_of_pass();

@@ -292,7 +292,13 @@ class shard {
     snapshot_sink* sink = nullptr;
     bool started = false;
     uint64_t lsn = 0;
-    absl::flat_hash_set<std::string> users, products;  // still to take
+    // The units changed before the position, taken in turn by a cursor each (erasing from
+    // the front of a flat set would rescan its emptied slots: quadratic), and those taken
+    // early because they were about to change. Nothing is inserted while a round runs, so
+    // the cursors stay valid.
+    absl::flat_hash_set<std::string> users, products;
+    absl::flat_hash_set<std::string>::const_iterator next_user, next_product;
+    absl::flat_hash_set<std::string> taken_early;  // 'p'/'u' + id
     bool shipping = false;
     std::vector<snapshot_unit> chunk;
   };

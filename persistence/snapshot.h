@@ -86,6 +86,7 @@ struct snapshot_stats {
   uint64_t units = 0;          // in the last round
   uint64_t bytes = 0;          // of values, in the last round
   double seconds = 0;          // the last round, from asking the shards to the sync
+  double write_seconds = 0;    // of which: the LMDB transaction and sync
   uint64_t segments_deleted = 0;  // over all rounds
 };
 
