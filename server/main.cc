@@ -17,6 +17,7 @@
 #include "server/auth.h"
 #include "server/config.h"
 #include "server/http_server.h"
+#include "server/startup_responder.h"
 
 namespace {
 
@@ -162,6 +163,13 @@ int serve(const http::config& cfg) {
   ec.answer_before_durable = cfg.durability == "async";
   wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
   engine eng(ec);
+  // Until recovery is done and the shards serve, the address answers /healthz and a 503
+  // /readyz rather than refusing connections.
+  http::startup_responder early;
+  if (auto err = early.start(host, port); !err.empty()) {
+    std::fprintf(stderr, "stampede: %s\n", err.c_str());
+    return 1;
+  }
   wal::recovery_report recovered;
   wal::store_options store;
   store.segment_bytes = static_cast<uint64_t>(cfg.segment_mb) << 20;
@@ -186,13 +194,14 @@ int serve(const http::config& cfg) {
   http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
                                  cfg.request_timeout_s};
   http::http_server server(eng, settings);
-  if (auto err = server.start(host, port); !err.empty()) {
+  if (auto err = server.start(host, early.port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
     snapshots.stop();
     eng.stop();
     pool.join();
     return 1;
   }
+  early.stop();  // the shards' acceptors are bound beside it on the same port
   http::set_ready(true);
   if (cfg.jwt_secret_defaulted)
     std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
