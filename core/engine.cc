@@ -464,4 +464,37 @@ void engine::audit(reply<stock_audit> done) {
       });
 }
 
+// ---------------------------------------------------------------------------------------
+// Live updates
+
+std::vector<uint32_t> engine::topic_owners(std::string_view topic) const {
+  if (topic == "admin:orders") {
+    std::vector<uint32_t> all(shard_count());
+    for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+    return all;
+  }
+  if (topic.substr(0, 8) == "product:" && topic.size() > 8)
+    return {routes_.product_shard(topic.substr(8))};
+  if (topic.substr(0, 7) == "orders:" && topic.size() > 7)
+    return {routes_.user_shard(topic.substr(7))};
+  if (topic.substr(0, 6) == "order:") {
+    if (auto owner = routes_.owned_id_shard(topic.substr(6), "ord_")) return {*owner};
+  }
+  return {};
+}
+
+void engine::watch(const std::string& topic, const std::string& requester, bool admin,
+                   uint32_t from, uint64_t ticket) {
+  for (uint32_t owner : topic_owners(topic)) {
+    on_shard(owner, [topic, requester, admin, from, ticket](shard& s) {
+      s.watch(topic, requester, admin, from, ticket);
+    });
+  }
+}
+
+void engine::unwatch(const std::string& topic, uint32_t from) {
+  for (uint32_t owner : topic_owners(topic))
+    on_shard(owner, [topic, from](shard& s) { s.unwatch(topic, from); });
+}
+
 }  // namespace stampede

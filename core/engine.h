@@ -127,6 +127,14 @@ class engine {
   // Answers once every stock move (release, commit, uncommit) sent between shards has been
   // applied. Meaningful when no client request is running.
   void quiesce(reply<ok_t> done);
+  // Live updates (live.h), called on shard `from`'s thread by its WebSocket hub. The
+  // shards that own a topic: one, or every shard for admin:orders; empty when the topic
+  // names nothing (a malformed order id). Each owner answers watch() on `from`'s sink.
+  std::vector<uint32_t> topic_owners(std::string_view topic) const;
+  void watch(const std::string& topic, const std::string& requester, bool admin, uint32_t from,
+             uint64_t ticket);
+  void unwatch(const std::string& topic, uint32_t from);
+
   // The /metrics gauges of every shard, summed.
   void stats(reply<store_stats> done);
   // The whole store's stock accounting, each shard read on its own thread.

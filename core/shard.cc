@@ -1265,6 +1265,88 @@ order* shard::find_order(std::string_view order_id) {
   return it == orders_.end() ? nullptr : &it->second;
 }
 
+// ---------------------------------------------------------------------------------------
+// Live updates
+
+void shard::watch(const std::string& topic, const std::string& requester, bool admin,
+                  uint32_t from, uint64_t ticket) {
+  result<watch_snapshot> answer = watch_snapshot{};
+  std::string_view t = topic;
+  if (t.substr(0, 8) == "product:") {
+    const product* p = catalog_.find(t.substr(8));
+    if (!p || !p->active) {
+      answer = make_error(error_code::not_found, "no such product");
+    } else {
+      answer.value().available = p->units.available();
+      published_available_.try_emplace(p->id, p->units.available());
+    }
+  } else if (t.substr(0, 6) == "order:") {
+    const order* o = find_order(t.substr(6));
+    if (!o || (!admin && o->user_id != requester)) {
+      answer = make_error(error_code::not_found, "no such order");
+    } else {
+      answer.value().order_now = *o;
+    }
+  } else if (t.substr(0, 7) != "orders:" && t != "admin:orders") {
+    answer = make_error(error_code::not_found, "no such topic");
+  }
+  if (answer.ok()) {
+    auto& counts = watchers_[topic];
+    counts.resize(peers_->size());
+    ++counts[from];
+  }
+  send(from, shard_task{[ticket, answer = std::move(answer)](shard& s) mutable {
+         if (s.live_) s.live_->watch_answered(ticket, std::move(answer));
+       }});
+}
+
+void shard::unwatch(const std::string& topic, uint32_t from) {
+  auto it = watchers_.find(topic);
+  if (it == watchers_.end() || it->second[from] == 0) return;
+  --it->second[from];
+  for (uint32_t n : it->second)
+    if (n > 0) return;
+  watchers_.erase(it);
+  if (topic.rfind("product:", 0) == 0) published_available_.erase(topic.substr(8));
+}
+
+void shard::publish(std::shared_ptr<const order_event> e) {
+  // Each watching shard hears the event once, whichever of its topics it watches.
+  std::vector<bool> to(peers_->size());
+  bool any = false;
+  for (const std::string& topic :
+       {"orders:" + e->now.user_id, "order:" + e->now.id, std::string("admin:orders")}) {
+    auto it = watchers_.find(topic);
+    if (it == watchers_.end()) continue;
+    for (uint32_t i = 0; i < to.size(); ++i)
+      if (it->second[i] > 0) to[i] = any = true;
+  }
+  if (!any) return;
+  for (uint32_t i = 0; i < to.size(); ++i) {
+    if (!to[i]) continue;
+    send(i, shard_task{[e](shard& s) {
+           if (s.live_) s.live_->order_changed(e);
+         }});
+  }
+}
+
+void shard::publish_availability() {
+  int64_t now = clock_.now_ms();
+  for (auto& [product_id, last] : published_available_) {
+    const product* p = catalog_.find(product_id);
+    if (!p || p->units.available() == last) continue;
+    last = p->units.available();
+    auto it = watchers_.find("product:" + product_id);
+    if (it == watchers_.end()) continue;
+    for (uint32_t i = 0; i < it->second.size(); ++i) {
+      if (it->second[i] == 0) continue;
+      send(i, shard_task{[id = product_id, available = last, now](shard& s) {
+             if (s.live_) s.live_->availability(id, available, now);
+           }});
+    }
+  }
+}
+
 void shard::notify(user_record& u, const order& o, std::string_view event) {
   notification n;
   n.id = next_id("ntf_", u.id);
@@ -1276,7 +1358,17 @@ void shard::notify(user_record& u, const order& o, std::string_view event) {
   n.tracking_number = o.tracking_number;
   n.message = std::string(message_for(event));
   n.created_at_ms = clock_.now_ms();
+  std::shared_ptr<order_event> e;
+  if (!watchers_.empty()) {
+    e = std::make_shared<order_event>();
+    e->now = o;
+    e->note = n;
+    e->status_changed = event != "order.payment_failed" && event != "order.refunded";
+    if (o.history.size() >= 2) e->previous = o.history[o.history.size() - 2].status;
+  }
   record(notification_added{u.id, std::move(n)});
+  // Watchers hear of it once it is durable, as the client that caused it does.
+  if (e) when_durable([this, e = std::move(e)]() mutable { publish(std::move(e)); });
 }
 
 void shard::change_status(user_record& u, order& o, order_status to,
@@ -1612,6 +1704,8 @@ void shard::tick() {
     auto it = keys.find(scope);
     if (it != keys.end() && it->second.stored_at_ms == at) keys.erase(it);
   }
+  // Availability goes out at most once a tick (10 a second) a product, the latest value.
+  if (!published_available_.empty()) publish_availability();
 }
 
 void shard::stats_into(store_stats& out) const {

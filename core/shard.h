@@ -32,6 +32,7 @@
 #include "core/clock.h"
 #include "core/effect.h"
 #include "core/limits.h"
+#include "core/live.h"
 #include "core/mailbox.h"
 #include "core/message.h"
 #include "core/order.h"
@@ -218,6 +219,14 @@ class shard {
   // orders (read-only), with no other thread writing anything. "" or what is wrong.
   std::string rebuild_stock(const std::vector<const shard*>& all);
 
+  // Live updates (live.h). The sink is set once, on this shard's thread, before any watch.
+  void set_live_sink(live_sink* sink) { live_ = sink; }
+  // Owner side: connection `ticket` on shard `from` watches `topic` (requester and role
+  // decide whether it may); the answer, a snapshot or not_found, goes to `from`'s sink.
+  void watch(const std::string& topic, const std::string& requester, bool admin, uint32_t from,
+             uint64_t ticket);
+  void unwatch(const std::string& topic, uint32_t from);
+
   // Snapshots: sends `sink` every unit changed since the last snapshot, as it is right after
   // the last record logged before the first unit is taken (copy-on-write: a unit about to
   // change is taken first), a bounded chunk per turn of the loop, then covered(). Waits
@@ -286,6 +295,10 @@ class shard {
   void when_durable(absl::AnyInvocable<void()> fn);
   // A client's answer: after durability, or with --durability async at the end of the pass.
   void when_answerable(absl::AnyInvocable<void()> fn);
+
+  // Live updates: to every shard watching the order's topics; availability from tick().
+  void publish(std::shared_ptr<const order_event> e);
+  void publish_availability();
 
   // Snapshots.
   struct snapshot_run {
@@ -398,6 +411,11 @@ class shard {
   bool changed_shipping_ = false;
   std::unique_ptr<snapshot_run> snapshot_;
   boost::asio::steady_timer snapshot_timer_;
+  // Live updates: per topic, how many connections on each shard watch it; per watched
+  // product, the availability last published.
+  absl::flat_hash_map<std::string, std::vector<uint32_t>> watchers_;
+  absl::flat_hash_map<std::string, int64_t> published_available_;
+  live_sink* live_ = nullptr;
 };
 
 }  // namespace stampede

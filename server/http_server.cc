@@ -8,28 +8,74 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+#include "absl/container/flat_hash_set.h"
+#include "server/rfc3339.h"
 
 namespace stampede::http {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = asio::ip::tcp;
 
 namespace {
 
 class session;
+class ws_session;
 
 }  // namespace
+
+// One shard's WebSocket hub: the connections this shard holds, by topic, and the live
+// sink its shard delivers watch answers and events to. Shard-local: no locks.
+struct ws_hub final : live_sink {
+  ws_hub(engine& eng, uint32_t shard, const presentation& pres, metrics& m)
+      : eng(eng), shard(shard), pres(pres), stats(m) {}
+  engine& eng;
+  const uint32_t shard;
+  const presentation& pres;
+  metrics& stats;
+  absl::flat_hash_set<ws_session*> sessions;  // open ones (declared first: destroyed last)
+  // Core topic ("orders:<user>", "order:<id>", "product:<id>", "admin:orders") -> sessions
+  // whose subscription was answered.
+  absl::flat_hash_map<std::string, std::vector<std::shared_ptr<ws_session>>> subscribers;
+  struct pending_watch {
+    std::weak_ptr<ws_session> who;
+    std::string topic;         // core
+    std::string client_topic;  // as the client named it
+    uint32_t remaining = 0;    // owners yet to answer
+    std::optional<watch_snapshot> snapshot;
+  };
+  absl::flat_hash_map<uint64_t, pending_watch> pending;
+  uint64_t next_ticket = 1;
+  uint64_t next_event = 1;
+
+  // Starts a subscription; the answer comes through watch_answered.
+  void subscribe(const std::shared_ptr<ws_session>& s, std::string topic, std::string client_topic);
+  // Ends one (answered or not).
+  void unsubscribe(ws_session& s, const std::string& topic);
+  void close_all();
+
+  void watch_answered(uint64_t ticket, result<watch_snapshot> answer) override;
+  void order_changed(const std::shared_ptr<const order_event>& e) override;
+  void availability(const std::string& product_id, int64_t available, int64_t at_ms) override;
+};
 
 // What one shard runs: its acceptor, its `api`, and a count of its connections.
 struct http_server::shard_server {
   shard_server(engine& eng, const server_settings& settings, metrics& m, shard& s)
-      : io(s.io()), settings(settings), routes(eng, settings, s.io().get_executor(), m), acceptor(s.io()) {}
+      : io(s.io()),
+        settings(settings),
+        routes(eng, settings, s.io().get_executor(), m),
+        acceptor(s.io()),
+        hub(eng, s.index(), settings.pres, m) {}
   asio::io_context& io;
   const server_settings& settings;
   api routes;
   tcp::acceptor acceptor;
+  ws_hub hub;
   std::atomic<size_t> connections{0};
   bool accepting = true;
 
@@ -42,6 +88,190 @@ namespace {
 response to_response_status(unsigned status, std::string_view code, std::string message) {
   return http_error(status, code, std::move(message));
 }
+
+std::shared_ptr<const std::string> ws_text(const json::value& v) {
+  return std::make_shared<const std::string>(json::serialize(v));
+}
+
+std::shared_ptr<const std::string> ws_error(std::string_view code, std::string_view message) {
+  return ws_text(json::object{{"type", "error"}, {"code", code}, {"message", message}});
+}
+
+// One WebSocket connection, on the shard that accepted it. Reads client messages one at a
+// time; writes one message at a time from a bounded queue in which a newer state of the
+// same thing (a product's availability, an order's status) replaces an unsent older one.
+class ws_session : public std::enable_shared_from_this<ws_session> {
+ public:
+  ws_session(tcp::socket socket, http::http_server::shard_server& home, std::optional<identity> who)
+      : ws_(std::move(socket)), home_(home), who_(std::move(who)) {
+    home_.hub.sessions.insert(this);
+    ++home_.hub.stats.ws_connections;
+  }
+  ~ws_session() {
+    home_.hub.sessions.erase(this);
+    --home_.hub.stats.ws_connections;
+  }
+
+  void run(bhttp::request<bhttp::string_body> req) {
+    // The WebSocket stream keeps its own timeouts: a handshake limit, and pings when idle.
+    beast::get_lowest_layer(ws_).expires_never();
+    websocket::stream_base::timeout t;
+    t.handshake_timeout = std::chrono::seconds(10);
+    t.idle_timeout = std::chrono::seconds(ws_idle_timeout_s);
+    t.keep_alive_pings = true;
+    ws_.set_option(t);
+    ws_.read_message_max(ws_message_bytes_max);
+    ws_.set_option(websocket::stream_base::decorator(
+        [](websocket::response_type& res) { res.set(bhttp::field::server, "stampede"); }));
+    ws_.async_accept(req, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) return self->closed();
+      self->do_read();
+    });
+  }
+
+  // From the hub (this shard's thread). `key` names what the message is the state of
+  // ("" for messages that never replace one another).
+  void deliver(std::shared_ptr<const std::string> text, std::string_view key) {
+    if (closed_) return;
+    if (!key.empty()) {
+      for (size_t i = writing_ ? 1 : 0; i < queue_.size(); ++i) {
+        if (queue_[i].key == key) {
+          queue_[i].text = std::move(text);
+          ++home_.hub.stats.ws_messages_replaced;
+          return;
+        }
+      }
+    }
+    if (queue_.size() >= ws_queue_max) {
+      queue_.erase(queue_.begin() + (writing_ ? 1 : 0));
+      ++home_.hub.stats.ws_messages_dropped;
+    }
+    queue_.push_back({std::move(text), std::string(key)});
+    if (!writing_) write_next();
+  }
+
+  // The subscription answered by the topic's owner.
+  void subscribed(const std::string& topic) {
+    pending_.erase(topic);
+    topics_.insert(topic);
+  }
+  bool awaiting(const std::string& topic) const { return pending_.contains(topic); }
+  bool is_closed() const { return closed_; }
+  const std::optional<identity>& who() const { return who_; }
+  void forget(const std::string& topic) {
+    pending_.erase(topic);
+    topics_.erase(topic);
+  }
+  void going_away() {
+    if (closed_) return;
+    ws_.async_close(websocket::close_code::going_away,
+                    [self = shared_from_this()](beast::error_code) {});
+  }
+
+  uint64_t last_status_event = 0;  // the hub's event counter, so one event reaches a
+  uint64_t last_note_event = 0;    // connection once whichever topics brought it
+
+ private:
+  struct queued {
+    std::shared_ptr<const std::string> text;
+    std::string key;
+  };
+
+  void do_read() {
+    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->on_read(ec);
+    });
+  }
+
+  void on_read(beast::error_code ec) {
+    if (ec) return closed();  // closed, timed out, or a protocol error (Beast has answered it)
+    std::string text = beast::buffers_to_string(in_.data());
+    in_.consume(in_.size());
+    if (!ws_.got_text()) {
+      deliver(ws_error("invalid_request", "messages are JSON text frames"), "");
+    } else {
+      handle(text);
+    }
+    do_read();
+  }
+
+  void handle(std::string_view text) {
+    auto v = parse_body(text);
+    const json::object* o = v ? v->if_object() : nullptr;
+    const json::string* op = o && o->contains("op") ? o->at("op").if_string() : nullptr;
+    if (!op) return deliver(ws_error("invalid_request", R"(expected {"op": ...})"), "");
+    if (*op == "ping") return deliver(ws_text(json::object{{"type", "pong"}}), "");
+    if (*op != "subscribe" && *op != "unsubscribe")
+      return deliver(ws_error("invalid_request", "op must be subscribe, unsubscribe or ping"), "");
+    const json::string* t = o->contains("topic") ? o->at("topic").if_string() : nullptr;
+    if (!t || t->empty() || t->size() > 200)
+      return deliver(ws_error("invalid_request", "topic must be a string of 1..200 characters"), "");
+    std::string client_topic(t->data(), t->size());
+    std::string topic;
+    if (client_topic == "orders") {
+      if (!who_) return deliver(ws_error("unauthorized", "the orders topic needs a token"), "");
+      topic = "orders:" + who_->user_id;
+    } else if (client_topic == "admin:orders") {
+      if (!who_) return deliver(ws_error("unauthorized", "admin:orders needs a token"), "");
+      if (!who_->admin) return deliver(ws_error("forbidden", "admin:orders is for admins"), "");
+      topic = client_topic;
+    } else if (client_topic.rfind("order:", 0) == 0) {
+      if (!who_) return deliver(ws_error("unauthorized", "an order topic needs a token"), "");
+      topic = client_topic;
+    } else if (client_topic.rfind("product:", 0) == 0) {
+      topic = client_topic;
+    } else {
+      return deliver(ws_error("not_found", "no such topic"), "");
+    }
+    if (*op == "unsubscribe") {
+      if (!topics_.contains(topic) && !pending_.contains(topic))
+        return deliver(ws_error("not_found", "not subscribed to " + client_topic), "");
+      home_.hub.unsubscribe(*this, topic);
+      return;
+    }
+    if (topics_.contains(topic) || pending_.contains(topic))
+      return deliver(ws_error("invalid_request", "already subscribed to " + client_topic), "");
+    if (topics_.size() + pending_.size() >= ws_subscriptions_max)
+      return deliver(ws_error("invalid_request", "at most " + std::to_string(ws_subscriptions_max) +
+                                                     " subscriptions a connection"), "");
+    pending_.insert(topic);
+    home_.hub.subscribe(shared_from_this(), std::move(topic), std::move(client_topic));
+  }
+
+  void write_next() {
+    if (queue_.empty() || closed_) return;
+    writing_ = true;
+    ws_.text(true);
+    ws_.async_write(asio::buffer(*queue_.front().text),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      self->writing_ = false;
+                      if (ec) return self->closed();
+                      ++self->home_.hub.stats.ws_messages_sent;
+                      self->queue_.pop_front();
+                      self->write_next();
+                    });
+  }
+
+  // The connection is over: leave every topic (the owners stop counting it).
+  void closed() {
+    if (closed_) return;
+    closed_ = true;
+    queue_.clear();
+    auto topics = topics_;
+    for (const auto& t : topics) home_.hub.unsubscribe(*this, t);
+    pending_.clear();  // answers still coming are undone by the hub when they arrive
+  }
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer in_;
+  http::http_server::shard_server& home_;
+  std::optional<identity> who_;
+  absl::flat_hash_set<std::string> topics_;   // answered
+  absl::flat_hash_set<std::string> pending_;  // asked, not yet answered
+  std::deque<queued> queue_;
+  bool writing_ = false;
+  bool closed_ = false;
+};
 
 // One connection: read a request, answer it, read the next. Requests are handled one at a
 // time in arrival order, so pipelined requests are answered in order.
@@ -101,11 +331,31 @@ class session : public std::enable_shared_from_this<session> {
       r.idempotency_key = std::string(it->value());
     if (auto it = req.find("Stampede-Signature"); it != req.end())
       r.signature = std::string(it->value());
+    if (r.path == "/v1/ws") return upgrade(r);
     r.body = std::move(req.body());
     started_ = std::chrono::steady_clock::now();
     route_ = home_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
       self->write(std::move(out));
     });
+  }
+
+  // GET /v1/ws: check the token (header or ?access_token=) and hand the socket to a
+  // WebSocket session. No token is fine (product topics); a bad one is 401.
+  void upgrade(const request& r) {
+    auto& req = parser_->get();
+    if (r.method != "GET" || !websocket::is_upgrade(req))
+      return reject(400, "invalid_request", "GET /v1/ws must be a WebSocket upgrade");
+    auto token = r.query.find("access_token");
+    std::string_view bare = token == r.query.end() ? std::string_view() : token->second;
+    std::optional<identity> who = home_.routes.identify(r.authorization, bare);
+    if (!who && (!r.authorization.empty() || !bare.empty()))
+      return reject(401, "unauthorized", "the token is not valid");
+    if (home_.hub.sessions.size() >= ws_connections_per_shard_max)
+      return reject(503, "overloaded", "too many WebSocket connections");
+    tcp::socket socket = stream_.release_socket();
+    beast::error_code ignored;
+    socket.set_option(asio::socket_base::send_buffer_size(ws_send_buffer_bytes), ignored);
+    std::make_shared<ws_session>(std::move(socket), home_, std::move(who))->run(parser_->release());
   }
 
   void reject(unsigned status, std::string_view code, std::string message) {
@@ -175,6 +425,133 @@ class session : public std::enable_shared_from_this<session> {
 
 }  // namespace
 
+// ---- The WebSocket hub ----
+
+void ws_hub::subscribe(const std::shared_ptr<ws_session>& s, std::string topic,
+                       std::string client_topic) {
+  auto owners = eng.topic_owners(topic);
+  if (owners.empty()) {
+    s->forget(topic);
+    return s->deliver(ws_error("not_found", "no such " + client_topic.substr(0, client_topic.find(':'))), "");
+  }
+  uint64_t ticket = next_ticket++;
+  pending.emplace(ticket, pending_watch{s, topic, std::move(client_topic),
+                                        static_cast<uint32_t>(owners.size()), std::nullopt});
+  const auto& who = s->who();
+  eng.watch(topic, who ? who->user_id : std::string(), who && who->admin, shard, ticket);
+}
+
+void ws_hub::unsubscribe(ws_session& s, const std::string& topic) {
+  bool answered = !s.awaiting(topic);
+  s.forget(topic);
+  if (!answered) return;  // watch_answered undoes it when the answer comes
+  auto it = subscribers.find(topic);
+  if (it != subscribers.end()) {
+    auto& list = it->second;
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (list[i].get() == &s) {
+        list[i] = std::move(list.back());
+        list.pop_back();
+        break;
+      }
+    }
+    if (list.empty()) subscribers.erase(it);
+  }
+  eng.unwatch(topic, shard);
+}
+
+void ws_hub::close_all() {
+  for (ws_session* s : sessions) s->going_away();
+}
+
+void ws_hub::watch_answered(uint64_t ticket, result<watch_snapshot> answer) {
+  auto it = pending.find(ticket);
+  if (it == pending.end()) return;
+  pending_watch& w = it->second;
+  auto s = w.who.lock();
+  if (!answer.ok()) {
+    // A refusal comes from the only owner: nothing was counted.
+    if (s) {
+      s->forget(w.topic);
+      s->deliver(ws_error(to_string(answer.code()), answer.err().message), "");
+    }
+    pending.erase(it);
+    return;
+  }
+  if (answer->order_now || answer->available) w.snapshot = std::move(answer.value());
+  if (--w.remaining > 0) return;
+  pending_watch done = std::move(w);
+  pending.erase(it);
+  if (!s || s->is_closed() || !s->awaiting(done.topic)) {
+    eng.unwatch(done.topic, shard);  // gone or unsubscribed meanwhile: the owners stop counting
+    return;
+  }
+  s->subscribed(done.topic);
+  subscribers[done.topic].push_back(s);
+  json::object msg{{"type", "subscribed"}, {"topic", done.client_topic}};
+  if (done.snapshot && done.snapshot->order_now) {
+    msg["snapshot"] = to_json(*done.snapshot->order_now, pres);
+  } else if (done.snapshot && done.snapshot->available) {
+    msg["snapshot"] = json::object{{"product_id", done.topic.substr(8)},
+                                   {"available", *done.snapshot->available}};
+  }
+  s->deliver(ws_text(msg), "");
+}
+
+void ws_hub::order_changed(const std::shared_ptr<const order_event>& e) {
+  const uint64_t seq = next_event++;
+  const order& o = e->now;
+  std::shared_ptr<const std::string> status_text, note_text;
+  auto status = [&] {
+    if (!status_text) {
+      json::object m{{"type", "order.status"},
+                     {"order_id", o.id},
+                     {"status", to_string(o.status)},
+                     {"previous", nullptr},
+                     {"tracking_number", nullptr},
+                     {"at", format_rfc3339_ms(o.history.empty() ? o.updated_at_ms : o.history.back().at_ms)}};
+      if (e->previous) m["previous"] = to_string(*e->previous);
+      if (o.tracking_number) m["tracking_number"] = *o.tracking_number;
+      status_text = ws_text(m);
+    }
+    return status_text;
+  };
+  auto note = [&] {
+    if (!note_text)
+      note_text = ws_text(json::object{{"type", "notification"}, {"notification", to_json(e->note, pres)}});
+    return note_text;
+  };
+  const std::string order_key = "o:" + o.id;
+  auto send_to = [&](const std::string& topic, bool owner) {
+    auto it = subscribers.find(topic);
+    if (it == subscribers.end()) return;
+    for (const auto& s : it->second) {
+      if (e->status_changed && s->last_status_event != seq) {
+        s->last_status_event = seq;
+        s->deliver(status(), order_key);
+      }
+      if (owner && s->last_note_event != seq) {
+        s->last_note_event = seq;
+        s->deliver(note(), "");
+      }
+    }
+  };
+  send_to("orders:" + o.user_id, true);
+  send_to("order:" + o.id, true);
+  send_to("admin:orders", false);
+}
+
+void ws_hub::availability(const std::string& product_id, int64_t available, int64_t at_ms) {
+  auto it = subscribers.find("product:" + product_id);
+  if (it == subscribers.end()) return;
+  auto text = ws_text(json::object{{"type", "product.availability"},
+                                   {"product_id", product_id},
+                                   {"available", available},
+                                   {"at", format_rfc3339_ms(at_ms)}});
+  const std::string key = "p:" + product_id;
+  for (const auto& s : it->second) s->deliver(text, key);
+}
+
 void http_server::shard_server::do_accept() {
   acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket socket) {
     on_accept(ec, std::move(socket));
@@ -201,6 +578,15 @@ http_server::http_server(engine& eng, server_settings settings)
   for (uint32_t i = 0; i < eng.shard_count(); ++i)
     shards_.push_back(
         std::make_unique<shard_server>(eng, settings_, *metrics_, eng.shard_at(i)));
+  // Each shard's hub becomes its live sink, set on the shard's own thread.
+  for (uint32_t i = 0; i < eng.shard_count(); ++i) {
+    std::promise<void> done;
+    eng.shard_at(i).post(shard_task{[hub = &shards_[i]->hub, &done](shard& s) {
+      s.set_live_sink(hub);
+      done.set_value();
+    }});
+    done.get_future().wait();
+  }
 }
 
 http_server::~http_server() = default;
@@ -237,6 +623,7 @@ void http_server::stop_accepting() {
       srv->accepting = false;
       beast::error_code ignored;
       srv->acceptor.close(ignored);
+      srv->hub.close_all();
       done.set_value();
     });
     done.get_future().wait();
@@ -246,7 +633,7 @@ void http_server::stop_accepting() {
 size_t http_server::open_connections() const {
   size_t n = 0;
   for (const auto& s : shards_) n += s->connections.load();
-  return n;
+  return n + static_cast<size_t>(std::max<int64_t>(0, metrics_->ws_connections.load()));
 }
 
 }  // namespace stampede::http

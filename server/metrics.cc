@@ -80,6 +80,19 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
                   static_cast<long long>(store.orders_by_status[i]));
     out += line;
   }
+  gauge("stampede_ws_connections", "Open WebSocket connections.", ws_connections.load());
+  auto counter = [&](const char* name, const char* help, uint64_t value) {
+    std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
+                  name, name, static_cast<unsigned long long>(value));
+    out += line;
+  };
+  counter("stampede_ws_messages_sent_total", "WebSocket messages written.", ws_messages_sent.load());
+  counter("stampede_ws_messages_replaced_total",
+          "Unsent WebSocket messages replaced by a newer state of the same thing.",
+          ws_messages_replaced.load());
+  counter("stampede_ws_messages_dropped_total",
+          "Unsent WebSocket messages dropped past a slow connection's queue bound.",
+          ws_messages_dropped.load());
   return out;
 }
 

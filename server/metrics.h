@@ -30,6 +30,12 @@ class metrics {
   void observe(size_t route, unsigned status, double latency_ms);
   std::string render(engine& eng, const store_stats& store) const;
 
+  // WebSocket gauges and counters (any thread).
+  std::atomic<int64_t> ws_connections{0};
+  std::atomic<uint64_t> ws_messages_sent{0};
+  std::atomic<uint64_t> ws_messages_replaced{0};  // a newer state took an unsent one's place
+  std::atomic<uint64_t> ws_messages_dropped{0};   // the oldest unsent, past the queue bound
+
  private:
   static size_t status_slot(unsigned status);
   std::vector<std::string> names_;  // index routes_max - 1 counts unmatched requests

@@ -320,6 +320,16 @@ size_t api::handle(request req, responder respond) {
   return index;
 }
 
+std::optional<identity> api::identify(std::string_view auth, std::string_view token) {
+  constexpr std::string_view bearer = "Bearer ";
+  if (auth.size() > bearer.size() &&
+      std::equal(bearer.begin(), bearer.end(), auth.begin(),
+                 [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
+    return verifier_.verify(auth.substr(bearer.size()), unix_now_s());
+  if (!token.empty()) return verifier_.verify(token, unix_now_s());
+  return std::nullopt;
+}
+
 void api::run(const route& found_route, call& c) {
   const route* found = &found_route;
   // Authentication, then role.

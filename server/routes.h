@@ -75,6 +75,9 @@ class api {
   // metrics; metrics::routes_max - 1 when none did). `respond` is called exactly once.
   size_t handle(request req, responder respond);
   metrics& stats() { return metrics_; }
+  // For the WebSocket upgrade: the identity in an `Authorization: Bearer` header value or in
+  // a bare token (?access_token=); nullopt when it is not valid.
+  std::optional<identity> identify(std::string_view authorization, std::string_view token);
 
   // The route names in table order, for metrics labels.
   static std::vector<std::string> route_names();

@@ -128,3 +128,106 @@ class Client:
 
 def sign_webhook(body: bytes, secret=GATEWAY_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class WebSocket:
+    """A minimal RFC 6455 client (text frames, masked, no extensions) for the tests."""
+
+    def __init__(self, port, token=None, query_token=None, rcvbuf=None, timeout=5.0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        key = base64.b64encode(os.urandom(16)).decode()
+        path = "/v1/ws" + ("?access_token=" + query_token if query_token else "")
+        head = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n" % (path, key))
+        if token:
+            head += "Authorization: Bearer %s\r\n" % token
+        self.sock.sendall((head + "\r\n").encode())
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                break
+            self.buf += chunk
+        head_end = self.buf.find(b"\r\n\r\n")
+        self.response_head = self.buf[:head_end].decode(errors="replace")
+        self.buf = self.buf[head_end + 4:]
+        self.status = int(self.response_head.split(" ")[1]) if self.response_head else 0
+        expected = base64.b64encode(hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+        if self.status == 101:
+            assert expected in self.response_head, self.response_head
+
+    def send_frame(self, opcode, payload: bytes, fin=True, mask=True):
+        b0 = (0x80 if fin else 0) | opcode
+        n = len(payload)
+        if n < 126:
+            head = bytes([b0, (0x80 if mask else 0) | n])
+        elif n < 65536:
+            head = bytes([b0, (0x80 if mask else 0) | 126]) + n.to_bytes(2, "big")
+        else:
+            head = bytes([b0, (0x80 if mask else 0) | 127]) + n.to_bytes(8, "big")
+        if mask:
+            m = os.urandom(4)
+            payload = bytes(c ^ m[i % 4] for i, c in enumerate(payload))
+            head += m
+        self.sock.sendall(head + payload)
+
+    def send(self, obj):
+        self.send_frame(0x1, json.dumps(obj).encode() if not isinstance(obj, (bytes, str)) else
+                        (obj.encode() if isinstance(obj, str) else obj))
+
+    def _read_exact(self, n):
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def recv_frame(self):
+        """(opcode, payload); answers pings itself."""
+        while True:
+            b0, b1 = self._read_exact(2)
+            n = b1 & 0x7F
+            if n == 126:
+                n = int.from_bytes(self._read_exact(2), "big")
+            elif n == 127:
+                n = int.from_bytes(self._read_exact(8), "big")
+            payload = self._read_exact(n)
+            opcode = b0 & 0x0F
+            if opcode == 0x9:  # ping
+                self.send_frame(0xA, payload)
+                continue
+            return opcode, payload
+
+    def recv(self, timeout=5.0):
+        """The next text message as JSON."""
+        self.sock.settimeout(timeout)
+        opcode, payload = self.recv_frame()
+        if opcode == 0x8:
+            raise ConnectionError("closed by the server: %r" % payload[:2])
+        return json.loads(payload)
+
+    def recv_until(self, pred, timeout=5.0):
+        """Messages until one satisfies pred; returns (that message, the ones before)."""
+        deadline = time.time() + timeout
+        seen = []
+        while True:
+            left = deadline - time.time()
+            if left <= 0:
+                raise TimeoutError("no matching message; saw %r" % seen[-5:])
+            m = self.recv(left)
+            if pred(m):
+                return m, seen
+            seen.append(m)
+
+    def close(self):
+        try:
+            self.send_frame(0x8, (1000).to_bytes(2, "big"))
+        except OSError:
+            pass
+        self.sock.close()

@@ -1,0 +1,297 @@
+"""The WebSocket of API.md against the real `stampede serve`: subscriptions with their
+snapshots, live order status and notifications, live availability, refusals, bad frames and
+messages, ping/pong, and a client that stops reading.
+
+Usage: ws_test.py PATH_TO_STAMPEDE
+"""
+import os
+import re
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Client, Server, WebSocket, make_token  # noqa: E402
+
+BINARY = None
+ADMIN = make_token("root", role="admin")
+CARD_OK = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+
+
+class Ws(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        # No per-user rate limit: some tests have one user place orders back to back.
+        cls.server = Server(BINARY, "--shards", "2", "--rate-limit", "0")
+        cls.admin = Client(cls.server.port, ADMIN)
+        cls.counter = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.admin.close()
+        code = cls.server.stop()
+        assert code == 0, "stampede serve did not exit 0 on SIGTERM: %r" % code
+
+    def unique(self, prefix):
+        Ws.counter += 1
+        return "%s-%d-%d" % (prefix, os.getpid(), Ws.counter)
+
+    def product(self, on_hand=100):
+        pid = self.unique("sku")
+        status, _, p, _ = self.admin.request("POST", "/v1/admin/products",
+                                             {"id": pid, "name": pid, "price": 1000, "on_hand": on_hand})
+        self.assertEqual(status, 201, p)
+        return pid
+
+    def shopper(self):
+        user = self.unique("user")
+        token = make_token(user)
+        c = Client(self.server.port, token)
+        self.addCleanup(c.close)
+        return user, token, c
+
+    def order(self, c, pid):
+        self.assertEqual(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1})[0], 200)
+        status, _, a, _ = c.request("POST", "/v1/addresses", {
+            "name": "N", "line1": "L", "city": "C", "postal_code": "1", "country": "GB"})
+        self.assertEqual(status, 201, a)
+        status, _, o, _ = c.request("POST", "/v1/orders", {"shipping_address_id": a["id"],
+                                                           "shipping_method": "standard"})
+        self.assertEqual(status, 201, o)
+        return o
+
+    def ws(self, token=None, **kw):
+        w = WebSocket(self.server.port, token, **kw)
+        self.addCleanup(w.close)
+        return w
+
+    def subscribe(self, w, topic):
+        w.send({"op": "subscribe", "topic": topic})
+        m = w.recv()
+        self.assertEqual((m["type"], m["topic"]), ("subscribed", topic), m)
+        return m
+
+    # ---- orders ----
+
+    def test_an_order_topic_starts_with_a_snapshot_then_each_change_within_100_ms(self):
+        pid = self.product()
+        user, token, c = self.shopper()
+        o = self.order(c, pid)
+        w = self.ws(token)
+        m = self.subscribe(w, "order:" + o["id"])
+        self.assertEqual(m["snapshot"]["id"], o["id"])
+        self.assertEqual(m["snapshot"]["status"], "pending")
+
+        # paid (by the owner), then shipped with tracking and delivered (by an admin)
+        steps = [
+            ("paid", "pending", None, lambda: c.request("POST", "/v1/orders/%s/payments" % o["id"], {
+                "method": "card", "amount": o["total"], "card": CARD_OK})),
+            ("shipped", "paid", "1Z999", lambda: self.admin.request(
+                "POST", "/v1/admin/orders/%s/status" % o["id"], {"status": "shipped", "tracking_number": "1Z999"})),
+            ("delivered", "shipped", "1Z999", lambda: self.admin.request(
+                "POST", "/v1/admin/orders/%s/status" % o["id"], {"status": "delivered"})),
+        ]
+        for status, previous, tracking, act in steps:
+            start = time.time()
+            result = act()
+            self.assertIn(result[0], (200, 201), result[2])
+            m, _ = w.recv_until(lambda m: m["type"] == "order.status", timeout=2)
+            latency = time.time() - start
+            self.assertEqual((m["order_id"], m["status"], m["previous"], m["tracking_number"]),
+                             (o["id"], status, previous, tracking), m)
+            self.assertRegex(m["at"], r"^\d{4}-\d\d-\d\dT")
+            self.assertLess(latency, 0.1, "%s took %.3f s from the request to the message" % (status, latency))
+            n, _ = w.recv_until(lambda m: m["type"] == "notification", timeout=2)
+            self.assertEqual(n["notification"]["event"], "order." + status)
+            self.assertEqual(n["notification"]["order_id"], o["id"])
+
+    def test_the_orders_topic_shows_new_orders_with_no_previous_status(self):
+        pid = self.product()
+        user, token, c = self.shopper()
+        w = self.ws(query_token=token)  # the token in ?access_token=
+        m = self.subscribe(w, "orders")
+        self.assertNotIn("snapshot", m)
+        o = self.order(c, pid)
+        m, _ = w.recv_until(lambda m: m["type"] == "order.status")
+        self.assertEqual((m["order_id"], m["status"], m["previous"]), (o["id"], "pending", None))
+        n, _ = w.recv_until(lambda m: m["type"] == "notification")
+        self.assertEqual(n["notification"]["event"], "order.created")
+
+    def test_admin_orders_sees_every_users_orders(self):
+        pid = self.product()
+        w = self.ws(ADMIN)
+        self.subscribe(w, "admin:orders")
+        seen = set()
+        for _ in range(4):  # users on both shards
+            _, _, c = self.shopper()
+            seen.add(self.order(c, pid)["id"])
+        got = set()
+        while got != seen:
+            m, _ = w.recv_until(lambda m: m["type"] == "order.status")
+            got.add(m["order_id"])
+        self.assertEqual(got, seen)
+
+    def test_unsubscribe_stops_the_messages(self):
+        pid = self.product()
+        user, token, c = self.shopper()
+        w = self.ws(token)
+        self.subscribe(w, "orders")
+        w.send({"op": "unsubscribe", "topic": "orders"})
+        self.order(c, pid)
+        w.send({"op": "ping"})
+        self.assertEqual(w.recv(), {"type": "pong"})  # nothing about the order came first
+
+    # ---- refusals ----
+
+    def test_topics_the_caller_may_not_see_are_refused(self):
+        pid = self.product()
+        owner, _, c = self.shopper()
+        o = self.order(c, pid)
+        _, other, _ = self.shopper()
+        w = self.ws(other)
+        w.send({"op": "subscribe", "topic": "order:" + o["id"]})
+        self.assertEqual(w.recv()["code"], "not_found")  # another user's order
+        w.send({"op": "subscribe", "topic": "admin:orders"})
+        self.assertEqual(w.recv()["code"], "forbidden")
+        w.send({"op": "subscribe", "topic": "order:ord_nonsense"})
+        self.assertEqual(w.recv()["code"], "not_found")
+        w.send({"op": "subscribe", "topic": "product:no-such-product"})
+        self.assertEqual(w.recv()["code"], "not_found")
+        w.send({"op": "subscribe", "topic": "weather"})
+        self.assertEqual(w.recv()["code"], "not_found")
+        anon = self.ws()
+        anon.send({"op": "subscribe", "topic": "orders"})
+        self.assertEqual(anon.recv()["code"], "unauthorized")
+        anon.send({"op": "subscribe", "topic": "order:" + o["id"]})
+        self.assertEqual(anon.recv()["code"], "unauthorized")
+        # ...and an admin may watch any order.
+        a = self.ws(ADMIN)
+        self.assertEqual(self.subscribe(a, "order:" + o["id"])["snapshot"]["user_id"], owner)
+
+    def test_a_bad_token_is_refused_before_the_upgrade(self):
+        w = WebSocket(self.server.port, make_token("x", secret="wrong"))
+        self.assertEqual(w.status, 401)
+        w.sock.close()
+        w = WebSocket(self.server.port, query_token="not.a.token")
+        self.assertEqual(w.status, 401)
+        w.sock.close()
+        status = Client(self.server.port).request("GET", "/v1/ws")
+        self.assertEqual(status[0], 400)  # not an upgrade
+
+    # ---- bad input ----
+
+    def test_a_malformed_message_gets_an_error_and_the_connection_stays_open(self):
+        w = self.ws()
+        for bad in ['{"op":', '[1,2]', '{"op": 7}', '{"op": "dance"}', '{"op": "subscribe"}',
+                    '{"op": "subscribe", "topic": ""}', '{"op": "unsubscribe", "topic": "product:x"}']:
+            w.send(bad)
+            m = w.recv()
+            self.assertEqual(m["type"], "error", bad)
+            self.assertIn(m["code"], ("invalid_request", "not_found"), bad)
+            self.assertTrue(m["message"])
+        w.send_frame(0x2, b"\x00\x01")  # binary
+        self.assertEqual(w.recv()["type"], "error")
+        pid = self.product()
+        w.send({"op": "subscribe", "topic": "product:" + pid})
+        self.assertEqual(w.recv()["type"], "subscribed")
+        w.send({"op": "subscribe", "topic": "product:" + pid})
+        self.assertEqual(w.recv()["code"], "invalid_request")  # already subscribed
+        w.send({"op": "ping"})
+        self.assertEqual(w.recv(), {"type": "pong"})
+
+    def test_a_malformed_frame_closes_the_connection_and_the_server_goes_on(self):
+        for frame in [lambda w: w.send_frame(0x1, b'{"op":"ping"}', mask=False),  # clients must mask
+                      lambda w: w.send_frame(0x3, b"x"),                          # reserved opcode
+                      lambda w: w.send_frame(0x1, b"x" * 5000)]:                  # over 4 KiB
+            w = self.ws()
+            frame(w)
+            with self.assertRaises((ConnectionError, OSError)):
+                for _ in range(3):
+                    w.recv(timeout=3)
+        w = self.ws()
+        w.send({"op": "ping"})
+        self.assertEqual(w.recv(), {"type": "pong"})
+
+    def test_subscriptions_per_connection_are_bounded(self):
+        w = self.ws()
+        pid = self.product()
+        self.subscribe(w, "product:" + pid)
+        for i in range(70):
+            w.send({"op": "subscribe", "topic": "product:%s-%d" % (pid, i)})
+        codes = [w.recv()["code"] for _ in range(70)]
+        self.assertIn("invalid_request", codes)  # past 64
+        self.assertIn("not_found", codes)
+
+    # ---- availability ----
+
+    def test_availability_is_live_coalesced_and_ends_at_the_latest_value(self):
+        pid = self.product(on_hand=1000)
+        w = self.ws()
+        m = self.subscribe(w, "product:" + pid)
+        self.assertEqual(m["snapshot"], {"product_id": pid, "available": 1000})
+        added = []
+
+        def shop(i):
+            _, _, c = self.shopper()
+            for _ in range(15):
+                if c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1})[0] == 200:
+                    added.append(1)
+
+        start = time.time()
+        threads = [threading.Thread(target=shop, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        expected = 1000 - len(added)
+        values = []
+        while not values or values[-1] != expected:
+            m, _ = w.recv_until(lambda m: m["type"] == "product.availability", timeout=3)
+            self.assertEqual(m["product_id"], pid)
+            values.append(m["available"])
+        elapsed = time.time() - start
+        self.assertEqual(values, sorted(values, reverse=True))
+        self.assertLess(len(values), len(added))  # coalesced
+        self.assertLessEqual(len(values), elapsed * 10 + 2, "more than 10 a second: %r" % values)
+
+    # ---- a client that stops reading ----
+
+    def test_a_client_that_stops_reading_is_sent_the_latest_not_a_backlog(self):
+        def metric(name):
+            text = Client(self.server.port).request("GET", "/metrics")[2]
+            return int(re.search(r"^%s (\d+)$" % name, text, re.M).group(1))
+
+        def rss_kb():
+            with open("/proc/%d/status" % self.server.proc.pid) as f:
+                return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+        stalled = self.ws(ADMIN, rcvbuf=4096)
+        stalled.send({"op": "subscribe", "topic": "admin:orders"})
+        time.sleep(0.2)
+        dropped_before = metric("stampede_ws_messages_dropped_total")
+        rss_before = rss_kb()
+        pid = self.product(on_hand=100000)
+
+        def shop(i):
+            _, _, c = self.shopper()
+            for _ in range(100):
+                self.order(c, pid)
+
+        threads = [threading.Thread(target=shop, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        # 800 orders' events could not all be queued for the stalled client.
+        self.assertGreater(metric("stampede_ws_messages_dropped_total"), dropped_before)
+        self.assertLess(rss_kb() - rss_before, 64 * 1024, "the server grew past 64 MB")
+        # A reader still gets through at once.
+        w = self.ws()
+        w.send({"op": "ping"})
+        self.assertEqual(w.recv(), {"type": "pong"})
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=1)
