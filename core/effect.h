@@ -15,6 +15,7 @@
 #include "core/cart.h"
 #include "core/catalog.h"
 #include "core/order.h"
+#include "core/webhook.h"
 
 namespace stampede {
 
@@ -71,6 +72,19 @@ struct idempotency_stored {
   std::variant<cart_view, order, payment_result> answer;
 };
 
+// ---- Webhooks ----
+struct webhooks_replaced {  // every shard: the registrations as they now are
+  std::vector<webhook> list;
+};
+struct webhook_event_queued {  // the order's shard: an event for one webhook
+  outbox_entry entry;
+};
+struct webhook_event_done {  // acknowledged by the receiver, or given up on
+  int64_t created_at_ms = 0;
+  std::string event_id;
+  std::string webhook_id;
+};
+
 // ---- Snapshots only (never in the write-ahead log) ----
 // A product as a snapshot holds it: its fields, stock on hand, state and version.
 struct product_restored {
@@ -83,11 +97,12 @@ using effect =
     std::variant<product_created, product_patched, on_hand_set, product_deactivated,
                  shipping_methods_replaced, cart_replaced, address_added, address_deleted,
                  order_placed, order_updated, notification_added, idempotency_stored,
-                 product_restored>;
+                 product_restored, webhooks_replaced, webhook_event_queued, webhook_event_done>;
 
 // One unit of a shard's state in a snapshot: a product ('p' + id), a user with the cart,
-// addresses, orders, notifications and idempotency keys ('u' + id), or the shard's shipping
-// methods ("s"); as the effects that rebuild it on a shard that does not have it yet.
+// addresses, orders, notifications and idempotency keys ('u' + id), the shard's shipping
+// methods ("s"), its webhooks ("w") or its webhook outbox ("x"); as the effects that
+// rebuild it on a shard that does not have it yet.
 struct snapshot_unit {
   std::string key;
   std::vector<effect> effects;

@@ -196,6 +196,56 @@ void engine::replace_shipping_methods(std::vector<shipping_method> methods,
       [methods, done = std::move(done)](std::vector<ok_t>) mutable { done(methods); });
 }
 
+// ---- Webhooks ----
+
+void engine::add_webhook(webhook w, reply<webhook> done) {
+  if (auto e = validate(w)) return done(std::move(*e));
+  for (uint32_t i = 0; i < shards_.size(); ++i)
+    if (!admitted(i)) return done(overloaded());
+  static std::atomic<uint64_t> counter{0};
+  char id[32];
+  std::snprintf(id, sizeof id, "whk_%016llx",
+                static_cast<unsigned long long>(stable_hash(std::to_string(clock_->now_ms()) + "/" +
+                                                            std::to_string(++counter) + "/" + w.url)));
+  w.id = id;
+  w.created_at_ms = clock_->now_ms();
+  // Every shard holds the same list, so every shard refuses alike when it is full.
+  scatter<std::optional<error>>(
+      [w](shard& s) -> std::optional<error> {
+        if (s.webhooks().size() >= limits::webhooks_max)
+          return make_error(error_code::invalid_request, "at most 20 webhooks");
+        auto list = s.webhooks();
+        list.push_back(w);
+        s.set_webhooks(std::move(list));
+        return std::nullopt;
+      },
+      [w, done = std::move(done)](std::vector<std::optional<error>> parts) mutable {
+        for (auto& p : parts)
+          if (p) return done(std::move(*p));
+        done(w);
+      });
+}
+
+void engine::remove_webhook(std::string id, reply<ok_t> done) {
+  for (uint32_t i = 0; i < shards_.size(); ++i)
+    if (!admitted(i)) return done(overloaded());
+  scatter<bool>(
+      [id](shard& s) {
+        auto list = s.webhooks();
+        auto n = std::erase_if(list, [&](const webhook& w) { return w.id == id; });
+        if (n > 0) s.set_webhooks(std::move(list));
+        return n > 0;
+      },
+      [done = std::move(done)](std::vector<bool> found) mutable {
+        if (found.empty() || !found[0]) return done(make_error(error_code::not_found, "no such webhook"));
+        done(ok_t{});
+      });
+}
+
+void engine::list_webhooks(reply<std::vector<webhook>> done) {
+  on_shard(0, [done = std::move(done)](shard& s) mutable { done(s.webhooks()); });
+}
+
 // ---- Cart ----
 
 void engine::get_cart(std::string user_id, reply<cart_view> done) {

@@ -127,6 +127,11 @@ class engine {
   // Answers once every stock move (release, commit, uncommit) sent between shards has been
   // applied. Meaningful when no client request is running.
   void quiesce(reply<ok_t> done);
+  // Webhooks (every shard keeps the registrations). add_webhook assigns the id and time.
+  void add_webhook(webhook w, reply<webhook> done);
+  void remove_webhook(std::string id, reply<ok_t> done);
+  void list_webhooks(reply<std::vector<webhook>> done);
+
   // Live updates (live.h), called on shard `from`'s thread by its WebSocket hub. The
   // shards that own a topic: one, or every shard for admin:orders; empty when the topic
   // names nothing (a malformed order id). Each owner answers watch() on `from`'s sink.

@@ -65,6 +65,15 @@ inline constexpr size_t snapshot_units_per_turn = 256;
 // How often a shard looks for lapsed holds and unpaid orders.
 inline constexpr int64_t shard_timer_period_ms = 100;
 
+// Webhooks.
+inline constexpr size_t webhooks_max = 20;
+inline constexpr size_t webhook_url_length_max = 2048;
+// Events a shard keeps for receivers that have not acknowledged them; past it the oldest
+// is dropped (and counted). A receiver down for a day at 1 event/s a shard needs 86,400.
+inline constexpr size_t webhook_outbox_max = 200'000;
+// How long an event is retried before it is dropped (API.md: at least 24 hours).
+inline constexpr int64_t webhook_retry_window_ms = 48LL * 3600 * 1000;
+
 // Time.
 inline constexpr int64_t hold_ttl_default_s = 600;
 inline constexpr int64_t payment_ttl_default_s = 900;

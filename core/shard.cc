@@ -314,6 +314,8 @@ void shard::forget_changes() {
   changed_users_.clear();
   changed_products_.clear();
   changed_shipping_ = false;
+  changed_webhooks_ = false;
+  changed_outbox_ = false;
 }
 
 void shard::note_change(const effect& e) {
@@ -329,6 +331,11 @@ void shard::note_change(const effect& e) {
           kind = 'p', id = &x.product_id;
         } else if constexpr (std::is_same_v<T, shipping_methods_replaced>) {
           kind = 's';
+        } else if constexpr (std::is_same_v<T, webhooks_replaced>) {
+          kind = 'w';
+        } else if constexpr (std::is_same_v<T, webhook_event_queued> ||
+                             std::is_same_v<T, webhook_event_done>) {
+          kind = 'x';
         } else if constexpr (std::is_same_v<T, order_placed> || std::is_same_v<T, order_updated>) {
           id = &x.value.user_id;
         } else {
@@ -340,8 +347,9 @@ void shard::note_change(const effect& e) {
     // Copy-on-write: the snapshot is the state at its log position, so a unit it has not
     // taken yet is taken now, before this effect changes it.
     snapshot_run& run = *snapshot_;
-    if (kind == 's') {
-      if (std::exchange(run.shipping, false)) run.chunk.push_back(capture('s', ""));
+    bool* whole = kind == 's' ? &run.shipping : kind == 'w' ? &run.webhooks : kind == 'x' ? &run.outbox : nullptr;
+    if (whole) {
+      if (std::exchange(*whole, false)) run.chunk.push_back(capture(kind, ""));
     } else if ((kind == 'p' ? run.products : run.users).contains(*id)) {
       std::string key = kind + *id;
       if (run.taken_early.insert(key).second) run.chunk.push_back(capture(kind, *id));
@@ -349,6 +357,10 @@ void shard::note_change(const effect& e) {
   }
   if (kind == 's') {
     changed_shipping_ = true;
+  } else if (kind == 'w') {
+    changed_webhooks_ = true;
+  } else if (kind == 'x') {
+    changed_outbox_ = true;
   } else {
     (kind == 'p' ? changed_products_ : changed_users_).insert(*id);
   }
@@ -361,6 +373,10 @@ snapshot_unit shard::capture(char kind, const std::string& id) const {
   unit.key += id;
   if (kind == 's') {
     unit.effects.emplace_back(shipping_methods_replaced{shipping_});
+  } else if (kind == 'w') {
+    unit.effects.emplace_back(webhooks_replaced{webhooks_});
+  } else if (kind == 'x') {
+    for (const auto& [key, entry] : webhook_outbox_) unit.effects.emplace_back(webhook_event_queued{entry});
   } else if (kind == 'p') {
     if (const product* p = catalog_.find(id)) {
       unit.effects.emplace_back(product_restored{
@@ -414,11 +430,13 @@ void shard::snapshot_step() {
     run.next_user = run.users.begin();
     run.next_product = run.products.begin();
     run.shipping = std::exchange(changed_shipping_, false);
+    run.webhooks = std::exchange(changed_webhooks_, false);
+    run.outbox = std::exchange(changed_outbox_, false);
   }
   size_t budget = config_.snapshot_units_per_turn;
-  if (run.shipping) {
-    run.shipping = false;
-    run.chunk.push_back(capture('s', ""));
+  for (auto [kind, flag] : {std::pair{'s', &run.shipping}, std::pair{'w', &run.webhooks},
+                            std::pair{'x', &run.outbox}}) {
+    if (std::exchange(*flag, false)) run.chunk.push_back(capture(kind, ""));
   }
   std::string key;
   for (char kind : {'p', 'u'}) {
@@ -530,6 +548,28 @@ void shard::apply(effect&& e) {
       u.idempotency.insert_or_assign(x.scope_key,
                                      idempotency_entry{x.fingerprint, x.stored_at_ms, x.answer});
       s.idempotency_by_time_.emplace(x.stored_at_ms, x.user_id, x.scope_key);
+    }
+    void operator()(webhooks_replaced& x) {
+      s.webhooks_ = std::move(x.list);
+      // Events for a webhook that is gone go with it.
+      absl::erase_if(s.webhook_outbox_, [&](const auto& kv) {
+        for (const auto& w : s.webhooks_)
+          if (w.id == kv.second.webhook_id) return false;
+        return true;
+      });
+    }
+    void operator()(webhook_event_queued& x) {
+      s.note_id(x.entry.event_id, "evt_");
+      outbox_key key{x.entry.created_at_ms, x.entry.event_id, x.entry.webhook_id};
+      s.webhook_outbox_.insert_or_assign(std::move(key), std::move(x.entry));
+      ++s.outbox_arrivals_;
+      if (s.webhook_outbox_.size() > limits::webhook_outbox_max) {
+        s.webhook_outbox_.erase(s.webhook_outbox_.begin());
+        ++s.outbox_dropped_;
+      }
+    }
+    void operator()(const webhook_event_done& x) {
+      s.webhook_outbox_.erase(outbox_key{x.created_at_ms, x.event_id, x.webhook_id});
     }
     void operator()(product_restored& x) {
       auto r = s.catalog_.restore(std::move(x.fields), x.active, x.version);
@@ -818,6 +858,13 @@ std::vector<product_view> shard::list_products(std::string_view after, size_t li
 
 void shard::replace_shipping_methods(std::vector<shipping_method> methods) {
   record(shipping_methods_replaced{std::move(methods)});
+}
+
+void shard::set_webhooks(std::vector<webhook> list) { record(webhooks_replaced{std::move(list)}); }
+
+void shard::webhook_done(const outbox_key& key) {
+  if (!webhook_outbox_.contains(key)) return;
+  record(webhook_event_done{std::get<0>(key), std::get<1>(key), std::get<2>(key)});
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1365,6 +1412,14 @@ void shard::notify(user_record& u, const order& o, std::string_view event) {
     e->note = n;
     e->status_changed = event != "order.payment_failed" && event != "order.refunded";
     if (o.history.size() >= 2) e->previous = o.history[o.history.size() - 2].status;
+  }
+  if (!webhooks_.empty()) {
+    std::string event_id;
+    for (const auto& w : webhooks_) {
+      if (!webhook_wants(w, n.event)) continue;
+      if (event_id.empty()) event_id = next_id("evt_", u.id);
+      record(webhook_event_queued{outbox_entry{event_id, w.id, n, n.created_at_ms}});
+    }
   }
   record(notification_added{u.id, std::move(n)});
   // Watchers hear of it once it is durable, as the client that caused it does.

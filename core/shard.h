@@ -22,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -219,6 +220,18 @@ class shard {
   // orders (read-only), with no other thread writing anything. "" or what is wrong.
   std::string rebuild_stock(const std::vector<const shard*>& all);
 
+  // Webhooks: every shard keeps the registrations; each keeps the outbox of its own
+  // orders' events (delivered by server/webhook_client.h, on this shard's thread).
+  using outbox_key = std::tuple<int64_t, std::string, std::string>;  // (created, event, webhook)
+  const std::vector<webhook>& webhooks() const { return webhooks_; }
+  void set_webhooks(std::vector<webhook> list);
+  const absl::btree_map<outbox_key, outbox_entry>& webhook_outbox() const { return webhook_outbox_; }
+  // Bumped whenever an event is queued, so a deliverer knows when to look again.
+  uint64_t outbox_arrivals() const { return outbox_arrivals_; }
+  uint64_t outbox_dropped() const { return outbox_dropped_; }
+  // The receiver acknowledged it, or it was given up on: it leaves the outbox.
+  void webhook_done(const outbox_key& key);
+
   // Live updates (live.h). The sink is set once, on this shard's thread, before any watch.
   void set_live_sink(live_sink* sink) { live_ = sink; }
   // Owner side: connection `ticket` on shard `from` watches `topic` (requester and role
@@ -313,6 +326,8 @@ class shard {
     absl::flat_hash_set<std::string>::const_iterator next_user, next_product;
     absl::flat_hash_set<std::string> taken_early;  // 'p'/'u' + id
     bool shipping = false;
+    bool webhooks = false;
+    bool outbox = false;
     std::vector<snapshot_unit> chunk;
   };
   void snapshot_step();
@@ -409,6 +424,8 @@ class shard {
   // Units changed since the last snapshot took them.
   absl::flat_hash_set<std::string> changed_users_, changed_products_;
   bool changed_shipping_ = false;
+  bool changed_webhooks_ = false;
+  bool changed_outbox_ = false;
   std::unique_ptr<snapshot_run> snapshot_;
   boost::asio::steady_timer snapshot_timer_;
   // Live updates: per topic, how many connections on each shard watch it; per watched
@@ -416,6 +433,10 @@ class shard {
   absl::flat_hash_map<std::string, std::vector<uint32_t>> watchers_;
   absl::flat_hash_map<std::string, int64_t> published_available_;
   live_sink* live_ = nullptr;
+  std::vector<webhook> webhooks_;
+  absl::btree_map<outbox_key, outbox_entry> webhook_outbox_;  // oldest first
+  uint64_t outbox_arrivals_ = 0;
+  uint64_t outbox_dropped_ = 0;
 };
 
 }  // namespace stampede

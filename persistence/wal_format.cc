@@ -110,6 +110,17 @@ template <class A> void fields(A& a, idempotency_stored& x) {
   a(x.user_id, x.scope_key, x.fingerprint, x.stored_at_ms, x.answer);
 }
 template <class A> void fields(A& a, product_restored& x) { a(x.fields, x.active, x.version); }
+template <class A> void fields(A& a, webhook& x) {
+  a(x.id, x.url, x.secret, x.events, x.created_at_ms);
+}
+template <class A> void fields(A& a, outbox_entry& x) {
+  a(x.event_id, x.webhook_id, x.note, x.created_at_ms);
+}
+template <class A> void fields(A& a, webhooks_replaced& x) { a(x.list); }
+template <class A> void fields(A& a, webhook_event_queued& x) { a(x.entry); }
+template <class A> void fields(A& a, webhook_event_done& x) {
+  a(x.created_at_ms, x.event_id, x.webhook_id);
+}
 
 // The largest value of each persisted enum, for decoding.
 template <class E> constexpr uint8_t enum_max();

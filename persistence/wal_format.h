@@ -48,8 +48,11 @@ enum class effect_type : uint16_t {
   notification_added,
   idempotency_stored,
   product_restored,  // snapshots only
+  webhooks_replaced,
+  webhook_event_queued,
+  webhook_event_done,
 };
-inline constexpr uint16_t effect_type_max = 13;
+inline constexpr uint16_t effect_type_max = 16;
 
 uint32_t crc32c(std::string_view bytes);
 // The portable (table) implementation, for checking the hardware one.

@@ -108,6 +108,10 @@ const std::vector<flag>& flags() {
       {"--request-timeout", "STAMPEDE_REQUEST_TIMEOUT",
        "seconds a client has to send a whole request before it is closed (default 10)", true,
        [](config& c, const std::string& v) { return to_int(v, 1, 3600, c.request_timeout_s); }},
+      {"--webhook-retry-ms", "STAMPEDE_WEBHOOK_RETRY_MS",
+       "first delay before a failed webhook delivery is retried; doubles each time, jittered, "
+       "up to an hour (default 1000)", true,
+       [](config& c, const std::string& v) { return to_int(v, 10, 3'600'000, c.webhook_retry_ms); }},
       {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          c.demo = v != "0" && v != "false";

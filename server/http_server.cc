@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "server/rfc3339.h"
+#include "server/webhook_client.h"
 
 namespace stampede::http {
 
@@ -70,12 +71,14 @@ struct http_server::shard_server {
         settings(settings),
         routes(eng, settings, s.io().get_executor(), m),
         acceptor(s.io()),
-        hub(eng, s.index(), settings.pres, m) {}
+        hub(eng, s.index(), settings.pres, m),
+        webhooks(s, settings.pres, m, settings.webhook_retry_ms) {}
   asio::io_context& io;
   const server_settings& settings;
   api routes;
   tcp::acceptor acceptor;
   ws_hub hub;
+  webhook_deliverer webhooks;
   std::atomic<size_t> connections{0};
   bool accepting = true;
 
@@ -612,7 +615,10 @@ std::string http_server::start(const std::string& host, unsigned short port) {
     endpoint.port(s->acceptor.local_endpoint().port());
   }
   port_ = endpoint.port();
-  for (auto& s : shards_) asio::post(s->io, [srv = s.get()] { srv->do_accept(); });
+  for (auto& s : shards_) {
+    asio::post(s->io, [srv = s.get()] { srv->do_accept(); });
+    s->webhooks.start();
+  }
   return "";
 }
 
@@ -624,6 +630,7 @@ void http_server::stop_accepting() {
       beast::error_code ignored;
       srv->acceptor.close(ignored);
       srv->hub.close_all();
+      srv->webhooks.stop();
       done.set_value();
     });
     done.get_future().wait();

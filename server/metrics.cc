@@ -93,6 +93,13 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
   counter("stampede_ws_messages_dropped_total",
           "Unsent WebSocket messages dropped past a slow connection's queue bound.",
           ws_messages_dropped.load());
+  counter("stampede_webhook_deliveries_total", "Webhook events acknowledged by a receiver.",
+          webhook_delivered.load());
+  counter("stampede_webhook_failed_attempts_total",
+          "Webhook POSTs that failed (error, timeout or non-2xx) and will be retried.",
+          webhook_failed_attempts.load());
+  counter("stampede_webhook_given_up_total", "Webhook events dropped past the retry window.",
+          webhook_given_up.load());
   return out;
 }
 

@@ -35,6 +35,10 @@ class metrics {
   std::atomic<uint64_t> ws_messages_sent{0};
   std::atomic<uint64_t> ws_messages_replaced{0};  // a newer state took an unsent one's place
   std::atomic<uint64_t> ws_messages_dropped{0};   // the oldest unsent, past the queue bound
+  // Webhook deliveries (any thread).
+  std::atomic<uint64_t> webhook_delivered{0};
+  std::atomic<uint64_t> webhook_failed_attempts{0};
+  std::atomic<uint64_t> webhook_given_up{0};  // past the retry window
 
  private:
   static size_t status_slot(unsigned status);

@@ -222,6 +222,10 @@ const std::vector<api::route>& api::table() {
       {"GET", "/v1/shipping-methods", access::anyone, false, &api::shipping_methods},
       {"PUT", "/v1/admin/shipping-methods", access::admin, true,
        &api::admin_replace_shipping_methods},
+      {"POST", "/v1/admin/webhooks", access::admin, true, &api::admin_add_webhook},
+      {"GET", "/v1/admin/webhooks", access::admin, false, &api::admin_list_webhooks},
+      {"GET", "/v1/admin/webhooks/{}", access::admin, false, &api::admin_get_webhook},
+      {"DELETE", "/v1/admin/webhooks/{}", access::admin, false, &api::admin_delete_webhook},
       {"POST", "/v1/checkout/preview", access::user, true, &api::checkout_preview},
       {"POST", "/v1/orders", access::user, true, &api::place_order},
       {"GET", "/v1/orders", access::user, false, &api::list_orders},
@@ -606,6 +610,62 @@ void api::admin_replace_shipping_methods(call& c) {
       std::move(methods), answer<std::vector<shipping_method>>(c, [](std::vector<shipping_method> m) {
         return json_response(200, json::object{{"items", to_json(m)}});
       }));
+}
+
+// ---------------------------------------------------------------------------------------
+// Webhooks
+
+namespace {
+// A registration as the admin sees it: never its secret.
+json::value webhook_json(const webhook& w) {
+  json::array events;
+  for (const auto& e : w.events) events.emplace_back(e);
+  return json::object{{"id", w.id},
+                      {"url", w.url},
+                      {"events", std::move(events)},
+                      {"created_at", format_rfc3339_ms(w.created_at_ms)}};
+}
+}  // namespace
+
+void api::admin_add_webhook(call& c) {
+  reader rd{c.body};
+  webhook w;
+  auto url = rd.str("url", limits::webhook_url_length_max);
+  auto secret = rd.str("secret", 256);
+  auto events = rd.str_list("events", 20, 64);
+  if (!rd.bad.empty()) return c.respond(bad_field(rd.bad, "url and secret are strings; events a list of strings"));
+  if (!url) return c.respond(bad_field("url", "url is required"));
+  if (!secret) return c.respond(bad_field("secret", "secret is required"));
+  w.url = std::move(*url);
+  w.secret = std::move(*secret);
+  w.events = events ? std::move(*events) : std::vector<std::string>{"order.*"};
+  engine_.add_webhook(std::move(w), answer<webhook>(c, [](webhook made) {
+                        return json_response(201, webhook_json(made));
+                      }));
+}
+
+void api::admin_list_webhooks(call& c) {
+  engine_.list_webhooks(answer<std::vector<webhook>>(c, [](std::vector<webhook> list) {
+    json::array items;
+    for (const auto& w : list) items.push_back(webhook_json(w));
+    return json_response(200, json::object{{"items", std::move(items)}});
+  }));
+}
+
+void api::admin_get_webhook(call& c) {
+  engine_.list_webhooks(answer<std::vector<webhook>>(c, [id = c.params[0]](std::vector<webhook> list) {
+    for (const auto& w : list)
+      if (w.id == id) return json_response(200, webhook_json(w));
+    return http_error(404, "not_found", "no such webhook");
+  }));
+}
+
+void api::admin_delete_webhook(call& c) {
+  engine_.remove_webhook(c.params[0], answer<ok_t>(c, [](ok_t) {
+                           response r;
+                           r.status = 204;
+                           return r;
+                         }));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ struct server_settings {
   std::string jwt_secret;
   std::string gateway_secret;
   int64_t request_timeout_s = 10;  // a request must arrive whole within this, else closed
+  int64_t webhook_retry_ms = 1000;  // the first webhook retry's delay; doubles, jittered
 };
 
 // Splits a request target into a decoded path and query parameters.
@@ -130,6 +131,10 @@ class api {
   void pay_order(call& c);
   void payment_webhook(call& c);
   void list_notifications(call& c);
+  void admin_add_webhook(call& c);
+  void admin_list_webhooks(call& c);
+  void admin_get_webhook(call& c);
+  void admin_delete_webhook(call& c);
   void healthz(call& c);
   void readyz(call& c);
   void metrics_text(call& c);

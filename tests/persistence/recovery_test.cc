@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
 #include <random>
 #include <thread>
 
@@ -417,6 +418,50 @@ TEST(Snapshots, AUnitChangedBeforeItIsTakenIsTakenAsItWasAtThePosition) {
   EXPECT_GT(again.report.snapshot_units, 400u);
   EXPECT_EQ(dump(again), before);
   expect_consistent_stock(again);
+}
+
+// Webhook registrations (every shard) and each shard's outbox come back from a snapshot
+// plus the log after it.
+TEST(Snapshots, WebhooksAndTheirOutboxSurviveASnapshotAndARestart) {
+  std::string dir = fresh_dir("snap-webhooks");
+  manual_clock clock;
+  auto outbox_sizes = [](durable_store& s) {
+    std::vector<size_t> sizes;
+    for (uint32_t i = 0; i < 4; ++i) {
+      std::promise<size_t> p;
+      s.eng.shard_at(i).post(shard_task{[&p](shard& sh) { p.set_value(sh.webhook_outbox().size()); }});
+      sizes.push_back(p.get_future().get());
+    }
+    return sizes;
+  };
+  std::vector<size_t> before;
+  std::string hook_id;
+  {
+    durable_store s(dir, clock);
+    ASSERT_EQ(s.error, "");
+    seed_catalog(s);
+    auto w = s.call<webhook>([&](auto d) {
+      s.eng.add_webhook(webhook{"", "http://127.0.0.1:9/x", "secret-123", {"order.*"}, 0}, std::move(d));
+    });
+    ASSERT_TRUE(w.ok());
+    hook_id = w->id;
+    random_work(s, clock, 31, 40);
+    ASSERT_EQ(s.snapshots->take(), "");
+    random_work(s, clock, 32, 40);
+    before = outbox_sizes(s);
+    size_t total = 0;
+    for (size_t n : before) total += n;
+    EXPECT_GT(total, 0u);
+  }
+  durable_store again(dir, clock);
+  ASSERT_EQ(again.error, "");
+  EXPECT_EQ(outbox_sizes(again), before);
+  auto hooks = again.call<std::vector<webhook>>([&](auto d) { again.eng.list_webhooks(std::move(d)); });
+  ASSERT_EQ(hooks->size(), 1u);
+  EXPECT_EQ(hooks.value()[0].id, hook_id);
+  // Deleting the webhook empties every outbox.
+  ASSERT_TRUE(again.call<ok_t>([&](auto d) { again.eng.remove_webhook(hook_id, std::move(d)); }).ok());
+  EXPECT_EQ(outbox_sizes(again), std::vector<size_t>(4, 0));
 }
 
 TEST(Snapshots, TheMapGrowsWhenItIsFull) {

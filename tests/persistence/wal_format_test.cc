@@ -80,6 +80,9 @@ std::vector<effect> one_of_each() {
       idempotency_stored{"alice", "POST /v1/orders\nk2", 1, 78, sample_order()},
       idempotency_stored{"alice", "POST /v1/orders/x/payments\nk3", 2, 79, pr},
       product_restored{pc, false, 17},
+      webhooks_replaced{{webhook{"whk_1", "http://h:8080/x", "s3cret-123", {"order.*", "order.paid"}, 99}}},
+      webhook_event_queued{outbox_entry{"evt_1", "whk_1", n, 1234}},
+      webhook_event_done{1234, "evt_1", "whk_1"},
   };
 }
 

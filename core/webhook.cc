@@ -1,0 +1,70 @@
+#include "core/webhook.h"
+
+#include <array>
+
+#include "core/limits.h"
+
+namespace stampede {
+
+namespace {
+error bad(std::string field, std::string message) {
+  error_details d;
+  d.field = std::move(field);
+  return make_error(error_code::invalid_request, std::move(message), std::move(d));
+}
+}  // namespace
+
+std::optional<http_url> parse_http_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  if (url.substr(0, scheme.size()) != scheme) return std::nullopt;
+  url.remove_prefix(scheme.size());
+  http_url out;
+  auto slash = url.find('/');
+  std::string_view authority = url.substr(0, slash);
+  if (slash != std::string_view::npos) out.target = std::string(url.substr(slash));
+  if (authority.empty() || authority.find('@') != std::string_view::npos) return std::nullopt;
+  auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+    std::string_view port = authority.substr(colon + 1);
+    if (port.empty() || port.size() > 5) return std::nullopt;
+    for (char c : port)
+      if (c < '0' || c > '9') return std::nullopt;
+    if (std::stoi(std::string(port)) == 0 || std::stoi(std::string(port)) > 65535) return std::nullopt;
+    out.port = std::string(port);
+    authority = authority.substr(0, colon);
+  }
+  if (authority.empty()) return std::nullopt;
+  for (char c : authority)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '[' || c == ']' || c == ':'))
+      return std::nullopt;
+  for (char c : out.target)
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return std::nullopt;
+  out.host = std::string(authority);
+  return out;
+}
+
+bool is_order_event(std::string_view event) {
+  static constexpr std::array<std::string_view, 9> events{
+      "order.created",  "order.paid",      "order.payment_failed",
+      "order.processing", "order.shipped", "order.out_for_delivery",
+      "order.delivered", "order.canceled", "order.refunded"};
+  for (auto e : events)
+    if (e == event) return true;
+  return false;
+}
+
+std::optional<error> validate(const webhook& w) {
+  if (w.url.size() > limits::webhook_url_length_max || !parse_http_url(w.url))
+    return bad("url", "url must be http://host[:port][/path], at most 2048 bytes "
+                      "(https receivers: put a TLS-terminating proxy in front)");
+  if (w.secret.size() < 8 || w.secret.size() > 256)
+    return bad("secret", "secret must be 8..256 bytes");
+  if (w.events.empty() || w.events.size() > 20)
+    return bad("events", "events must list 1..20 event names or patterns");
+  for (const auto& e : w.events)
+    if (e != "*" && e != "order.*" && !is_order_event(e))
+      return bad("events", "unknown event '" + e + "' (order.created ... order.refunded, order.* or *)");
+  return std::nullopt;
+}
+
+}  // namespace stampede

@@ -1,0 +1,224 @@
+#include "server/webhook_client.h"
+
+#include <chrono>
+#include <random>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "absl/container/flat_hash_map.h"
+#include "server/auth.h"
+#include "server/rfc3339.h"
+
+namespace stampede::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// One POST: resolve, connect, write, read; `done(status)` with 0 for a transport failure.
+class exchange : public std::enable_shared_from_this<exchange> {
+ public:
+  exchange(asio::io_context& io, http_url url, std::string body, std::string event_id,
+           std::string signature, absl::AnyInvocable<void(unsigned)> done)
+      : resolver_(io), stream_(io), url_(std::move(url)), done_(std::move(done)) {
+    req_.method(bhttp::verb::post);
+    req_.target(url_.target);
+    req_.version(11);
+    req_.set(bhttp::field::host, url_.host + (url_.port == "80" ? "" : ":" + url_.port));
+    req_.set(bhttp::field::user_agent, "stampede-webhooks/1");
+    req_.set(bhttp::field::content_type, "application/json");
+    req_.set("Stampede-Event-Id", event_id);
+    req_.set("Stampede-Signature", signature);
+    req_.set(bhttp::field::connection, "close");
+    req_.body() = std::move(body);
+    req_.prepare_payload();
+  }
+
+  void run() {
+    stream_.expires_after(std::chrono::seconds(webhook_timeout_s));
+    resolver_.async_resolve(url_.host, url_.port,
+                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+                              if (ec) return self->finish(0);
+                              self->stream_.async_connect(r, [self](beast::error_code ec, auto) {
+                                if (ec) return self->finish(0);
+                                self->send();
+                              });
+                            });
+  }
+
+ private:
+  void send() {
+    stream_.expires_after(std::chrono::seconds(webhook_timeout_s));
+    bhttp::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->finish(0);
+      self->parser_.body_limit(64 * 1024);  // a receiver's answer is read and thrown away
+      bhttp::async_read(self->stream_, self->buffer_, self->parser_,
+                        [self](beast::error_code ec, size_t) {
+                          self->finish(ec ? 0 : self->parser_.get().result_int());
+                        });
+    });
+  }
+
+  void finish(unsigned status) {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+    if (done_) std::exchange(done_, nullptr)(status);
+  }
+
+  tcp::resolver resolver_;
+  beast::tcp_stream stream_;
+  http_url url_;
+  bhttp::request<bhttp::string_body> req_;
+  beast::flat_buffer buffer_;
+  bhttp::response_parser<bhttp::string_body> parser_;
+  absl::AnyInvocable<void(unsigned)> done_;
+};
+
+}  // namespace
+
+struct webhook_deliverer::state : std::enable_shared_from_this<state> {
+  state(shard& s, const presentation& pres, metrics& m, int64_t base)
+      : s(s), pres(pres), stats(m), retry_base_ms(base), timer(s.io()), rng(std::random_device{}()) {}
+  shard& s;
+  const presentation& pres;
+  metrics& stats;
+  const int64_t retry_base_ms;
+  asio::steady_timer timer;
+  std::mt19937_64 rng;
+  bool stopped = false;
+  struct attempt {
+    int failures = 0;
+    int64_t next_at_ms = 0;
+    bool in_flight = false;
+  };
+  absl::flat_hash_map<shard::outbox_key, attempt> attempts;
+  size_t in_flight = 0;
+  uint64_t seen_arrivals = ~uint64_t{0};
+  int64_t next_due_ms = 0;
+
+  void arm() {
+    timer.expires_after(std::chrono::milliseconds(100));
+    timer.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->stopped) return;
+      self->scan();
+      self->arm();
+    });
+  }
+
+  // Starts what is due, oldest first. The outbox is scanned only when something new
+  // arrived or a retry is due, not every tick while a receiver is down.
+  void scan() {
+    int64_t now = wall_ms();
+    if (s.outbox_arrivals() == seen_arrivals && now < next_due_ms) return;
+    seen_arrivals = s.outbox_arrivals();
+    next_due_ms = INT64_MAX;
+    std::vector<shard::outbox_key> give_up;
+    for (const auto& [key, entry] : s.webhook_outbox()) {
+      attempt& a = attempts[key];
+      if (a.in_flight) continue;
+      if (now - entry.created_at_ms > limits::webhook_retry_window_ms) {
+        give_up.push_back(key);
+        continue;
+      }
+      if (a.next_at_ms > now) {
+        next_due_ms = std::min(next_due_ms, a.next_at_ms);
+        continue;
+      }
+      if (in_flight >= webhook_in_flight_max) {
+        next_due_ms = now;  // more is due: look again next tick
+        break;
+      }
+      const webhook* w = nullptr;
+      for (const auto& candidate : s.webhooks())
+        if (candidate.id == entry.webhook_id) w = &candidate;
+      if (!w) continue;
+      deliver(key, entry, *w, a);
+    }
+    for (const auto& key : give_up) {
+      attempts.erase(key);
+      ++stats.webhook_given_up;
+      s.webhook_done(key);
+    }
+    // Attempts of events that left the outbox (their webhook was deleted) are forgotten.
+    if (attempts.size() > s.webhook_outbox().size())
+      absl::erase_if(attempts, [&](const auto& kv) {
+        return !kv.second.in_flight && !s.webhook_outbox().contains(kv.first);
+      });
+  }
+
+  void deliver(const shard::outbox_key& key, const outbox_entry& e, const webhook& w, attempt& a) {
+    auto url = parse_http_url(w.url);
+    if (!url) return;
+    std::string body = json::serialize(json::object{{"id", e.event_id},
+                                                    {"event", e.note.event},
+                                                    {"created_at", format_rfc3339_ms(e.created_at_ms)},
+                                                    {"data", to_json(e.note, pres)}});
+    std::string t = std::to_string(wall_ms() / 1000);
+    std::string signature = "t=" + t + ",v1=" + hmac_sha256_hex(w.secret, t + "." + body);
+    a.in_flight = true;
+    ++in_flight;
+    std::make_shared<exchange>(s.io(), std::move(*url), std::move(body), e.event_id,
+                               std::move(signature),
+                               [self = shared_from_this(), key](unsigned status) {
+                                 self->finished(key, status);
+                               })
+        ->run();
+  }
+
+  void finished(const shard::outbox_key& key, unsigned status) {
+    --in_flight;
+    if (stopped) return;
+    auto it = attempts.find(key);
+    if (status >= 200 && status < 300) {
+      if (it != attempts.end()) attempts.erase(it);
+      ++stats.webhook_delivered;
+      s.webhook_done(key);  // recorded like any change; leaves the outbox
+      return;
+    }
+    ++stats.webhook_failed_attempts;
+    if (it == attempts.end()) return;
+    attempt& a = it->second;
+    a.in_flight = false;
+    ++a.failures;
+    // Exponential backoff with full jitter: uniform in [delay/2, delay].
+    int64_t delay = retry_base_ms;
+    for (int i = 1; i < a.failures && delay < webhook_backoff_max_ms; ++i) delay *= 2;
+    delay = std::min(delay, webhook_backoff_max_ms);
+    delay = delay / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 2 + 1));
+    a.next_at_ms = wall_ms() + delay;
+    next_due_ms = std::min(next_due_ms, a.next_at_ms);
+  }
+};
+
+webhook_deliverer::webhook_deliverer(shard& s, const presentation& pres, metrics& m,
+                                     int64_t retry_base_ms)
+    : state_(std::make_shared<state>(s, pres, m, retry_base_ms)) {}
+
+webhook_deliverer::~webhook_deliverer() = default;
+
+void webhook_deliverer::start() {
+  asio::post(state_->s.io(), [st = state_] { st->arm(); });
+}
+
+void webhook_deliverer::stop() {
+  asio::post(state_->s.io(), [st = state_] {
+    st->stopped = true;
+    st->timer.cancel();
+  });
+}
+
+}  // namespace stampede::http

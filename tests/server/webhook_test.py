@@ -1,0 +1,221 @@
+"""Outbound webhooks against a local receiver: registration routes, the signature, retries
+with the same event id, event filters, and delivery of events queued before a restart.
+
+Usage: webhook_test.py PATH_TO_STAMPEDE
+"""
+import hashlib
+import hmac
+import http.server
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Client, Server, make_token  # noqa: E402
+
+BINARY = None
+ADMIN = make_token("root", role="admin")
+SECRET = "whsec-test-0123456789"
+CARD_OK = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+
+
+class Receiver:
+    """An HTTP server that records every POST; the first `fail_first` answers are 500."""
+
+    def __init__(self, fail_first=0, port=0):
+        self.received = []
+        self.fail_first = fail_first
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with outer.lock:
+                    outer.received.append((dict(self.headers), body, time.time()))
+                    failing = outer.fail_first > 0
+                    if failing:
+                        outer.fail_first -= 1
+                self.send_response(500 if failing else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def wait_for(self, pred, timeout=10):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                got = [r for r in self.received if pred(r)]
+            if got:
+                return got
+            time.sleep(0.02)
+        raise TimeoutError("nothing matching arrived; got %d posts" % len(self.received))
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def event_of(record):
+    return json.loads(record[1])
+
+
+class Webhooks(unittest.TestCase):
+    def setUp(self):
+        self.data_dir = tempfile.mkdtemp(prefix="stampede-webhooks-")
+        self.addCleanup(shutil.rmtree, self.data_dir, True)
+        # Cleanups run last-added first: the clients a test opens close before the server stops.
+        self.addCleanup(self.stop_server)
+        self.server = self.start_server()
+        self.counter = 0
+
+    def start_server(self):
+        server = Server(BINARY, "--shards", "2", "--webhook-retry-ms", "100", "--rate-limit", "0",
+                        data_dir=self.data_dir)
+        self.admin = Client(server.port, ADMIN)
+        return server
+
+    def stop_server(self):
+        self.admin.close()
+        self.assertEqual(self.server.stop(), 0)
+
+    def register(self, url, events=None, secret=SECRET):
+        body = {"url": url, "secret": secret}
+        if events is not None:
+            body["events"] = events
+        status, _, w, _ = self.admin.request("POST", "/v1/admin/webhooks", body)
+        self.assertEqual(status, 201, w)
+        return w
+
+    def place_order(self):
+        self.counter += 1
+        pid = "wsku-%d-%d" % (os.getpid(), self.counter)
+        self.assertEqual(self.admin.request("POST", "/v1/admin/products",
+                                            {"id": pid, "name": pid, "price": 500, "on_hand": 10})[0], 201)
+        c = Client(self.server.port, make_token("buyer-%d" % self.counter))
+        self.addCleanup(c.close)
+        self.assertEqual(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1})[0], 200)
+        a = c.request("POST", "/v1/addresses", {"name": "N", "line1": "L", "city": "C",
+                                                 "postal_code": "1", "country": "GB"})[2]
+        status, _, o, _ = c.request("POST", "/v1/orders", {"shipping_address_id": a["id"],
+                                                           "shipping_method": "standard"})
+        self.assertEqual(status, 201, o)
+        return c, o
+
+    def test_registration_routes_and_their_refusals(self):
+        w = self.register("http://127.0.0.1:9/hooks", ["order.*"])
+        self.assertTrue(w["id"].startswith("whk_"))
+        self.assertEqual(w["events"], ["order.*"])
+        self.assertNotIn("secret", w)
+        listed = self.admin.request("GET", "/v1/admin/webhooks")[2]["items"]
+        self.assertEqual([x["id"] for x in listed], [w["id"]])
+        self.assertNotIn("secret", listed[0])
+        self.assertEqual(self.admin.request("GET", "/v1/admin/webhooks/" + w["id"])[2]["url"], w["url"])
+        for bad in [{"url": "https://example.com/x", "secret": SECRET},
+                    {"url": "ftp://example.com", "secret": SECRET},
+                    {"url": "http://", "secret": SECRET},
+                    {"url": "http://example.com/x", "secret": "short"},
+                    {"url": "http://example.com/x", "secret": SECRET, "events": ["order.exploded"]},
+                    {"url": "http://example.com/x", "secret": SECRET, "events": []},
+                    {"url": 7, "secret": SECRET},
+                    {"secret": SECRET}]:
+            status, _, body, _ = self.admin.request("POST", "/v1/admin/webhooks", bad)
+            self.assertEqual(status, 400, (bad, body))
+            self.assertEqual(body["error"]["code"], "invalid_request")
+        customer = Client(self.server.port, make_token("someone"))
+        self.assertEqual(customer.request("GET", "/v1/admin/webhooks")[0], 403)
+        customer.close()
+        self.assertEqual(self.admin.request("DELETE", "/v1/admin/webhooks/" + w["id"])[0], 204)
+        self.assertEqual(self.admin.request("GET", "/v1/admin/webhooks/" + w["id"])[0], 404)
+        self.assertEqual(self.admin.request("DELETE", "/v1/admin/webhooks/" + w["id"])[0], 404)
+
+    def test_each_event_is_posted_signed(self):
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        self.register("http://127.0.0.1:%d/hooks/stampede" % rx.port)
+        c, o = self.place_order()
+        (headers, body, at), = rx.wait_for(lambda r: event_of(r)["event"] == "order.created")
+        event = json.loads(body)
+        self.assertTrue(event["id"].startswith("evt_"))
+        self.assertEqual(headers["Stampede-Event-Id"], event["id"])
+        self.assertEqual(event["data"]["order_id"], o["id"])
+        self.assertEqual(event["data"]["event"], "order.created")
+        self.assertRegex(event["created_at"], r"^\d{4}-\d\d-\d\dT")
+        sig = dict(part.split("=", 1) for part in headers["Stampede-Signature"].split(","))
+        self.assertLess(abs(int(sig["t"]) - time.time()), 60)
+        expected = hmac.new(SECRET.encode(), (sig["t"] + ".").encode() + body, hashlib.sha256).hexdigest()
+        self.assertTrue(hmac.compare_digest(sig["v1"], expected))
+        # A receiver with another secret cannot verify it.
+        wrong = hmac.new(b"other-secret", (sig["t"] + ".").encode() + body, hashlib.sha256).hexdigest()
+        self.assertNotEqual(sig["v1"], wrong)
+        # Paying is another event, with another id.
+        self.assertEqual(c.request("POST", "/v1/orders/%s/payments" % o["id"],
+                                   {"method": "card", "amount": o["total"], "card": CARD_OK})[0], 201)
+        paid = event_of(rx.wait_for(lambda r: event_of(r)["event"] == "order.paid")[0])
+        self.assertNotEqual(paid["id"], event["id"])
+
+    def test_a_receiver_that_fails_twice_gets_the_same_event_a_third_time(self):
+        rx = Receiver(fail_first=2)
+        self.addCleanup(rx.close)
+        self.register("http://127.0.0.1:%d/" % rx.port, ["order.created"])
+        _, o = self.place_order()
+        rx.wait_for(lambda r: True, timeout=10)
+        deadline = time.time() + 10
+        while len(rx.received) < 3 and time.time() < deadline:
+            time.sleep(0.02)
+        time.sleep(0.5)  # and no fourth: the third was acknowledged
+        self.assertEqual(len(rx.received), 3, [event_of(r)["event"] for r in rx.received])
+        ids = {r[0]["Stampede-Event-Id"] for r in rx.received}
+        self.assertEqual(len(ids), 1)
+        times = [r[2] for r in rx.received]
+        self.assertGreater(times[2] - times[1], 0.04)  # backed off, not hammered
+        metrics = Client(self.server.port).request("GET", "/metrics")[2]
+        self.assertRegex(metrics, r"stampede_webhook_failed_attempts_total [2-9]")
+
+    def test_filters_send_only_the_events_asked_for(self):
+        rx = Receiver()
+        self.addCleanup(rx.close)
+        self.register("http://127.0.0.1:%d/" % rx.port, ["order.paid"])
+        c, o = self.place_order()
+        self.assertEqual(c.request("POST", "/v1/orders/%s/payments" % o["id"],
+                                   {"method": "card", "amount": o["total"], "card": CARD_OK})[0], 201)
+        rx.wait_for(lambda r: event_of(r)["event"] == "order.paid")
+        time.sleep(0.3)
+        self.assertEqual({event_of(r)["event"] for r in rx.received}, {"order.paid"})
+
+    def test_events_queued_before_a_restart_are_delivered_after_it(self):
+        # The receiver's port is reserved, then closed: nothing listens while orders are made.
+        probe = Receiver()
+        port = probe.port
+        probe.close()
+        self.register("http://127.0.0.1:%d/" % port, ["order.created"])
+        orders = [self.place_order()[1]["id"] for _ in range(3)]
+        time.sleep(0.3)  # a few failed attempts
+        self.server.kill()  # no goodbye: only what is durable counts
+        self.admin.close()
+        rx = Receiver(port=port)
+        self.addCleanup(rx.close)
+        self.server = self.start_server()
+        got = set()
+        deadline = time.time() + 15
+        while got != set(orders) and time.time() < deadline:
+            got = {event_of(r)["data"]["order_id"] for r in rx.received}
+            time.sleep(0.05)
+        self.assertEqual(got, set(orders))
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=1)
