@@ -1,5 +1,8 @@
 #include "server/http_server.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <atomic>
 #include <future>
 
@@ -242,7 +245,14 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   }
 
   void write_next() {
-    if (queue_.empty() || closed_) return;
+    if (queue_.empty() || closed_) {
+      // A burst is over: what the cork held goes out as few segments as it fills.
+      if (corked_) set_cork(false);
+      return;
+    }
+    // Several messages waiting (a fan-out burst): cork the socket so they leave together
+    // rather than a segment each, which costs the receiver a wake-up and a read per message.
+    if (!corked_ && queue_.size() > 1) set_cork(true);
     writing_ = true;
     ws_.text(true);
     ws_.async_write(asio::buffer(*queue_.front().text),
@@ -253,6 +263,13 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
                       self->queue_.pop_front();
                       self->write_next();
                     });
+  }
+
+  void set_cork(bool on) {
+    int v = on ? 1 : 0;
+    ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), IPPROTO_TCP, TCP_CORK, &v,
+                 sizeof v);
+    corked_ = on;
   }
 
   // The connection is over: leave every topic (the owners stop counting it).
@@ -274,6 +291,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   std::deque<queued> queue_;
   bool writing_ = false;
   bool closed_ = false;
+  bool corked_ = false;
 };
 
 // One connection: read a request, answer it, read the next. Requests are handled one at a
