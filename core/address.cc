@@ -6,14 +6,6 @@
 
 namespace stampede {
 
-namespace {
-error bad(std::string field, std::string message) {
-  error_details d;
-  d.field = std::move(field);
-  return make_error(error_code::invalid_request, std::move(message), std::move(d));
-}
-}  // namespace
-
 std::optional<error> validate(const address& a) {
   struct field {
     const char* name;
@@ -27,13 +19,13 @@ std::optional<error> validate(const address& a) {
       {"country", a.country, true},    {"phone", a.phone, false},
   };
   for (const auto& f : fields) {
-    if (f.required && f.value.empty()) return bad(f.name, std::string(f.name) + " is required");
+    if (f.required && f.value.empty()) return field_error(f.name, std::string(f.name) + " is required");
     if (f.value.size() > limits::address_field_length_max)
-      return bad(f.name, std::string(f.name) + " is too long");
+      return field_error(f.name, std::string(f.name) + " is too long");
   }
   if (a.country.size() != 2 || a.country[0] < 'A' || a.country[0] > 'Z' || a.country[1] < 'A' ||
       a.country[1] > 'Z')
-    return bad("country", "country must be an ISO 3166 alpha-2 code such as \"US\"");
+    return field_error("country", "country must be an ISO 3166 alpha-2 code such as \"US\"");
   return std::nullopt;
 }
 
@@ -43,14 +35,14 @@ std::vector<shipping_method> default_shipping_methods() {
 
 std::optional<error> validate(const std::vector<shipping_method>& methods) {
   if (methods.empty() || methods.size() > limits::shipping_methods_max)
-    return bad("items", "between 1 and 20 shipping methods");
+    return field_error("items", "between 1 and 20 shipping methods");
   absl::flat_hash_set<std::string> seen;
   for (const auto& m : methods) {
-    if (!is_valid_product_id(m.id)) return bad("id", "shipping method ids match [A-Za-z0-9._-]{1,64}");
+    if (!is_valid_product_id(m.id)) return field_error("id", "shipping method ids match [A-Za-z0-9._-]{1,64}");
     if (m.name.empty() || m.name.size() > limits::product_name_length_max)
-      return bad("name", "shipping method names are 1..200 bytes");
-    if (m.price < 0 || m.price > limits::price_minor_max) return bad("price", "price must be >= 0");
-    if (!seen.insert(m.id).second) return bad("id", "shipping method ids must be unique");
+      return field_error("name", "shipping method names are 1..200 bytes");
+    if (m.price < 0 || m.price > limits::price_minor_max) return field_error("price", "price must be >= 0");
+    if (!seen.insert(m.id).second) return field_error("id", "shipping method ids must be unique");
   }
   return std::nullopt;
 }

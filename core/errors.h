@@ -68,6 +68,13 @@ inline error make_error(error_code code, std::string message, error_details deta
   return error{code, std::move(message), std::move(details)};
 }
 
+// invalid_request naming the bad field.
+inline error field_error(std::string field, std::string message) {
+  error_details d;
+  d.field = std::move(field);
+  return make_error(error_code::invalid_request, std::move(message), std::move(d));
+}
+
 // A value or an error. Constructible from either; [[nodiscard]] so that a result is
 // never dropped on the floor.
 template <class T>

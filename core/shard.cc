@@ -127,6 +127,8 @@ void shard::run() {
     }
     io_.run_one();
     sleeping_.store(false, std::memory_order_relaxed);
+    // What that handler recorded or sent goes now, not at the next event.
+    end_of_pass();
     idle_since = std::chrono::steady_clock::now();
   }
 }

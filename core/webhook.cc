@@ -6,14 +6,6 @@
 
 namespace stampede {
 
-namespace {
-error bad(std::string field, std::string message) {
-  error_details d;
-  d.field = std::move(field);
-  return make_error(error_code::invalid_request, std::move(message), std::move(d));
-}
-}  // namespace
-
 std::optional<http_url> parse_http_url(std::string_view url) {
   constexpr std::string_view scheme = "http://";
   if (url.substr(0, scheme.size()) != scheme) return std::nullopt;
@@ -55,15 +47,15 @@ bool is_order_event(std::string_view event) {
 
 std::optional<error> validate(const webhook& w) {
   if (w.url.size() > limits::webhook_url_length_max || !parse_http_url(w.url))
-    return bad("url", "url must be http://host[:port][/path], at most 2048 bytes "
+    return field_error("url", "url must be http://host[:port][/path], at most 2048 bytes "
                       "(https receivers: put a TLS-terminating proxy in front)");
   if (w.secret.size() < 8 || w.secret.size() > 256)
-    return bad("secret", "secret must be 8..256 bytes");
+    return field_error("secret", "secret must be 8..256 bytes");
   if (w.events.empty() || w.events.size() > 20)
-    return bad("events", "events must list 1..20 event names or patterns");
+    return field_error("events", "events must list 1..20 event names or patterns");
   for (const auto& e : w.events)
     if (e != "*" && e != "order.*" && !is_order_event(e))
-      return bad("events", "unknown event '" + e + "' (order.created ... order.refunded, order.* or *)");
+      return field_error("events", "unknown event '" + e + "' (order.created ... order.refunded, order.* or *)");
   return std::nullopt;
 }
 

@@ -10,7 +10,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Client, Server, make_token, sign_webhook  # noqa: E402
+from harness import Client, Server, ServerTest, make_token, sign_webhook  # noqa: E402
 
 BINARY = None
 ADMIN = make_token("root", role="admin")
@@ -20,28 +20,8 @@ def customer(name):
     return make_token(name)
 
 
-class Api(unittest.TestCase):
-    server = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(BINARY, "--shards", "2")
-        cls.admin = Client(cls.server.port, ADMIN)
-        cls.anon = Client(cls.server.port, None)
-        cls.counter = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.admin.close()
-        cls.anon.close()
-        code = cls.server.stop()
-        assert code == 0, "stampede serve did not exit 0 on SIGTERM: %r" % code
-
+class Api(ServerTest):
     # ---- helpers ----
-
-    def unique(self, prefix):
-        Api.counter += 1
-        return "%s-%d-%d" % (prefix, os.getpid(), Api.counter)
 
     def product(self, on_hand=10, price=1000, **fields):
         pid = self.unique("sku")
@@ -538,5 +518,5 @@ class Api(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = sys.argv.pop(1)
+    BINARY = ServerTest.binary = sys.argv.pop(1)
     unittest.main(verbosity=1)

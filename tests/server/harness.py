@@ -231,3 +231,30 @@ class WebSocket:
         except OSError:
             pass
         self.sock.close()
+
+
+class ServerTest(__import__("unittest").TestCase):
+    """One `stampede serve` for a whole test class: `binary` and `server_args` set by the
+    subclass (or its main); an admin client and an anonymous one; unique names."""
+
+    binary = None
+    server_args = ("--shards", "2")
+    admin_token = make_token("root", role="admin")
+    counter = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(cls.binary, *cls.server_args)
+        cls.admin = Client(cls.server.port, cls.admin_token)
+        cls.anon = Client(cls.server.port, None)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.admin.close()
+        cls.anon.close()
+        code = cls.server.stop()
+        assert code == 0, "stampede serve did not exit 0 on SIGTERM: %r" % code
+
+    def unique(self, prefix):
+        ServerTest.counter += 1
+        return "%s-%d-%d" % (prefix, os.getpid(), ServerTest.counter)

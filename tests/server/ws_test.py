@@ -12,30 +12,16 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Client, Server, WebSocket, make_token  # noqa: E402
+from harness import Client, ServerTest, WebSocket, make_token  # noqa: E402
 
 BINARY = None
 ADMIN = make_token("root", role="admin")
 CARD_OK = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 
 
-class Ws(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        # No per-user rate limit: some tests have one user place orders back to back.
-        cls.server = Server(BINARY, "--shards", "2", "--rate-limit", "0")
-        cls.admin = Client(cls.server.port, ADMIN)
-        cls.counter = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.admin.close()
-        code = cls.server.stop()
-        assert code == 0, "stampede serve did not exit 0 on SIGTERM: %r" % code
-
-    def unique(self, prefix):
-        Ws.counter += 1
-        return "%s-%d-%d" % (prefix, os.getpid(), Ws.counter)
+class Ws(ServerTest):
+    # No per-user rate limit: some tests have one user place orders back to back.
+    server_args = ("--shards", "2", "--rate-limit", "0")
 
     def product(self, on_hand=100):
         pid = self.unique("sku")
@@ -303,5 +289,5 @@ class Ws(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    BINARY = sys.argv.pop(1)
+    BINARY = ServerTest.binary = sys.argv.pop(1)
     unittest.main(verbosity=1)
