@@ -10,9 +10,15 @@
 
 #include "core/shard.h"
 #include "persistence/files.h"
+#include "persistence/stats.h"
 #include "persistence/wal_format.h"
 
 namespace stampede::wal {
+
+durability_stats& durability() {
+  static durability_stats s;
+  return s;
+}
 
 namespace {
 
@@ -336,6 +342,11 @@ std::string snapshotter::take(std::function<void(shard&)> after_begin) {
       if (::unlink(segments[j].path.c_str()) == 0) ++deleted;
   }
   if (deleted > 0 && !sync_dir(dir_)) return "cannot sync " + dir_ + ": " + std::strerror(errno);
+  durability().last_snapshot_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count();
+  ++durability().snapshots;
+  durability().segments_deleted += deleted;
   std::lock_guard lock(mu_);
   ++stats_.rounds;
   stats_.units = units;

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "persistence/files.h"
+#include "persistence/stats.h"
 #include "persistence/wal_format.h"
 
 namespace stampede::wal {
@@ -100,16 +102,22 @@ bool wal_writer::write_and_sync(const std::string& data) {
     on_fatal_("write");
     return false;
   }
+  auto start = std::chrono::steady_clock::now();
   if (!device_->sync()) {
     dead_ = true;
     on_fatal_("fdatasync");
     return false;
   }
+  durability().observe_sync(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start)
+          .count()));
+  durability().bytes_written.fetch_add(data.size(), std::memory_order_relaxed);
   return true;
 }
 
 uint64_t wal_writer::append(const effect& e) {
   append_record(batch_, ++appended_, e);
+  durability().records_appended.fetch_add(1, std::memory_order_relaxed);
   return appended_;
 }
 

@@ -1,6 +1,9 @@
 #include "server/metrics.h"
 
+#include <chrono>
 #include <cstdio>
+
+#include "persistence/stats.h"
 
 #include "core/engine.h"
 #include "core/order.h"
@@ -81,6 +84,50 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
     out += line;
   }
   gauge("stampede_ws_connections", "Open WebSocket connections.", ws_connections.load());
+  // Durability.
+  const auto& d = wal::durability();
+  out += "# HELP stampede_wal_records_appended_total Effects appended to the write-ahead logs.\n"
+         "# TYPE stampede_wal_records_appended_total counter\n";
+  std::snprintf(line, sizeof line, "stampede_wal_records_appended_total %llu\n",
+                static_cast<unsigned long long>(d.records_appended.load()));
+  out += line;
+  out += "# HELP stampede_wal_bytes_written_total Bytes written to the write-ahead logs.\n"
+         "# TYPE stampede_wal_bytes_written_total counter\n";
+  std::snprintf(line, sizeof line, "stampede_wal_bytes_written_total %llu\n",
+                static_cast<unsigned long long>(d.bytes_written.load()));
+  out += line;
+  out += "# HELP stampede_wal_fsync_duration_seconds fdatasync latency of the write-ahead logs.\n"
+         "# TYPE stampede_wal_fsync_duration_seconds histogram\n";
+  uint64_t synced = 0;
+  for (size_t i = 0; i <= d.sync_buckets_us.size(); ++i) {
+    synced += d.sync_le[i].load();
+    if (i < d.sync_buckets_us.size()) {
+      std::snprintf(line, sizeof line, "stampede_wal_fsync_duration_seconds_bucket{le=\"%g\"} %llu\n",
+                    static_cast<double>(d.sync_buckets_us[i]) / 1e6, static_cast<unsigned long long>(synced));
+    } else {
+      std::snprintf(line, sizeof line, "stampede_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+                    static_cast<unsigned long long>(synced));
+    }
+    out += line;
+  }
+  std::snprintf(line, sizeof line,
+                "stampede_wal_fsync_duration_seconds_sum %.6f\nstampede_wal_fsync_duration_seconds_count %llu\n",
+                static_cast<double>(d.sync_us_total.load()) / 1e6, static_cast<unsigned long long>(d.syncs.load()));
+  out += line;
+  int64_t last = d.last_snapshot_unix_ms.load();
+  if (last > 0) {
+    int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
+    out += "# HELP stampede_snapshot_age_seconds Seconds since the last snapshot was written.\n"
+           "# TYPE stampede_snapshot_age_seconds gauge\n";
+    std::snprintf(line, sizeof line, "stampede_snapshot_age_seconds %.3f\n", static_cast<double>(now - last) / 1e3);
+    out += line;
+  }
+  std::snprintf(line, sizeof line,
+                "# HELP stampede_snapshots_total Snapshot rounds written.\n# TYPE stampede_snapshots_total counter\n"
+                "stampede_snapshots_total %llu\n",
+                static_cast<unsigned long long>(d.snapshots.load()));
+  out += line;
   auto counter = [&](const char* name, const char* help, uint64_t value) {
     std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
                   name, name, static_cast<unsigned long long>(value));

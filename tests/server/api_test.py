@@ -21,6 +21,8 @@ def customer(name):
 
 
 class Api(ServerTest):
+    server_args = ("--shards", "2", "--snapshot-interval", "1")
+
     # ---- helpers ----
 
     def product(self, on_hand=10, price=1000, **fields):
@@ -73,6 +75,21 @@ class Api(ServerTest):
         self.assertIn("stampede_http_request_duration_seconds_bucket", text)
         self.assertRegex(text, r'stampede_orders\{status="pending"\} \d+')
         self.assertRegex(text, r"stampede_reserved_units \d+")
+
+    def test_metrics_report_the_log_fsync_latency_snapshots_and_websockets(self):
+        self.product()
+        deadline = time.time() + 5
+        while True:
+            text = self.anon.request("GET", "/metrics")[2]
+            if "stampede_snapshot_age_seconds" in text or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertRegex(text, r"stampede_wal_records_appended_total [1-9]\d*")
+        self.assertRegex(text, r'stampede_wal_fsync_duration_seconds_bucket\{le="\+Inf"\} [1-9]\d*')
+        self.assertRegex(text, r"stampede_wal_fsync_duration_seconds_count [1-9]\d*")
+        self.assertRegex(text, r"stampede_snapshot_age_seconds \d+\.\d+")
+        self.assertRegex(text, r"stampede_snapshots_total [1-9]\d*")
+        self.assertRegex(text, r"stampede_ws_connections \d+")
 
     def test_unknown_route_is_404_and_wrong_method_is_405(self):
         self.assertError(self.anon.request("GET", "/v1/nope"), 404, "not_found")
