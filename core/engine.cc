@@ -95,7 +95,7 @@ bool engine::admitted(uint32_t i) const {
 }
 
 template <class Part, class PartFn, class MergeFn>
-void engine::scatter(PartFn part, MergeFn merge) {
+void engine::scatter(PartFn part, MergeFn merge, bool after_durable) {
   struct state {
     state(size_t n, MergeFn m) : parts(n), remaining(n), merge(std::move(m)) {}
     std::vector<std::optional<Part>> parts;
@@ -104,13 +104,20 @@ void engine::scatter(PartFn part, MergeFn merge) {
   };
   auto st = std::make_shared<state>(shards_.size(), std::move(merge));
   for (uint32_t i = 0; i < shards_.size(); ++i) {
-    on_shard(i, [st, part, i](shard& s) mutable {
+    on_shard(i, [st, part, i, after_durable](shard& s) mutable {
       st->parts[i] = part(s);
       // The last shard to finish merges; acq_rel makes every part visible to it.
-      if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-        std::vector<Part> parts;
-        for (auto& p : st->parts) parts.push_back(std::move(*p));
-        st->merge(std::move(parts));
+      auto finish = [st] {
+        if (st->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          std::vector<Part> parts;
+          for (auto& p : st->parts) parts.push_back(std::move(*p));
+          st->merge(std::move(parts));
+        }
+      };
+      if (after_durable) {
+        s.after_records_durable(std::move(finish));
+      } else {
+        finish();
       }
     });
   }
@@ -193,7 +200,8 @@ void engine::replace_shipping_methods(std::vector<shipping_method> methods,
         s.replace_shipping_methods(methods);
         return ok_t{};
       },
-      [methods, done = std::move(done)](std::vector<ok_t>) mutable { done(methods); });
+      [methods, done = std::move(done)](std::vector<ok_t>) mutable { done(methods); },
+      /*after_durable=*/true);
 }
 
 // ---- Webhooks ----
@@ -223,7 +231,8 @@ void engine::add_webhook(webhook w, reply<webhook> done) {
         for (auto& p : parts)
           if (p) return done(std::move(*p));
         done(w);
-      });
+      },
+      /*after_durable=*/true);
 }
 
 void engine::remove_webhook(std::string id, reply<ok_t> done) {
@@ -239,7 +248,8 @@ void engine::remove_webhook(std::string id, reply<ok_t> done) {
       [done = std::move(done)](std::vector<bool> found) mutable {
         if (found.empty() || !found[0]) return done(make_error(error_code::not_found, "no such webhook"));
         done(ok_t{});
-      });
+      },
+      /*after_durable=*/true);
 }
 
 void engine::list_webhooks(reply<std::vector<webhook>> done) {

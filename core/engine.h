@@ -158,9 +158,10 @@ class engine {
     shards_[i]->post(shard_task{std::forward<F>(fn)});
   }
   bool admitted(uint32_t i) const;
-  // Runs part(shard&) on every shard and merge(parts) on the last one to finish.
+  // Runs part(shard&) on every shard and merge(parts) on the last one to finish; with
+  // `after_durable`, a shard's part counts once what it recorded is durable.
   template <class Part, class PartFn, class MergeFn>
-  void scatter(PartFn part, MergeFn merge);
+  void scatter(PartFn part, MergeFn merge, bool after_durable = false);
 
   std::unique_ptr<system_clock> own_clock_;
   std::unique_ptr<payment_gateway> own_gateway_;

@@ -206,6 +206,9 @@ class shard {
                                    std::optional<std::pair<int64_t, std::string>> cursor,
                                    size_t limit) const;
 
+  // Runs fn once every record this shard has logged so far is durable (both modes).
+  void after_records_durable(absl::AnyInvocable<void()> fn) { when_durable(std::move(fn)); }
+
   // Durability: the log reports records synced up to lsn (a message from its I/O thread).
   void on_log_synced(uint64_t lsn);
 

@@ -175,5 +175,18 @@ TEST_F(DurableBeforeRelease, InFsyncModeTheAnswerWaitsForTheRecord) {
   strict.stop();
 }
 
+// A webhook registration is answered (in both modes) only once every shard's record of it
+// is durable: a registration the admin was told of must not vanish in a crash.
+TEST_F(DurableBeforeRelease, AWebhookRegistrationIsAnsweredOnlyOnceEveryShardSyncedIt) {
+  auto added = start<webhook>([&](auto d) {
+    eng.add_webhook(webhook{"", "http://127.0.0.1:9/x", "secret-123", {"order.*"}, 0}, std::move(d));
+  });
+  sync(0);
+  EXPECT_EQ(added.wait_for(std::chrono::milliseconds(50)), std::future_status::timeout);
+  sync(1);
+  ASSERT_EQ(added.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_TRUE(added.get().ok());
+}
+
 }  // namespace
 }  // namespace stampede
