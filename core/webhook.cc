@@ -7,10 +7,16 @@
 namespace stampede {
 
 std::optional<http_url> parse_http_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.substr(0, scheme.size()) != scheme) return std::nullopt;
-  url.remove_prefix(scheme.size());
   http_url out;
+  if (url.substr(0, 7) == "http://") {
+    url.remove_prefix(7);
+  } else if (url.substr(0, 8) == "https://") {
+    url.remove_prefix(8);
+    out.tls = true;
+    out.port = "443";
+  } else {
+    return std::nullopt;
+  }
   auto slash = url.find('/');
   std::string_view authority = url.substr(0, slash);
   if (slash != std::string_view::npos) out.target = std::string(url.substr(slash));
@@ -47,8 +53,7 @@ bool is_order_event(std::string_view event) {
 
 std::optional<error> validate(const webhook& w) {
   if (w.url.size() > limits::webhook_url_length_max || !parse_http_url(w.url))
-    return field_error("url", "url must be http://host[:port][/path], at most 2048 bytes "
-                      "(https receivers: put a TLS-terminating proxy in front)");
+    return field_error("url", "url must be https://host[:port][/path] or http://..., at most 2048 bytes");
   if (w.secret.size() < 8 || w.secret.size() > 256)
     return field_error("secret", "secret must be 8..256 bytes");
   if (w.events.empty() || w.events.size() > 20)

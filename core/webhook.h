@@ -34,10 +34,11 @@ inline bool webhook_wants(const webhook& w, std::string_view event) {
   return false;
 }
 
-// A receiver's address: http://host[:port][/path].
+// A receiver's address: http[s]://host[:port][/path].
 struct http_url {
+  bool tls = false;
   std::string host;
-  std::string port = "80";
+  std::string port = "80";  // 443 for https
   std::string target = "/";
 };
 std::optional<http_url> parse_http_url(std::string_view url);

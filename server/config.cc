@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include <unistd.h>
+
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -112,6 +114,14 @@ const std::vector<flag>& flags() {
        "first delay before a failed webhook delivery is retried; doubles each time, jittered, "
        "up to an hour (default 1000)", true,
        [](config& c, const std::string& v) { return to_int(v, 10, 3'600'000, c.webhook_retry_ms); }},
+      {"--webhook-ca-file", "STAMPEDE_WEBHOOK_CA_FILE",
+       "PEM file of CAs trusted for https webhook receivers, besides the system's (default none)",
+       true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (::access(v.c_str(), R_OK) != 0) return "must be a readable file";
+         c.webhook_ca_file = v;
+         return std::nullopt;
+       }},
       {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          c.demo = v != "0" && v != "false";

@@ -28,6 +28,7 @@ struct config {
   int64_t rate_limit_per_s = 20;  // per user; 0: off
   int64_t request_timeout_s = 10;
   int64_t webhook_retry_ms = 1000;
+  std::string webhook_ca_file;
   // `stampede token`
   std::string sub;
   std::string role = "customer";

@@ -75,7 +75,7 @@ struct http_server::shard_server {
         routes(eng, settings, s.io().get_executor(), m),
         acceptor(s.io()),
         hub(eng, s.index(), settings.pres, m),
-        webhooks(s, settings.pres, m, settings.webhook_retry_ms) {}
+        webhooks(s, settings.pres, m, settings.webhook_retry_ms, settings.webhook_ca_file) {}
   asio::io_context& io;
   const server_settings& settings;
   api routes;

@@ -55,6 +55,7 @@ struct server_settings {
   std::string gateway_secret;
   int64_t request_timeout_s = 10;  // a request must arrive whole within this, else closed
   int64_t webhook_retry_ms = 1000;  // the first webhook retry's delay; doubles, jittered
+  std::string webhook_ca_file;      // PEM CAs trusted for https receivers, besides the system's
 };
 
 // Splits a request target into a decoded path and query parameters.

@@ -6,8 +6,12 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "absl/container/flat_hash_map.h"
 #include "server/auth.h"
@@ -28,16 +32,25 @@ int64_t wall_ms() {
       .count();
 }
 
-// One POST: resolve, connect, write, read; `done(status)` with 0 for a transport failure.
-class exchange : public std::enable_shared_from_this<exchange> {
+// One POST over plain TCP or TLS: resolve, connect, (handshake,) write, read; `done(status)`
+// with 0 for a transport failure (including a certificate that does not verify).
+template <class Stream>
+class exchange : public std::enable_shared_from_this<exchange<Stream>> {
  public:
+  static constexpr bool tls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  template <class... StreamArgs>
   exchange(asio::io_context& io, http_url url, std::string body, std::string event_id,
-           std::string signature, absl::AnyInvocable<void(unsigned)> done)
-      : resolver_(io), stream_(io), url_(std::move(url)), done_(std::move(done)) {
+           std::string signature, absl::AnyInvocable<void(unsigned)> done, StreamArgs&&... args)
+      : resolver_(io),
+        stream_(io, std::forward<StreamArgs>(args)...),
+        url_(std::move(url)),
+        done_(std::move(done)) {
     req_.method(bhttp::verb::post);
     req_.target(url_.target);
     req_.version(11);
-    req_.set(bhttp::field::host, url_.host + (url_.port == "80" ? "" : ":" + url_.port));
+    bool default_port = url_.port == (url_.tls ? "443" : "80");
+    req_.set(bhttp::field::host, url_.host + (default_port ? "" : ":" + url_.port));
     req_.set(bhttp::field::user_agent, "stampede-webhooks/1");
     req_.set(bhttp::field::content_type, "application/json");
     req_.set("Stampede-Event-Id", event_id);
@@ -48,21 +61,42 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void run() {
-    stream_.expires_after(std::chrono::seconds(webhook_timeout_s));
+    if constexpr (tls) {
+      // The receiver's name (or IP address) must be in its certificate; SNI for names.
+      SSL* ssl = stream_.native_handle();
+      boost::system::error_code ec;
+      auto ip = asio::ip::make_address(url_.host, ec);
+      bool named = ec.failed();
+      if (named ? SSL_set1_host(ssl, url_.host.c_str()) != 1 ||
+                      SSL_set_tlsext_host_name(ssl, url_.host.c_str()) != 1
+                : X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), ip.to_string().c_str()) != 1)
+        return finish(0);
+    }
+    lowest().expires_after(std::chrono::seconds(webhook_timeout_s));
     resolver_.async_resolve(url_.host, url_.port,
-                            [self = shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
+                            [self = this->shared_from_this()](beast::error_code ec, tcp::resolver::results_type r) {
                               if (ec) return self->finish(0);
-                              self->stream_.async_connect(r, [self](beast::error_code ec, auto) {
+                              self->lowest().async_connect(r, [self](beast::error_code ec, auto) {
                                 if (ec) return self->finish(0);
-                                self->send();
+                                if constexpr (tls) {
+                                  self->stream_.async_handshake(asio::ssl::stream_base::client,
+                                                                [self](beast::error_code ec) {
+                                                                  if (ec) return self->finish(0);
+                                                                  self->send();
+                                                                });
+                                } else {
+                                  self->send();
+                                }
                               });
                             });
   }
 
  private:
+  beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+
   void send() {
-    stream_.expires_after(std::chrono::seconds(webhook_timeout_s));
-    bhttp::async_write(stream_, req_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    lowest().expires_after(std::chrono::seconds(webhook_timeout_s));
+    bhttp::async_write(stream_, req_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       if (ec) return self->finish(0);
       self->parser_.body_limit(64 * 1024);  // a receiver's answer is read and thrown away
       bhttp::async_read(self->stream_, self->buffer_, self->parser_,
@@ -73,14 +107,15 @@ class exchange : public std::enable_shared_from_this<exchange> {
   }
 
   void finish(unsigned status) {
+    // The answer is in hand: close without waiting for a TLS close_notify exchange.
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    lowest().socket().shutdown(tcp::socket::shutdown_both, ignored);
+    lowest().close();
     if (done_) std::exchange(done_, nullptr)(status);
   }
 
   tcp::resolver resolver_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   http_url url_;
   bhttp::request<bhttp::string_body> req_;
   beast::flat_buffer buffer_;
@@ -91,13 +126,20 @@ class exchange : public std::enable_shared_from_this<exchange> {
 }  // namespace
 
 struct webhook_deliverer::state : std::enable_shared_from_this<state> {
-  state(shard& s, const presentation& pres, metrics& m, int64_t base)
-      : s(s), pres(pres), stats(m), retry_base_ms(base), timer(s.io()), rng(std::random_device{}()) {}
+  state(shard& s, const presentation& pres, metrics& m, int64_t base, const std::string& ca_file)
+      : s(s), pres(pres), stats(m), retry_base_ms(base), timer(s.io()), rng(std::random_device{}()) {
+    // https receivers: the system's trusted CAs, and --webhook-ca-file's too.
+    boost::system::error_code ec;
+    tls.set_default_verify_paths(ec);
+    if (!ca_file.empty()) tls.load_verify_file(ca_file, ec);
+    tls.set_verify_mode(asio::ssl::verify_peer);
+  }
   shard& s;
   const presentation& pres;
   metrics& stats;
   const int64_t retry_base_ms;
   asio::steady_timer timer;
+  asio::ssl::context tls{asio::ssl::context::tls_client};
   std::mt19937_64 rng;
   bool stopped = false;
   struct attempt {
@@ -171,12 +213,17 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     std::string signature = "t=" + t + ",v1=" + hmac_sha256_hex(w.secret, t + "." + body);
     a.in_flight = true;
     ++in_flight;
-    std::make_shared<exchange>(s.io(), std::move(*url), std::move(body), e.event_id,
-                               std::move(signature),
-                               [self = shared_from_this(), key](unsigned status) {
-                                 self->finished(key, status);
-                               })
-        ->run();
+    auto done = [self = shared_from_this(), key](unsigned status) { self->finished(key, status); };
+    if (url->tls) {
+      std::make_shared<exchange<beast::ssl_stream<beast::tcp_stream>>>(
+          s.io(), std::move(*url), std::move(body), e.event_id, std::move(signature),
+          std::move(done), tls)
+          ->run();
+    } else {
+      std::make_shared<exchange<beast::tcp_stream>>(s.io(), std::move(*url), std::move(body),
+                                                    e.event_id, std::move(signature), std::move(done))
+          ->run();
+    }
   }
 
   void finished(const shard::outbox_key& key, unsigned status) {
@@ -205,8 +252,8 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
 };
 
 webhook_deliverer::webhook_deliverer(shard& s, const presentation& pres, metrics& m,
-                                     int64_t retry_base_ms)
-    : state_(std::make_shared<state>(s, pres, m, retry_base_ms)) {}
+                                     int64_t retry_base_ms, const std::string& ca_file)
+    : state_(std::make_shared<state>(s, pres, m, retry_base_ms, ca_file)) {}
 
 webhook_deliverer::~webhook_deliverer() = default;
 

@@ -1,6 +1,7 @@
 // Delivers each shard's webhook outbox (core/webhook.h): one deliverer per shard, on the
 // shard's own io_context, so it reads the outbox and records acknowledgements on the
-// shard's thread without a lock. Each event is POSTed by an asynchronous Beast client
+// shard's thread without a lock. Each event is POSTed (http, or https with the receiver's
+// certificate verified for its host) by an asynchronous Beast client
 // (resolve, connect and exchange each under a timeout; never blocking the shard) with
 // `Stampede-Event-Id` and `Stampede-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
 // A 2xx acknowledges it; anything else is retried with exponential backoff and full jitter,
@@ -10,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "core/shard.h"
 #include "server/json.h"
@@ -23,8 +25,11 @@ inline constexpr int64_t webhook_backoff_max_ms = 3'600'000;
 
 class webhook_deliverer {
  public:
-  // `retry_base_ms`: the first retry's delay (doubling each time, jittered).
-  webhook_deliverer(shard& s, const presentation& pres, metrics& m, int64_t retry_base_ms);
+  // `retry_base_ms`: the first retry's delay (doubling each time, jittered). https
+  // receivers must present a certificate for their host that the system's CAs, or those in
+  // `ca_file` (PEM; "" for none), vouch for.
+  webhook_deliverer(shard& s, const presentation& pres, metrics& m, int64_t retry_base_ms,
+                    const std::string& ca_file);
   ~webhook_deliverer();
   // Both post to the shard's thread; stop() waits for nothing (deliveries in flight end
   // with the io_context).

@@ -8,7 +8,10 @@ import hmac
 import http.server
 import json
 import os
+import re
 import shutil
+import ssl
+import subprocess
 import sys
 import tempfile
 import threading
@@ -24,10 +27,19 @@ SECRET = "whsec-test-0123456789"
 CARD_OK = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
 
 
-class Receiver:
-    """An HTTP server that records every POST; the first `fail_first` answers are 500."""
+def make_cert(directory, name):
+    """A self-signed certificate for 127.0.0.1 (its own CA): (cert.pem, key.pem)."""
+    cert, key = os.path.join(directory, name + ".pem"), os.path.join(directory, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key,
+                    "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return cert, key
 
-    def __init__(self, fail_first=0, port=0):
+
+class Receiver:
+    """An HTTP(S) server that records every POST; the first `fail_first` answers are 500."""
+
+    def __init__(self, fail_first=0, port=0, tls=None):
         self.received = []
         self.fail_first = fail_first
         self.lock = threading.Lock()
@@ -49,6 +61,10 @@ class Receiver:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(*tls)
+            self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
@@ -81,9 +97,9 @@ class Webhooks(unittest.TestCase):
         self.server = self.start_server()
         self.counter = 0
 
-    def start_server(self):
+    def start_server(self, *extra):
         server = Server(BINARY, "--shards", "2", "--webhook-retry-ms", "100", "--rate-limit", "0",
-                        data_dir=self.data_dir)
+                        *extra, data_dir=self.data_dir)
         self.admin = Client(server.port, ADMIN)
         return server
 
@@ -123,8 +139,8 @@ class Webhooks(unittest.TestCase):
         self.assertEqual([x["id"] for x in listed], [w["id"]])
         self.assertNotIn("secret", listed[0])
         self.assertEqual(self.admin.request("GET", "/v1/admin/webhooks/" + w["id"])[2]["url"], w["url"])
-        for bad in [{"url": "https://example.com/x", "secret": SECRET},
-                    {"url": "ftp://example.com", "secret": SECRET},
+        for bad in [{"url": "ftp://example.com", "secret": SECRET},
+                    {"url": "https://user@example.com/x", "secret": SECRET},
                     {"url": "http://", "secret": SECRET},
                     {"url": "http://example.com/x", "secret": "short"},
                     {"url": "http://example.com/x", "secret": SECRET, "events": ["order.exploded"]},
@@ -194,6 +210,34 @@ class Webhooks(unittest.TestCase):
         rx.wait_for(lambda r: event_of(r)["event"] == "order.paid")
         time.sleep(0.3)
         self.assertEqual({event_of(r)["event"] for r in rx.received}, {"order.paid"})
+
+    def test_https_receivers_must_present_a_certificate_the_server_trusts(self):
+        trusted = make_cert(self.data_dir, "trusted")
+        stranger = make_cert(self.data_dir, "stranger")
+        self.admin.close()
+        self.assertEqual(self.server.stop(), 0)
+        self.server = self.start_server("--webhook-ca-file", trusted[0])
+        good, bad = Receiver(tls=trusted), Receiver(tls=stranger)
+        self.addCleanup(good.close)
+        self.addCleanup(bad.close)
+        self.register("https://127.0.0.1:%d/tls" % good.port, ["order.created"])
+        self.register("https://127.0.0.1:%d/tls" % bad.port, ["order.created"])
+        _, o = self.place_order()
+        (headers, body, _), = good.wait_for(lambda r: True)
+        self.assertEqual(json.loads(body)["data"]["order_id"], o["id"])
+        sig = dict(part.split("=", 1) for part in headers["Stampede-Signature"].split(","))
+        expected = hmac.new(SECRET.encode(), (sig["t"] + ".").encode() + body, hashlib.sha256).hexdigest()
+        self.assertTrue(hmac.compare_digest(sig["v1"], expected))
+        # The stranger's certificate does not verify: nothing is sent to it, and it is retried.
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            metrics = Client(self.server.port).request("GET", "/metrics")[2]
+            failed = int(re.search(r"stampede_webhook_failed_attempts_total (\d+)", metrics).group(1))
+            if failed >= 2:
+                break
+            time.sleep(0.1)
+        self.assertGreaterEqual(failed, 2)
+        self.assertEqual(bad.received, [])
 
     def test_events_queued_before_a_restart_are_delivered_after_it(self):
         # The receiver's port is reserved, then closed: nothing listens while orders are made.
