@@ -1,12 +1,13 @@
 // libFuzzer target for everything outside bytes reach: the request target, the JSON body
-// and the strict field readers, bearer tokens, RFC 3339 times, and the WAL's effect decoder
-// (a damaged log must fail to decode, never crash).
+// and the strict field readers, bearer tokens, RFC 3339 times, webhook URLs and event
+// patterns, and the WAL's effect decoder (a damaged log must fail to decode, never crash).
 // Build: CXX=clang++-14 cmake -S . -B build-fuzz -DSTAMPEDE_FUZZ=ON && cmake --build
 // build-fuzz --target request_fuzz; run: build-fuzz/tests/fuzz/request_fuzz -max_total_time=60
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include "core/webhook.h"
 #include "persistence/wal_format.h"
 #include "server/auth.h"
 #include "server/json.h"
@@ -41,6 +42,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto again = parse_rfc3339_ms(format_rfc3339_ms(*t));
     if (*t >= 0 && *t < 253'402'300'800'000 && again != t) __builtin_trap();
   }
+  // A webhook URL that parses has a host, a port and a target starting with '/'.
+  if (auto u = stampede::parse_http_url(first)) {
+    if (u->host.empty() || u->port.empty() || u->target.empty() || u->target[0] != '/') __builtin_trap();
+  }
+  (void)stampede::webhook_wants(stampede::webhook{"", "", "", {std::string(first)}, 0}, rest);
   // Whatever decodes must encode back to the same payload.
   for (uint16_t type = 1; type <= stampede::wal::effect_type_max; ++type) {
     if (auto e = stampede::wal::decode_effect(type, rest)) {
