@@ -371,8 +371,14 @@ class session : public std::enable_shared_from_this<session> {
     std::optional<identity> who = home_.routes.identify(r.authorization, bare);
     if (!who && (!r.authorization.empty() || !bare.empty()))
       return reject(401, "unauthorized", "the token is not valid");
-    if (home_.hub.sessions.size() >= ws_connections_per_shard_max)
-      return reject(503, "overloaded", "too many WebSocket connections");
+    if (home_.hub.sessions.size() >= ws_connections_per_shard_max) {
+      response busy = to_response_status(503, "overloaded", "too many WebSocket connections");
+      busy.headers.emplace_back("Retry-After", "1");
+      keep_alive_ = false;
+      route_ = metrics::routes_max - 1;
+      started_ = std::chrono::steady_clock::now();
+      return write(std::move(busy));
+    }
     tcp::socket socket = stream_.release_socket();
     beast::error_code ignored;
     socket.set_option(asio::socket_base::send_buffer_size(ws_send_buffer_bytes), ignored);
