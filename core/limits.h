@@ -60,8 +60,9 @@ inline constexpr size_t shard_drain_batch_max = 512;
 // While its mailbox is busy, how often a shard polls its sockets and timers.
 inline constexpr int64_t shard_reactor_poll_period_us = 20;
 // Units (a product, a user with everything of theirs) a shard copies for a snapshot per
-// turn of its loop, between requests.
-inline constexpr size_t snapshot_units_per_turn = 256;
+// turn of its loop, between batches of messages (64: a request waits well under 1 ms at p99
+// during a round; BENCHMARKS.md).
+inline constexpr size_t snapshot_units_per_turn = 64;
 // How often a shard looks for lapsed holds and unpaid orders.
 inline constexpr int64_t shard_timer_period_ms = 100;
 

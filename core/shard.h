@@ -430,6 +430,7 @@ class shard {
   bool changed_webhooks_ = false;
   bool changed_outbox_ = false;
   std::unique_ptr<snapshot_run> snapshot_;
+  bool snapshot_turn_due_ = false;  // the loop takes the next chunk after its next batch
   boost::asio::steady_timer snapshot_timer_;
   // Live updates: per topic, how many connections on each shard watch it; per watched
   // product, the availability last published.

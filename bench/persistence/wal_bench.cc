@@ -4,11 +4,17 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <future>
+#include <thread>
+#include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include <benchmark/benchmark.h>
+#include <boost/asio/thread_pool.hpp>
 
 #include "core/engine.h"
 #include "persistence/files.h"
@@ -146,6 +152,80 @@ void BM_SnapshotThenRecoverFromIt(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(units * state.iterations()));
 }
 BENCHMARK(BM_SnapshotThenRecoverFromIt)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// What a snapshot round costs the requests running beside it: one client thread reads
+// products through the engine, one at a time, round trip timed, first with no round, then
+// while a round takes all 2M units of the store above. p50, p99 and max, in microseconds.
+void BM_RequestLatencyDuringASnapshot(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::string dir = write_store(n, n);
+  engine_config cfg;
+  cfg.shards = 2;
+  cfg.run_timers = false;
+  engine eng(cfg);
+  data_dir_lock lock;
+  recovery_report report;
+  if (auto err = open_data_dir(eng, dir, report, lock); !err.empty()) {
+    state.SkipWithError(err.c_str());
+    return;
+  }
+  eng.start();
+  snapshotter snap(eng, dir, *lock.snapshots(), {});
+  boost::asio::thread_pool pool(1);
+  auto measure = [&](const std::atomic<bool>& until) {
+    std::vector<double> us;
+    for (uint64_t i = 0; !until; ++i) {
+      std::promise<void> done;
+      auto start = std::chrono::steady_clock::now();
+      eng.get_product("sku-" + std::to_string(i % n), true,
+                      reply<product_view>(pool.get_executor(), [&done](result<product_view>) { done.set_value(); }));
+      done.get_future().wait();
+      us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start).count());
+      if (us.back() > 10'000 && std::getenv("STAMPEDE_BENCH_SLOW"))
+        std::fprintf(stderr, "slow request: %.1f ms at %.3f s\n", us.back() / 1000,
+                     std::chrono::duration<double>(start.time_since_epoch()).count());
+    }
+    std::sort(us.begin(), us.end());
+    return us;
+  };
+  auto pct = [](const std::vector<double>& v, double p) {
+    return v.empty() ? 0.0 : v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+  };
+  for (auto _ : state) {
+    std::atomic<bool> stop{false};
+    std::thread timer([&] {
+      std::this_thread::sleep_for(std::chrono::seconds(2));
+      stop = true;
+    });
+    auto quiet = measure(stop);
+    timer.join();
+    std::atomic<bool> done{false};
+    std::thread round([&] {
+      if (std::getenv("STAMPEDE_BENCH_SLOW"))
+        std::fprintf(stderr, "round starts at %.3f s\n",
+                     std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count());
+      if (auto err = snap.take(); !err.empty()) state.SkipWithError(err.c_str());
+      if (std::getenv("STAMPEDE_BENCH_SLOW"))
+        std::fprintf(stderr, "round ends at %.3f s (write %.3f s)\n",
+                     std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(),
+                     snap.stats().write_seconds);
+      done = true;
+    });
+    auto during = measure(done);
+    round.join();
+    state.counters["quiet_p50_us"] = pct(quiet, 0.5);
+    state.counters["quiet_p99_us"] = pct(quiet, 0.99);
+    state.counters["quiet_max_us"] = quiet.empty() ? 0 : quiet.back();
+    state.counters["during_p50_us"] = pct(during, 0.5);
+    state.counters["during_p99_us"] = pct(during, 0.99);
+    state.counters["during_max_us"] = during.empty() ? 0 : during.back();
+    state.counters["requests_during"] = static_cast<double>(during.size());
+    state.counters["round_seconds"] = snap.stats().seconds;
+  }
+  eng.stop();
+  pool.join();
+}
+BENCHMARK(BM_RequestLatencyDuringASnapshot)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace stampede::wal
