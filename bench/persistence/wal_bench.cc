@@ -110,31 +110,51 @@ void BM_RecoverMillionProductsAndUsers(benchmark::State& state) {
 }
 BENCHMARK(BM_RecoverMillionProductsAndUsers)->Arg(200000)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
+// The store in `dir` opened on 2 shards and started, with a snapshotter that rounds only
+// when asked.
+struct running_store {
+  explicit running_store(const std::string& dir) : eng(config()) {
+    recovery_report report;
+    error = open_data_dir(eng, dir, report, lock);
+    if (!error.empty()) return;
+    eng.start();
+    snap = std::make_unique<snapshotter>(eng, dir, *lock.snapshots(), snapshot_options{0, 0});
+  }
+  ~running_store() {
+    snap.reset();
+    eng.stop();
+  }
+  static engine_config config() {
+    engine_config cfg;
+    cfg.shards = 2;
+    cfg.run_timers = false;
+    return cfg;
+  }
+  data_dir_lock lock;  // outlives the engine
+  engine eng;
+  std::unique_ptr<snapshotter> snap;
+  std::string error;
+};
+
 // The same store: one snapshot round over all of it (every unit changed), then a restart
 // that loads the snapshot and only checks the log it covers (the current segments).
 void BM_SnapshotThenRecoverFromIt(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   std::string dir = write_store(n, n);
-  engine_config cfg;
-  cfg.shards = 2;
-  cfg.run_timers = false;
+  const engine_config cfg = running_store::config();
   double snapshot_seconds = 0, snapshot_mb = 0;
   {
-    engine eng(cfg);
-    data_dir_lock lock;
-    recovery_report report;
-    if (auto err = open_data_dir(eng, dir, report, lock); !err.empty()) {
-      state.SkipWithError(err.c_str());
+    running_store store(dir);
+    if (!store.error.empty()) {
+      state.SkipWithError(store.error.c_str());
       return;
     }
-    eng.start();
-    snapshotter snap(eng, dir, *lock.snapshots(), {});
+    snapshotter& snap = *store.snap;
     if (auto err = snap.take(); !err.empty()) state.SkipWithError(err.c_str());
     snapshot_seconds = snap.stats().seconds;
     state.counters["snapshot_write_seconds"] = snap.stats().write_seconds;
     snapshot_mb = static_cast<double>(snap.stats().bytes) / 1e6;
-    state.counters["map_grows"] = lock.snapshots()->map_grows();
-    eng.stop();
+    state.counters["map_grows"] = store.lock.snapshots()->map_grows();
   }
   uint64_t units = 0;
   for (auto _ : state) {
@@ -159,18 +179,13 @@ BENCHMARK(BM_SnapshotThenRecoverFromIt)->Arg(1'000'000)->Iterations(1)->UseRealT
 void BM_RequestLatencyDuringASnapshot(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   std::string dir = write_store(n, n);
-  engine_config cfg;
-  cfg.shards = 2;
-  cfg.run_timers = false;
-  engine eng(cfg);
-  data_dir_lock lock;
-  recovery_report report;
-  if (auto err = open_data_dir(eng, dir, report, lock); !err.empty()) {
-    state.SkipWithError(err.c_str());
+  running_store store(dir);
+  if (!store.error.empty()) {
+    state.SkipWithError(store.error.c_str());
     return;
   }
-  eng.start();
-  snapshotter snap(eng, dir, *lock.snapshots(), {});
+  engine& eng = store.eng;
+  snapshotter& snap = *store.snap;
   boost::asio::thread_pool pool(1);
   auto measure = [&](const std::atomic<bool>& until) {
     std::vector<double> us;
@@ -222,7 +237,7 @@ void BM_RequestLatencyDuringASnapshot(benchmark::State& state) {
     state.counters["requests_during"] = static_cast<double>(during.size());
     state.counters["round_seconds"] = snap.stats().seconds;
   }
-  eng.stop();
+  eng.stop();  // before the pool its answers run on
   pool.join();
 }
 BENCHMARK(BM_RequestLatencyDuringASnapshot)->Arg(1'000'000)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
