@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <charconv>
 #include <cstdlib>
 #include <functional>
@@ -191,9 +193,12 @@ std::string usage() {
       "                                     print a bearer token signed with --jwt-secret\n"
       "       stampede demo                 a flash sale against the engine, in-process\n\n"
       "flags (each also read from its environment variable):\n";
+  size_t width = 0;  // the longest "  --flag V", and a space
+  for (const auto& f : flags())
+    width = std::max(width, 2 + std::strlen(f.name) + (f.takes_value ? 2 : 0) + 1);
   for (const auto& f : flags()) {
     std::string left = std::string("  ") + f.name + (f.takes_value ? " V" : "");
-    left.resize(22, ' ');
+    left.resize(width, ' ');
     u += left + f.help;
     if (f.env) u += std::string(" [") + f.env + "]";
     u += "\n";
