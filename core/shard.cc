@@ -451,9 +451,11 @@ void shard::snapshot_step() {
     auto& next = kind == 'p' ? run.next_product : run.next_user;
     const auto end = (kind == 'p' ? run.products : run.users).end();
     for (; budget > 0 && next != end; ++next) {
-      key.assign(1, kind);
-      key += *next;
-      if (run.taken_early.contains(key)) continue;
+      if (!run.taken_early.empty()) {  // most rounds take nothing early
+        key.assign(1, kind);
+        key += *next;
+        if (run.taken_early.contains(key)) continue;
+      }
       run.chunk.push_back(capture(kind, *next));
       --budget;
     }

@@ -51,18 +51,12 @@ bool decode_unit(std::string_view value, const std::function<void(effect&&)>& on
   size_t at = 0;
   uint64_t expected = 1;
   while (at < value.size()) {
-    if (value.size() - at < header_size) return false;
-    const char* p = value.data() + at;
-    uint32_t length = load_u32(p);
-    if (length > value.size() - at - header_size) return false;
-    if (crc32c(value.substr(at + 8, 10 + length)) != load_u32(p + 4)) return false;
-    uint16_t type = static_cast<uint16_t>(static_cast<unsigned char>(p[8]) |
-                                          static_cast<unsigned char>(p[9]) << 8);
-    if (load_u64(p + 10) != expected++) return false;
-    auto e = decode_effect(type, value.substr(at + header_size, length));
+    auto h = record_at(value, at);
+    if (!h || h->sequence != expected++) return false;
+    auto e = decode_effect(h->type, value.substr(at + header_size, h->length));
     if (!e) return false;
     on_effect(std::move(*e));
-    at += header_size + length;
+    at += header_size + h->length;
   }
   return true;
 }

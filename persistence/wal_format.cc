@@ -292,6 +292,19 @@ std::optional<effect> decode_as(size_t index, in& i, std::index_sequence<I...>) 
 }
 }  // namespace
 
+std::optional<record_header> record_at(std::string_view data, size_t at) {
+  if (at > data.size() || data.size() - at < header_size) return std::nullopt;
+  const char* p = data.data() + at;
+  record_header h{load_u32(p), load_u32(p + 4),
+                  static_cast<uint16_t>(static_cast<unsigned char>(p[8]) |
+                                        static_cast<unsigned char>(p[9]) << 8),
+                  load_u64(p + 10)};
+  if (h.length > record_payload_max || h.length > data.size() - at - header_size)
+    return std::nullopt;
+  if (crc32c(data.substr(at + 8, 10 + h.length)) != h.crc) return std::nullopt;
+  return h;
+}
+
 static_assert(std::variant_size_v<effect> == effect_type_max);
 
 std::optional<effect> decode_effect(uint16_t type, std::string_view payload) {

@@ -58,6 +58,17 @@ uint32_t crc32c(std::string_view bytes);
 // The portable (table) implementation, for checking the hardware one.
 uint32_t crc32c_reference(std::string_view bytes);
 
+// A record's header, as read back.
+struct record_header {
+  uint32_t length;
+  uint32_t crc;
+  uint16_t type;
+  uint64_t sequence;
+};
+// Is there a whole record at `at` whose CRC matches? (Type and sequence are the caller's
+// to check.) The payload is data.substr(at + header_size, length).
+std::optional<record_header> record_at(std::string_view data, size_t at);
+
 // Appends one whole record (header and payload) for `e` with `sequence` to `out`.
 void append_record(std::string& out, uint64_t sequence, const effect& e);
 

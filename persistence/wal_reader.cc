@@ -9,27 +9,6 @@ namespace stampede::wal {
 
 namespace {
 
-struct header {
-  uint32_t length;
-  uint32_t crc;
-  uint16_t type;
-  uint64_t sequence;
-};
-
-// Is there a whole record at `at` whose CRC matches? (Type and sequence are not checked.)
-std::optional<header> record_at(std::string_view data, size_t at) {
-  if (data.size() - at < header_size) return std::nullopt;
-  const char* p = data.data() + at;
-  header h{load_u32(p), load_u32(p + 4),
-           static_cast<uint16_t>(static_cast<unsigned char>(p[8]) |
-                                 static_cast<unsigned char>(p[9]) << 8),
-           load_u64(p + 10)};
-  if (h.length > record_payload_max || h.length > data.size() - at - header_size)
-    return std::nullopt;
-  if (crc32c(data.substr(at + 8, 10 + h.length)) != h.crc) return std::nullopt;
-  return h;
-}
-
 std::string base_name(const std::string& path) {
   auto slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);

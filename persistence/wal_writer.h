@@ -75,6 +75,7 @@ class wal_writer final : public effect_log {
   segment_factory next_segment_;
   uint64_t segment_bytes_;
   uint64_t segment_size_;  // bytes in the current segment
+  uint64_t counted_lsn_;   // records up to here are in the process-wide append counter
 
   // Shard thread.
   fatal_handler on_fatal_;

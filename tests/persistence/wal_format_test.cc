@@ -170,7 +170,7 @@ TEST(WalFormat, APayloadThatIsShortOrLongDoesNotDecode) {
 TEST(WalReader, AWholeLogReadsBackInOrder) {
   auto path = write_log("whole", one_of_each());
   auto all = read_effects(path);
-    auto& r = all.result;
+  auto& r = all.result;
   EXPECT_FALSE(r.corruption);
   EXPECT_FALSE(r.torn_tail);
   EXPECT_EQ(all.effects.size(), one_of_each().size());
@@ -206,16 +206,21 @@ TEST(WalReader, ALogCutAtEveryByteOfItsLastTwoRecordsKeepsTheWholeRecordsBeforeT
   }
 }
 
+// `full` with one byte's bits flipped by `mask`, written to `path` and read back.
+read_all flipped(const std::string& path, const std::string& full, size_t byte, char mask) {
+  std::string bad = full;
+  bad[byte] = static_cast<char>(bad[byte] ^ mask);
+  overwrite(path, bad);
+  return read_effects(path);
+}
+
 TEST(WalReader, AFlippedBitInTheLastRecordIsATornTail) {
   auto effects = one_of_each();
   auto path = write_log("flip-last", effects);
   std::string full = slurp(path);
   size_t last = full.size() - encoded(effects.back()).size();
   for (size_t byte : {last + 0, last + 5, last + 9, last + 12, last + 20, full.size() - 1}) {
-    std::string bad = full;
-    bad[byte] = static_cast<char>(bad[byte] ^ 0x10);
-    overwrite(path, bad);
-    auto all = read_effects(path);
+    auto all = flipped(path, full, byte, 0x10);
     auto& r = all.result;
     EXPECT_FALSE(r.corruption) << "byte " << byte;
     EXPECT_TRUE(r.torn_tail) << "byte " << byte;
@@ -230,7 +235,7 @@ TEST(WalReader, AZeroFilledTailIsATornTail) {
   std::string full = slurp(path) + std::string(4096, '\0');
   overwrite(path, full);
   auto all = read_effects(path);
-    auto& r = all.result;
+  auto& r = all.result;
   EXPECT_FALSE(r.corruption);
   EXPECT_TRUE(r.torn_tail);
   EXPECT_EQ(all.effects.size(), effects.size());
@@ -242,10 +247,7 @@ TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWithItsOffset) {
   std::string full = slurp(path);
   size_t third = encoded(effects[0]).size() + encoded(effects[1]).size();
   for (size_t byte : {third + 2, third + 6, third + 25}) {
-    std::string bad = full;
-    bad[byte] = static_cast<char>(bad[byte] ^ 0x01);
-    overwrite(path, bad);
-    auto all = read_effects(path);
+    auto all = flipped(path, full, byte, 0x01);
     auto& r = all.result;
     ASSERT_TRUE(r.corruption) << "byte " << byte;
     EXPECT_NE(r.corruption->find("offset " + std::to_string(third)), std::string::npos) << *r.corruption;

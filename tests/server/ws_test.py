@@ -6,6 +6,7 @@ Usage: ws_test.py PATH_TO_STAMPEDE
 """
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -130,6 +131,13 @@ class Ws(ServerTest):
         self.order(c, pid)
         w.send({"op": "ping"})
         self.assertEqual(w.recv(), {"type": "pong"})  # nothing about the order came first
+        with self.assertRaises(socket.timeout):  # ...nor after, given time to
+            w.recv(timeout=0.5)
+        # The same steps while subscribed do bring the order (the check above can fail).
+        self.subscribe(w, "orders")
+        o = self.order(c, pid)
+        m, _ = w.recv_until(lambda m: m["type"] == "order.status")
+        self.assertEqual(m["order_id"], o["id"])
 
     # ---- refusals ----
 
