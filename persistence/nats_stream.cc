@@ -20,8 +20,8 @@ constexpr const char* msg_id_header = "Nats-Msg-Id";
 constexpr int64_t tail_poll_ms = 100;
 // Between attempts of a tail to subscribe (no stream leader yet, no connection).
 constexpr int64_t tail_resubscribe_wait_ms = 250;
-// How long ensure() waits for a new stream to elect its leader.
-constexpr int64_t stream_leader_wait_ms = 10'000;
+// How long ensure() keeps trying while the cluster or a new stream has no leader.
+constexpr int64_t stream_ready_wait_ms = 15'000;
 // How long a stream being destroyed waits for the acks of its asynchronous publishes.
 constexpr int64_t publish_drain_wait_ms = 10'000;
 
@@ -204,6 +204,17 @@ result<stream_state> shard_stream::info() {
 }
 
 result<stream_state> shard_stream::ensure() {
+  // A new cluster or a stream just created may have no leader for a few seconds: no
+  // responders, timeouts, "temporarily unavailable". Every step is safe to repeat.
+  int64_t deadline = monotonic_ms() + stream_ready_wait_ms;
+  for (;;) {
+    auto st = ensure_once();
+    if (st || monotonic_ms() > deadline) return st;
+    std::this_thread::sleep_for(std::chrono::milliseconds(tail_resubscribe_wait_ms));
+  }
+}
+
+result<stream_state> shard_stream::ensure_once() {
   if (impl_->js == nullptr) return make_error(error_code::io_error, "no JetStream context");
   auto st = info();
   if (!st) {
@@ -242,19 +253,13 @@ result<stream_state> shard_stream::ensure() {
   jsPubOptions_Init(&po);
   po.MsgId = id.c_str();
   po.MaxWait = nats_request_wait_ms;
-  // A stream just created may not have elected its leader yet: no responders for a while.
-  int64_t deadline = monotonic_ms() + stream_leader_wait_ms;
-  for (;;) {
-    jsPubAck* pa = nullptr;
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    natsStatus s = js_Publish(&pa, impl_->js, subject_.c_str(), genesis.data(),
-                              static_cast<int>(genesis.size()), &po, &jerr);
-    jsPubAck_Destroy(pa);
-    if (s == NATS_OK) return info();
-    if (s != NATS_NO_RESPONDERS || monotonic_ms() > deadline)
-      return nats_error("cannot append the genesis of " + name_, s, jerr);
-    std::this_thread::sleep_for(std::chrono::milliseconds(tail_resubscribe_wait_ms));
-  }
+  jsPubAck* pa = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_Publish(&pa, impl_->js, subject_.c_str(), genesis.data(),
+                            static_cast<int>(genesis.size()), &po, &jerr);
+  jsPubAck_Destroy(pa);
+  if (s != NATS_OK) return nats_error("cannot append the genesis of " + name_, s, jerr);
+  return info();
 }
 
 append_result shard_stream::append(std::string_view data, uint64_t expected_last_seq,

@@ -125,7 +125,8 @@ class shard_stream {
 
   // Creates the stream if it is missing (R = replicas, file storage, DiscardNew, a
   // duplicates window, MaxMsgSize stream_message_bytes_max) and appends its GENESIS
-  // frame if it has never held a message. Blocking.
+  // frame if it has never held a message. Blocking: keeps trying for a while when the
+  // cluster or the new stream has no leader yet.
   result<stream_state> ensure();
   result<stream_state> info();
   // Appends `data` if the stream's last sequence is `expected_last_seq` (REQUIRES: >= 1),
@@ -144,6 +145,8 @@ class shard_stream {
   struct impl;
 
  private:
+  result<stream_state> ensure_once();
+
   stream_config config_;
   std::string name_;
   std::string subject_;

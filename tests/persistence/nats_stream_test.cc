@@ -54,6 +54,12 @@ stream_config fresh_stream(int replicas = 3) {
   return c;
 }
 
+bool ensured(shard_stream& s) {
+  auto st = s.ensure();
+  if (!st) ADD_FAILURE() << st.err().message;
+  return st.ok();
+}
+
 // The outcomes of a publisher, for waiting on.
 struct outcome_log {
   std::mutex mu;
@@ -217,7 +223,7 @@ TEST_F(NatsStreamTest, EnsureCreatesTheStreamWithItsGenesisOnce) {
 TEST_F(NatsStreamTest, PublishesChainInOrderAndTheStreamHoldsEveryRecord) {
   stream_config config = fresh_stream();
   shard_stream s(*conn_, config);
-  ASSERT_TRUE(s.ensure());
+  ASSERT_TRUE(ensured(s));
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
@@ -248,7 +254,7 @@ TEST_F(NatsStreamTest, TwoWritersWithTheSameExpectedSequenceExactlyOneWins) {
   stream_config config = fresh_stream();
   shard_stream s(*conn_, config);
   auto st = s.ensure();
-  ASSERT_TRUE(st);
+  ASSERT_TRUE(st) << st.err().message;
   uint64_t last = st->last_seq;
   for (int round = 0; round < 40; ++round) {
     append_result ra, rb;
@@ -278,7 +284,7 @@ TEST_F(NatsStreamTest, ARetriedMsgIdIsStoredOnce) {
   stream_config config = fresh_stream();
   shard_stream s(*conn_, config);
   auto st = s.ensure();
-  ASSERT_TRUE(st);
+  ASSERT_TRUE(st) << st.err().message;
   frame_writer w{1, "a"};
   std::string data = encode_frame(frame_kind::batch, w, 3, records(1, 3));
   std::string id = msg_id(config.cluster, 0, w, 1);
@@ -301,7 +307,7 @@ TEST_F(NatsStreamTest, ARetriedMsgIdIsStoredOnce) {
 TEST_F(NatsStreamTest, PurgeDropsTheFrontAndKeepsTheLastSequence) {
   stream_config config = fresh_stream();
   shard_stream s(*conn_, config);
-  ASSERT_TRUE(s.ensure());
+  ASSERT_TRUE(ensured(s));
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   uint64_t last = start->last_sequence;
@@ -332,7 +338,7 @@ TEST_F(NatsStreamTest, PurgeDropsTheFrontAndKeepsTheLastSequence) {
 TEST_F(NatsStreamTest, ATailDeliversInOrderFromASequenceNoFasterThanItsConsumer) {
   stream_config config = fresh_stream();
   shard_stream s(*conn_, config);
-  ASSERT_TRUE(s.ensure());
+  ASSERT_TRUE(ensured(s));
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
@@ -373,7 +379,7 @@ TEST_F(NatsStreamTest, ATailDeliversInOrderFromASequenceNoFasterThanItsConsumer)
 TEST_F(NatsStreamTest, ABatchBiggerThanAMessageIsSplitAtRecordBoundaries) {
   stream_config config = fresh_stream();
   shard_stream s(*conn_, config);
-  ASSERT_TRUE(s.ensure());
+  ASSERT_TRUE(ensured(s));
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
@@ -401,7 +407,7 @@ TEST_F(NatsStreamTest, ABatchBiggerThanAMessageIsSplitAtRecordBoundaries) {
 TEST_F(NatsStreamTest, ATakeoverFencesThePublisherWhichThenAppendsNothing) {
   stream_config config = fresh_stream();
   shard_stream s(*conn_, config);
-  ASSERT_TRUE(s.ensure());
+  ASSERT_TRUE(ensured(s));
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
@@ -429,7 +435,7 @@ TEST_F(NatsStreamTest, ATakeoverFencesThePublisherWhichThenAppendsNothing) {
 TEST_F(NatsStreamTest, AFencedBatchIsNeverReportedPublished) {
   stream_config config = fresh_stream();
   shard_stream s(*conn_, config);
-  ASSERT_TRUE(s.ensure());
+  ASSERT_TRUE(ensured(s));
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   ASSERT_TRUE(take_over(s, "b", 2, 0));  // before a publishes anything
@@ -467,7 +473,7 @@ TEST(NatsFaults, TheStreamLeaderKilledStallsPublishesThenTheyResumeLosingNothing
   ASSERT_NE(conn, nullptr);
   stream_config config = fresh_stream();
   shard_stream s(*conn, config);
-  ASSERT_TRUE(s.ensure());
+  ASSERT_TRUE(ensured(s));
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
@@ -509,7 +515,7 @@ TEST(NatsFaults, EveryServerKilledAndRestartedLosesNothingAcknowledged) {
   ASSERT_NE(conn, nullptr);
   stream_config config = fresh_stream();
   shard_stream s(*conn, config);
-  ASSERT_TRUE(s.ensure());
+  ASSERT_TRUE(ensured(s));
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
