@@ -322,6 +322,84 @@ result<ok_t> shard_stream::purge_below(uint64_t sequence) {
   return ok_t{};
 }
 
+// ---- Node registry ----
+
+struct node_registry::impl {
+  natsConnection* nc = nullptr;
+  std::string bucket;
+  int replicas = 1;
+  int64_t ttl_ms = 0;
+  jsCtx* js = nullptr;
+  kvStore* kv = nullptr;  // bound by ensure()
+
+  ~impl() {
+    if (kv != nullptr) kvStore_Destroy(kv);
+    if (js != nullptr) jsCtx_Destroy(js);
+  }
+};
+
+node_registry::node_registry(nats_connection& connection, std::string cluster, int replicas,
+                             int64_t ttl_ms)
+    : impl_(std::make_unique<impl>()) {
+  impl_->nc = connection.internals().nc;
+  impl_->bucket = "STAMPEDE_" + cluster + "_nodes";
+  impl_->replicas = replicas;
+  impl_->ttl_ms = ttl_ms;
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Wait = nats_request_wait_ms;
+  if (natsConnection_JetStream(&impl_->js, impl_->nc, &o) != NATS_OK) impl_->js = nullptr;
+}
+
+node_registry::~node_registry() = default;
+
+result<ok_t> node_registry::ensure() {
+  if (impl_->kv != nullptr) return ok_t{};
+  if (impl_->js == nullptr) return make_error(error_code::io_error, "no JetStream context");
+  natsStatus s = js_KeyValue(&impl_->kv, impl_->js, impl_->bucket.c_str());
+  if (s == NATS_OK) return ok_t{};
+  kvConfig cfg;
+  kvConfig_Init(&cfg);
+  cfg.Bucket = impl_->bucket.c_str();
+  cfg.History = 1;
+  cfg.TTL = impl_->ttl_ms * 1'000'000;  // nanoseconds
+  cfg.StorageType = js_FileStorage;
+  cfg.Replicas = impl_->replicas;
+  s = js_CreateKeyValue(&impl_->kv, impl_->js, &cfg);
+  if (s != NATS_OK) {
+    impl_->kv = nullptr;
+    return nats_error("cannot create the key-value bucket " + impl_->bucket, s);
+  }
+  return ok_t{};
+}
+
+result<ok_t> node_registry::put(const std::string& node_id, std::string_view value) {
+  if (auto r = ensure(); !r) return r;
+  uint64_t revision = 0;
+  natsStatus s = kvStore_Put(&revision, impl_->kv, node_id.c_str(), value.data(),
+                             static_cast<int>(value.size()));
+  if (s != NATS_OK) return nats_error("cannot put " + node_id + " in " + impl_->bucket, s);
+  return ok_t{};
+}
+
+result<std::vector<std::pair<std::string, std::string>>> node_registry::all() {
+  if (auto r = ensure(); !r) return r.err();
+  std::vector<std::pair<std::string, std::string>> out;
+  kvKeysList keys;
+  natsStatus s = kvStore_Keys(&keys, impl_->kv, nullptr);
+  if (s == NATS_NOT_FOUND) return out;
+  if (s != NATS_OK) return nats_error("cannot list " + impl_->bucket, s);
+  for (int i = 0; i < keys.Count; ++i) {
+    kvEntry* e = nullptr;
+    if (kvStore_Get(&e, impl_->kv, keys.Keys[i]) != NATS_OK) continue;  // lapsed meanwhile
+    out.emplace_back(keys.Keys[i], std::string(static_cast<const char*>(kvEntry_Value(e)),
+                                               static_cast<size_t>(kvEntry_ValueLen(e))));
+    kvEntry_Destroy(e);
+  }
+  kvKeysList_Destroy(&keys);
+  return out;
+}
+
 // ---- Tail ----
 
 struct stream_tail::impl {

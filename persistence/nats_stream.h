@@ -153,6 +153,30 @@ class shard_stream {
   std::unique_ptr<impl> impl_;
 };
 
+// Advisory facts each node publishes about itself (its URL, role, the stream sequences its
+// snapshots cover), one value per node id in a JetStream key-value bucket whose entries
+// lapse after `ttl_ms` unless written again. Nothing correct depends on them: the log is
+// the lease (the bucket's compare-and-set lets two writers win on 2.9.10, and is not
+// used); they steer purges and tell clients where the primary is. Blocking calls.
+class node_registry {
+ public:
+  node_registry(nats_connection& connection, std::string cluster, int replicas, int64_t ttl_ms);
+  ~node_registry();
+  node_registry(const node_registry&) = delete;
+  node_registry& operator=(const node_registry&) = delete;
+
+  // Creates (or binds to) the bucket "STAMPEDE_<cluster>_nodes".
+  result<ok_t> ensure();
+  result<ok_t> put(const std::string& node_id, std::string_view value);
+  // Every node's latest value (those not lapsed).
+  result<std::vector<std::pair<std::string, std::string>>> all();
+
+  struct impl;
+
+ private:
+  std::unique_ptr<impl> impl_;
+};
+
 // Follows a shard's stream from a sequence, in order, on a thread of its own: each message
 // goes to `deliver` (on that thread), and at most `window` go out before the consumer has
 // said `consumed()` for them, so a slow consumer holds the tail back instead of buffering.

@@ -5,6 +5,7 @@
 // when the streams' leader or every server is killed with kill -9.
 #include "persistence/nats_stream.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -444,6 +445,24 @@ TEST_F(NatsStreamTest, AFencedBatchIsNeverReportedPublished) {
   p.submit(records(1, 5), 5);
   ASSERT_TRUE(log.wait_fenced());
   EXPECT_EQ(log.lsn(), 0u);
+}
+
+TEST_F(NatsStreamTest, TheNodeRegistryKeepsEachNodesLatestValue) {
+  std::string cluster = fresh_stream().cluster;
+  node_registry a(*conn_, cluster, 3, 60'000);
+  node_registry b(*conn_, cluster, 3, 60'000);
+  auto none = a.all();
+  ASSERT_TRUE(none) << none.err().message;
+  EXPECT_TRUE(none->empty());
+  ASSERT_TRUE(a.put("a", "url=http://a\nsnapshots=5"));
+  ASSERT_TRUE(b.put("b", "url=http://b"));
+  ASSERT_TRUE(a.put("a", "url=http://a\nsnapshots=9"));
+  auto all = b.all();
+  ASSERT_TRUE(all) << all.err().message;
+  std::sort(all->begin(), all->end());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ(all->at(0), std::make_pair(std::string("a"), std::string("url=http://a\nsnapshots=9")));
+  EXPECT_EQ(all->at(1), std::make_pair(std::string("b"), std::string("url=http://b")));
 }
 
 // Publishes batches until `stop`, keeping the publisher's queue under its bound, and
