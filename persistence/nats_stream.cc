@@ -143,8 +143,7 @@ struct shard_stream::impl {
     jsCtx_Destroy(js);
   }
   // The answer of an asynchronous publish (or its timeout): on a NATS thread.
-  static void on_publish_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
-                             void* closure) {
+  static void on_publish_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
     auto* self = static_cast<impl*>(closure);
     std::string id = header(msg, msg_id_header);
     append_result r;
@@ -421,8 +420,11 @@ struct stream_tail::impl {
   std::thread thread;
 
   impl(nats_connection& c, stream_config cfg, uint64_t from, deliver_handler d, size_t w)
-      : connection(c), config(std::move(cfg)), next_sequence(std::max<uint64_t>(from, 1)),
-        deliver(std::move(d)), window(std::max<size_t>(w, 1)) {}
+      : connection(c),
+        config(std::move(cfg)),
+        next_sequence(std::max<uint64_t>(from, 1)),
+        deliver(std::move(d)),
+        window(std::max<size_t>(w, 1)) {}
 
   bool subscribe();
   void unsubscribe();

@@ -131,8 +131,8 @@ class shard_stream {
   result<stream_state> info();
   // Appends `data` if the stream's last sequence is `expected_last_seq` (REQUIRES: >= 1),
   // waiting up to `wait_ms` for the answer. Blocking.
-  append_result append(std::string_view data, uint64_t expected_last_seq,
-                       const std::string& msg_id, int64_t wait_ms);
+  append_result append(std::string_view data, uint64_t expected_last_seq, const std::string& msg_id,
+                       int64_t wait_ms);
   // The same, asynchronously: the answer (or a timeout after `wait_ms`) goes to the ack
   // handler, exactly once. False when the library refused it at once (nothing was sent,
   // no ack will come).

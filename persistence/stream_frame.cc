@@ -17,8 +17,8 @@ void put_u64(std::string& out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((v >> (8 * i)) & 0xFF));
 }
 uint16_t load_u16(const char* p) {
-  return static_cast<uint16_t>(static_cast<unsigned char>(p[0]) |
-                               static_cast<unsigned char>(p[1]) << 8);
+  return static_cast<uint16_t>(static_cast<unsigned char>(p[0]) | static_cast<unsigned char>(p[1])
+                                                                      << 8);
 }
 void store_u32(char* p, uint32_t v) {
   for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xFF);
@@ -27,8 +27,8 @@ void store_u32(char* p, uint32_t v) {
 // The bytes the frame's CRC covers: the header after the CRC, the node id, and the body
 // unless it is a BATCH's (whose records carry their own).
 uint32_t frame_crc(std::string_view bytes, frame_kind kind, size_t body_at) {
-  std::string_view covered = kind == frame_kind::batch ? bytes.substr(4, body_at - 4)
-                                                       : bytes.substr(4);
+  std::string_view covered =
+      kind == frame_kind::batch ? bytes.substr(4, body_at - 4) : bytes.substr(4);
   return wal::crc32c(covered);
 }
 
@@ -114,9 +114,7 @@ std::string msg_id(std::string_view cluster, uint32_t shard, const frame_writer&
   return id;
 }
 
-bool valid_cluster_name(std::string_view name) {
-  return valid_name(name, cluster_name_length_max);
-}
+bool valid_cluster_name(std::string_view name) { return valid_name(name, cluster_name_length_max); }
 bool valid_node_id(std::string_view id) { return valid_name(id, node_id_length_max); }
 
 }  // namespace stampede::repl

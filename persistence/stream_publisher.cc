@@ -57,7 +57,8 @@ stream_publisher::stream_publisher(nats_connection& connection, const stream_con
       next_expected_(start.last_sequence),
       next_frame_number_(start.frames_written),
       last_lsn_(start.last_lsn) {
-  STAMPEDE_CHECK(next_expected_ >= 1 && opts_.frames_in_flight_max >= 1 && opts_.ack_wait_ms > 0);
+  STAMPEDE_CHECK(next_expected_ >= 1 && opts_.frames_in_flight_max >= 1 &&
+                 opts_.batches_queued_max >= 1 && opts_.ack_wait_ms > 0);
   stream_ = std::make_unique<shard_stream>(
       connection, config_, [this](const std::string& id, append_result r) { on_ack(id, r); });
   thread_ = std::thread([this] { run(); });
@@ -88,9 +89,9 @@ void stream_publisher::enqueue_locked(frame_kind kind, std::string_view body, ui
 }
 
 void stream_publisher::submit(std::string records, uint64_t last_lsn) {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return fenced_ || stop_ || batches_queued_ < opts_.batches_queued_max; });
   if (fenced_ || stop_) return;  // the writer has been told; nothing more goes out
-  STAMPEDE_CHECK(batches_queued_ < publisher_batches_queued_max);
   size_t room = frame_bytes_max - frame_header_size - node_id_.size();
   std::string_view all = records;
   for (size_t at = 0; at < all.size();) {
@@ -140,6 +141,7 @@ void stream_publisher::report_confirmed(std::unique_lock<std::mutex>& lock) {
     frames_.pop_front();
   }
   if (!latest) return;
+  cv_.notify_all();  // room for a waiting submit()
   // Outcomes only grow: the latest says everything the ones before it would have.
   lock.unlock();
   on_outcome_(*latest);
@@ -148,6 +150,7 @@ void stream_publisher::report_confirmed(std::unique_lock<std::mutex>& lock) {
 
 void stream_publisher::report_fenced(std::unique_lock<std::mutex>& lock, std::string message) {
   fenced_ = true;
+  cv_.notify_all();
   lock.unlock();
   on_outcome_(publish_outcome{publish_outcome::kind::fenced, 0, 0, std::move(message)});
   lock.lock();

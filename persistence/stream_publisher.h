@@ -24,8 +24,9 @@ namespace stampede::repl {
 
 // Frames sent and not yet answered (each a publish; 4-16 keeps the ack latency low).
 inline constexpr size_t publisher_frames_in_flight_max = 16;
-// Submitted batches not yet confirmed; the submitter keeps below it.
-inline constexpr size_t publisher_batches_queued_max = 64;
+// Submitted batches not yet confirmed; submit() waits while there are this many (the
+// WAL's I/O thread waits, the shard's next batch grows meanwhile: group commit).
+inline constexpr size_t publisher_batches_queued_max = 8;
 // How long an ack may take before the frame is sent again.
 inline constexpr int64_t publisher_ack_wait_ms = 1000;
 // An idle primary's heartbeat period.
@@ -39,10 +40,10 @@ inline constexpr int64_t publisher_retry_wait_max_ms = 500;
 struct publisher_position {
   uint64_t epoch = 0;
   std::string node_id;
-  std::string url;             // the writer's advertised URL, in its heartbeats
-  uint64_t last_sequence = 0;  // stream sequence of the writer's last frame
-  uint64_t last_lsn = 0;       // the writer's last log record
-  uint64_t frames_written = 0; // frames of this writer in this epoch (MsgIds go on after)
+  std::string url;              // the writer's advertised URL, in its heartbeats
+  uint64_t last_sequence = 0;   // stream sequence of the writer's last frame
+  uint64_t last_lsn = 0;        // the writer's last log record
+  uint64_t frames_written = 0;  // frames of this writer in this epoch (MsgIds go on after)
 };
 
 struct publish_outcome {
@@ -58,6 +59,7 @@ class stream_publisher {
   using outcome_handler = std::function<void(const publish_outcome&)>;
   struct options {
     size_t frames_in_flight_max = publisher_frames_in_flight_max;
+    size_t batches_queued_max = publisher_batches_queued_max;
     int64_t ack_wait_ms = publisher_ack_wait_ms;
     int64_t heartbeat_idle_ms = publisher_heartbeat_idle_ms;  // 0: no heartbeats
   };
@@ -71,8 +73,8 @@ class stream_publisher {
 
   // Appends `records` (whole write-ahead-log records, the last one numbered last_lsn),
   // split into frames of at most frame_bytes_max at record boundaries. An outcome says
-  // when they are all in. REQUIRES: fewer than publisher_batches_queued_max batches
-  // unconfirmed; no record bigger than a frame.
+  // when they are all in. Waits while batches_queued_max batches are unconfirmed (not
+  // once fenced or stopping: then it drops them). REQUIRES: no record bigger than a frame.
   void submit(std::string records, uint64_t last_lsn);
 
   // Counters for metrics and benchmarks (any thread).

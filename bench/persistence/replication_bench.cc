@@ -133,7 +133,8 @@ void publish_case(nats_connection& c, const char* name, size_t batch_bytes, size
   publisher_position start = take_over(s);
   // One batch queued behind what is on the wire, as a busy shard would have.
   timed_submitter submitter(in_flight + 1);
-  stream_publisher p(c, config, start, submitter.handler(), {in_flight, 2000, 0});
+  stream_publisher p(c, config, start, submitter.handler(),
+                     {in_flight, publisher_batches_queued_max, 2000, 0});
   uint64_t lsn = 0;
   size_t batches = 0;
   auto begin = clock_type::now();
@@ -179,7 +180,8 @@ void replay_case(nats_connection& c, uint64_t records) {
   std::vector<std::string> bodies;
   {
     timed_submitter submitter(publisher_batches_queued_max / 2);
-    stream_publisher p(c, config, start, submitter.handler(), {16, 5000, 0});
+    stream_publisher p(c, config, start, submitter.handler(),
+                       {16, publisher_batches_queued_max, 5000, 0});
     for (uint64_t lsn = 0; lsn < records;) {
       std::string batch;
       lsn = make_records(batch, lsn + 1, batch_bytes, 16);
@@ -240,8 +242,8 @@ void takeover_case(nats_connection& c, int rounds) {
   std::printf(
       "takeover append (conditional, synchronous): p50 %.0f us p99 %.0f us over %d; 4 KiB "
       "fdatasync in the same run p50 %.0f us (takeover = %.2fx fdatasync)\n",
-      percentile(takeover_us, 0.5), percentile(takeover_us, 0.99), rounds,
-      percentile(sync, 0.5), percentile(takeover_us, 0.5) / percentile(sync, 0.5));
+      percentile(takeover_us, 0.5), percentile(takeover_us, 0.99), rounds, percentile(sync, 0.5),
+      percentile(takeover_us, 0.5) / percentile(sync, 0.5));
 }
 
 }  // namespace

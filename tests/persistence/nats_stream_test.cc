@@ -5,14 +5,14 @@
 // when the streams' leader or every server is killed with kill -9.
 #include "persistence/nats_stream.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "persistence/stream_frame.h"
 #include "persistence/stream_publisher.h"
@@ -104,11 +104,14 @@ std::vector<stream_tail::message> read_stream(nats_connection& c, const stream_c
   std::mutex mu;
   std::condition_variable cv;
   std::vector<stream_tail::message> got;
-  stream_tail tail(c, config, from, [&](stream_tail::message&& m) {
-    std::lock_guard lock(mu);
-    got.push_back(std::move(m));
-    cv.notify_all();
-  }, 1'000'000);
+  stream_tail tail(
+      c, config, from,
+      [&](stream_tail::message&& m) {
+        std::lock_guard lock(mu);
+        got.push_back(std::move(m));
+        cv.notify_all();
+      },
+      1'000'000);
   std::unique_lock lock(mu);
   cv.wait_for(lock, std::chrono::milliseconds(hang_guard_ms),
               [&] { return !got.empty() && got.back().sequence >= through; });
@@ -149,8 +152,8 @@ stream_contents check_stream(const std::vector<stream_tail::message>& messages) 
       auto h = wal::record_at(f->body, at);
       if (!h) return c.problem = "bad record in " + std::to_string(m.sequence), c;
       if (h->sequence != c.last_lsn + 1)
-        return c.problem = "record " + std::to_string(h->sequence) + " after " +
-                           std::to_string(c.last_lsn),
+        return c.problem =
+                   "record " + std::to_string(h->sequence) + " after " + std::to_string(c.last_lsn),
                c;
       c.last_lsn = h->sequence;
       at += wal::header_size + h->length;
@@ -171,9 +174,9 @@ std::optional<publisher_position> take_over(shard_stream& s, const std::string& 
       continue;
     }
     frame_writer w{epoch, node};
-    auto r = s.append(encode_frame(frame_kind::takeover, w, last_lsn, "http://" + node),
-                      st->last_seq, msg_id(s.config().cluster, s.config().shard, w, 1),
-                      nats_request_wait_ms);
+    auto r =
+        s.append(encode_frame(frame_kind::takeover, w, last_lsn, "http://" + node), st->last_seq,
+                 msg_id(s.config().cluster, s.config().shard, w, 1), nats_request_wait_ms);
     if (r.status == append_status::appended)
       return publisher_position{epoch, node, "http://" + node, r.sequence, last_lsn, 1};
   }
@@ -229,10 +232,10 @@ TEST_F(NatsStreamTest, PublishesChainInOrderAndTheStreamHoldsEveryRecord) {
   ASSERT_TRUE(start);
   outcome_log log;
   {
-    stream_publisher p(*conn_, config, *start, log.handler(), {4, 1000, 0});
+    stream_publisher p(*conn_, config, *start, log.handler(),
+                       {4, publisher_batches_queued_max, 1000, 0});
     uint64_t lsn = 0;
     for (int batch = 0; batch < 200; ++batch) {
-      while (lsn - log.lsn() > 30 * 10) std::this_thread::yield();  // stays under the queue bound
       p.submit(records(lsn + 1, 10), lsn + 10);
       lsn += 10;
     }
@@ -344,7 +347,8 @@ TEST_F(NatsStreamTest, ATailDeliversInOrderFromASequenceNoFasterThanItsConsumer)
   ASSERT_TRUE(start);
   outcome_log log;
   {
-    stream_publisher p(*conn_, config, *start, log.handler(), {16, 1000, 0});
+    stream_publisher p(*conn_, config, *start, log.handler(),
+                       {16, publisher_batches_queued_max, 1000, 0});
     for (uint64_t b = 0; b < 50; ++b) p.submit(records(b * 4 + 1, 4), b * 4 + 4);
     ASSERT_TRUE(log.wait_published(200));
   }
@@ -353,18 +357,22 @@ TEST_F(NatsStreamTest, ATailDeliversInOrderFromASequenceNoFasterThanItsConsumer)
   std::condition_variable cv;
   std::vector<uint64_t> seen;
   size_t outstanding = 0, most_outstanding = 0;
-  stream_tail tail(*conn_, config, 20, [&](stream_tail::message&& m) {
-    std::lock_guard lock(mu);
-    seen.push_back(m.sequence);
-    most_outstanding = std::max(most_outstanding, ++outstanding);
-    cv.notify_all();
-  }, window);
+  stream_tail tail(
+      *conn_, config, 20,
+      [&](stream_tail::message&& m) {
+        std::lock_guard lock(mu);
+        seen.push_back(m.sequence);
+        most_outstanding = std::max(most_outstanding, ++outstanding);
+        cv.notify_all();
+      },
+      window);
   uint64_t last = log.published_seq;
   std::unique_lock lock(mu);
   while (seen.empty() || seen.back() < last) {
     // The consumer takes its time: the tail must wait for it, not pile messages up.
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::milliseconds(hang_guard_ms),
-                            [&] { return outstanding == window || (!seen.empty() && seen.back() >= last); }));
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::milliseconds(hang_guard_ms), [&] {
+      return outstanding == window || (!seen.empty() && seen.back() >= last);
+    }));
     size_t n = outstanding;
     outstanding = 0;
     lock.unlock();
@@ -387,7 +395,8 @@ TEST_F(NatsStreamTest, ABatchBiggerThanAMessageIsSplitAtRecordBoundaries) {
   std::string big = records(1, 3000, 900);  // ~2.8 MB
   ASSERT_GT(big.size(), 2 * frame_bytes_max);
   {
-    stream_publisher p(*conn_, config, *start, log.handler(), {4, 2000, 0});
+    stream_publisher p(*conn_, config, *start, log.handler(),
+                       {4, publisher_batches_queued_max, 2000, 0});
     p.submit(big, 3000);
     ASSERT_TRUE(log.wait_published(3000));
   }
@@ -412,7 +421,8 @@ TEST_F(NatsStreamTest, ATakeoverFencesThePublisherWhichThenAppendsNothing) {
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
-  stream_publisher p(*conn_, config, *start, log.handler(), {4, 1000, 50});
+  stream_publisher p(*conn_, config, *start, log.handler(),
+                     {4, publisher_batches_queued_max, 1000, 50});
   p.submit(records(1, 5), 5);
   ASSERT_TRUE(log.wait_published(5));
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // a few heartbeats go in
@@ -441,7 +451,8 @@ TEST_F(NatsStreamTest, AFencedBatchIsNeverReportedPublished) {
   ASSERT_TRUE(start);
   ASSERT_TRUE(take_over(s, "b", 2, 0));  // before a publishes anything
   outcome_log log;
-  stream_publisher p(*conn_, config, *start, log.handler(), {4, 1000, 0});
+  stream_publisher p(*conn_, config, *start, log.handler(),
+                     {4, publisher_batches_queued_max, 1000, 0});
   p.submit(records(1, 5), 5);
   ASSERT_TRUE(log.wait_fenced());
   EXPECT_EQ(log.lsn(), 0u);
@@ -465,8 +476,31 @@ TEST_F(NatsStreamTest, TheNodeRegistryKeepsEachNodesLatestValue) {
   EXPECT_EQ(all->at(1), std::make_pair(std::string("b"), std::string("url=http://b")));
 }
 
-// Publishes batches until `stop`, keeping the publisher's queue under its bound, and
-// remembers the longest time between two outcomes.
+TEST_F(NatsStreamTest, SubmitWaitsWhileTheBoundOfUnconfirmedBatchesIsReached) {
+  stream_config config = fresh_stream();  // never created: nothing can be confirmed
+  outcome_log log;
+  std::atomic<int> submitted{0};
+  std::thread writer;
+  {
+    stream_publisher p(*conn_, config, publisher_position{1, "a", "http://a", 1, 0, 0},
+                       log.handler(), {4, 2, 200, 0});
+    writer = std::thread([&] {
+      for (uint64_t b = 0; b < 3; ++b) {
+        p.submit(records(b + 1, 1), b + 1);
+        ++submitted;
+      }
+    });
+    auto deadline = clock_type::now() + std::chrono::milliseconds(hang_guard_ms);
+    while (submitted.load() < 2 && clock_type::now() < deadline) std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    EXPECT_EQ(submitted.load(), 2) << "the third batch waits for room";
+  }  // stopping releases it
+  writer.join();
+  EXPECT_EQ(submitted.load(), 3);
+  EXPECT_EQ(log.lsn(), 0u);
+}
+
+// Publishes a batch every few milliseconds until `stop`.
 struct steady_writer {
   stream_publisher& p;
   outcome_log& log;
@@ -474,10 +508,8 @@ struct steady_writer {
   void write_for(int64_t ms, std::atomic<bool>* stop = nullptr) {
     auto end = clock_type::now() + std::chrono::milliseconds(ms);
     while (clock_type::now() < end && !(stop && stop->load())) {
-      if (lsn - log.lsn() < 40 * 5) {
-        p.submit(records(lsn + 1, 5), lsn + 5);
-        lsn += 5;
-      }
+      p.submit(records(lsn + 1, 5), lsn + 5);  // waits while the publisher is full
+      lsn += 5;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
   }
@@ -496,7 +528,8 @@ TEST(NatsFaults, TheStreamLeaderKilledStallsPublishesThenTheyResumeLosingNothing
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
-  stream_publisher p(*conn, config, *start, log.handler(), {8, 1000, 200});
+  stream_publisher p(*conn, config, *start, log.handler(),
+                     {8, publisher_batches_queued_max, 1000, 200});
   steady_writer w{p, log};
   w.write_for(1000);
   auto st = s.info();
@@ -510,8 +543,8 @@ TEST(NatsFaults, TheStreamLeaderKilledStallsPublishesThenTheyResumeLosingNothing
   uint64_t submitted = w.lsn;
   ASSERT_TRUE(log.wait_published(submitted)) << "publishes resume after the election";
   double stall_s = std::chrono::duration<double>(clock_type::now() - killed_at).count();
-  std::printf("leader %s killed: everything submitted published %.2f s later\n",
-              st->leader.c_str(), stall_s);
+  std::printf("leader %s killed: everything submitted published %.2f s later\n", st->leader.c_str(),
+              stall_s);
   w.write_for(500);
   ASSERT_TRUE(log.wait_published(w.lsn));
   EXPECT_GT(log.lsn(), before_kill);
@@ -538,7 +571,8 @@ TEST(NatsFaults, EveryServerKilledAndRestartedLosesNothingAcknowledged) {
   auto start = take_over(s, "a", 1, 0);
   ASSERT_TRUE(start);
   outcome_log log;
-  stream_publisher p(*conn, config, *start, log.handler(), {8, 1000, 200});
+  stream_publisher p(*conn, config, *start, log.handler(),
+                     {8, publisher_batches_queued_max, 1000, 200});
   steady_writer w{p, log};
   std::atomic<bool> stop{false};
   std::thread writing([&] { w.write_for(hang_guard_ms, &stop); });
