@@ -65,13 +65,18 @@ stream_publisher::stream_publisher(nats_connection& connection, const stream_con
 }
 
 stream_publisher::~stream_publisher() {
+  stop();
+  stream_.reset();  // waits for the acks still to come, which lock mu_
+}
+
+void stream_publisher::stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   cv_.notify_all();
-  thread_.join();
-  stream_.reset();  // waits for the acks still to come, which lock mu_
+  std::lock_guard lock(join_mu_);
+  if (thread_.joinable()) thread_.join();
 }
 
 void stream_publisher::enqueue_locked(frame_kind kind, std::string_view body, uint64_t last_lsn,

@@ -68,6 +68,9 @@ class stream_publisher {
                    publisher_position start, outcome_handler on_outcome, options opts);
   // Stops: what is not confirmed by then gets no outcome.
   ~stream_publisher();
+  // Stops early (any thread): submit() returns at once from now on, nothing more is sent
+  // and no outcome comes after this returns.
+  void stop();
   stream_publisher(const stream_publisher&) = delete;
   stream_publisher& operator=(const stream_publisher&) = delete;
 
@@ -126,6 +129,7 @@ class stream_publisher {
   std::string last_failure_;  // the publisher's thread only: why it is fenced
 
   std::unique_ptr<shard_stream> stream_;  // its acks come to on_ack
+  std::mutex join_mu_;  // stop() from two threads joins once
   std::thread thread_;
 };
 
