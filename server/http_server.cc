@@ -69,13 +69,14 @@ struct ws_hub final : live_sink {
 
 // What one shard runs: its acceptor, its `api`, and a count of its connections.
 struct http_server::shard_server {
-  shard_server(engine& eng, const server_settings& settings, metrics& m, shard& s)
-      : io(s.io()),
+  shard_server(engine& eng, const server_settings& settings, metrics& m, uint32_t shard)
+      : io(eng.io(shard)),
         settings(settings),
-        routes(eng, settings, s.io().get_executor(), m),
-        acceptor(s.io()),
-        hub(eng, s.index(), settings.pres, m),
-        webhooks(s, settings.pres, m, settings.webhook_retry_ms, settings.webhook_ca_file) {}
+        routes(eng, settings, io.get_executor(), m),
+        acceptor(io),
+        hub(eng, shard, settings.pres, m),
+        webhooks(io, eng.webhook_outbox_at(shard), settings.pres, m, settings.webhook_retry_ms,
+                 settings.webhook_ca_file) {}
   asio::io_context& io;
   const server_settings& settings;
   api routes;
@@ -604,16 +605,9 @@ http_server::http_server(engine& eng, server_settings settings)
       metrics_(std::make_unique<metrics>(api::route_names())) {
   for (uint32_t i = 0; i < eng.shard_count(); ++i)
     shards_.push_back(
-        std::make_unique<shard_server>(eng, settings_, *metrics_, eng.shard_at(i)));
+        std::make_unique<shard_server>(eng, settings_, *metrics_, i));
   // Each shard's hub becomes its live sink, set on the shard's own thread.
-  for (uint32_t i = 0; i < eng.shard_count(); ++i) {
-    std::promise<void> done;
-    eng.shard_at(i).post(shard_task{[hub = &shards_[i]->hub, &done](shard& s) {
-      s.set_live_sink(hub);
-      done.set_value();
-    }});
-    done.get_future().wait();
-  }
+  for (uint32_t i = 0; i < eng.shard_count(); ++i) eng.set_live_sink(i, &shards_[i]->hub);
 }
 
 http_server::~http_server() = default;
