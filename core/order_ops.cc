@@ -53,6 +53,17 @@ void with_order_owner(shard& s, std::string order_id, caller who, reply<T> done,
                       });
 }
 
+// Runs op(turn, order) for the order's owner or an admin, in the owner's turn; anyone else
+// (or an unknown order) is answered not_found, never forbidden.
+template <class Op>
+void with_visible_order(shard& s, std::string order_id, const std::string& requester,
+                        bool as_admin, reply<order> done, Op op) {
+  const order* o = s.orders().find(order_id);
+  if (!o || (!as_admin && o->user_id != requester)) return done(no_order());
+  with_order_owner(s, std::move(order_id), as_admin ? caller::staff : caller::customer,
+                   std::move(done), std::move(op));
+}
+
 void answer_order(shard& s, std::string_view order_id, reply<order> done) {
   s.when_answerable([o = *s.orders().find(order_id), done = std::move(done)]() mutable {
     done(std::move(o));
@@ -92,20 +103,14 @@ const order& change_status(shard& s, user_turn& turn, std::string_view order_id,
 
 void get_order(shard& s, std::string order_id, std::string requester, bool as_admin,
                reply<order> done) {
-  const order* o = s.orders().find(order_id);
-  if (!o || (!as_admin && o->user_id != requester)) return done(no_order());
-  with_order_owner(s, std::move(order_id), as_admin ? caller::staff : caller::customer,
-                   std::move(done),
-                   [](user_turn, const order& o, reply<order> done) { done(o); });
+  with_visible_order(s, std::move(order_id), requester, as_admin, std::move(done),
+                     [](user_turn, const order& o, reply<order> done) { done(o); });
 }
 
 void cancel_order(shard& s, std::string order_id, std::string requester, bool as_admin,
                   reply<order> done) {
-  const order* o = s.orders().find(order_id);
-  if (!o || (!as_admin && o->user_id != requester)) return done(no_order());
-  with_order_owner(s, std::move(order_id), as_admin ? caller::staff : caller::customer,
-                   std::move(done),
-                   [&s, as_admin](user_turn turn, const order& o, reply<order> done) {
+  with_visible_order(s, std::move(order_id), requester, as_admin, std::move(done),
+                     [&s, as_admin](user_turn turn, const order& o, reply<order> done) {
     auto actor = as_admin ? transition_actor::admin : transition_actor::owner;
     if (!transition_allowed(o.status, order_status::canceled, actor)) {
       return done(make_error(error_code::invalid_transition,
