@@ -3,7 +3,7 @@
 // timers, and the owners of the state it holds (the products and users whose ids hash
 // here, with their carts, orders and keys). What requests do with that state lives in the
 // concept files (catalog_ops, cart_ops, address_ops, checkout_ops, order_ops, payment_ops,
-// events), which reach the owners through the accessors below. CORE_LAYOUT.md maps it.
+// events), which reach the owners through the accessors below. core/README.md maps it.
 //
 // Thread-safety: post(), inbox(), io(), index(), current() and stop() from any thread;
 // everything else is shard-local (the owning thread, STAMPEDE_DCHECKed on entry), reached
