@@ -131,6 +131,10 @@ class effect_log {
   virtual uint64_t durable_lsn() const = 0;
   // Records up to lsn are on stable storage (called on the shard's thread).
   virtual void mark_durable(uint64_t) {}
+  // Replication (persistence/replicated_log.h): with --durability async a client's answer
+  // still waits for the stream's acknowledgement, acknowledged_lsn(), not for the disk.
+  virtual bool answers_wait_for_ack() const { return false; }
+  virtual uint64_t acknowledged_lsn() const { return durable_lsn(); }
 };
 
 // How an owner reachable from outside its shard's loop (the webhook outbox, from
@@ -141,6 +145,8 @@ class effect_recorder {
   virtual ~effect_recorder() = default;
   // Logs `e`, applies it, and returns its sequence number.
   virtual uint64_t record(effect e) = 0;
+  // Whether it records at all: a replication follower does not (its primary does).
+  virtual bool records() const { return true; }
 };
 
 // No durability: every effect counts as durable once the drain pass that made it ends.

@@ -31,6 +31,7 @@ enum class error_code : uint8_t {
   amount_mismatch,
   rate_limited,
   overloaded,
+  not_primary,  // a standby or replica, or a deposed primary (replication)
   io_error,
   corruption,
 };

@@ -175,6 +175,12 @@ void shard::commit_pass() {
   // answers and releases waiting for it go out. Those may record more, hence the loop.
   for (;;) {
     log_->flush();
+    for (uint64_t acked = log_->acknowledged_lsn();
+         !after_acked_.empty() && after_acked_.front().first <= acked;) {
+      auto fn = std::move(after_acked_.front().second);
+      after_acked_.pop_front();
+      fn();
+    }
     uint64_t durable = log_->durable_lsn();
     if (after_durable_.empty() || after_durable_.front().first > durable) return;
     while (!after_durable_.empty() && after_durable_.front().first <= durable) {
@@ -212,9 +218,14 @@ void shard::when_durable(absl::AnyInvocable<void()> fn) {
 void shard::when_answerable(absl::AnyInvocable<void()> fn) {
   if (config_.answer_before_durable) {
     // --durability async: the answer goes at the end of this pass, with the records still
-    // on their way to disk. Releases never take this path.
+    // on their way to disk (under replication: once the stream has them). Releases never
+    // take this path.
     STAMPEDE_DCHECK(owner_.is_current());
-    after_pass_.push_back(std::move(fn));
+    if (log_->answers_wait_for_ack()) {
+      after_acked_.emplace_back(last_lsn_, std::move(fn));
+    } else {
+      after_pass_.push_back(std::move(fn));
+    }
   } else {
     when_durable(std::move(fn));
   }
@@ -298,6 +309,20 @@ void shard::on_log_synced(uint64_t lsn) { log_->mark_durable(lsn); }
 
 void shard::replay(effect&& e) { apply(std::move(e)); }
 
+void shard::replicated(effect&& e, uint64_t lsn) {
+  STAMPEDE_DCHECK(owner_.is_current());
+  apply(std::move(e));
+  last_lsn_ = lsn;
+  log_->mark_durable(lsn);
+}
+
+void shard::abandon_pending() {
+  STAMPEDE_DCHECK(owner_.is_current());
+  after_durable_.clear();
+  after_pass_.clear();
+  after_acked_.clear();
+}
+
 void shard::reserve_for_replay(size_t entries) {
   users_.reserve(entries);
   changes_.reserve(entries);
@@ -337,9 +362,11 @@ std::string shard::rebuild_stock(const std::vector<const shard*>& all) {
 
 void shard::tick() {
   int64_t now = clock_.now_ms();
-  cart_ops::lapse_holds_due(*this, now);
-  order_ops::cancel_unpaid_due(*this, now);
-  idempotency().expire(now);
+  if (writable_) {  // a follower's holds and orders lapse on its primary's timer
+    cart_ops::lapse_holds_due(*this, now);
+    order_ops::cancel_unpaid_due(*this, now);
+  }
+  idempotency().expire(now);  // in memory only, not logged
   // Availability goes out at most once a tick (10 a second) a product, the latest value.
   events::publish_availability(*this);
 }

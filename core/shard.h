@@ -92,6 +92,7 @@ class shard final : private effect_recorder, private message_sink {
   // Services for the concept files.
   // Logs `e` and applies it: the only way state changes. Returns its sequence number.
   uint64_t record(effect e) override;
+  bool records() const override { return writable_; }
   // Logs `e` now and applies it only once it is durable, then runs `then`: for a change
   // that makes new stock grantable (DESIGN.md, "durable before it frees stock").
   void record_when_durable(effect e, absl::AnyInvocable<void()> then);
@@ -133,11 +134,23 @@ class shard final : private effect_recorder, private message_sink {
   // Durability: the log reports records synced up to lsn (a message from its I/O thread).
   void on_log_synced(uint64_t lsn);
   // Answers and releases still waiting for their records to be durable.
-  size_t pending_durable() const { return after_durable_.size() + after_pass_.size(); }
+  size_t pending_durable() const {
+    return after_durable_.size() + after_pass_.size() + after_acked_.size();
+  }
 
   // Recovery only, before run(): apply a logged effect again, then swap in the real log,
   // then set the counts recomputed from every shard's carts and orders.
   void replay(effect&& e);
+
+  // Replication (core/replica_ops.h, persistence/replication_node.h). A follower applies the
+  // primary's record numbered `lsn` (its log counts it durable); only a writable shard
+  // records anything, and runs the timers that do (a follower's timers publish availability
+  // and change nothing). A deposed primary abandons what waits for durability that will
+  // never come: every reply among it answers not_primary (core/reply.h).
+  void replicated(effect&& e, uint64_t lsn);
+  void set_writable(bool writable) { writable_ = writable; }
+  bool writable() const { return writable_; }
+  void abandon_pending();
   // Recovery only: room for about this many products, users and orders, so that replay does
   // not rehash its way up from empty (node maps: only bucket arrays are allocated).
   void reserve_for_replay(size_t entries);
@@ -223,6 +236,9 @@ class shard final : private effect_recorder, private message_sink {
   uint64_t last_lsn_ = 0;
   std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_durable_;
   std::vector<absl::AnyInvocable<void()>> after_pass_;
+  // --durability async under replication: answers waiting for the stream's ack.
+  std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_acked_;
+  bool writable_ = true;
 };
 
 }  // namespace stampede

@@ -45,7 +45,7 @@ append_result failure(natsStatus s, jsErrCode jerr, const char* text) {
     r.status = append_status::timeout;
   } else if (s == NATS_NO_RESPONDERS) {
     r.status = append_status::no_responders;
-  } else if (jerr == JSStreamWrongLastSequenceErr) {
+  } else if (jerr == JSStreamWrongLastSequenceErr || jerr == JSStreamWrongLastMsgIDErr) {
     r.status = append_status::fenced;
   } else {
     r.status = append_status::failed;
@@ -262,13 +262,15 @@ result<stream_state> shard_stream::ensure_once() {
 }
 
 append_result shard_stream::append(std::string_view data, uint64_t expected_last_seq,
-                                   const std::string& msg_id, int64_t wait_ms) {
+                                   const std::string& msg_id, int64_t wait_ms,
+                                   const std::string& expected_last_id) {
   if (impl_->js == nullptr || expected_last_seq == 0)
     return append_result{append_status::failed, 0, false, "no context or no expected sequence"};
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MsgId = msg_id.c_str();
   po.ExpectLastSeq = expected_last_seq;
+  if (!expected_last_id.empty()) po.ExpectLastMsgId = expected_last_id.c_str();
   po.MaxWait = wait_ms;
   jsPubAck* pa = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -284,12 +286,14 @@ append_result shard_stream::append(std::string_view data, uint64_t expected_last
 }
 
 bool shard_stream::publish(std::string_view data, uint64_t expected_last_seq,
-                           const std::string& msg_id, int64_t wait_ms) {
+                           const std::string& msg_id, int64_t wait_ms,
+                           const std::string& expected_last_id) {
   if (impl_->js == nullptr || expected_last_seq == 0) return false;
   jsPubOptions po;
   jsPubOptions_Init(&po);
   po.MsgId = msg_id.c_str();
   po.ExpectLastSeq = expected_last_seq;
+  if (!expected_last_id.empty()) po.ExpectLastMsgId = expected_last_id.c_str();
   po.MaxWait = wait_ms;
   return js_PublishAsync(impl_->js, subject_.c_str(), data.data(), static_cast<int>(data.size()),
                          &po) == NATS_OK;
@@ -417,6 +421,7 @@ struct stream_tail::impl {
   std::condition_variable cv;
   size_t outstanding = 0;  // guarded by mu: delivered, not yet consumed
   bool stop = false;       // guarded by mu
+  std::mutex join_mu;      // stop() from two threads joins once
   std::thread thread;
 
   impl(nats_connection& c, stream_config cfg, uint64_t from, deliver_handler d, size_t w)
@@ -494,6 +499,7 @@ void stream_tail::impl::run() {
     }
     message m;
     m.sequence = meta->Sequence.Stream;
+    m.pending = meta->NumPending;
     jsMsgMetaData_Destroy(meta);
     m.data.assign(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg)));
     natsMsg_Destroy(msg);
@@ -520,13 +526,18 @@ stream_tail::stream_tail(nats_connection& connection, const stream_config& confi
 }
 
 stream_tail::~stream_tail() {
+  stop();
+  if (impl_->js != nullptr) jsCtx_Destroy(impl_->js);
+}
+
+void stream_tail::stop() {
   {
     std::lock_guard lock(impl_->mu);
     impl_->stop = true;
   }
   impl_->cv.notify_all();
-  impl_->thread.join();
-  if (impl_->js != nullptr) jsCtx_Destroy(impl_->js);
+  std::lock_guard lock(impl_->join_mu);
+  if (impl_->thread.joinable()) impl_->thread.join();
 }
 
 void stream_tail::consumed(size_t n) {

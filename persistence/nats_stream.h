@@ -129,15 +129,18 @@ class shard_stream {
   // cluster or the new stream has no leader yet.
   result<stream_state> ensure();
   result<stream_state> info();
-  // Appends `data` if the stream's last sequence is `expected_last_seq` (REQUIRES: >= 1),
-  // waiting up to `wait_ms` for the answer. Blocking.
+  // Appends `data` if the stream's last sequence is `expected_last_seq` (REQUIRES: >= 1)
+  // and, unless `expected_last_id` is empty, its last message's MsgId is that one,
+  // waiting up to `wait_ms` for the answer. Blocking. The MsgId check is what fences a
+  // writer's pipelined frames: a frame chained on one that lost its place to a takeover
+  // would otherwise find the sequence it expects (the takeover's) and land after it.
   append_result append(std::string_view data, uint64_t expected_last_seq, const std::string& msg_id,
-                       int64_t wait_ms);
+                       int64_t wait_ms, const std::string& expected_last_id = "");
   // The same, asynchronously: the answer (or a timeout after `wait_ms`) goes to the ack
   // handler, exactly once. False when the library refused it at once (nothing was sent,
   // no ack will come).
   bool publish(std::string_view data, uint64_t expected_last_seq, const std::string& msg_id,
-               int64_t wait_ms);
+               int64_t wait_ms, const std::string& expected_last_id = "");
   result<stored_message> get(uint64_t sequence);
   // Removes every message below `sequence`; the last sequence stays (appends chain on).
   result<ok_t> purge_below(uint64_t sequence);
@@ -186,13 +189,17 @@ class stream_tail {
  public:
   struct message {
     uint64_t sequence = 0;
-    std::string data;  // the frame (stream_frame.h)
+    uint64_t pending = 0;  // messages in the stream after this one when it was sent
+    std::string data;      // the frame (stream_frame.h)
   };
   using deliver_handler = std::function<void(message&&)>;
 
   stream_tail(nats_connection& connection, const stream_config& config, uint64_t from_sequence,
               deliver_handler deliver, size_t window = tail_window_messages);
-  ~stream_tail();  // stops and joins its thread
+  ~stream_tail();  // stops
+  // Stops following and joins the thread (any thread but the tail's; idempotent): nothing
+  // is delivered after it returns.
+  void stop();
   stream_tail(const stream_tail&) = delete;
   stream_tail& operator=(const stream_tail&) = delete;
 

@@ -147,9 +147,10 @@ data_dir_lock::~data_dir_lock() {
   if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
 }
 
-std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report,
-                          data_dir_lock& held, const store_options& options) {
-  auto start = std::chrono::steady_clock::now();
+std::string data_dir_lock::open(const std::string& dir, uint32_t shards,
+                                const store_options& options) {
+  dir_ = dir;
+  shards_ = shards;
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return "cannot create " + dir + ": " + errno_text();
   // One process per data directory.
@@ -159,15 +160,18 @@ std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& 
     if (lock >= 0) ::close(lock);
     return dir + " is in use by another stampede (or cannot be locked: " + err + ")";
   }
-  held.fd_ = lock;
-  if (auto err = check_manifest(dir, eng.shard_count()); !err.empty()) return err;
-  if (auto err = snapshot_store::open(dir + "/snapshot", eng.shard_count(),
-                                      options.snapshot_map_bytes, held.snapshots_);
-      !err.empty())
-    return err;
+  fd_ = lock;
+  if (auto err = check_manifest(dir, shards); !err.empty()) return err;
+  return snapshot_store::open(dir + "/snapshot", shards, options.snapshot_map_bytes, snapshots_);
+}
+
+std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report,
+                          data_dir_lock& held, const store_options& options) {
+  auto start = std::chrono::steady_clock::now();
+  if (auto err = held.open(dir, eng.shard_count(), options); !err.empty()) return err;
   // Each shard's snapshot and log go to that shard alone, so the shards recover in
   // parallel, one thread each (the shards' own threads are not running yet).
-  const snapshot_store& store = *held.snapshots_;
+  const snapshot_store& store = *held.snapshots();
   size_t units_hint = store.unit_count() / eng.shard_count();
   std::vector<shard_recovery> found(eng.shard_count());
   std::vector<std::thread> replayers;

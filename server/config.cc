@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <functional>
 
+#include "persistence/stream_frame.h"
+
 namespace stampede::http {
 
 namespace {
@@ -124,6 +126,49 @@ const std::vector<flag>& flags() {
          c.webhook_ca_file = v;
          return std::nullopt;
        }},
+      {"--replicate", "STAMPEDE_REPLICATE",
+       "share each shard's log through these NATS JetStream servers (nats://h:p,...): "
+       "primary, standby or replica (default: no replication)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         c.replicate.clear();
+         for (size_t at = 0; at <= v.size();) {
+           size_t comma = std::min(v.find(',', at), v.size());
+           std::string url = v.substr(at, comma - at);
+           if (url.rfind("nats://", 0) != 0 || url.size() <= 7) return "must be nats://host:port,...";
+           c.replicate.push_back(url);
+           at = comma + 1;
+         }
+         return std::nullopt;
+       }},
+      {"--node-id", "STAMPEDE_NODE_ID", "this node's name in the cluster ([A-Za-z0-9_-], 1..64)",
+       true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (!repl::valid_node_id(v)) return "must be 1..64 of A-Z a-z 0-9 _ -";
+         c.node_id = v;
+         return std::nullopt;
+       }},
+      {"--advertise", "STAMPEDE_ADVERTISE",
+       "the URL clients reach this node at, told to them by the others (default http://--listen)",
+       true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if ((v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) || v.size() > 2048)
+           return "must be an http:// or https:// URL";
+         c.advertise = v;
+         return std::nullopt;
+       }},
+      {"--cluster", "STAMPEDE_CLUSTER",
+       "the name the nodes' streams share ([A-Za-z0-9_-], 1..32; default stampede)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (!repl::valid_cluster_name(v)) return "must be 1..32 of A-Z a-z 0-9 _ -";
+         c.cluster = v;
+         return std::nullopt;
+       }},
+      {"--takeover-after-ms", "STAMPEDE_TAKEOVER_AFTER_MS",
+       "a standby takes over once the primary has been silent this long (default 1500)", true,
+       [](config& c, const std::string& v) { return to_int(v, 300, 60'000, c.takeover_after_ms); }},
+      {"--replicas", "STAMPEDE_REPLICAS",
+       "copies JetStream keeps of each shard's stream (1..5, default 3)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 5, c.replicas); }},
       {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          c.demo = v != "0" && v != "false";
@@ -135,10 +180,17 @@ const std::vector<flag>& flags() {
          c.sub = v;
          return std::nullopt;
        }},
-      {"--role", nullptr, "token: customer (default) or admin", true,
+      {"--role", "STAMPEDE_ROLE",
+       "serve with --replicate: auto (primary or standby, default) or replica (never takes "
+       "over, serves reads); token: customer (default) or admin", true,
        [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v != "customer" && v != "admin") return "must be customer or admin";
-         c.role = v;
+         if (v == "auto" || v == "replica") {
+           c.node_role = v;
+         } else if (v == "customer" || v == "admin") {
+           c.role = v;
+         } else {
+           return "must be auto or replica (serve), customer or admin (token)";
+         }
          return std::nullopt;
        }},
       {"--ttl", nullptr, "token: seconds until it expires (default 3600)", true,

@@ -29,6 +29,14 @@ struct config {
   int64_t request_timeout_s = 10;
   int64_t webhook_retry_ms = 1000;
   std::string webhook_ca_file;
+  // Replication (API.md, "Replication and failover"); none without --replicate.
+  std::vector<std::string> replicate;  // nats://host:port of each NATS server
+  std::string node_id;
+  std::string advertise;                // this node's URL for clients; default from --listen
+  std::string cluster = "stampede";
+  std::string node_role = "auto";       // auto (primary or standby) | replica
+  int64_t takeover_after_ms = 1500;
+  int64_t replicas = 3;                 // of each shard's stream
   // `stampede token`
   std::string sub;
   std::string role = "customer";

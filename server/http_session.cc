@@ -1,5 +1,7 @@
 #include "server/http_session.h"
 
+#include <unistd.h>
+
 #include "server/http_errors.h"
 #include "server/http_text.h"
 #include "server/transport_limits.h"
@@ -12,6 +14,13 @@ namespace {
 std::string kib(size_t bytes) { return std::to_string(bytes / 1024) + " KiB"; }
 
 }  // namespace
+
+std::shared_ptr<const int> body_source_of(int fd) {
+  return std::shared_ptr<const int>(new int(fd), [](const int* p) {
+    ::close(*p);
+    delete p;
+  });
+}
 
 http_session::http_session(tcp::socket socket, shard_context& ctx)
     : stream_(std::move(socket)), buffer_(request_head_bytes_max + request_body_bytes_max), ctx_(ctx) {
@@ -124,17 +133,47 @@ void http_session::do_write(response out) {
   wire.append("HTTP/1.1 ").append(std::to_string(out.status)).append(" ").append(reason);
   wire.append("\r\nServer: stampede\r\n");
   bool has_body = out.status != 204 && out.status != 304;
+  bool streamed = out.body_source != nullptr;
+  if (streamed) keep_alive_ = false;  // the body ends where the connection does
   if (has_body) wire.append("Content-Type: ").append(out.content_type).append("\r\n");
   for (auto& [name, value] : out.headers) wire.append(name).append(": ").append(value).append("\r\n");
-  if (has_body) wire.append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n");
+  if (has_body && !streamed)
+    wire.append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n");
   if (!keep_alive_) wire.append("Connection: close\r\n");
   wire.append("\r\n").append(out.body);
   if (wire.capacity() > write_buffer_keep_bytes && wire.size() < write_buffer_keep_bytes / 4) {
     wire.shrink_to_fit();  // a large answer once should not pin memory for the connection
   }
   stream_.expires_after(std::chrono::seconds(ctx_.settings.request_timeout_s));
+  if (streamed) {
+    body_source_ = std::move(out.body_source);
+    source_.emplace(stream_.get_executor(), ::dup(*body_source_));
+    asio::async_write(stream_, asio::buffer(wire), [self = shared_from_this()](
+                                                       beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->do_stream();
+    });
+    return;
+  }
   asio::async_write(stream_, asio::buffer(wire),
                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_write(ec); });
+}
+
+void http_session::do_stream() {
+  stream_chunk_.resize(stream_chunk_bytes);
+  source_->async_read_some(asio::buffer(stream_chunk_),
+                           beast::bind_front_handler(&http_session::on_stream_read, shared_from_this()));
+}
+
+// A piece of a streamed body: out to the client, then the next; its end ends the connection.
+void http_session::on_stream_read(beast::error_code ec, size_t n) {
+  if (ec) return close();  // the end of the pipe (or its writer failed: the body is cut short)
+  stream_.expires_after(std::chrono::seconds(ctx_.settings.request_timeout_s));
+  asio::async_write(stream_, asio::buffer(stream_chunk_.data(), n),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return self->close();
+                      self->do_stream();
+                    });
 }
 
 // The answer is out: the next request, or the end of the connection.
@@ -146,6 +185,9 @@ void http_session::on_write(beast::error_code ec) {
 
 void http_session::close() {
   beast::error_code ignored;
+  if (source_) source_->close(ignored);
+  source_.reset();
+  body_source_.reset();
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.close();
 }

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include <boost/asio/posix/stream_descriptor.hpp>
+
 #include "server/beast.h"
 #include "server/shard_context.h"
 
@@ -33,6 +35,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void reject(unsigned status, std::string_view code, std::string message);
   void do_write(response out);
   void on_write(beast::error_code ec);
+  // A streamed body (response::body_source): the next piece from the descriptor, written.
+  void do_stream();
+  void on_stream_read(beast::error_code ec, size_t n);
   void close();
 
   beast::tcp_stream stream_;
@@ -46,6 +51,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
   size_t route_ = no_route;  // the request in flight, for metrics
   std::chrono::steady_clock::time_point started_;
   std::string write_buffer_;
+  std::shared_ptr<const int> body_source_;  // keeps the descriptor open while it streams
+  std::optional<asio::posix::stream_descriptor> source_;
+  static constexpr size_t stream_chunk_bytes = 64 * 1024;
+  std::string stream_chunk_;
 };
 
 }  // namespace stampede::http

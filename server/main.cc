@@ -18,6 +18,7 @@
 #include "server/config.h"
 #include "server/handlers/handlers.h"
 #include "server/http_server.h"
+#include "server/replicated_serve.h"
 #include "server/startup_responder.h"
 
 namespace {
@@ -155,6 +156,7 @@ int serve(const http::config& cfg) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (!cfg.replicate.empty()) return http::serve_replicated(cfg, host, port, signals);
 
   engine_config ec;
   ec.shards = cfg.shards;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -12,6 +13,13 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/any_invocable.h"
 #include "server/json.h"
+
+namespace stampede::repl {
+class replication_node;
+}
+namespace stampede::wal {
+class snapshot_store;
+}
 
 namespace stampede::http {
 
@@ -33,7 +41,13 @@ struct response {
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // A body too large to hold: read from this descriptor (a pipe) until its end, after the
+  // head, and then the connection closes. Closed with the last copy of the response.
+  std::shared_ptr<const int> body_source;
 };
+
+// Wraps a descriptor for response::body_source.
+std::shared_ptr<const int> body_source_of(int fd);
 
 // Called exactly once with the answer, on the shard that read the request.
 using responder = absl::AnyInvocable<void(response)>;
@@ -45,6 +59,8 @@ struct server_settings {
   int64_t request_timeout_s = 10;  // a request must arrive whole within this, else closed
   int64_t webhook_retry_ms = 1000;  // the first webhook retry's delay; doubles, jittered
   std::string webhook_ca_file;      // PEM CAs trusted for https receivers, besides the system's
+  const repl::replication_node* replication = nullptr;  // with --replicate: role, primary, lag
+  wal::snapshot_store* snapshots = nullptr;  // with --replicate: GET /v1/admin/snapshot copies it
 };
 
 }  // namespace stampede::http

@@ -83,6 +83,9 @@ constexpr route routes[] = {
     {"POST", "/v1/webhooks/payments", anyone, write, unkeyed, raw, any_body, &h::payment_webhook},
     // Notifications (handlers/notifications.cc).
     {"GET", "/v1/notifications", user, read, unkeyed, none, any_body, &h::list_notifications},
+    // Replication (handlers/cluster.cc).
+    {"GET", "/v1/admin/cluster", admin, read, unkeyed, none, any_body, &h::admin_cluster},
+    {"GET", "/v1/admin/snapshot", admin, read, unkeyed, none, any_body, &h::admin_snapshot},
     // Operations (handlers/operations.cc).
     {"GET", "/healthz", anyone, read, unkeyed, none, any_body, &h::healthz},
     {"GET", "/readyz", anyone, read, unkeyed, none, any_body, &h::readyz},
@@ -162,6 +165,9 @@ void api::run(const route& r, call& c) {
   if (c.req.body.size() > r.body_bytes_max)
     return c.respond(http_error(413, "payload_too_large",
                                 "the body is over " + std::to_string(r.body_bytes_max) + " bytes"));
+  // A standby or replica answers not_primary before authentication (API.md).
+  if (!handlers::serves_when_following(r.pattern, r.fn))
+    if (auto refused = handlers::not_primary_answer(context_)) return c.respond(std::move(*refused));
   // Authentication, then role.
   if (!c.req.authorization.empty() || r.who != access::anyone) {
     std::optional<identity> who = identify(c.req.authorization, {});

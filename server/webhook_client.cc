@@ -169,6 +169,7 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
   // Starts what is due, oldest first. The outbox is scanned only when something new
   // arrived or a retry is due, not every tick while a receiver is down.
   void scan() {
+    if (!outbox.active()) return;  // a replication follower: its primary delivers
     int64_t now = wall_ms();
     if (outbox.arrivals() == seen_arrivals && now < next_due_ms) return;
     seen_arrivals = outbox.arrivals();
@@ -238,7 +239,9 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     if (status >= 200 && status < 300) {
       if (it != attempts.end()) attempts.erase(it);
       ++stats.webhook_delivered;
-      outbox.done(key);  // recorded like any change; leaves the outbox
+      // Recorded like any change; leaves the outbox. (A node deposed meanwhile records
+      // nothing: the new primary delivers it again, at least once.)
+      if (outbox.active()) outbox.done(key);
       return;
     }
     ++stats.webhook_failed_attempts;

@@ -4,6 +4,10 @@
 // the answer. Shard-local: called on the connection's shard by api::handle.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "server/handler.h"
 
 namespace stampede::http::handlers {
@@ -53,6 +57,19 @@ void admin_add_webhook(handler_context& ctx, call& c);
 void admin_list_webhooks(handler_context& ctx, call& c);
 void admin_get_webhook(handler_context& ctx, call& c);
 void admin_delete_webhook(handler_context& ctx, call& c);
+
+// cluster.cc: replication (API.md, "Replication and failover").
+void admin_cluster(handler_context& ctx, call& c);
+void admin_snapshot(handler_context& ctx, call& c);
+// Does a standby or replica serve this route (product reads, shipping methods, the cluster
+// view, operations), or answer not_primary?
+bool serves_when_following(std::string_view pattern, handler fn);
+// 503 not_primary naming the primary, when this node replicates and is not the primary.
+std::optional<response> not_primary_answer(const handler_context& ctx);
+// /readyz of a replicating node that is not the primary: 503 {"status", "primary"}.
+std::optional<response> following_readiness(const handler_context& ctx);
+// The replication lines of /metrics ("" without --replicate).
+std::string replication_metrics(const handler_context& ctx);
 
 // operations.cc: liveness, readiness and metrics.
 void healthz(handler_context& ctx, call& c);
