@@ -38,6 +38,7 @@ record_span record_at_front(std::string_view bytes) {
 struct stream_publisher::pending_frame {
   std::string bytes;
   std::string id;
+  std::string expected_last_id;  // the writer's frame before it ("" for a writer's first)
   uint64_t expected_last_seq = 0;
   uint64_t last_lsn = 0;
   bool ends_submission = false;  // the last frame of a batch, or a heartbeat
@@ -57,6 +58,11 @@ stream_publisher::stream_publisher(nats_connection& connection, const stream_con
       next_expected_(start.last_sequence),
       next_frame_number_(start.frames_written),
       last_lsn_(start.last_lsn) {
+  // The frame before ours is this writer's own (its TAKEOVER at least) when it has written
+  // any in this epoch.
+  if (start.frames_written > 0)
+    last_id_ = msg_id(config_.cluster, config_.shard, frame_writer{epoch_, node_id_},
+                      start.frames_written);
   STAMPEDE_CHECK(next_expected_ >= 1 && opts_.frames_in_flight_max >= 1 &&
                  opts_.batches_queued_max >= 1 && opts_.ack_wait_ms > 0);
   stream_ = std::make_unique<shard_stream>(
@@ -86,6 +92,7 @@ void stream_publisher::enqueue_locked(frame_kind kind, std::string_view body, ui
   f.bytes = encode_frame(kind, writer, last_lsn, body);
   f.id = msg_id(config_.cluster, config_.shard, writer, ++next_frame_number_);
   f.expected_last_seq = next_expected_++;
+  f.expected_last_id = std::exchange(last_id_, f.id);
   f.last_lsn = last_lsn;
   f.ends_batch = ends_batch;
   f.ends_submission = ends_batch || kind == frame_kind::heartbeat;
@@ -185,7 +192,8 @@ bool stream_publisher::resend_unconfirmed() {
     lock.unlock();
     int64_t wait_ms = publisher_retry_wait_min_ms;
     for (;;) {
-      append_result r = stream_->append(f.bytes, f.expected_last_seq, f.id, opts_.ack_wait_ms);
+      append_result r = stream_->append(f.bytes, f.expected_last_seq, f.id, opts_.ack_wait_ms,
+                                          f.expected_last_id);
       bool in_place = r.status == append_status::appended && r.sequence == f.expected_last_seq + 1;
       if (in_place || (r.status == append_status::fenced && stored_anyway(f))) break;
       if (r.status == append_status::appended) {
@@ -240,7 +248,8 @@ void stream_publisher::run() {
       f.state = frame_state::sent;
       ++in_flight_;
       lock.unlock();
-      bool sent = stream_->publish(f.bytes, f.expected_last_seq, f.id, opts_.ack_wait_ms);
+      bool sent = stream_->publish(f.bytes, f.expected_last_seq, f.id, opts_.ack_wait_ms,
+                                   f.expected_last_id);
       lock.lock();
       last_sent_ms = monotonic_ms();
       if (!sent && f.state == frame_state::sent) {

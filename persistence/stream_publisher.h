@@ -117,6 +117,7 @@ class stream_publisher {
   std::deque<pending_frame> frames_;  // oldest unconfirmed first
   uint64_t next_expected_ = 0;        // ExpectLastSeq of the next frame queued
   uint64_t next_frame_number_ = 0;    // its MsgId's n
+  std::string last_id_;               // the MsgId of the frame queued last (its ExpectLastMsgId)
   uint64_t last_lsn_ = 0;             // of the last frame queued
   size_t batches_queued_ = 0;
   size_t in_flight_ = 0;
