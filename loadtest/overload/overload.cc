@@ -3,7 +3,7 @@
 // while, beside product reads and a slow stream of probes at a steady lower rate, then stops
 // the load and keeps probing. Requests go out when they are due whether or not earlier ones
 // were answered; latency counts from when each was due. One thread, so it can be pinned.
-// Usage and the meaning of each figure: OVERLOAD_TOOL.md.
+// Usage and the meaning of each figure: loadtest/overload/README.md.
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
@@ -342,7 +342,7 @@ int overload_main(int argc, char** argv) {
   }
   if (help) {
     std::printf(
-        "overload: open-model overload test of a stampede server (see OVERLOAD_TOOL.md)\n%s",
+        "overload: open-model overload test of a stampede server (see loadtest/overload/README.md)\n%s",
         flags_usage(table).c_str());
     return 0;
   }
