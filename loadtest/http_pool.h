@@ -51,6 +51,11 @@ struct http_request {
   // May be sent again when a reused connection closes before any byte of the answer (the
   // server dropped an idle keep-alive connection): reads, and writes with an Idempotency-Key.
   bool resendable = false;
+  // Instead of `wire`: request text the caller keeps alive until the answer, so a run that
+  // sends the same few requests millions of times copies none of them.
+  std::string_view shared;
+
+  std::string_view bytes() const { return wire.empty() ? shared : std::string_view(wire); }
 };
 
 // Request text with the headers every request here carries; `headers` are whole lines

@@ -62,7 +62,7 @@ void pacer::stop() {
 
 void pacer::arm() {
   if (done()) return;
-  timer_.expires_at(due_of(next_));
+  timer_.expires_at(std::max(due_of(next_), steady::now() + wake_period_min));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     // Everything due by now goes out in this wake-up, each stamped with its own instant.

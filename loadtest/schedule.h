@@ -51,6 +51,10 @@ class scheduler {
 class pacer {
  public:
   using emit = absl::AnyInvocable<void(uint64_t index, steady::time_point due)>;
+  // Wake-ups come at most this often: above 10,000 a second, requests go out in small
+  // batches, each up to this late (its latency still counts from its own due instant),
+  // rather than a timer set and fired for every one.
+  static constexpr std::chrono::microseconds wake_period_min{100};
 
   // Calls `e` for index 0..count-1, each at start + index / rate_per_s.
   pacer(asio::io_context& io, steady::time_point start, double rate_per_s, uint64_t count, emit e);
