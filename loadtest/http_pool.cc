@@ -46,8 +46,7 @@ class answer_parser : public http::basic_parser<false> {
   }
   std::size_t on_body_impl(beast::string_view s, beast::error_code&) override { return take(s); }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s,
-                                 beast::error_code&) override {
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s, beast::error_code&) override {
     return take(s);
   }
   void on_finish_impl(beast::error_code&) override {}

@@ -166,6 +166,7 @@ class overload_run {
   std::string read_wire_;
   std::vector<recovery_sample> after_samples_;
   asio::steady_timer tick_;
+  loop_lag lag_{io_};
   std::vector<http_pool*> pools_;
   uint16_t ok_ = stats_.outcome("ok");
   uint16_t overloaded_ = stats_.outcome("overloaded");
@@ -233,6 +234,7 @@ void overload_run::on_tick() {
   bool given_up = now >= end_ + std::chrono::milliseconds(o_.timeout_ms) + std::chrono::seconds(1);
   if (drained || given_up) {
     for (auto* p : pools_) p->shutdown();
+    lag_.stop();
     return;
   }
   tick_.expires_after(std::chrono::seconds(1));
@@ -262,13 +264,15 @@ overload_figures overload_run::run() {
   double side_s = before_ + o_.seconds + after_;
   pacer probe_pacer(io_, start_, o_.probe_rate_per_s, count(o_.probe_rate_per_s, side_s),
                     [&](uint64_t i, steady::time_point due) {
-                      send(probes, phase_step(probe_steps_, due), probe_wires_[i % probe_wires_.size()],
-                           true, due);
+                      send(probes, phase_step(probe_steps_, due),
+                           probe_wires_[i % probe_wires_.size()], true, due);
                     });
   pacer read_pacer(io_, start_, o_.read_rate_per_s, count(o_.read_rate_per_s, side_s),
                    [&](uint64_t, steady::time_point due) {
                      send(reads, phase_step(read_steps_, due), read_wire_, true, due);
                    });
+  double cpu_at_start = process_cpu_s();
+  lag_.start();
   load_pacer.begin();
   probe_pacer.begin();
   read_pacer.begin();
@@ -277,8 +281,11 @@ overload_figures overload_run::run() {
     if (!ec) on_tick();
   });
   io_.run();
-  return summarize(stats_, {rate_, o_.seconds, before_, after_, o_.normal_ms, o_.request},
-                   std::move(after_samples_), ok_during_load_);
+  auto f = summarize(stats_, {rate_, o_.seconds, before_, after_, o_.normal_ms, o_.request},
+                     std::move(after_samples_), ok_during_load_);
+  f.generator_cpu_s = process_cpu_s() - cpu_at_start;
+  f.generator_lag = lag_.lateness();
+  return f;
 }
 
 // Makes sure the product exists (created with plenty of units), through the admin API.
@@ -353,7 +360,8 @@ int overload_main(int argc, char** argv) {
   }
   if (help) {
     std::printf(
-        "overload: open-model overload test of a stampede server (see loadtest/overload/README.md)\n%s",
+        "overload: open-model overload test of a stampede server (see "
+        "loadtest/overload/README.md)\n%s",
         flags_usage(table).c_str());
     return 0;
   }

@@ -228,6 +228,9 @@ std::string figures_html(const run_result& r) {
     if (st.name == "add" || st.name == "order" || st.name == "pay")
       s += figure(fmt("%.1f ms", st.p99_ms), st.name + " p99");
   s += figure(fmt("%.1f ms", r.ws_p99_ms), "WebSocket delay p99");
+  s += figure(fmt("%.1f ms", r.generator_lag_p99_ms), r.generator_lag_p99_ms > generator_lag_warn_ms
+                                                          ? "generator lag p99: SATURATED"
+                                                          : "generator lag p99");
   return s + "</div>";
 }
 

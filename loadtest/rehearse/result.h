@@ -65,6 +65,9 @@ struct run_result {
   uint64_t retries_rate_limited = 0, retries_overloaded = 0;
   uint64_t watchers = 0, watchers_connected = 0, ws_messages = 0;
   double ws_p50_ms = 0, ws_p99_ms = 0, ws_max_ms = 0;
+  // The generator: CPU it used, and how late its loop ran (a late loop sends late, and its
+  // own delay is then in every figure).
+  double generator_cpu_s = 0, generator_lag_p99_ms = 0, generator_lag_max_ms = 0;
   run_series series;
 
   double conversion() const {

@@ -152,6 +152,10 @@ run_result from_json(const json::object& o) {
   r.watchers = count(ws, "watchers"), r.watchers_connected = count(ws, "connected");
   r.ws_messages = count(ws, "messages");
   r.ws_p50_ms = num(ws, "p50_ms"), r.ws_p99_ms = num(ws, "p99_ms"), r.ws_max_ms = num(ws, "max_ms");
+  const auto& g = obj(o, "generator");
+  r.generator_cpu_s = num(g, "cpu_s");
+  r.generator_lag_p99_ms = num(g, "loop_lag_p99_ms"),
+  r.generator_lag_max_ms = num(g, "loop_lag_max_ms");
   read_series(obj(o, "series"), r.series);
   return r;
 }
@@ -177,6 +181,9 @@ json::object to_json(const run_result& r) {
   o["ws"] = {{"watchers", r.watchers},    {"connected", r.watchers_connected},
              {"messages", r.ws_messages}, {"p50_ms", r.ws_p50_ms},
              {"p99_ms", r.ws_p99_ms},     {"max_ms", r.ws_max_ms}};
+  o["generator"] = {{"cpu_s", r.generator_cpu_s},
+                    {"loop_lag_p99_ms", r.generator_lag_p99_ms},
+                    {"loop_lag_max_ms", r.generator_lag_max_ms}};
   o["series"] = series_json(r.series);
   return o;
 }

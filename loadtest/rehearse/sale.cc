@@ -71,6 +71,8 @@ sale::~sale() = default;
 
 void sale::run() {
   report_.watchers = static_cast<uint64_t>(o_.watchers);
+  double cpu_at_start = process_cpu_s();
+  lag_.start();
   open_watchers();
   shop_->prewarm(std::min<size_t>(prewarm_connections, static_cast<size_t>(o_.shoppers)));
   journeys_->start();
@@ -80,6 +82,7 @@ void sale::run() {
     if (!ec) on_tick();
   });
   io_.run();
+  cpu_s_ = process_cpu_s() - cpu_at_start;
 }
 
 void sale::open_watchers() {
@@ -247,6 +250,7 @@ void sale::finish() {
   sched_->clear();
   tick_.cancel();
   monitor_timer_.cancel();
+  lag_.stop();
 }
 
 }  // namespace stampede::load

@@ -55,6 +55,9 @@ class sale {
   const watcher_report& watchers() const { return report_; }
   std::optional<double> sold_out_at_s() const { return sold_out_at_s_; }
   double duration_s() const { return duration_s_; }
+  // The generator itself: how late its loop ran, and the CPU it used.
+  const latency_histogram& loop_lateness() const { return lag_.lateness(); }
+  double cpu_s() const { return cpu_s_; }
 
  private:
   struct watcher;
@@ -77,6 +80,8 @@ class sale {
   std::unique_ptr<journeys> journeys_;
   std::vector<std::unique_ptr<watcher>> watchers_;
   asio::steady_timer tick_, monitor_timer_;
+  loop_lag lag_{io_};
+  double cpu_s_ = 0;
   std::vector<stock_sample> stock_;
   watcher_report report_;
   std::optional<double> sold_out_at_s_;

@@ -120,6 +120,9 @@ run_result make_result(const rehearse_options& o, const sale_setup& setup, const
     r.ws_p99_ms = to_ms(h.value_at_quantile(0.99));
     r.ws_max_ms = to_ms(h.max());
   }
+  r.generator_cpu_s = run.cpu_s();
+  r.generator_lag_p99_ms = to_ms(run.loop_lateness().value_at_quantile(0.99));
+  r.generator_lag_max_ms = to_ms(run.loop_lateness().max());
   r.series = make_series(stats, run.ws_stats(), used);
   r.series.stock = run.stock();
   return r;
@@ -158,6 +161,11 @@ void print_summary(const run_result& r, std::FILE* out) {
                static_cast<unsigned long long>(r.watchers),
                static_cast<unsigned long long>(r.ws_messages), r.ws_p50_ms, r.ws_p99_ms,
                r.ws_max_ms);
+  std::fprintf(out, "  generator    %.2f s of CPU; its loop ran late by p99 %.2f ms, max %.2f ms\n",
+               r.generator_cpu_s, r.generator_lag_p99_ms, r.generator_lag_max_ms);
+  if (r.generator_lag_p99_ms > generator_lag_warn_ms)
+    std::fprintf(out,
+                 "  warning: the generator was saturated; its own delay is in the latencies\n");
   std::fprintf(out, "\n  %-10s %8s %8s %9s %9s %9s %9s %9s  %s\n", "step", "count", "ok", "p50 ms",
                "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors");
   for (const auto& s : r.steps) {

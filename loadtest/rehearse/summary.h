@@ -20,6 +20,9 @@ void print_summary(const run_result& r, std::FILE* out);
 void print_comparison(const run_result& a, const run_result& b, const std::string& a_name,
                       const std::string& b_name, std::FILE* out);
 
+// A generator whose loop ran later than this (p99) was saturated: the summary says so.
+inline constexpr double generator_lag_warn_ms = 10;
+
 // A value missing from a per-second series (no sample that second).
 inline constexpr double no_sample = -1;
 
