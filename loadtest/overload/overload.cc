@@ -67,11 +67,8 @@ struct options {
 
 std::vector<flag> flag_table(options& o) {
   return {
-      {"--target", "URL", "the server (default http://127.0.0.1:8080)", set_text(o.target_url)},
-      {"--jwt-secret", "S",
-       "HS256 secret the server checks tokens with (default STAMPEDE_JWT_SECRET, else the dev "
-       "secret)",
-       set_text(o.jwt_secret)},
+      target_flag(o.target_url),
+      jwt_secret_flag(o.jwt_secret),
       {"--request", "KIND",
        "what the load sends: add (POST /v1/cart/items, default) or browse (GET /v1/products/{id})",
        [&o](const std::string& v) -> std::optional<std::string> {
@@ -113,10 +110,7 @@ std::vector<flag> flag_table(options& o) {
       {"--find-capacity", "",
        "step the rate up from --rate (default 1000) until a step fails; report the last that "
        "passed",
-       [&o](const std::string&) -> std::optional<std::string> {
-         o.find_capacity = true;
-         return std::nullopt;
-       }},
+       set_switch(o.find_capacity)},
       {"--capacity-p99-ms", "MS",
        "a capacity step passes with 99% 2xx and served p99 under this (default 100)",
        set_number(o.capacity_p99_ms, 1, 60'000)},

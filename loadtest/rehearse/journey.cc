@@ -400,23 +400,9 @@ void journeys::end(shopper& s, ending e) {
   if (s.ended) return;
   s.ended = true;
   s.queue_ws.reset();
-  switch (e) {
-    case ending::converted:
-      ++counts_.converted;
-      break;
-    case ending::abandoned:
-      ++counts_.abandoned;
-      break;
-    case ending::turned_away:
-      ++counts_.turned_away;
-      break;
-    case ending::gave_up:
-      ++counts_.gave_up;
-      break;
-    case ending::cut:
-      ++counts_.cut;
-      break;
-  }
+  uint64_t* by_ending[] = {&counts_.converted, &counts_.abandoned, &counts_.turned_away,
+                           &counts_.gave_up, &counts_.cut};  // in the order of `ending`
+  ++*by_ending[static_cast<int>(e)];
 }
 
 }  // namespace stampede::load

@@ -31,19 +31,11 @@ std::optional<std::string> set_arrival(rehearse_options& o, const std::string& v
   return "must be burst or ramp:N (N seconds)";
 }
 
-std::vector<flag> table(rehearse_options& o) {
-  auto on = [](bool& b) {
-    return [&b](const std::string&) -> std::optional<std::string> {
-      b = true;
-      return std::nullopt;
-    };
-  };
+// The server, the product and the shoppers.
+std::vector<flag> sale_table(rehearse_options& o) {
   return {
-      {"--target", "URL", "the server (default http://127.0.0.1:8080)", set_text(o.target_url)},
-      {"--jwt-secret", "S",
-       "the server's HS256 secret: shoppers' and the audit's tokens (default STAMPEDE_JWT_SECRET, "
-       "else the dev secret)",
-       set_text(o.jwt_secret)},
+      target_flag(o.target_url),
+      jwt_secret_flag(o.jwt_secret),
       {"--gateway-secret", "G",
        "the server's --gateway-secret, to sign PayPal settlements (default "
        "STAMPEDE_GATEWAY_SECRET, else the dev secret)",
@@ -69,6 +61,12 @@ std::vector<flag> table(rehearse_options& o) {
        set_number(o.paypal, 0, 1)},
       {"--watchers", "N", "WebSocket watchers of the product (default 2000)",
        set_integer(o.watchers, 0, watchers_max)},
+  };
+}
+
+// The run itself and its outputs.
+std::vector<flag> run_table(rehearse_options& o) {
+  return {
       {"--duration", "S", "seconds after the opening when the run stops (default 60)",
        set_number(o.duration_s, 0.1, 86'400)},
       {"--connections", "N", "cap on the shoppers' keep-alive connections (default 256)",
@@ -92,8 +90,14 @@ std::vector<flag> table(rehearse_options& o) {
          o.compare.push_back(v);
          return std::nullopt;
        }},
-      {"--quiet", "", "no progress line", on(o.quiet)},
+      {"--quiet", "", "no progress line", set_switch(o.quiet)},
   };
+}
+
+std::vector<flag> table(rehearse_options& o) {
+  auto all = sale_table(o);
+  for (auto& f : run_table(o)) all.push_back(std::move(f));
+  return all;
 }
 
 }  // namespace
