@@ -21,9 +21,10 @@ h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:22px 0 6px}
 .pass{background:#e3f4ea;border:1px solid #2e8b57;color:#1d5e3a}
 .fail{background:#fbe4e1;border:1px solid #c0392b;color:#8e2418}
 .verdict ul{margin:4px 0 0;font-weight:400}
-.figures{display:flex;flex-wrap:wrap;gap:8px;margin:6px 0 10px}
-.figure{border:1px solid #ccd;border-radius:4px;padding:4px 10px;min-width:110px}
-.figure b{display:block;font-size:18px}.figure span{font-size:12px;color:#555}
+.figures{display:flex;gap:6px;margin:6px 0 10px}
+.figure{flex:1 1 0;border:1px solid #ccd;border-radius:4px;padding:3px 8px}
+.figure b{display:block;font-size:17px}.figure span{font-size:11px;color:#555}
+.figure.warn{border-color:#c0392b;background:#fbe4e1}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:10px}
 .chart{width:100%;height:auto;border:1px solid #e4e4ea;background:#fff}
 .chart .t{font-size:13px;font-weight:600}.chart .g{stroke:#eee}.chart .ax{stroke:#888}
@@ -115,9 +116,14 @@ std::string stock_chart(const run_result& r, const scales& s) {
     sold.y.push_back(static_cast<double>(p.committed));
     on_hand.y.push_back(static_cast<double>(p.on_hand));
   }
+  chart_line pushed{"available, pushed", palette(5), {}, {}, true};
+  for (const auto& [t, v] : r.series.pushed) {
+    pushed.x.push_back(t);
+    pushed.y.push_back(static_cast<double>(v));
+  }
   chart_axes a{"Stock over time", "seconds since the opening", "units", s.x_min, s.x_max, 0,
                s.stock_max};
-  return svg_line_chart(a, {available, held, sold, on_hand}, instants(r));
+  return svg_line_chart(a, {available, held, sold, on_hand, pushed}, instants(r));
 }
 
 std::string requests_chart(const run_result& r, const scales& s) {
@@ -210,27 +216,25 @@ std::string verdict_html(const run_result& r) {
   return s + "</div>";
 }
 
-std::string figure(const std::string& value, const std::string& label) {
-  return "<div class=\"figure\"><b>" + escaped(value) + "</b><span>" + escaped(label) +
-         "</span></div>";
+std::string figure(const std::string& value, const std::string& label, bool warn = false) {
+  return std::string("<div class=\"figure") + (warn ? " warn" : "") + "\"><b>" + escaped(value) +
+         "</b><span>" + escaped(label) + "</span></div>";
 }
 
 std::string figures_html(const run_result& r) {
   std::string s = "<div class=\"figures\">";
-  s += figure(r.sold_out_at_s ? fmt("%.2f s", *r.sold_out_at_s) : "no",
-              "sold out after the opening");
+  s += figure(r.sold_out_at_s ? fmt("%.2f s", *r.sold_out_at_s) : "no", "sold out after opening");
   s += figure(std::to_string(r.audit.units_sold) + " / " + std::to_string(r.units),
               "units sold / on hand");
   s += figure(fmt("%.2f%%", 100 * r.conversion()),
               "conversion (" + std::to_string(r.converted) + " paid)");
-  s += figure(std::to_string(r.shoppers), "shoppers");
   for (const auto& st : r.steps)
     if (st.name == "add" || st.name == "order" || st.name == "pay")
       s += figure(fmt("%.1f ms", st.p99_ms), st.name + " p99");
   s += figure(fmt("%.1f ms", r.ws_p99_ms), "WebSocket delay p99");
-  s += figure(fmt("%.1f ms", r.generator_lag_p99_ms), r.generator_lag_p99_ms > generator_lag_warn_ms
-                                                          ? "generator lag p99: SATURATED"
-                                                          : "generator lag p99");
+  bool saturated = r.generator_lag_p99_ms > generator_lag_warn_ms;
+  s += figure(fmt("%.1f ms", r.generator_lag_p99_ms),
+              saturated ? "tool's lag p99: saturated" : "tool's lag p99", saturated);
   return s + "</div>";
 }
 

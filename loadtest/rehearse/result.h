@@ -49,6 +49,7 @@ struct run_series {
   std::map<std::string, std::vector<double>> answers;        // outcome -> [second]
   std::vector<std::vector<std::vector<double>>> latency_ms;  // [step][p50,p90,p99,max][second]
   std::vector<stock_sample> stock;                           // as sampled
+  std::vector<std::pair<double, int64_t>> pushed;            // WebSocket availability, by `at`
   std::vector<std::vector<double>> ws_delay_ms;              // [p50,p99,max][second]
 };
 

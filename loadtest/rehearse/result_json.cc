@@ -42,12 +42,14 @@ json::object series_json(const run_series& s) {
   for (const auto& p : s.stock)
     stock.push_back(json::array{p.t_s, p.on_hand, p.reserved, p.committed, p.available});
   for (const auto& q : s.ws_delay_ms) ws.push_back(numbers(q));
+  json::array pushed;
+  for (const auto& [t, v] : s.pushed) pushed.push_back(json::array{t, v});
   json::object answers;
   for (const auto& [outcome, v] : s.answers) answers[outcome] = numbers(v);
   json::array steps;
   for (const auto& n : s.steps) steps.push_back(json::string(n));
   return {{"start_s", s.start_s},  {"steps", steps}, {"requests", requests}, {"answers", answers},
-          {"latency_ms", latency}, {"stock", stock}, {"ws_delay_ms", ws}};
+          {"latency_ms", latency}, {"stock", stock}, {"ws_delay_ms", ws},    {"pushed", pushed}};
 }
 
 // Readers that take what is there and leave the rest at its default.
@@ -108,6 +110,10 @@ void read_series(const json::object& o, run_series& s) {
                          static_cast<int64_t>(v[3]), static_cast<int64_t>(v[4])});
   }
   for (const auto& q : arr(o, "ws_delay_ms")) s.ws_delay_ms.push_back(number_list(q));
+  for (const auto& p : arr(o, "pushed")) {
+    auto v = number_list(p);
+    if (v.size() == 2) s.pushed.emplace_back(v[0], static_cast<int64_t>(v[1]));
+  }
 }
 
 void read_audit(const json::object& o, audit_result& a) {

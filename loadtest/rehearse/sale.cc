@@ -124,8 +124,10 @@ void sale::on_watcher_message(watcher& w, std::string_view text) {
   auto delay = std::chrono::duration_cast<steady::duration>(
       std::chrono::duration<double, std::milli>(delay_ms));
   ws_stats_.record_answer(ws_stats_.step("ws"), ws_stats_.outcome("ok"), now - delay, now);
-  if (*v == 0 && *at_ms >= setup_.opening_unix_ms)
-    saw_sold_out(static_cast<double>(*at_ms - setup_.opening_unix_ms) / 1000.0);
+  double t_s = static_cast<double>(*at_ms - setup_.opening_unix_ms) / 1000.0;
+  if (pushed_.empty() || pushed_.back().first < t_s)
+    pushed_.emplace_back(t_s, *v);  // once, not per watcher
+  if (*v == 0 && t_s >= 0) saw_sold_out(t_s);
 }
 
 void sale::saw_sold_out(double t_s) {

@@ -52,6 +52,8 @@ class sale {
   const journey_counts& counts() const { return journeys_->counts(); }
   const std::vector<acknowledged_order>& ledger() const { return journeys_->ledger(); }
   const std::vector<stock_sample>& stock() const { return stock_; }
+  // Availability as the WebSocket pushed it: (seconds since the opening by its `at`, value).
+  const std::vector<std::pair<double, int64_t>>& pushed() const { return pushed_; }
   const watcher_report& watchers() const { return report_; }
   std::optional<double> sold_out_at_s() const { return sold_out_at_s_; }
   double duration_s() const { return duration_s_; }
@@ -83,6 +85,7 @@ class sale {
   loop_lag lag_{io_};
   double cpu_s_ = 0;
   std::vector<stock_sample> stock_;
+  std::vector<std::pair<double, int64_t>> pushed_;
   watcher_report report_;
   std::optional<double> sold_out_at_s_;
   double duration_s_ = 0;

@@ -125,6 +125,7 @@ run_result make_result(const rehearse_options& o, const sale_setup& setup, const
   r.generator_lag_max_ms = to_ms(run.loop_lateness().max());
   r.series = make_series(stats, run.ws_stats(), used);
   r.series.stock = run.stock();
+  r.series.pushed = run.pushed();
   return r;
 }
 

@@ -22,6 +22,7 @@ std::string num(double v) {
 std::string tick_label(double v) {
   char b[32];
   double a = std::fabs(v);
+  if (a < 1e-9) return "0";  // not "-0" from a sum that landed just below zero
   if (a >= 1e6)
     std::snprintf(b, sizeof b, "%.3gM", v / 1e6);
   else if (a >= 1e4)
