@@ -6,7 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/error.hpp>
 #include <charconv>
 
 namespace stampede::load {
@@ -239,6 +239,7 @@ void http_pool::on_connect(connection& c, const boost::system::error_code& ec) {
   }
   boost::system::error_code ignored;
   c.socket.set_option(tcp::no_delay(true), ignored);
+  c.socket.non_blocking(true, ignored);  // answers are read by hand once readable
   ++open_;
   if (!waiting_.empty()) {
     pending p = std::move(waiting_.front());
@@ -263,14 +264,39 @@ void http_pool::start(connection& c, pending p) {
 void http_pool::on_written(connection& c, const boost::system::error_code& ec) {
   if (ec) return fail(c, c.timed_out ? failure::timed_out : failure::closed);
   c.parser.emplace();
+  c.parser->eager(true);
   c.parser->body_limit(options_.body_bytes_max);
   c.parser->keep_body = options_.keep_bodies;
-  http::async_read(c.socket, c.buffer, *c.parser,
-                   [this, &c](const boost::system::error_code& e, size_t) { on_read(c, e); });
+  wait_readable(c);
 }
 
-void http_pool::on_read(connection& c, const boost::system::error_code& ec) {
+// The answer is read when the socket is readable, not tried at once: right after the write
+// it has not come yet, and the attempt would be a system call a request for nothing.
+void http_pool::wait_readable(connection& c) {
+  c.socket.async_wait(tcp::socket::wait_read,
+                      [this, &c](const boost::system::error_code& ec) { on_readable(c, ec); });
+}
+
+void http_pool::on_readable(connection& c, const boost::system::error_code& ec) {
   if (ec) return fail(c, c.timed_out ? failure::timed_out : failure::closed);
+  for (;;) {
+    boost::system::error_code e;
+    size_t n = c.socket.read_some(c.buffer.prepare(read_chunk_bytes), e);
+    if (e == asio::error::would_block) return wait_readable(c);
+    if (e == asio::error::eof && c.parser->got_some()) c.parser->put_eof(e);  // ended by the close
+    if (e) return fail(c, failure::closed);
+    c.buffer.commit(n);
+    while (c.buffer.size() > 0 && !c.parser->is_done()) {
+      size_t used = c.parser->put(c.buffer.data(), e);
+      c.buffer.consume(used);
+      if (e == http::error::need_more) break;
+      if (e) return fail(c, failure::closed);  // not HTTP: the connection cannot go on
+    }
+    if (c.parser->is_done()) return answered(c);
+  }
+}
+
+void http_pool::answered(connection& c) {
   http_answer a;
   a.status = c.parser->status;
   a.body = std::move(c.parser->body);

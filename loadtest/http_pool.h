@@ -83,6 +83,8 @@ class http_pool {
   static constexpr std::chrono::milliseconds sweep_period{50};
   // After a failed connect, the wait before the next attempt.
   static constexpr std::chrono::milliseconds reconnect_delay{20};
+  // Bytes read from a socket at a time.
+  static constexpr size_t read_chunk_bytes = 16 * 1024;
 
   http_pool(asio::io_context& io, target t, pool_options o);
   ~http_pool();
@@ -117,7 +119,9 @@ class http_pool {
   void on_connect(connection& c, const boost::system::error_code& ec);
   void start(connection& c, pending p);
   void on_written(connection& c, const boost::system::error_code& ec);
-  void on_read(connection& c, const boost::system::error_code& ec);
+  void wait_readable(connection& c);
+  void on_readable(connection& c, const boost::system::error_code& ec);
+  void answered(connection& c);
   void fail(connection& c, failure why);
   void finish(pending& p, http_answer a);
   void retire(connection& c);
