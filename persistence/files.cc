@@ -79,4 +79,15 @@ size_t covered_prefix(const std::vector<segment>& segments, uint64_t covered) {
   return n;
 }
 
+bool write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
 }  // namespace stampede::wal

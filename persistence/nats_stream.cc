@@ -54,6 +54,18 @@ append_result failure(natsStatus s, jsErrCode jerr, const char* text) {
   return r;
 }
 
+// A conditional append's options (the strings must outlive the publish).
+jsPubOptions chained_options(const std::string& msg_id, uint64_t expected_last_seq,
+                             const std::string& expected_last_id, int64_t wait_ms) {
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MsgId = msg_id.c_str();
+  po.ExpectLastSeq = expected_last_seq;
+  if (!expected_last_id.empty()) po.ExpectLastMsgId = expected_last_id.c_str();
+  po.MaxWait = wait_ms;
+  return po;
+}
+
 std::string header(natsMsg* msg, const char* key) {
   const char* value = nullptr;
   if (natsMsgHeader_Get(msg, key, &value) != NATS_OK || value == nullptr) return "";
@@ -266,12 +278,7 @@ append_result shard_stream::append(std::string_view data, uint64_t expected_last
                                    const std::string& expected_last_id) {
   if (impl_->js == nullptr || expected_last_seq == 0)
     return append_result{append_status::failed, 0, false, "no context or no expected sequence"};
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MsgId = msg_id.c_str();
-  po.ExpectLastSeq = expected_last_seq;
-  if (!expected_last_id.empty()) po.ExpectLastMsgId = expected_last_id.c_str();
-  po.MaxWait = wait_ms;
+  jsPubOptions po = chained_options(msg_id, expected_last_seq, expected_last_id, wait_ms);
   jsPubAck* pa = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_Publish(&pa, impl_->js, subject_.c_str(), data.data(),
@@ -289,12 +296,7 @@ bool shard_stream::publish(std::string_view data, uint64_t expected_last_seq,
                            const std::string& msg_id, int64_t wait_ms,
                            const std::string& expected_last_id) {
   if (impl_->js == nullptr || expected_last_seq == 0) return false;
-  jsPubOptions po;
-  jsPubOptions_Init(&po);
-  po.MsgId = msg_id.c_str();
-  po.ExpectLastSeq = expected_last_seq;
-  if (!expected_last_id.empty()) po.ExpectLastMsgId = expected_last_id.c_str();
-  po.MaxWait = wait_ms;
+  jsPubOptions po = chained_options(msg_id, expected_last_seq, expected_last_id, wait_ms);
   return js_PublishAsync(impl_->js, subject_.c_str(), data.data(), static_cast<int>(data.size()),
                          &po) == NATS_OK;
 }

@@ -59,17 +59,6 @@ void block_sigpipe() {
   pthread_sigmask(SIG_BLOCK, &s, nullptr);
 }
 
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
 // Decodes one unit's value; false when any record is cut, fails its CRC or does not decode.
 bool decode_unit(std::string_view value, const std::function<void(effect&&)>& on_effect) {
   size_t at = 0;

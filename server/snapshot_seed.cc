@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "persistence/files.h"
 #include "persistence/wal_format.h"
 
 namespace stampede::http {
@@ -57,16 +58,6 @@ int connect_to(const std::string& host, const std::string& port) {
   return fd;
 }
 
-bool write_all(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -78,7 +69,7 @@ std::string fetch_snapshot(const std::string& peer_url, const std::string& token
   if (sock.fd < 0) return "cannot connect to " + peer_url;
   std::string req = "GET /v1/admin/snapshot HTTP/1.1\r\nHost: " + host + ":" + port +
                     "\r\nAuthorization: Bearer " + token + "\r\nConnection: close\r\n\r\n";
-  if (!write_all(sock.fd, req.data(), req.size())) return "cannot ask " + peer_url;
+  if (!wal::write_all(sock.fd, req.data(), req.size())) return "cannot ask " + peer_url;
   fd_closer out{::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
   if (out.fd < 0) return "cannot write " + out_path + ": " + std::strerror(errno);
   // The head, then everything up to the end of the connection, the trailer's bytes kept
@@ -106,7 +97,7 @@ std::string fetch_snapshot(const std::string& peer_url, const std::string& token
     }
     if (held.size() > snapshot_trailer_bytes) {
       size_t flush = held.size() - snapshot_trailer_bytes;
-      if (!write_all(out.fd, held.data(), flush)) return "cannot write " + out_path;
+      if (!wal::write_all(out.fd, held.data(), flush)) return "cannot write " + out_path;
       body_bytes += flush;
       held.erase(0, flush);
     }
