@@ -6,8 +6,8 @@ function(stampede_embed target symbol file)
   add_custom_command(
     OUTPUT "${out}"
     COMMAND ${CMAKE_COMMAND} -DSYMBOL=${symbol} -DINPUT=${file} -DOUTPUT=${out}
-            -P "${PROJECT_SOURCE_DIR}/cmake/embed_file.cmake"
-    DEPENDS "${file}" "${PROJECT_SOURCE_DIR}/cmake/embed_file.cmake"
+            -P "${PROJECT_SOURCE_DIR}/server/cmake/embed_file.cmake"
+    DEPENDS "${file}" "${PROJECT_SOURCE_DIR}/server/cmake/embed_file.cmake"
     COMMENT "Embedding ${file}"
     VERBATIM)
   target_sources(${target} PRIVATE "${out}")

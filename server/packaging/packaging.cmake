@@ -3,8 +3,8 @@
 # user, data directory and secrets. Dependencies come from dpkg-shlibdeps (Debian's
 # runtime libraries of what the binary links), plus adduser for the postinst.
 install(TARGETS stampede RUNTIME DESTINATION bin)
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/stampede.service DESTINATION /lib/systemd/system)
-install(FILES ${PROJECT_SOURCE_DIR}/packaging/stampede.default DESTINATION /etc/default
+install(FILES ${PROJECT_SOURCE_DIR}/server/packaging/stampede.service DESTINATION /lib/systemd/system)
+install(FILES ${PROJECT_SOURCE_DIR}/server/packaging/stampede.default DESTINATION /etc/default
         RENAME stampede)
 # Packaging installs what is built already; it never builds everything first.
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
@@ -24,8 +24,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS adduser)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    ${PROJECT_SOURCE_DIR}/packaging/debian/conffiles
-    ${PROJECT_SOURCE_DIR}/packaging/debian/postinst
-    ${PROJECT_SOURCE_DIR}/packaging/debian/prerm
-    ${PROJECT_SOURCE_DIR}/packaging/debian/postrm)
+    ${PROJECT_SOURCE_DIR}/server/packaging/debian/conffiles
+    ${PROJECT_SOURCE_DIR}/server/packaging/debian/postinst
+    ${PROJECT_SOURCE_DIR}/server/packaging/debian/prerm
+    ${PROJECT_SOURCE_DIR}/server/packaging/debian/postrm)
 include(CPack)
