@@ -8,6 +8,10 @@
 #include <cstdlib>
 #include <functional>
 
+#include "server/email/mailer.h"
+#include "server/email/message.h"
+#include "server/email/templates.h"
+
 namespace stampede::http {
 
 namespace {
@@ -124,6 +128,45 @@ const std::vector<flag>& flags() {
          c.webhook_ca_file = v;
          return std::nullopt;
        }},
+      {"--smtp-url", "STAMPEDE_SMTP_URL",
+       "smtp://host:port or smtps://host:port to send order email through (default: no email)",
+       true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto ok = email::check_smtp_url(v); !ok.ok()) return ok.err().message;
+         c.smtp_url = v;
+         return std::nullopt;
+       }},
+      {"--smtp-user", "STAMPEDE_SMTP_USER",
+       "SMTP user name; with smtp:// the connection must then upgrade with STARTTLS", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         c.smtp_user = v;
+         return std::nullopt;
+       }},
+      {"--smtp-password", "STAMPEDE_SMTP_PASSWORD",
+       "SMTP password (prefer the variable: a flag shows in the process list)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         c.smtp_password = v;
+         return std::nullopt;
+       }},
+      {"--smtp-from", "STAMPEDE_SMTP_FROM",
+       "sender of order email, \"Shop <orders@example.com>\" (default: the support address)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto m = email::parse_mailbox(v); !m.ok()) return m.err().message;
+         c.smtp_from = v;
+         return std::nullopt;
+       }},
+      {"--email-templates", "STAMPEDE_EMAIL_TEMPLATES",
+       "directory of Mustache templates replacing the built-in ones: [<event>.]{subject,text,html}"
+       ".mustache (default: built-in)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto t = email::email_templates::load(v); !t.ok()) return t.err().message;
+         c.email_templates_dir = v;
+         return std::nullopt;
+       }},
+      {"--email-retry-ms", "STAMPEDE_EMAIL_RETRY_MS",
+       "first delay before a failed email is retried; doubles each time, jittered, up to an hour, "
+       "for 48 hours (default 1000)", true,
+       [](config& c, const std::string& v) { return to_int(v, 10, 3'600'000, c.email_retry_ms); }},
       {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          c.demo = v != "0" && v != "false";

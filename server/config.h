@@ -29,6 +29,13 @@ struct config {
   int64_t request_timeout_s = 10;
   int64_t webhook_retry_ms = 1000;
   std::string webhook_ca_file;
+  // Order email (server/email/): nothing is sent without smtp_url.
+  std::string smtp_url;
+  std::string smtp_user;
+  std::string smtp_password;
+  std::string smtp_from;  // "Shop <orders@example.com>"; "": the support address
+  std::string email_templates_dir;
+  int64_t email_retry_ms = 1000;
   // `stampede token`
   std::string sub;
   std::string role = "customer";

@@ -87,6 +87,9 @@ constexpr route routes[] = {
     {"GET", "/healthz", anyone, read, unkeyed, none, any_body, &h::healthz},
     {"GET", "/readyz", anyone, read, unkeyed, none, any_body, &h::readyz},
     {"GET", "/metrics", anyone, read, unkeyed, none, any_body, &h::metrics_text},
+    // Pages and documents (handlers/pages.cc).
+    {"GET", "/dashboard", anyone, read, unkeyed, none, any_body, &h::dashboard},
+    {"GET", "/openapi.json", anyone, read, unkeyed, none, any_body, &h::openapi},
 };
 // One metrics slot per route, and one for requests that matched none.
 static_assert(std::size(routes) < metrics::routes_max);
