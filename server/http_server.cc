@@ -4,6 +4,7 @@
 
 #include "server/listener.h"
 #include "server/shard_context.h"
+#include "server/stats_publisher.h"
 
 namespace stampede::http {
 
@@ -22,6 +23,12 @@ http_server::http_server(engine& eng, server_settings settings)
     }});
     done.get_future().wait();
   }
+  // admin:stats: made once a second on shard 0, handed to every shard's hub on its thread.
+  stats_ = std::make_unique<stats_publisher>(
+      eng, *metrics_, shards_[0]->io, [this](std::shared_ptr<const std::string> text) {
+        for (auto& ctx : shards_)
+          asio::post(ctx->io, [hub = &ctx->hub, text] { hub->publish(stats_topic_key, text); });
+      });
 }
 
 http_server::~http_server() = default;
@@ -39,10 +46,12 @@ std::string http_server::start(const std::string& host, unsigned short port) {
     listeners_[i]->start();
     shards_[i]->webhooks.start();
   }
+  stats_->start();
   return "";
 }
 
 void http_server::stop_accepting() {
+  stats_->stop();
   for (size_t i = 0; i < shards_.size(); ++i) {
     std::promise<void> done;
     asio::post(shards_[i]->io, [ctx = shards_[i].get(), l = listeners_[i].get(), &done] {

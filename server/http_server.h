@@ -17,6 +17,7 @@ namespace stampede::http {
 
 class metrics;
 class listener;
+class stats_publisher;
 struct shard_context;
 
 class http_server {
@@ -38,6 +39,7 @@ class http_server {
   std::unique_ptr<metrics> metrics_;
   std::vector<std::unique_ptr<shard_context>> shards_;
   std::vector<std::unique_ptr<listener>> listeners_;
+  std::unique_ptr<stats_publisher> stats_;  // admin:stats, made on shard 0
   unsigned short port_ = 0;
 };
 

@@ -16,8 +16,17 @@ size_t metrics::status_slot(unsigned status) {
   return statuses.size() - 1;  // "other"
 }
 
+metrics::metrics(std::vector<std::string> route_names) : names_(std::move(route_names)) {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == "POST /v1/cart/items") add_to_cart_route_ = i;
+    if (names_[i] == "POST /v1/orders") checkout_route_ = i;
+  }
+}
+
 void metrics::observe(size_t route, unsigned status, double latency_ms) {
   if (route >= routes_max) route = routes_max - 1;
+  if (route == add_to_cart_route_) add_to_cart_latency.record(latency_ms);
+  if (route == checkout_route_) checkout_latency.record(latency_ms);
   requests_[route][status_slot(status)].fetch_add(1, std::memory_order_relaxed);
   size_t b = 0;
   while (b < latency_buckets_ms.size() && latency_ms > latency_buckets_ms[b]) ++b;
