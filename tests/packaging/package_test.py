@@ -245,19 +245,26 @@ class Package(unittest.TestCase):
         depends = re.search(r"^Depends: (.*)$", status, re.M).group(1)
         depended = {d.strip().split(" ")[0] for d in depends.split(",")}
         self.assertIn("adduser", depended)
-        # Every shared library the binary loads comes from a package it depends on (or one
-        # that is essential to every Debian system, as libc6's loader is).
+        # Every shared library the binary names (NEEDED: what it links directly, as
+        # dpkg-shlibdeps reads it; their own dependencies are their packages' business) comes
+        # from a package it depends on.
+        needed = set(re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]",
+                                run("readelf", "-d", "/usr/bin/stampede").stdout))
+        self.assertIn("libcurl.so.4", needed)
         for line in run("ldd", "/usr/bin/stampede").stdout.splitlines():
-            m = re.search(r"=> (/\S+)", line)
-            if not m:
+            m = re.search(r"^\s*(\S+) => (/\S+)", line)
+            if not m or m.group(1) not in needed:
                 continue
-            owner = run("dpkg", "-S", os.path.realpath(m.group(1)), check=False).stdout
+            path = m.group(2)
+            owner = run("dpkg", "-S", os.path.realpath(path), check=False).stdout
             if not owner:
-                owner = run("dpkg", "-S", m.group(1), check=False).stdout
-            self.assertTrue(owner, "no package owns " + m.group(1))
+                owner = run("dpkg", "-S", path, check=False).stdout
+            self.assertTrue(owner, "no package owns " + path)
             package = owner.split(":")[0]
             self.assertIn(package, depended, "%s (from %s) is not in Depends: %s" % (
-                package, m.group(1), depends))
+                package, path, depends))
+            needed.discard(m.group(1))
+        self.assertEqual(needed, set(), "NEEDED libraries that ldd did not find")
         # The settings file names every variable `stampede --help` knows.
         help_text = run("/usr/bin/stampede", "--help").stdout
         with open(DEFAULTS) as f:
