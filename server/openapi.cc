@@ -179,23 +179,36 @@ std::vector<unsigned> error_statuses(const route& r, const operation_note* note)
   if (r.who != access::anyone) out.push_back(429);
   if (r.kind == route_kind::write) out.push_back(503);
   if (note)
-    for (auto s : split_list(note->errors, ' ')) out.push_back(static_cast<unsigned>(std::stoul(std::string(s))));
+    for (auto s : split_list(note->errors, ' '))
+      out.push_back(static_cast<unsigned>(std::stoul(std::string(s))));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
+// The pattern's segments, each "{}" given its name from the note (or p1, p2, ...).
+std::vector<std::pair<std::string, bool>> named_segments(const route& r, const operation_note* note) {
+  std::vector<std::string_view> names;
+  if (note) names = split_list(note->params, ',');
+  std::vector<std::pair<std::string, bool>> out;  // (text or name, is a parameter)
+  size_t n = 0;
+  for (auto segment : split_path(r.pattern)) {
+    if (segment != "{}") {
+      out.emplace_back(segment, false);
+      continue;
+    }
+    out.emplace_back(n < names.size() ? std::string(names[n]) : "p" + std::to_string(n + 1), true);
+    ++n;
+  }
+  return out;
+}
+
 json::array parameters(const route& r, const operation_note* note) {
   json::array out;
-  size_t n = 0;
-  std::vector<std::string_view> names = note ? split_list(note->params, ',') : std::vector<std::string_view>{};
-  for (auto segment : split_path(r.pattern)) {
-    if (segment != "{}") continue;
-    std::string name = n < names.size() ? std::string(names[n]) : "p" + std::to_string(n + 1);
-    ++n;
-    out.push_back(json::object{{"name", name}, {"in", "path"}, {"required", true},
-                               {"schema", {{"type", "string"}}}});
-  }
+  for (const auto& [name, is_parameter] : named_segments(r, note))
+    if (is_parameter)
+      out.push_back(json::object{{"name", name}, {"in", "path"}, {"required", true},
+                                 {"schema", {{"type", "string"}}}});
   if (note)
     for (auto q : split_list(note->query, ',')) out.push_back(query_parameter(q));
   if (r.keys == idempotency::honoured)
@@ -247,17 +260,8 @@ const operation_note* find_operation_note(std::string_view method, std::string_v
 
 std::string openapi_path(const route& r, const operation_note* note) {
   std::string path;
-  size_t n = 0;
-  std::vector<std::string_view> names = note ? split_list(note->params, ',') : std::vector<std::string_view>{};
-  for (auto segment : split_path(r.pattern)) {
-    path += "/";
-    if (segment != "{}") {
-      path += segment;
-      continue;
-    }
-    path += "{" + (n < names.size() ? std::string(names[n]) : "p" + std::to_string(n + 1)) + "}";
-    ++n;
-  }
+  for (const auto& [text, is_parameter] : named_segments(r, note))
+    path += is_parameter ? "/{" + text + "}" : "/" + text;
   return path.empty() ? "/" : path;
 }
 

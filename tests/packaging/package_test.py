@@ -86,28 +86,26 @@ def group_exists(name):
         return False
 
 
-def environment_file(path):
-    """KEY=VALUE lines as systemd's EnvironmentFile= reads them (comments and blanks skipped)."""
-    env = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line[0] in "#;":
-                continue
-            key, _, value = line.partition("=")
-            env[key.strip()] = value.strip().strip('"')
-    return env
-
-
-def unit_settings(path):
-    """The unit's Key=Value lines; repeated keys (EnvironmentFile=) collect into a list."""
-    settings = {}
+def setting_lines(path):
+    """The (key, value) of each Key=Value line, as systemd reads an EnvironmentFile= or a
+    unit: blank lines, comments (# or ;) and [Section] headers skipped."""
     with open(path) as f:
         for line in f:
             line = line.strip()
             if "=" in line and not line.startswith(("#", ";", "[")):
                 key, _, value = line.partition("=")
-                settings.setdefault(key, []).append(value)
+                yield key.strip(), value.strip()
+
+
+def environment_file(path):
+    return {key: value.strip('"') for key, value in setting_lines(path)}
+
+
+def unit_settings(path):
+    """The unit's settings; repeated keys (EnvironmentFile=) collect into a list."""
+    settings = {}
+    for key, value in setting_lines(path):
+        settings.setdefault(key, []).append(value)
     return settings
 
 
