@@ -12,6 +12,7 @@ namespace stampede::http {
 namespace {
 
 constexpr size_t token_cache_max = 100'000;
+constexpr size_t token_email_length_max = 1024;  // longer is no address: ignored
 constexpr char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -90,8 +91,9 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 std::string sign_token(std::string_view secret, std::string_view subject, std::string_view role,
-                       int64_t expires_at_s) {
+                       int64_t expires_at_s, std::string_view email) {
   boost::json::object claims{{"sub", subject}, {"role", role}, {"exp", expires_at_s}};
+  if (!email.empty()) claims["email"] = email;
   std::string signing_input = b64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
                               b64url_encode(boost::json::serialize(claims));
   return signing_input + "." + b64url_encode(hmac_raw(secret, signing_input));
@@ -179,6 +181,10 @@ std::optional<identity> token_verifier::verify(std::string_view token, int64_t n
     if (role->as_string() == "admin") id.admin = true;
     else if (role->as_string() != "customer") return std::nullopt;
   }
+  // A claim that is not a string is no address; one that is, is checked where it is used.
+  if (auto email = claims->if_contains("email"); email && email->is_string() &&
+                                                 email->as_string().size() <= token_email_length_max)
+    id.email = std::string(email->as_string());
   if (cache_.size() >= token_cache_max) cache_.clear();
   cache_.emplace(std::string(token), id);
   return id;

@@ -184,6 +184,12 @@ const std::vector<flag>& flags() {
          c.role = v;
          return std::nullopt;
        }},
+      {"--email", nullptr, "token: the email claim, where order email goes (default none)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (!email::valid_address(v)) return "must be a valid email address";
+         c.token_email = v;
+         return std::nullopt;
+       }},
       {"--ttl", nullptr, "token: seconds until it expires (default 3600)", true,
        [](config& c, const std::string& v) { return to_int(v, 1, 366LL * 86400, c.ttl_s); }},
   };
@@ -232,7 +238,7 @@ std::optional<std::string> parse_config(const std::vector<std::string>& args, co
 std::string usage() {
   std::string u =
       "usage: stampede serve [flags]       serve the HTTP API\n"
-      "       stampede token --sub USER [--role admin] [--ttl 3600]\n"
+      "       stampede token --sub USER [--role admin] [--email ADDR] [--ttl 3600]\n"
       "                                     print a bearer token signed with --jwt-secret\n"
       "       stampede demo                 a flash sale against the engine, in-process\n\n"
       "flags (each also read from its environment variable):\n";

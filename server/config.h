@@ -39,6 +39,7 @@ struct config {
   // `stampede token`
   std::string sub;
   std::string role = "customer";
+  std::string token_email;
   int64_t ttl_s = 3600;
   bool jwt_secret_defaulted = true;
 };

@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
     int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-    std::printf("%s\n", http::sign_token(cfg.jwt_secret, cfg.sub, cfg.role, now_s + cfg.ttl_s).c_str());
+    std::printf("%s\n", http::sign_token(cfg.jwt_secret, cfg.sub, cfg.role, now_s + cfg.ttl_s, cfg.token_email).c_str());
     return 0;
   }
   return serve(cfg);
