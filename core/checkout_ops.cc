@@ -191,7 +191,7 @@ void place_order(shard& s, const std::string& user_id, checkout_request req,
     auto asks = asks_for(turn.user(), /*take=*/true);
     s.exchange().ask(std::move(asks), s.now_ms(),
                      [&s, turn = std::move(turn), in = std::move(in).value(),
-                      scope = std::move(scope),
+                      scope = std::move(scope), email = std::move(req.email),
                       done = std::move(done)](std::vector<stock_answer> answers) mutable {
       if (auto refused = stock_refusal_of(turn.user(), answers)) {
         give_back(s, turn.user(), answers);
@@ -199,6 +199,7 @@ void place_order(shard& s, const std::string& user_id, checkout_request req,
       }
       order o = build_order(s.next_id("ord_", turn->id), turn.user(), answers, in, s.now_ms(),
                             s.config().payment_ttl_ms);
+      o.email = std::move(email);
       commit(s, std::move(turn), std::move(o), scope, std::move(done));
     });
   });

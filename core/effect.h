@@ -14,6 +14,7 @@
 #include "core/address.h"
 #include "core/cart.h"
 #include "core/catalog.h"
+#include "core/email.h"
 #include "core/order.h"
 #include "core/webhook.h"
 
@@ -85,6 +86,15 @@ struct webhook_event_done {  // acknowledged by the receiver, or given up on
   std::string webhook_id;
 };
 
+// ---- Order email (core/email_outbox.h) ----
+struct email_queued {  // the order's shard: a mail for the order's address
+  email_entry entry;
+};
+struct email_done {  // the mail server took it, or it was given up on
+  int64_t created_at_ms = 0;
+  std::string event_id;
+};
+
 // ---- Snapshots only (never in the write-ahead log) ----
 // A product as a snapshot holds it: its fields, stock on hand, state and version.
 struct product_restored {
@@ -97,11 +107,13 @@ using effect =
     std::variant<product_created, product_patched, on_hand_set, product_deactivated,
                  shipping_methods_replaced, cart_replaced, address_added, address_deleted,
                  order_placed, order_updated, notification_added, idempotency_stored,
-                 product_restored, webhooks_replaced, webhook_event_queued, webhook_event_done>;
+                 product_restored, webhooks_replaced, webhook_event_queued, webhook_event_done,
+                 // mail's WAL range is 48..55: email_queued is meant as 48, email_done as 49
+                 email_queued, email_done>;
 
 // One unit of a shard's state in a snapshot: a product ('p' + id), a user with the cart,
 // addresses, orders, notifications and idempotency keys ('u' + id), the shard's shipping
-// methods ("s"), its webhooks ("w") or its webhook outbox ("x"); as the effects that
+// methods ("s"), its webhooks ("w"), its webhook outbox ("x") or its email outbox ("m"); as the effects that
 // rebuild it on a shard that does not have it yet.
 struct snapshot_unit {
   std::string key;

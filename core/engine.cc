@@ -60,6 +60,7 @@ engine::engine(engine_config config)
   sc.run_timer = config.run_timers;
   sc.user_requests_per_s = config.user_requests_per_s;
   sc.answer_before_durable = config.answer_before_durable;
+  sc.email = config.email;
   sc.snapshot_units_per_turn = config.snapshot_units_per_turn;
   for (uint32_t i = 0; i < routes_.shard_count(); ++i) {
     shards_.push_back(std::make_unique<shard>(i, routes_, *clock_, sc));
@@ -111,6 +112,8 @@ boost::asio::io_context& engine::io(uint32_t i) { return shards_[i]->io(); }
 webhook_outbox& engine::webhook_outbox_at(uint32_t i) {
   return shards_[i]->outbox_handle();
 }
+
+email_outbox& engine::email_outbox_at(uint32_t i) { return shards_[i]->mail_handle(); }
 
 void engine::set_live_sink(uint32_t i, live_sink* sink) {
   if (threads_.empty()) return shards_[i]->set_live_sink(sink);

@@ -39,6 +39,7 @@ namespace stampede {
 
 class shard;
 class webhook_outbox;
+class email_outbox;
 
 struct engine_config {
   uint32_t shards = 0;  // 0: one per core
@@ -51,6 +52,7 @@ struct engine_config {
   int64_t inbox_admission_max = limits::shard_inbox_admission_max;
   std::string data_dir;               // empty: in memory only (tests, the demo)
   bool answer_before_durable = false;  // --durability async
+  bool email = false;  // --smtp-url: orders with an address get their notifications as email
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;
 };
 
@@ -90,6 +92,8 @@ class engine {
   // Shard i's webhook outbox, for its deliverer: shard-local, use it only from handlers
   // running on io(i).
   webhook_outbox& webhook_outbox_at(uint32_t i);
+  // Shard i's email outbox, for its deliverer (server/email/deliverer.h): as above.
+  email_outbox& email_outbox_at(uint32_t i);
   // For persistence/ (recovery, snapshots) and tests: the shard itself (core/shard.h).
   shard& shard_at(uint32_t i) { return *shards_[i]; }
 

@@ -76,6 +76,11 @@ inline constexpr size_t webhook_outbox_max = 200'000;
 // How long an event is retried before it is dropped (API.md: at least 24 hours).
 inline constexpr int64_t webhook_retry_window_ms = 48LL * 3600 * 1000;
 
+// Order email (core/email_outbox.h): mails a shard keeps while its mail server is away;
+// past it the oldest is dropped (and counted). Retried for 48 hours (API.md, "Email").
+inline constexpr size_t email_outbox_max = 200'000;
+inline constexpr int64_t email_retry_window_ms = 48LL * 3600 * 1000;
+
 // Time.
 inline constexpr int64_t hold_ttl_default_s = 600;
 inline constexpr int64_t payment_ttl_default_s = 900;

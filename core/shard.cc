@@ -36,6 +36,7 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       shipping_(default_shipping_methods()),
       users_(owner_, time, config.user_requests_per_s),
       webhooks_(owner_, *this),
+      mail_(owner_, *this),
       live_(routes.shard_count()),
       exchange_(index, routes, catalog_, *this),
       next_sequence_((static_cast<uint64_t>(index) << sequence_shard_shift) + 1),
@@ -279,6 +280,11 @@ struct shard::applier {
   void operator()(const webhook_event_done& x) {
     s.webhooks_.remove({x.created_at_ms, x.event_id, x.webhook_id});
   }
+  void operator()(email_queued& x) {
+    s.note_id(x.entry.event_id, "evt_");
+    s.mail_.queue(std::move(x.entry));
+  }
+  void operator()(const email_done& x) { s.mail_.remove({x.created_at_ms, x.event_id}); }
 };
 
 void shard::note_ids(const order& o) {

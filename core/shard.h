@@ -32,6 +32,7 @@
 #include "core/change_tracker.h"
 #include "core/check.h"
 #include "core/clock.h"
+#include "core/email_outbox.h"
 #include "core/effect.h"
 #include "core/idempotency.h"
 #include "core/limits.h"
@@ -58,6 +59,7 @@ struct shard_config {
   bool answer_before_durable = false;  // --durability async
   int64_t idle_spin_us = 50;  // how long an idle shard polls before it sleeps
   payment_gateway* gateway = nullptr;  // outlives the shard; required for payments
+  bool email = false;  // --smtp-url: notify() queues a mail for each order with an address
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;  // tests lower it
 };
@@ -120,10 +122,12 @@ class shard final : private effect_recorder, private message_sink {
   live_registry& live() { return checked(live_); }
   webhook_outbox& webhooks() { return checked(webhooks_); }
   const webhook_outbox& webhooks() const { return checked(webhooks_); }
+  email_outbox& mail() { return checked(mail_); }
   product_admin_queue& product_admin() { return checked(product_admin_); }
   // The outbox for its deliverer, taken on any thread; the outbox checks its own thread at
   // every use.
   webhook_outbox& outbox_handle() { return webhooks_; }
+  email_outbox& mail_handle() { return mail_; }
   // Every shard keeps its own copy of the store's shipping methods.
   const std::vector<shipping_method>& shipping_methods() const { return checked(shipping_); }
 
@@ -203,6 +207,7 @@ class shard final : private effect_recorder, private message_sink {
   order_book orders_;
   idempotency_store idempotency_;
   webhook_outbox webhooks_;
+  email_outbox mail_;
   live_registry live_;
   change_tracker changes_;
   product_admin_queue product_admin_;

@@ -57,6 +57,9 @@ snapshot_unit shard::capture(unit_kind kind, const std::string& id) const {
       for (const auto& [key, entry] : webhooks_.events())
         unit.effects.emplace_back(webhook_event_queued{entry});
       break;
+    case unit_kind::mail:
+      for (const auto& [key, entry] : mail_.mails()) unit.effects.emplace_back(email_queued{entry});
+      break;
     case unit_kind::product:
       if (const product* p = catalog_.find(id)) {
         unit.effects.emplace_back(product_restored{

@@ -71,7 +71,7 @@ template <class A> void fields(A& a, status_change& x) { a(x.status, x.at_ms); }
 template <class A> void fields(A& a, order& x) {
   a(x.id, x.user_id, x.status, x.items, x.subtotal, x.shipping, x.total, x.method,
     x.shipping_address, x.billing_address, x.payments, x.tracking_number, x.expires_at_ms,
-    x.history, x.created_at_ms, x.updated_at_ms);
+    x.history, x.created_at_ms, x.updated_at_ms, x.email);
 }
 template <class A> void fields(A& a, cart_line& x) {
   a(x.product_id, x.name, x.unit_price, x.quantity, x.held);
@@ -121,6 +121,11 @@ template <class A> void fields(A& a, webhook_event_queued& x) { a(x.entry); }
 template <class A> void fields(A& a, webhook_event_done& x) {
   a(x.created_at_ms, x.event_id, x.webhook_id);
 }
+template <class A> void fields(A& a, email_entry& x) {
+  a(x.event_id, x.note, x.order_now, x.created_at_ms);
+}
+template <class A> void fields(A& a, email_queued& x) { a(x.entry); }
+template <class A> void fields(A& a, email_done& x) { a(x.created_at_ms, x.event_id); }
 
 // The largest value of each persisted enum, for decoding.
 template <class E> constexpr uint8_t enum_max();

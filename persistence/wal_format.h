@@ -51,8 +51,10 @@ enum class effect_type : uint16_t {
   webhooks_replaced,
   webhook_event_queued,
   webhook_event_done,
+  email_queued,  // meant as 48 (mail's range 48..55) once core pins the numbers
+  email_done,    // meant as 49
 };
-inline constexpr uint16_t effect_type_max = 16;
+inline constexpr uint16_t effect_type_max = 18;
 
 uint32_t crc32c(std::string_view bytes);
 // The portable (table) implementation, for checking the hardware one.

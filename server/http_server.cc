@@ -38,6 +38,7 @@ std::string http_server::start(const std::string& host, unsigned short port) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     listeners_[i]->start();
     shards_[i]->webhooks.start();
+    shards_[i]->mail.start();
   }
   stats_->start();
   return "";
@@ -51,6 +52,7 @@ void http_server::stop_accepting() {
       l->stop();
       ctx->hub.close_all();
       ctx->webhooks.stop();
+      ctx->mail.stop();
       done.set_value();
     });
     done.get_future().wait();

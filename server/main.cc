@@ -16,6 +16,7 @@
 #include "persistence/recovery.h"
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/email/mailer.h"
 #include "server/handlers/handlers.h"
 #include "server/http_server.h"
 #include "server/startup_responder.h"
@@ -142,6 +143,26 @@ bool split_listen(const std::string& listen, std::string& host, unsigned short& 
   return true;
 }
 
+// --smtp-url's mailer thread, or null when email is off (or its sender is not an address).
+std::unique_ptr<email::mailer> make_mailer(const http::config& cfg) {
+  if (cfg.smtp_url.empty()) return nullptr;
+  auto from = email::parse_mailbox(cfg.smtp_from.empty() ? cfg.support_email : cfg.smtp_from);
+  if (!from.ok()) {
+    std::fprintf(stderr, "stampede: no email: --smtp-from: %s\n", from.err().message.c_str());
+    return nullptr;
+  }
+  auto templates = cfg.email_templates_dir.empty()
+                       ? result<email::email_templates>(email::email_templates())
+                       : email::email_templates::load(cfg.email_templates_dir);
+  if (!templates.ok()) {
+    std::fprintf(stderr, "stampede: no email: %s\n", templates.err().message.c_str());
+    return nullptr;
+  }
+  return std::make_unique<email::mailer>(
+      email::smtp_settings{cfg.smtp_url, cfg.smtp_user, cfg.smtp_password, std::move(from).value()},
+      std::make_shared<const email::email_templates>(std::move(templates).value()));
+}
+
 int serve(const http::config& cfg) {
   std::string host;
   unsigned short port = 0;
@@ -162,6 +183,7 @@ int serve(const http::config& cfg) {
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
+  ec.email = !cfg.smtp_url.empty();
   wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
   engine eng(ec);
   // Until recovery is done and the shards serve, the address answers /healthz and a 503
@@ -192,8 +214,10 @@ int serve(const http::config& cfg) {
   snapshots.start();
   boost::asio::thread_pool pool(1);
   if (cfg.demo) load_demo_catalog(eng, pool);
+  auto mailer = make_mailer(cfg);  // after the engine, before the server: outlives its users
   http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
-                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file};
+                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
+                                 mailer.get(), cfg.email_retry_ms};
   http::http_server server(eng, settings);
   if (auto err = server.start(host, early.port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());

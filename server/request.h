@@ -13,6 +13,10 @@
 #include "absl/functional/any_invocable.h"
 #include "server/json.h"
 
+namespace stampede::email {
+class mailer;
+}
+
 namespace stampede::http {
 
 struct request {
@@ -45,6 +49,8 @@ struct server_settings {
   int64_t request_timeout_s = 10;  // a request must arrive whole within this, else closed
   int64_t webhook_retry_ms = 1000;  // the first webhook retry's delay; doubles, jittered
   std::string webhook_ca_file;      // PEM CAs trusted for https receivers, besides the system's
+  email::mailer* mailer = nullptr;  // --smtp-url's mailer thread (outlives the server); null: off
+  int64_t email_retry_ms = 1000;    // the first email retry's delay; doubles, jittered
 };
 
 }  // namespace stampede::http

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "core/engine.h"
+#include "server/email/deliverer.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "server/routes.h"
@@ -26,13 +27,16 @@ struct shard_context {
         routes(eng, settings, io.get_executor(), m),
         hub(eng, shard, settings.pres, m),
         webhooks(io, eng.webhook_outbox_at(shard), settings.pres, m, settings.webhook_retry_ms,
-                 settings.webhook_ca_file) {}
+                 settings.webhook_ca_file),
+        mail(io, eng.email_outbox_at(shard), settings.mailer,
+             {settings.pres.currency, settings.pres.support_email, settings.email_retry_ms}) {}
 
   boost::asio::io_context& io;
   const server_settings& settings;
   api routes;
   ws_hub hub;
   webhook_deliverer webhooks;
+  email::deliverer mail;  // order email (server/email/deliverer.h); idle without --smtp-url
   std::atomic<size_t> connections{0};  // open HTTP sessions (not WebSockets)
   bool accepting = true;               // false once draining: sessions close after their answer
 };

@@ -73,9 +73,9 @@ std::optional<std::string> ws_session::core_topic(const std::string& client_topi
     if (!who_) return refuse("unauthorized", "the orders topic needs a token");
     return "orders:" + who_->user_id;
   }
-  if (client_topic == "admin:orders") {
-    if (!who_) return refuse("unauthorized", "admin:orders needs a token");
-    if (!who_->admin) return refuse("forbidden", "admin:orders is for admins");
+  if (client_topic == "admin:orders" || client_topic == "admin:stats") {
+    if (!who_) return refuse("unauthorized", client_topic + " needs a token");
+    if (!who_->admin) return refuse("forbidden", client_topic + " is for admins");
     return client_topic;
   }
   if (client_topic.starts_with("order:")) {

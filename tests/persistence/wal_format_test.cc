@@ -45,6 +45,7 @@ order sample_order() {
   o.history = {{order_status::pending, 1}, {order_status::paid, 2}, {order_status::shipped, 3}};
   o.created_at_ms = 1;
   o.updated_at_ms = 3;
+  o.email = "ada@example.com";
   return o;
 }
 
@@ -83,6 +84,8 @@ std::vector<effect> one_of_each() {
       webhooks_replaced{{webhook{"whk_1", "http://h:8080/x", "s3cret-123", {"order.*", "order.paid"}, 99}}},
       webhook_event_queued{outbox_entry{"evt_1", "whk_1", n, 1234}},
       webhook_event_done{1234, "evt_1", "whk_1"},
+      email_queued{email_entry{"evt_2", n, sample_order(), 1235}},
+      email_done{1235, "evt_2"},
   };
 }
 
