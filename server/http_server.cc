@@ -5,6 +5,7 @@
 #include "server/listener.h"
 #include "server/shard_context.h"
 #include "server/stats_publisher.h"
+#include "server/ws_frame.h"
 
 namespace stampede::http {
 
@@ -19,8 +20,11 @@ http_server::http_server(engine& eng, server_settings settings)
   // admin:stats: made once a second on shard 0, handed to every shard's hub on its thread.
   stats_ = std::make_unique<stats_publisher>(
       eng, *metrics_, shards_[0]->io, [this](std::shared_ptr<const std::string> text) {
+        // One frame for every connection; a newer one replaces an unsent older one ("s").
+        auto frame = std::make_shared<const ws::frame>(
+            ws::frame{ws::encode(ws::opcode::text, *text), "s"});
         for (auto& ctx : shards_)
-          asio::post(ctx->io, [hub = &ctx->hub, text] { hub->publish(stats_topic_key, text); });
+          asio::post(ctx->io, [hub = &ctx->hub, frame] { hub->publish(stats_topic_key, frame); });
       });
 }
 
