@@ -250,7 +250,8 @@ void model::check_order(const request& r, const order& seen, bool durable) {
                 ", last seen " + std::string(stampede::to_string(o.status)));
   o.status = seen.status;
   if (durable) o.durable_status = seen.status;
-  o.expires_at_ms = seen.expires_at_ms;
+  // A canceled or paid order shows no deadline; the pending one it may return to keeps its.
+  if (seen.expires_at_ms) o.expires_at_ms = seen.expires_at_ms;
   o.settle_may_pay = false;
 }
 

@@ -96,6 +96,8 @@ struct model_order {
   // As last seen in an answer given only once durable (a change's): a read answers at
   // once, and may show a change a crash then takes back (see strict_reads).
   order_status durable_status = order_status::pending;
+  // The payment deadline while pending. Kept once the order leaves pending (the store then
+  // drops it): a crash may take the order back to a durable pending, past that deadline.
   std::optional<int64_t> expires_at_ms;
   bool settle_may_pay = false;  // a succeeded webhook went out since the status was seen
   std::vector<std::string> awaiting_settle;  // payments that require action
