@@ -70,7 +70,8 @@ void reconcile_orders(world& w, model& m, const std::string& id, model_user& u,
       check.fail("after a restart, order " + oid + " holds " + text(units_in(*o)));
     if (strict && !m.may_show(oid, o->status, true))
       check.fail("after a restart, order " + oid + " is " + std::string(to_string(o->status)) +
-                 "; last seen " + std::string(to_string(mo.status)));
+                 "; last seen " + std::string(to_string(mo.status)) + ", durably " +
+                 std::string(to_string(mo.durable_status)));
     kept.push_back(oid);
   }
   u.orders = kept;

@@ -252,7 +252,9 @@ void model::check_order(const request& r, const order& seen, bool durable) {
   if (durable) o.durable_status = seen.status;
   // A canceled or paid order shows no deadline; the pending one it may return to keeps its.
   if (seen.expires_at_ms) o.expires_at_ms = seen.expires_at_ms;
-  o.settle_may_pay = false;
+  // A read that shows the webhook's paid leaves the durable status pending; an acknowledged
+  // webhook must still let a restart show paid, so only a durable answer spends the flag.
+  if (durable) o.settle_may_pay = false;
 }
 
 void model::order_placed(const request& r, const result<order>& a) {

@@ -99,7 +99,7 @@ struct model_order {
   // The payment deadline while pending. Kept once the order leaves pending (the store then
   // drops it): a crash may take the order back to a durable pending, past that deadline.
   std::optional<int64_t> expires_at_ms;
-  bool settle_may_pay = false;  // a succeeded webhook went out since the status was seen
+  bool settle_may_pay = false;  // a succeeded webhook went out since the status was durably seen
   std::vector<std::string> awaiting_settle;  // payments that require action
 };
 
