@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "server/json.h"
+#include "server/retry.h"
 #include "server/rfc3339.h"
 
 namespace stampede::http {
@@ -13,12 +14,6 @@ namespace stampede::http {
 namespace asio = boost::asio;
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 int64_t orders_in(const store_stats& s) {
   int64_t n = 0;

@@ -17,6 +17,7 @@
 #include "absl/functional/any_invocable.h"
 #include "core/limits.h"
 #include "server/auth.h"
+#include "server/retry.h"
 #include "server/rfc3339.h"
 
 namespace stampede::http {
@@ -27,12 +28,6 @@ namespace bhttp = boost::beast::http;
 using tcp = asio::ip::tcp;
 
 namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // One POST over plain TCP or TLS: resolve, connect, (handshake,) write, read; `done(status)`
 // with 0 for a transport failure (including a certificate that does not verify).
@@ -246,12 +241,7 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     attempt& a = it->second;
     a.in_flight = false;
     ++a.failures;
-    // Exponential backoff with full jitter: uniform in [delay/2, delay].
-    int64_t delay = retry_base_ms;
-    for (int i = 1; i < a.failures && delay < webhook_backoff_max_ms; ++i) delay *= 2;
-    delay = std::min(delay, webhook_backoff_max_ms);
-    delay = delay / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 2 + 1));
-    a.next_at_ms = wall_ms() + delay;
+    a.next_at_ms = wall_ms() + backoff_ms(retry_base_ms, a.failures, webhook_backoff_max_ms, rng);
     next_due_ms = std::min(next_due_ms, a.next_at_ms);
   }
 };

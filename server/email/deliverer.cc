@@ -10,20 +10,14 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "core/limits.h"
+#include "server/retry.h"
 
 namespace stampede::email {
 
 namespace asio = boost::asio;
 
-namespace {
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+using http::backoff_ms;
+using http::wall_ms;
 
 struct deliverer::state : std::enable_shared_from_this<state> {
   state(asio::io_context& io, email_outbox& outbox, mailer* sender, delivery_settings settings)
@@ -112,12 +106,7 @@ struct deliverer::state : std::enable_shared_from_this<state> {
     attempt& a = it->second;
     a.in_flight = false;
     ++a.failures;
-    // Exponential backoff with full jitter: uniform in [delay/2, delay].
-    int64_t delay = settings.retry_base_ms;
-    for (int i = 1; i < a.failures && delay < mail_backoff_max_ms; ++i) delay *= 2;
-    delay = std::min(delay, mail_backoff_max_ms);
-    delay = delay / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 2 + 1));
-    a.next_at_ms = wall_ms() + delay;
+    a.next_at_ms = wall_ms() + backoff_ms(settings.retry_base_ms, a.failures, mail_backoff_max_ms, rng);
     next_due_ms = std::min(next_due_ms, a.next_at_ms);
   }
 };
