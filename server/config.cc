@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <functional>
 
+#include "core/limits.h"
+
 namespace stampede::http {
 
 namespace {
@@ -53,7 +55,7 @@ const std::vector<flag>& flags() {
       {"--shards", "STAMPEDE_SHARDS", "shard threads (default: one per core)", true,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          int64_t n;
-         if (auto e = to_int(v, 1, 256, n)) return e;
+         if (auto e = to_int(v, 1, static_cast<int64_t>(limits::shards_max), n)) return e;
          c.shards = static_cast<uint32_t>(n);
          return std::nullopt;
        }},
