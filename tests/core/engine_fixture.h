@@ -36,13 +36,18 @@ class engine_fixture {
     pool_.join();
   }
 
+  // Calls f(reply<T>) and returns the answer to come, without waiting for it.
+  template <class T, class F>
+  std::future<result<T>> call_later(F&& f) {
+    auto p = std::make_shared<std::promise<result<T>>>();
+    auto answer = p->get_future();
+    f(reply<T>(pool_.get_executor(), [p](result<T> r) { p->set_value(std::move(r)); }));
+    return answer;
+  }
   // Calls f(reply<T>) and waits for the answer.
   template <class T, class F>
   result<T> call(F&& f) {
-    std::promise<result<T>> p;
-    auto answer = p.get_future();
-    f(reply<T>(pool_.get_executor(), [&p](result<T> r) { p.set_value(std::move(r)); }));
-    return answer.get();
+    return call_later<T>(std::forward<F>(f)).get();
   }
 
   result<product_view> create(std::string id, int64_t on_hand, int64_t max_per_user = 0,

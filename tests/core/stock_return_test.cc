@@ -26,10 +26,8 @@ TEST_F(StockReturn, ACancelIsAnsweredOnlyOnceItsUnitsAreBackOnTheProductsShard) 
   ASSERT_TRUE(placed.ok());
   EXPECT_EQ(available(sku), 3);
   auto held = hold_shard(1);
-  std::promise<result<order>> answer;
-  auto canceled = answer.get_future();
-  engine_.cancel_order(placed->value.id, user, false,
-                       reply<order>(pool_.get_executor(), [&](result<order> r) { answer.set_value(std::move(r)); }));
+  auto canceled = call_later<order>(
+      [&](auto done) { engine_.cancel_order(placed->value.id, user, false, std::move(done)); });
   passes_done(0);
   EXPECT_FALSE(ready(canceled)) << "answered while the product's shard still had the units committed";
   held->release();
@@ -41,11 +39,8 @@ TEST_F(StockReturn, ACancelIsAnsweredOnlyOnceItsUnitsAreBackOnTheProductsShard) 
 TEST_F(StockReturn, ARemovedLineIsAnsweredOnlyOnceItsUnitsAreBack) {
   ASSERT_TRUE(add(user, sku, 2).ok());
   auto held = hold_shard(1);
-  std::promise<result<cart_view>> answer;
-  auto removed = answer.get_future();
-  engine_.remove_item(user, sku, reply<cart_view>(pool_.get_executor(), [&](result<cart_view> r) {
-                        answer.set_value(std::move(r));
-                      }));
+  auto removed =
+      call_later<cart_view>([&](auto done) { engine_.remove_item(user, sku, std::move(done)); });
   passes_done(0);
   EXPECT_FALSE(ready(removed)) << "answered while the product's shard still held the units";
   held->release();
@@ -56,11 +51,7 @@ TEST_F(StockReturn, ARemovedLineIsAnsweredOnlyOnceItsUnitsAreBack) {
 TEST_F(StockReturn, AClearedCartIsAnsweredOnlyOnceItsUnitsAreBack) {
   ASSERT_TRUE(add(user, sku, 3).ok());
   auto held = hold_shard(1);
-  std::promise<result<cart_view>> answer;
-  auto cleared = answer.get_future();
-  engine_.clear_cart(user, reply<cart_view>(pool_.get_executor(), [&](result<cart_view> r) {
-                       answer.set_value(std::move(r));
-                     }));
+  auto cleared = call_later<cart_view>([&](auto done) { engine_.clear_cart(user, std::move(done)); });
   passes_done(0);
   EXPECT_FALSE(ready(cleared)) << "answered while the product's shard still held the units";
   held->release();
@@ -76,10 +67,8 @@ TEST_F(StockReturn, AnOrderTheTimerCanceledReadsAsCanceledOnlyOnceItsUnitsAreBac
   clock_.advance_ms(901'000);  // past --payment-ttl
   engine_.shard_at(0).post(shard_task{[](shard& s) { s.tick(); }});
   passes_done(0);
-  std::promise<result<order>> answer;
-  auto read = answer.get_future();
-  engine_.get_order(placed->value.id, user, false,
-                    reply<order>(pool_.get_executor(), [&](result<order> r) { answer.set_value(std::move(r)); }));
+  auto read = call_later<order>(
+      [&](auto done) { engine_.get_order(placed->value.id, user, false, std::move(done)); });
   passes_done(0);
   EXPECT_FALSE(ready(read)) << "the order read as canceled while its units were still committed";
   held->release();
