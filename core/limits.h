@@ -30,9 +30,16 @@ inline constexpr size_t cart_lines_max = 100;
 inline constexpr size_t addresses_per_user_max = 50;
 inline constexpr size_t address_field_length_max = 200;
 inline constexpr size_t orders_per_user_max = 10'000;
+// What one user's Idempotency-Keys may pin, each kept idempotency_retention_ms: keys, and
+// bytes of stored answers (compact; a 100-line cart is about 5 KB). Past either, a new key
+// is refused (rate_limited, Retry-After: until the user's oldest key is forgotten).
 inline constexpr size_t idempotency_keys_per_user_max = 10'000;
+inline constexpr size_t idempotency_bytes_per_user_max = 4 << 20;
 inline constexpr size_t notifications_per_user_max = 500;
 inline constexpr size_t tracking_number_length_max = 200;
+// Payment attempts one order keeps (each declined card stays in its history); without a
+// bound, retrying declines would grow the order's record past what the log holds.
+inline constexpr size_t payments_per_order_max = 100;
 // Per-user token bucket (requests a second, and the burst above it); past it: rate_limited
 // with Retry-After. Requests made by admins or the gateway about a user's order do not count.
 inline constexpr int64_t user_requests_per_s_default = 20;

@@ -1,17 +1,37 @@
 // How an engine operation answers: the result is handed to a callback on the executor the
 // caller named (asio::dispatch: inline when the caller's executor is the current thread's,
-// posted otherwise). Move-only; must be called exactly once.
+// posted otherwise). Move-only; called exactly once, and checked (STAMPEDE_DCHECK): a second
+// answer, or a reply destroyed unanswered (a request that would hang until its client gives
+// up: Seastar's broken promise), fails the check. The one exception is a shard torn down with
+// requests still queued in it (the engine stopped mid-flight): see reply_drop_window.
+// Thread-safety: a reply is used by one thread at a time (it moves with its request).
 #pragma once
 
+#include <cstdint>
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/dispatch.hpp>
 
 #include "absl/functional/any_invocable.h"
+#include "core/check.h"
 #include "core/errors.h"
 
 namespace stampede {
+
+// While a shard's members are destroyed, the replies of requests still queued in it are
+// dropped with them; nowhere else. A shard holds an opener as its last member (destroyed
+// first) and a closer as its first (destroyed last), so the window spans exactly its
+// members' destruction, on the destroying thread.
+struct reply_drop_window {
+  static inline thread_local int open = 0;
+  struct opener {
+    ~opener() { ++open; }
+  };
+  struct closer {
+    ~closer() { --open; }
+  };
+};
 
 template <class T>
 class reply {
@@ -20,8 +40,17 @@ class reply {
 
   reply(boost::asio::any_io_executor executor, callback fn)
       : executor_(std::move(executor)), fn_(std::move(fn)) {}
+  reply(reply&& other) noexcept
+      : executor_(std::move(other.executor_)),
+        fn_(std::move(other.fn_)),
+        state_(std::exchange(other.state_, state::moved)) {}
+  reply& operator=(reply&&) = delete;
+  reply(const reply&) = delete;
+  ~reply() { STAMPEDE_DCHECK(state_ != state::waiting || reply_drop_window::open > 0); }
 
   void operator()(result<T> r) {
+    STAMPEDE_DCHECK(state_ == state::waiting);  // answered once, and not after a move
+    state_ = state::answered;
     boost::asio::dispatch(executor_, [fn = std::move(fn_), r = std::move(r)]() mutable {
       fn(std::move(r));
     });
@@ -29,8 +58,10 @@ class reply {
   void operator()(error e) { (*this)(result<T>(std::move(e))); }
 
  private:
+  enum class state : uint8_t { waiting, answered, moved };
   boost::asio::any_io_executor executor_;
   callback fn_;
+  state state_ = state::waiting;
 };
 
 // The answer of a request that took an Idempotency-Key: `replayed` when it is the stored

@@ -21,8 +21,7 @@ thread_local shard* this_thread_shard = nullptr;
 // Server-made ids carry the shard number above the sequence's low 40 bits, so ids of
 // different shards never collide (and a replay finds its own shard's counter).
 constexpr unsigned sequence_shard_shift = 40;
-constexpr unsigned sequence_bits = 48;  // the id's 12 hex digits (ids.cc)
-static_assert(limits::shards_max <= (uint64_t{1} << (sequence_bits - sequence_shard_shift)),
+static_assert(limits::shards_max <= (uint64_t{1} << (owned_id_sequence_bits - sequence_shard_shift)),
               "the shard number fits the id sequence above its shift");
 
 }  // namespace
@@ -236,16 +235,22 @@ void shard::commit_pass() {
 // ---------------------------------------------------------------------------------------
 // Effects
 
-uint64_t shard::record(effect e) {
+bool shard::try_record(effect e) {
   STAMPEDE_DCHECK(owner_.is_current());
-  last_lsn_ = log_->append(e);
+  uint64_t lsn = log_->append(e);
+  if (lsn == 0) return false;
+  last_lsn_ = lsn;
   apply(std::move(e));
-  return last_lsn_;
+  return true;
 }
+
+void shard::record(effect e) { STAMPEDE_CHECK(try_record(std::move(e))); }
 
 void shard::record_when_durable(effect e, absl::AnyInvocable<void()> then) {
   STAMPEDE_DCHECK(owner_.is_current());
-  last_lsn_ = log_->append(e);
+  uint64_t lsn = log_->append(e);
+  STAMPEDE_CHECK(lsn != 0);  // catalog fields are bounded (catalog.cc's validate)
+  last_lsn_ = lsn;
   when_durable([this, e = std::move(e), then = std::move(then)]() mutable {
     apply(std::move(e));
     then();
@@ -266,6 +271,17 @@ void shard::when_answerable(absl::AnyInvocable<void()> fn) {
   } else {
     when_durable(std::move(fn));
   }
+}
+
+void shard::free_stock(std::vector<stock_move> moves, absl::AnyInvocable<void()> then) {
+  STAMPEDE_DCHECK(owner_.is_current());
+  if (config_.answer_before_durable) {
+    if (then) after_pass_.push_back(std::move(then));
+    then = nullptr;
+  }
+  when_durable([this, moves = std::move(moves), then = std::move(then)]() mutable {
+    exchange_.move_all(std::move(moves), std::move(then));
+  });
 }
 
 std::string shard::next_id(std::string_view prefix, std::string_view owner) {
@@ -315,9 +331,15 @@ struct shard::applier {
     order was = s.orders_.update(std::move(x.value));
     s.users_.order_changed(was, *s.orders_.find(was.id));
   }
-  void operator()(idempotency_stored& x) {
-    s.idempotency_.store(std::move(x.user_id), std::move(x.scope_key),
-                         {x.fingerprint, x.stored_at_ms, std::move(x.answer)});
+  void operator()(idempotency_stored& x) { s.idempotency_.keep(compact(std::move(x))); }
+  void operator()(idempotency_kept& x) {
+    if (x.kind == answer_kind::cart_now) {
+      // The answer of an add: the cart the record before this one left.
+      const user_record* u = s.users_.find(x.user_id);
+      x.kind = answer_kind::cart;
+      codec::encode(x.answer, u ? u->basket : cart{});
+    }
+    s.idempotency_.keep(std::move(x));
   }
   void operator()(webhooks_replaced& x) { s.webhooks_.replace(std::move(x.list)); }
   void operator()(webhook_event_queued& x) {

@@ -108,8 +108,13 @@ class shard final : private effect_recorder, private message_sink {
   // ---- Shard-local from here on. ----
 
   // Services for the concept files.
-  // Logs `e` and applies it: the only way state changes. Returns its sequence number.
-  uint64_t record(effect e) override;
+  // Logs `e` and applies it: the only way state changes. False, with nothing logged or
+  // changed, when the log refuses it (over a record's size): the caller answers an error.
+  [[nodiscard]] bool try_record(effect e);
+  // try_record for an effect the limits keep well under a record's size (every field and
+  // list bounded, or no larger than a record already logged): a refusal is a missing limit,
+  // and stops the process before anything is acknowledged.
+  void record(effect e) override;
   // Logs `e` now and applies it only once it is durable, then runs `then`: for a change
   // that makes new stock grantable (DESIGN.md, "durable before it frees stock").
   void record_when_durable(effect e, absl::AnyInvocable<void()> then);
@@ -117,6 +122,12 @@ class shard final : private effect_recorder, private message_sink {
   void when_durable(absl::AnyInvocable<void()> fn);
   // A client's answer: after durability, or with --durability async at the end of the pass.
   void when_answerable(absl::AnyInvocable<void()> fn);
+  // Frees stock a recorded change gave up (a cancel, a removed line, a lapsed hold): the
+  // moves go once the change is durable (DESIGN.md, "durable before it frees stock"), and
+  // `then` runs once the products' shards have applied them, so an answer given there is
+  // seen by every read that starts after it. With --durability async, `then` runs at the
+  // end of the pass, ahead of both (README, "What an answer promises").
+  void free_stock(std::vector<stock_move> moves, absl::AnyInvocable<void()> then);
   // Into the per-destination batch for shard `to`, posted in bulk at the end of the pass.
   void send(uint32_t to, message&& m) override;
   // A fresh server-made id ("ord_...") naming `owner`'s user tag and this shard's sequence.
@@ -210,6 +221,9 @@ class shard final : private effect_recorder, private message_sink {
   snapshot_unit capture(unit_kind kind, const std::string& id) const;
   void capture_user(const std::string& id, std::vector<effect>& out) const;
 
+  // First member, destroyed last: closes the window in which queued replies may be dropped.
+  reply_drop_window::closer drop_window_closer_;
+
   // Constant after construction.
   const uint32_t index_;
   const router& routes_;
@@ -247,6 +261,9 @@ class shard final : private effect_recorder, private message_sink {
   uint64_t last_lsn_ = 0;
   std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_durable_;
   std::vector<absl::AnyInvocable<void()>> after_pass_;
+
+  // Last member, destroyed first: what is still queued above is dropped with the shard.
+  reply_drop_window::opener drop_window_opener_;
 };
 
 }  // namespace stampede

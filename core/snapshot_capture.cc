@@ -86,7 +86,8 @@ void shard::capture_user(const std::string& id, std::vector<effect>& out) const 
   for (const auto& a : u->addresses) out.emplace_back(address_added{id, a});
   for (const auto& n : u->notifications) out.emplace_back(notification_added{id, n});
   idempotency_.for_each_of(id, [&](const std::string& scope_key, const auto& e) {
-    out.emplace_back(idempotency_stored{id, scope_key, e.fingerprint, e.stored_at_ms, e.answer});
+    out.emplace_back(
+        idempotency_kept{id, scope_key, e.fingerprint, e.stored_at_ms, e.kind, e.answer});
   });
 }
 

@@ -21,7 +21,7 @@ namespace stampede::wal {
 
 namespace {
 
-constexpr const char* manifest_format = "stampede-data-2";
+constexpr const char* manifest_format = "stampede-data-3";
 
 std::string errno_text() { return std::strerror(errno); }
 

@@ -11,6 +11,7 @@
 #include "server/email/mailer.h"
 #include "server/email/message.h"
 #include "server/email/templates.h"
+#include "core/limits.h"
 
 namespace stampede::http {
 
@@ -57,7 +58,7 @@ const std::vector<flag>& flags() {
       {"--shards", "STAMPEDE_SHARDS", "shard threads (default: one per core)", true,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          int64_t n;
-         if (auto e = to_int(v, 1, 256, n)) return e;
+         if (auto e = to_int(v, 1, static_cast<int64_t>(limits::shards_max), n)) return e;
          c.shards = static_cast<uint32_t>(n);
          return std::nullopt;
        }},

@@ -11,8 +11,8 @@ response json_error(unsigned status, const json::value& body) {
   return r;
 }
 
-void ask_to_retry(response& r) {
-  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+void ask_to_retry(response& r, int64_t after_s = retry_after_s) {
+  r.headers.emplace_back("Retry-After", std::to_string(after_s));
 }
 
 }  // namespace
@@ -43,7 +43,8 @@ unsigned status_of(error_code code) {
 
 response error_response(const error& e) {
   response r = json_error(status_of(e.code), error_json(e));
-  if (e.code == error_code::overloaded || e.code == error_code::rate_limited) ask_to_retry(r);
+  if (e.code == error_code::overloaded || e.code == error_code::rate_limited)
+    ask_to_retry(r, e.details.retry_after_s.value_or(retry_after_s));
   return r;
 }
 
