@@ -15,6 +15,7 @@
 #include "persistence/snapshot.h"
 #include "persistence/recovery.h"
 #include "server/auth.h"
+#include "server/descriptor_budget.h"
 #include "server/config.h"
 #include "server/handlers/handlers.h"
 #include "server/http_server.h"
@@ -156,6 +157,13 @@ int serve(const http::config& cfg) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Connections may use every descriptor the hard limit allows, less a reserve for the logs
+  // and snapshots (server/descriptor_budget.h).
+  std::string descriptors_report;
+  size_t descriptor_limit = http::raise_descriptor_limit(descriptors_report);
+  size_t connections_max = http::connections_allowed(descriptor_limit);
+  std::fprintf(stderr, "stampede: %s; up to %zu connections\n", descriptors_report.c_str(), connections_max);
+
   engine_config ec;
   ec.shards = cfg.shards;
   ec.hold_ttl_s = cfg.hold_ttl_s;
@@ -193,7 +201,8 @@ int serve(const http::config& cfg) {
   boost::asio::thread_pool pool(1);
   if (cfg.demo) load_demo_catalog(eng, pool);
   http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
-                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file};
+                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
+                                 connections_max};
   http::http_server server(eng, settings);
   if (auto err = server.start(host, early.port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());

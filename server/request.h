@@ -3,6 +3,7 @@
 // shard whose connection read it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -45,6 +46,7 @@ struct server_settings {
   int64_t request_timeout_s = 10;  // a request must arrive whole within this, else closed
   int64_t webhook_retry_ms = 1000;  // the first webhook retry's delay; doubles, jittered
   std::string webhook_ca_file;      // PEM CAs trusted for https receivers, besides the system's
+  size_t connections_max = SIZE_MAX;  // across shards: the descriptor budget (descriptor_budget.h)
 };
 
 }  // namespace stampede::http

@@ -15,8 +15,9 @@ std::shared_ptr<const std::string> ws_error(std::string_view code, std::string_v
   return ws_text(json::object{{"type", "error"}, {"code", code}, {"message", message}});
 }
 
-ws_session::ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who)
-    : ws_(std::move(socket)), hub_(hub), who_(std::move(who)) {
+ws_session::ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who,
+                       descriptor_slot slot)
+    : ws_(std::move(socket)), hub_(hub), slot_(std::move(slot)), who_(std::move(who)) {
   hub_.join(this);
   ++hub_.stats().ws_connections;
 }

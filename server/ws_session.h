@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "server/auth.h"
 #include "server/beast.h"
+#include "server/descriptor_budget.h"
 #include "server/json.h"
 #include "server/ws_hub.h"
 
@@ -27,7 +28,7 @@ std::shared_ptr<const std::string> ws_error(std::string_view code, std::string_v
 
 class ws_session : public std::enable_shared_from_this<ws_session> {
  public:
-  ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who);
+  ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who, descriptor_slot slot);
   ~ws_session();
 
   // Answers the upgrade request, then reads messages.
@@ -69,6 +70,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   websocket::stream<beast::tcp_stream> ws_;
   beast::flat_buffer in_;
   ws_hub& hub_;
+  descriptor_slot slot_;  // the socket's place in the descriptor budget
   std::optional<identity> who_;
   absl::flat_hash_set<std::string> topics_;   // answered
   absl::flat_hash_set<std::string> pending_;  // asked, not yet answered
