@@ -211,8 +211,10 @@ int serve(const http::config& cfg) {
     pool.join();
     return 1;
   }
-  early.stop();  // the shards' acceptors are bound beside it on the same port
+  // Recovery is over and the shards' acceptors are bound beside the responder on the same
+  // port: they take over at once (stop() waits for no client of the responder's).
   http::handlers::set_ready(true);
+  early.stop();
   if (cfg.jwt_secret_defaulted)
     std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
   if (cfg.durability == "async")
