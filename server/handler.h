@@ -55,6 +55,21 @@ struct handler_context {
 
 using handler = void (*)(handler_context&, call&);
 
+// Money. Every amount the API emits (line totals, subtotals, shipping, totals, payment
+// amounts) must be exact in JavaScript, whose numbers hold integers exactly only up to
+// 2^53 - 1: browsers read 9998999999990501 as ...500. A price, unit or shipping, is bounded
+// so that the largest cart (cart_lines_max lines of quantity_max units) plus the dearest
+// shipping stays under it. (core/limits.h's price_minor_max is looser until core/ takes this
+// bound; the routes that set prices check this one.)
+inline constexpr int64_t json_exact_integer_max = (int64_t{1} << 53) - 1;
+inline constexpr int64_t price_minor_exact_max = 9'000'000'000;  // 90,000,000.00 in major units
+inline constexpr int64_t order_total_minor_max =
+    price_minor_exact_max * limits::quantity_max * static_cast<int64_t>(limits::cart_lines_max) +
+    price_minor_exact_max;
+static_assert(order_total_minor_max <= json_exact_integer_max,
+              "the largest order's total must be exact in JavaScript");
+static_assert(price_minor_exact_max <= limits::price_minor_max);
+
 // An engine reply that answers the call: ok(value) on success, the error's answer otherwise.
 template <class T, class F>
 reply<T> answer(handler_context& ctx, call& c, F ok) {
