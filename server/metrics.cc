@@ -147,6 +147,9 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
           webhook_failed_attempts.load());
   counter("stampede_webhook_given_up_total", "Webhook events dropped past the retry window.",
           webhook_given_up.load());
+  counter("stampede_webhook_breaker_opened_total",
+          "Times a failing receiver's circuit breaker opened (nothing is sent to it for a while).",
+          webhook_breaker_opened.load());
   return out;
 }
 

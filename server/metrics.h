@@ -39,6 +39,7 @@ class metrics {
   std::atomic<uint64_t> webhook_delivered{0};
   std::atomic<uint64_t> webhook_failed_attempts{0};
   std::atomic<uint64_t> webhook_given_up{0};  // past the retry window
+  std::atomic<uint64_t> webhook_breaker_opened{0};  // a receiver's breaker opened
 
  private:
   static size_t status_slot(unsigned status);
