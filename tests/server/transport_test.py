@@ -56,43 +56,40 @@ def ask(port, raw):
         return read_answer(s)
 
 
-class Framing(unittest.TestCase):
+class OneServer(unittest.TestCase):
+    """One server for the class, with `shards` shards."""
+    shards = "2"
+
     @classmethod
     def setUpClass(cls):
-        cls.server = Server(BINARY, "--shards", "2")
+        cls.server = Server(BINARY, "--shards", cls.shards)
 
     @classmethod
     def tearDownClass(cls):
         assert cls.server.stop() == 0
 
-    def test_a_request_without_host_is_400(self):
-        raw = ask(self.server.port, b"GET /healthz HTTP/1.1\r\n\r\n")
-        self.assertEqual(status_of(raw), 400, raw)
-        self.assertIn(b'"invalid_request"', raw)
 
-    def test_a_request_with_two_hosts_is_400(self):
-        raw = ask(self.server.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n")
-        self.assertEqual(status_of(raw), 400, raw)
+class Framing(OneServer):
 
-    def test_http_1_0_needs_no_host(self):
-        raw = ask(self.server.port, b"GET /healthz HTTP/1.0\r\n\r\n")
-        self.assertEqual(raw.split(b"\r\n")[0][9:12], b"200", raw)
-
-    def test_the_absolute_form_is_accepted(self):
-        raw = ask(self.server.port, b"GET http://127.0.0.1/v1/products?limit=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
-        self.assertEqual(status_of(raw), 200, raw)
-        self.assertIn(b'"items"', raw)
-
-    def test_a_leading_empty_line_is_ignored(self):
-        raw = ask(self.server.port, b"\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        self.assertEqual(status_of(raw), 200, raw)
-
-    def test_two_authorization_headers_are_refused(self):
+    def test_each_framing_case_gets_its_answer(self):
         other = make_token("someone-else")
-        raw = ask(self.server.port, ("GET /v1/cart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-                                     "Authorization: Bearer %s\r\n\r\n" % (TOKEN, other)).encode())
-        self.assertEqual(status_of(raw), 400, raw)
-        self.assertIn(b'"invalid_request"', raw)
+        cases = [
+            ("no Host", b"GET /healthz HTTP/1.1\r\n\r\n", 400),
+            ("two Hosts", b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            ("HTTP/1.0 needs no Host", b"GET /healthz HTTP/1.0\r\n\r\n", 200),
+            ("the absolute form", b"GET http://127.0.0.1/v1/products?limit=1 HTTP/1.1\r\n"
+                                  b"Host: 127.0.0.1\r\n\r\n", 200),
+            ("a leading empty line", b"\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+            ("two Authorization headers", ("GET /v1/cart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                                           "Authorization: Bearer %s\r\n\r\n" % (TOKEN, other)).encode(), 400),
+        ]
+        for name, request, expected in cases:
+            with self.subTest(name):
+                raw = ask(self.server.port, request)
+                self.assertEqual(status_of(raw), expected, raw)
+                if expected == 400:
+                    self.assertIn(b'"invalid_request"', raw)
+        self.assertIn(b'"items"', ask(self.server.port, cases[3][1]))
 
     def test_expect_100_continue_is_answered_before_the_body_is_sent(self):
         body = b'{"product_id":"nothing-here","quantity":1}'
@@ -121,18 +118,11 @@ class Framing(unittest.TestCase):
         self.assertEqual(status_of(raw), 413, raw)
 
 
-class LingeringClose(unittest.TestCase):
+class LingeringClose(OneServer):
     """A client that sends its whole request at once reads the answer, even when the server
     refuses it after the head: the server reads and discards what follows before closing,
     instead of resetting the connection (which throws away the answer)."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server(BINARY, "--shards", "1")
-
-    @classmethod
-    def tearDownClass(cls):
-        assert cls.server.stop() == 0
+    shards = "1"
 
     def send_all_then_read(self, raw):
         with connect(self.server.port, timeout=10, sndbuf=64 * 1024) as s:
