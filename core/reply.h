@@ -1,8 +1,11 @@
 // How an engine operation answers: the result is handed to a callback on the executor the
 // caller named (asio::dispatch: inline when the caller's executor is the current thread's,
-// posted otherwise). Move-only; must be called exactly once.
+// posted otherwise). Move-only; must be called exactly once. A reply may also carry its
+// client's "gone" flag (watch()): a write still queued when the client leaves is not run.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -28,9 +31,14 @@ class reply {
   }
   void operator()(error e) { (*this)(result<T>(std::move(e))); }
 
+  // The flag the transport sets when the client goes away while the request is queued.
+  void watch(std::shared_ptr<const std::atomic<bool>> gone) { gone_ = std::move(gone); }
+  const std::shared_ptr<const std::atomic<bool>>& gone() const { return gone_; }
+
  private:
   boost::asio::any_io_executor executor_;
   callback fn_;
+  std::shared_ptr<const std::atomic<bool>> gone_;
 };
 
 // The answer of a request that took an Idempotency-Key: `replayed` when it is the stored

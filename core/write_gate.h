@@ -15,12 +15,16 @@
 #include <atomic>
 #include <cstdint>
 
+#include "core/limits.h"
+
 namespace stampede {
 
 struct write_gate_config {
-  int64_t target_ns = 5'000'000;      // CoDel's target: the wait a standing queue is held to
-  int64_t interval_ns = 100'000'000;  // CoDel's interval: a good queue's allowance, and the
-                                      // longest any write waits (its deadline)
+  // CoDel's target: the wait a standing queue is held to.
+  int64_t target_ns = limits::write_wait_target_ms * 1'000'000;
+  // CoDel's interval: a good queue's allowance, and the longest any write waits (its
+  // deadline).
+  int64_t interval_ns = limits::write_wait_interval_ms * 1'000'000;
 };
 
 class write_gate {

@@ -11,7 +11,7 @@ int64_t steady_now_ns() {
 }
 
 void write_queue::push(write_task t) {
-  if (tasks_.size() >= write_queue_max) {
+  if (tasks_.size() >= limits::write_queue_max) {
     stats_.full.fetch_add(1, std::memory_order_relaxed);
     return t.run(false);
   }

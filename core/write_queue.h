@@ -26,10 +26,6 @@ struct write_task {
   std::shared_ptr<const std::atomic<bool>> gone;  // set when the client went away; may be null
 };
 
-// Writes a shard may hold; past it a write is refused at once (the gate's time bound keeps
-// the queue far below this; this bounds memory should the clock misbehave).
-inline constexpr size_t write_queue_max = 65'536;
-
 class write_queue {
  public:
   explicit write_queue(write_gate& gate) : gate_(gate) {}

@@ -55,32 +55,20 @@ struct handler_context {
 
 using handler = void (*)(handler_context&, call&);
 
-// Money. Every amount the API emits (line totals, subtotals, shipping, totals, payment
-// amounts) must be exact in JavaScript, whose numbers hold integers exactly only up to
-// 2^53 - 1: browsers read 9998999999990501 as ...500. A price, unit or shipping, is bounded
-// so that the largest cart (cart_lines_max lines of quantity_max units) plus the dearest
-// shipping stays under it. (core/limits.h's price_minor_max is looser until core/ takes this
-// bound; the routes that set prices check this one.)
-inline constexpr int64_t json_exact_integer_max = (int64_t{1} << 53) - 1;
-inline constexpr int64_t price_minor_exact_max = 9'000'000'000;  // 90,000,000.00 in major units
-inline constexpr int64_t order_total_minor_max =
-    price_minor_exact_max * limits::quantity_max * static_cast<int64_t>(limits::cart_lines_max) +
-    price_minor_exact_max;
-static_assert(order_total_minor_max <= json_exact_integer_max,
-              "the largest order's total must be exact in JavaScript");
-static_assert(price_minor_exact_max <= limits::price_minor_max);
-
 // An engine reply that answers the call: ok(value) on success, the error's answer otherwise.
+// It carries the client's "gone" flag, so a write still queued when the client leaves is
+// not run.
 template <class T, class F>
 reply<T> answer(handler_context& ctx, call& c, F ok) {
-  return reply<T>(ctx.executor, [respond = std::move(c.respond), ok = std::move(ok)](
-                                    result<T> r) mutable {
+  reply<T> r(ctx.executor, [respond = std::move(c.respond), ok = std::move(ok)](result<T> r) mutable {
     if (r.ok()) {
       respond(ok(std::move(r).value()));
     } else {
       respond(error_response(r.err()));
     }
   });
+  r.watch(c.req.gone);
+  return r;
 }
 
 response json_response(unsigned status, const json::value& v);
@@ -105,7 +93,8 @@ json::value page_json(const page<T>& pg, F&& item) {
                                                              : json::value(pg.next_cursor)}};
 }
 
-// "<field> has the wrong type or is out of range", for a reader's first bad field.
+// "<field> has the wrong type or is out of range" (for a price, its range), for a reader's
+// first bad field.
 error bad_type(const std::string& field);
 
 }  // namespace stampede::http

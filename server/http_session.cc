@@ -1,5 +1,9 @@
 #include "server/http_session.h"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include "server/http_errors.h"
 #include "server/http_text.h"
 #include "server/transport_limits.h"
@@ -152,10 +156,39 @@ void http_session::dispatch() {
   r.signature = header("Stampede-Signature");
   if (r.path == "/v1/ws") return upgrade(r);
   r.body = std::move(req.body());
+  // The flag the engine sees: a fresh one unless no earlier write still holds the last.
+  if (!gone_ || gone_.use_count() > 1) gone_ = std::make_shared<std::atomic<bool>>();
+  gone_->store(false, std::memory_order_relaxed);
+  r.gone = gone_;
   started_ = std::chrono::steady_clock::now();
+  awaiting_answer_ = true;
   route_ = ctx_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
     self->do_write(std::move(out));
   });
+  // Answered already (a read on this shard, a refusal): nothing to watch. A write waits in
+  // a queue, where it should not run for a client that left.
+  if (awaiting_answer_ && route_ < api::table().size() && api::table()[route_].kind == route_kind::write)
+    do_watch();
+}
+
+void http_session::do_watch() {
+  watching_ = true;
+  stream_.socket().async_wait(tcp::socket::wait_read,
+                              beast::bind_front_handler(&http_session::on_watch, shared_from_this()));
+}
+
+// The socket is readable while a write is in the engine: the client closed it, or sent
+// more (a pipelined request, read once this one is answered).
+void http_session::on_watch(beast::error_code ec) {
+  watching_ = false;
+  if (ec || !awaiting_answer_) return;  // answered meanwhile (the wait was cancelled)
+  char byte;
+  ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    gone_->store(true, std::memory_order_relaxed);
+  } else if (n < 0) {
+    do_watch();  // woken for nothing: wait again
+  }
 }
 
 // GET /v1/ws: check the token (header or ?access_token=) and hand the socket to a
@@ -194,12 +227,18 @@ void http_session::reject(unsigned status, std::string_view code, std::string me
 // serializer costs more than the rest of a product read here (measured with callgrind),
 // for no gain on answers this simple.
 void http_session::do_write(response out) {
+  awaiting_answer_ = false;
+  if (watching_) {
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);  // the watch ends with operation_aborted
+  }
   if (route_ != no_route) {
     ctx_.routes.stats().observe(
         route_, out.status,
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count());
     route_ = no_route;
   }
+  if (gone_ && gone_->load(std::memory_order_relaxed)) return close();  // no one to tell
   if (!ctx_.accepting) keep_alive_ = false;  // draining: this answer is the last
   // One write in flight per connection, so one buffer serves them all.
   std::string& wire = write_buffer_;

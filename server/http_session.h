@@ -41,6 +41,10 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // A read failed: the peer left, timed out, or sent something malformed.
   void on_read_error(beast::error_code ec);
   void dispatch();
+  // While a write is in the engine: watch the socket, and flag the request gone when the
+  // client closes it (a queued write is then not run, and nothing is written back).
+  void do_watch();
+  void on_watch(beast::error_code ec);
   void upgrade(const request& r);
   // Answers an error the transport found itself, then closes.
   void reject(unsigned status, std::string_view code, std::string message);
@@ -70,6 +74,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::chrono::steady_clock::time_point linger_until_;
   size_t lingered_bytes_ = 0;
   std::string write_buffer_;
+  std::shared_ptr<std::atomic<bool>> gone_;  // the request in the engine's; reused when free
+  bool awaiting_answer_ = false;  // a request is in the routes or the engine
+  bool watching_ = false;         // a wait for the client's EOF is pending
 };
 
 }  // namespace stampede::http

@@ -172,6 +172,8 @@ int serve(const http::config& cfg) {
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
+  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
+  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
   wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
   engine eng(ec);
   // Until recovery is done and the shards serve, the address answers /healthz and a 503

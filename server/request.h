@@ -3,8 +3,10 @@
 // shard whose connection read it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -27,6 +29,9 @@ struct request {
   std::string if_none_match;
   std::string signature;  // Stampede-Signature
   std::string body;
+  // Set by the transport when the client goes away while the request is in the engine; a
+  // write still queued then is not run.
+  std::shared_ptr<const std::atomic<bool>> gone;
 };
 
 struct response {

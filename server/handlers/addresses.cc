@@ -67,7 +67,8 @@ void admin_replace_shipping_methods(handler_context& ctx, call& c) {
     reader rd{v.as_object()};
     auto id = rd.str("id", shipping_method_id_length_max);
     auto name = rd.str("name", limits::product_name_length_max);
-    auto price = rd.integer("price", 0, price_minor_exact_max);
+    auto price = rd.integer("price", 0, limits::price_minor_max);
+    if (rd.bad == "price") return c.fail(bad_type(rd.bad));
     if (!rd.bad.empty() || !id || !name || !price)
       return c.fail(field_error(rd.bad.empty() ? "items" : rd.bad,
                                 "each item needs an id, a name and a price >= 0"));

@@ -95,7 +95,7 @@ void admin_create_product(handler_context& ctx, call& c) {
   product_create pc;
   auto id = rd.str("id", limits::product_id_length_max + 1);
   auto name = rd.str("name", limits::product_name_length_max + 1);
-  auto price = rd.integer("price", 0, price_minor_exact_max);
+  auto price = rd.integer("price", 0, limits::price_minor_max);
   auto description = rd.str("description", limits::product_description_length_max);
   auto images = rd.str_list("images", limits::product_images_max,
                             limits::product_image_url_length_max);
@@ -126,7 +126,7 @@ void admin_patch_product(handler_context& ctx, call& c) {
   product_patch p;
   p.name = rd.str("name", limits::product_name_length_max + 1);
   p.description = rd.str("description", limits::product_description_length_max);
-  p.price = rd.integer("price", 0, price_minor_exact_max);
+  p.price = rd.integer("price", 0, limits::price_minor_max);
   p.images = rd.str_list("images", limits::product_images_max,
                          limits::product_image_url_length_max);
   p.on_hand = rd.integer("on_hand", 0, limits::on_hand_max);

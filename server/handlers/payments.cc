@@ -9,7 +9,7 @@ namespace {
 
 // An amount is checked against the order total by the engine (422 amount_mismatch); this
 // bound keeps out what no order can cost.
-constexpr int64_t payment_amount_max = order_total_minor_max;
+constexpr int64_t payment_amount_max = limits::order_total_minor_max;
 constexpr size_t payment_method_length_max = 16;
 constexpr size_t card_number_length_max = 32;
 constexpr size_t card_cvc_length_min = 3;

@@ -106,7 +106,7 @@ TEST(WriteQueue, AFullQueueRefusesAtOnce) {
   write_queue q(gate);
   recorder r;
   int64_t now = steady_now_ns();
-  for (size_t i = 0; i < write_queue_max; ++i) q.push(r.task("x", now, 0));
+  for (size_t i = 0; i < limits::write_queue_max; ++i) q.push(r.task("x", now, 0));
   q.push(r.task("over", now, 0));
   ASSERT_EQ(r.log.size(), 1u);
   EXPECT_EQ(r.log[0], "refused over");
