@@ -17,7 +17,9 @@ inline constexpr size_t product_name_length_max = 200;
 inline constexpr size_t product_description_length_max = 10'000;
 inline constexpr size_t product_images_max = 20;
 inline constexpr size_t product_image_url_length_max = 2'048;
-inline constexpr int64_t price_minor_max = 1'000'000'000'000;  // 10 billion in major units
+// Prices (of products and shipping methods) are bounded so that every amount the API emits
+// stays exact in JavaScript (see money below): 90,000,000.00 in major units.
+inline constexpr int64_t price_minor_max = 9'000'000'000;
 inline constexpr int64_t on_hand_max = 1'000'000'000;
 inline constexpr int64_t max_per_user_max = 1'000'000;
 
@@ -55,6 +57,17 @@ inline constexpr int64_t page_limit_min = 1;
 inline constexpr int64_t page_limit_max = 200;
 inline constexpr int64_t page_limit_default = 50;
 
+// Money. JavaScript holds integers exactly only up to 2^53 - 1 (browsers read
+// 9998999999990501 as ...500), and every amount the API emits is a JSON number: line
+// totals, subtotals, shipping, totals, payment amounts. The largest order is a full cart
+// (cart_lines_max lines of quantity_max units) at the highest price plus the dearest
+// shipping; it must stay exact.
+inline constexpr int64_t json_exact_integer_max = (int64_t{1} << 53) - 1;
+inline constexpr int64_t order_total_minor_max =
+    price_minor_max * quantity_max * static_cast<int64_t>(cart_lines_max) + price_minor_max;
+static_assert(order_total_minor_max <= json_exact_integer_max,
+              "the largest order's total must be exact in JavaScript");
+
 // Shards and their queues.
 inline constexpr size_t shards_max = 256;
 // Admission control: a new client request to a shard whose inbox holds more than this
@@ -65,6 +78,17 @@ inline constexpr size_t shards_max = 256;
 inline constexpr int64_t shard_inbox_admission_max = 65'536;
 // Messages one drain pass handles before yielding to the shard's other I/O.
 inline constexpr size_t shard_drain_batch_max = 512;
+// Admission of client writes by queueing time (core/write_gate.h, after CoDel): a write may
+// wait up to the interval in a queue that empties at least once an interval, and only the
+// target in a standing queue; a write that waited past the interval is refused unrun.
+inline constexpr int64_t write_wait_target_ms = 5;
+inline constexpr int64_t write_wait_interval_ms = 100;
+// Writes a shard queues at most (the time bound keeps it far below; this bounds memory).
+inline constexpr size_t write_queue_max = 65'536;
+// Writes a shard runs in one turn of its loop, and for how long at most, before it polls
+// its sockets and mailbox again: reads wait at most about this long behind writes.
+inline constexpr size_t write_batch_max = 64;
+inline constexpr int64_t write_batch_us = 500;
 // While its mailbox is busy, how often a shard polls its sockets and timers.
 inline constexpr int64_t shard_reactor_poll_period_us = 20;
 // Units (a product, a user with everything of theirs) a shard copies for a snapshot per

@@ -4,10 +4,14 @@
 // answer, or a reply destroyed unanswered (a request that would hang until its client gives
 // up: Seastar's broken promise), fails the check. The one exception is a shard torn down with
 // requests still queued in it (the engine stopped mid-flight): see reply_drop_window.
+// A reply may also carry its client's "gone" flag (watch()): a write still queued when the
+// client leaves is not run.
 // Thread-safety: a reply is used by one thread at a time (it moves with its request).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
 #include <utility>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -43,7 +47,8 @@ class reply {
   reply(reply&& other) noexcept
       : executor_(std::move(other.executor_)),
         fn_(std::move(other.fn_)),
-        state_(std::exchange(other.state_, state::moved)) {}
+        state_(std::exchange(other.state_, state::moved)),
+        gone_(std::move(other.gone_)) {}
   reply& operator=(reply&&) = delete;
   reply(const reply&) = delete;
   ~reply() { STAMPEDE_DCHECK(state_ != state::waiting || reply_drop_window::open > 0); }
@@ -57,11 +62,16 @@ class reply {
   }
   void operator()(error e) { (*this)(result<T>(std::move(e))); }
 
+  // The flag the transport sets when the client goes away while the request is queued.
+  void watch(std::shared_ptr<const std::atomic<bool>> gone) { gone_ = std::move(gone); }
+  const std::shared_ptr<const std::atomic<bool>>& gone() const { return gone_; }
+
  private:
   enum class state : uint8_t { waiting, answered, moved };
   boost::asio::any_io_executor executor_;
   callback fn_;
   state state_ = state::waiting;
+  std::shared_ptr<const std::atomic<bool>> gone_;
 };
 
 // The answer of a request that took an Idempotency-Key: `replayed` when it is the stored

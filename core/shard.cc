@@ -46,6 +46,7 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       timer_(io_),
       snapshot_timer_(io_),
       batch_(limits::shard_drain_batch_max),
+      gate_(config.writes),
       log_(std::move(log)) {
   STAMPEDE_CHECK(index < limits::shards_max);
 }
@@ -110,6 +111,11 @@ void shard::run() {
     }
     if (mailbox_.depth() > 0) {
       drain(batch_.size());
+      worked = true;
+    }
+    // Writes go after the reads and messages of the pass, a bounded batch at a time.
+    if (!writes_.empty()) {
+      run_writes();
       worked = true;
     }
     if (snapshot_turn_due_) {
@@ -190,6 +196,18 @@ size_t shard::drain(size_t messages_max) {
   }
   end_of_pass();
   return n;
+}
+
+void shard::post_write(write_task&& t) {
+  if (current() == this) return writes_.push(std::move(t));
+  post(message{std::move(t)});
+}
+
+void shard::run_writes() {
+  auto budget = std::chrono::microseconds(limits::write_batch_us);
+  writes_.run_front(limits::write_batch_max,
+                    steady_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(budget).count());
+  end_of_pass();
 }
 
 void shard::send(uint32_t to, message&& m) {
@@ -426,6 +444,10 @@ void shard::stats_into(store_stats& out) const {
   mine.committed_units = catalog_.committed_total();
   mine.carts_holding = users_.carts_holding();
   mine.orders_by_status = orders_.by_status();
+  mine.writes_shed = static_cast<int64_t>(shed_at_gate_.load(std::memory_order_relaxed));
+  mine.writes_late = static_cast<int64_t>(writes_.stats().late.load(std::memory_order_relaxed));
+  mine.writes_gone = static_cast<int64_t>(writes_.stats().gone.load(std::memory_order_relaxed));
+  mine.writes_full = static_cast<int64_t>(writes_.stats().full.load(std::memory_order_relaxed));
   out += mine;
 }
 

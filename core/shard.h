@@ -48,6 +48,8 @@
 #include "core/stock_exchange.h"
 #include "core/user_table.h"
 #include "core/webhook_outbox.h"
+#include "core/write_gate.h"
+#include "core/write_queue.h"
 
 namespace stampede {
 
@@ -62,6 +64,7 @@ struct shard_config {
   bool email = false;  // --smtp-url: notify() queues a mail for each order with an address
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;  // tests lower it
+  write_gate_config writes;  // admission of client writes by queueing time
 };
 
 class shard final : private effect_recorder, private message_sink {
@@ -104,6 +107,12 @@ class shard final : private effect_recorder, private message_sink {
   int64_t inbox_depth() const { return mailbox_.depth(); }
   // The shard whose thread is calling, or nullptr on any other thread.
   static shard* current();
+  // Client writes for this shard: the gate says whether one may queue now; post_write
+  // queues it (directly from this shard's own thread, through the mailbox from others).
+  const write_gate& writes_gate() const { return gate_; }
+  void post_write(write_task&& t);
+  // Writes refused: at the gate (counted by the engine), and by the queue (late, gone, full).
+  std::atomic<uint64_t>& writes_shed_at_gate() { return shed_at_gate_; }
 
   // ---- Shard-local from here on. ----
 
@@ -212,6 +221,9 @@ class shard final : private effect_recorder, private message_sink {
   void handle(stock_reply& m) { exchange_.on_reply(m); }
   void handle(stock_move& m) { exchange_.on_move(m); }
   void handle(shard_task& m) { m.run(*this); }
+  void handle(write_task& m) { writes_.push(std::move(m)); }
+  // Runs the front of the write queue: a bounded batch, after this pass's reads.
+  void run_writes();
   void arm_timer();
   void apply(effect&& e);
   void note_id(std::string_view id, std::string_view prefix);
@@ -255,6 +267,9 @@ class shard final : private effect_recorder, private message_sink {
   boost::asio::steady_timer snapshot_timer_;
   bool snapshot_turn_due_ = false;  // the loop takes the next chunk after its next batch
   std::vector<message> batch_;
+  write_gate gate_;
+  write_queue writes_{gate_};
+  std::atomic<uint64_t> shed_at_gate_{0};
   std::vector<std::vector<message>> outgoing_;       // per destination shard
   std::vector<moodycamel::ProducerToken> tokens_;   // ours, per destination mailbox
   std::unique_ptr<effect_log> log_;

@@ -150,15 +150,9 @@ data_dir_lock::~data_dir_lock() {
 std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report,
                           data_dir_lock& held, const store_options& options) {
   auto start = std::chrono::steady_clock::now();
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return "cannot create " + dir + ": " + errno_text();
-  // One process per data directory.
-  int lock = ::open((dir + "/LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
-    std::string err = errno_text();
-    if (lock >= 0) ::close(lock);
-    return dir + " is in use by another stampede (or cannot be locked: " + err + ")";
-  }
+  std::string why;
+  int lock = lock_data_dir(dir, why);
+  if (lock < 0) return why;
   held.fd_ = lock;
   if (auto err = check_manifest(dir, eng.shard_count()); !err.empty()) return err;
   if (auto err = snapshot_store::open(dir + "/snapshot", eng.shard_count(),

@@ -7,6 +7,8 @@
 
 #include <boost/json.hpp>
 
+#include "core/limits.h"
+
 namespace stampede::http {
 
 namespace {
@@ -54,6 +56,13 @@ std::optional<std::string> b64url_decode(std::string_view in) {
   }
   if (bits >= 6) return std::nullopt;  // a lone trailing character is not base64
   return out;
+}
+
+// Code points in valid UTF-8: the bytes that do not continue a sequence.
+size_t utf8_length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
 }
 
 std::string hmac_raw(std::string_view key, std::string_view data) {
@@ -139,7 +148,7 @@ std::string token_verifier::mac_raw(std::string_view data) {
 }
 
 std::optional<identity> token_verifier::verify(std::string_view token, int64_t now_s) {
-  if (token.size() > 4096) return std::nullopt;
+  if (token.size() > token_bytes_max) return std::nullopt;
   if (auto it = cache_.find(absl::string_view(token.data(), token.size())); it != cache_.end()) {
     if (it->second.expires_at_s > now_s) return it->second;
     cache_.erase(it);
@@ -162,7 +171,9 @@ std::optional<identity> token_verifier::verify(std::string_view token, int64_t n
   if (!claims) return std::nullopt;
   identity id;
   auto sub = claims->if_contains("sub");
-  if (!sub || !sub->is_string() || sub->as_string().empty() || sub->as_string().size() > 128)
+  // API.md counts `sub` in characters (UTF-8 code points; the parser has checked the UTF-8).
+  if (!sub || !sub->is_string() || sub->as_string().empty() ||
+      utf8_length(sub->as_string()) > limits::user_id_length_max)
     return std::nullopt;
   id.user_id = std::string(sub->as_string());
   for (unsigned char c : id.user_id)

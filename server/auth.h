@@ -16,6 +16,9 @@
 
 namespace stampede::http {
 
+// A longer bearer token is refused (401) without being decoded.
+inline constexpr size_t token_bytes_max = 4096;
+
 struct identity {
   std::string user_id;
   bool admin = false;

@@ -114,6 +114,14 @@ const std::vector<flag>& flags() {
       {"--rate-limit", "STAMPEDE_RATE_LIMIT",
        "requests a second per user, with a burst of 40; 0 turns it off (default 20)", true,
        [](config& c, const std::string& v) { return to_int(v, 0, 1'000'000, c.rate_limit_per_s); }},
+      {"--write-wait-target-ms", "STAMPEDE_WRITE_WAIT_TARGET_MS",
+       "admission control: the wait a write may have in a queue that has not emptied for a "
+       "whole interval; longer and new writes get 503 overloaded (default 5)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 10'000, c.write_wait_target_ms); }},
+      {"--write-wait-interval-ms", "STAMPEDE_WRITE_WAIT_INTERVAL_MS",
+       "admission control: the wait a write may have in a queue that empties at least this "
+       "often, and the longest any write waits before it is refused unrun (default 100)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 60'000, c.write_wait_interval_ms); }},
       {"--request-timeout", "STAMPEDE_REQUEST_TIMEOUT",
        "seconds a client has to send a whole request before it is closed (default 10)", true,
        [](config& c, const std::string& v) { return to_int(v, 1, 3600, c.request_timeout_s); }},

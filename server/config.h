@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/limits.h"
+
 namespace stampede::http {
 
 struct config {
@@ -27,6 +29,8 @@ struct config {
   bool demo = false;
   int64_t rate_limit_per_s = 20;  // per user; 0: off
   int64_t request_timeout_s = 10;
+  int64_t write_wait_target_ms = limits::write_wait_target_ms;
+  int64_t write_wait_interval_ms = limits::write_wait_interval_ms;
   int64_t webhook_retry_ms = 1000;
   std::string webhook_ca_file;
   // Order email (server/email/): nothing is sent without smtp_url.

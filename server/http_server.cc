@@ -2,6 +2,7 @@
 
 #include <future>
 
+#include "server/http_session.h"
 #include "server/listener.h"
 #include "server/shard_context.h"
 #include "server/stats_publisher.h"
@@ -10,9 +11,11 @@
 namespace stampede::http {
 
 http_server::http_server(engine& eng, server_settings settings)
-    : settings_(std::move(settings)), metrics_(std::make_unique<metrics>(api::route_names())) {
+    : settings_(std::move(settings)),
+      metrics_(std::make_unique<metrics>(api::route_names())),
+      descriptors_(std::make_unique<descriptor_budget>(settings_.connections_max)) {
   for (uint32_t i = 0; i < eng.shard_count(); ++i) {
-    shards_.push_back(std::make_unique<shard_context>(eng, settings_, *metrics_, i));
+    shards_.push_back(std::make_unique<shard_context>(eng, settings_, *metrics_, i, *descriptors_));
     listeners_.push_back(std::make_unique<listener>(*shards_.back()));
   }
   // Each shard's hub becomes its live sink, set on the shard's own thread.
@@ -54,6 +57,9 @@ void http_server::stop_accepting() {
     std::promise<void> done;
     asio::post(shards_[i]->io, [ctx = shards_[i].get(), l = listeners_[i].get(), &done] {
       l->stop();
+      // Copied: a session that closes leaves the set.
+      std::vector<http_session*> sessions(ctx->sessions.begin(), ctx->sessions.end());
+      for (http_session* s : sessions) s->drain();
       ctx->hub.close_all();
       ctx->webhooks.stop();
       ctx->mail.stop();

@@ -17,6 +17,7 @@
 #include "persistence/snapshot.h"
 #include "persistence/recovery.h"
 #include "server/auth.h"
+#include "server/descriptor_budget.h"
 #include "server/config.h"
 #include "server/email/mailer.h"
 #include "server/handlers/handlers.h"
@@ -179,6 +180,13 @@ int serve(const http::config& cfg) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // Connections may use every descriptor the hard limit allows, less a reserve for the logs
+  // and snapshots (server/descriptor_budget.h).
+  std::string descriptors_report;
+  size_t descriptor_limit = http::raise_descriptor_limit(descriptors_report);
+  size_t connections_max = http::connections_allowed(descriptor_limit);
+  std::fprintf(stderr, "stampede: %s; up to %zu connections\n", descriptors_report.c_str(), connections_max);
+
   engine_config ec;
   ec.shards = cfg.shards;
   ec.hold_ttl_s = cfg.hold_ttl_s;
@@ -186,6 +194,8 @@ int serve(const http::config& cfg) {
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
   ec.email = !cfg.smtp_url.empty();
+  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
+  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
   wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
   engine eng(ec);
   // Until recovery is done and the shards serve, the address answers /healthz and a 503
@@ -219,7 +229,8 @@ int serve(const http::config& cfg) {
   auto mailer = make_mailer(cfg);  // after the engine, before the server: outlives its users
   http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
                                  cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
-                                 mailer.get(), cfg.email_retry_ms};
+                                 mailer.get(), cfg.email_retry_ms,
+                                 connections_max};
   http::http_server server(eng, settings);
   if (auto err = server.start(host, early.port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
@@ -228,8 +239,10 @@ int serve(const http::config& cfg) {
     pool.join();
     return 1;
   }
-  early.stop();  // the shards' acceptors are bound beside it on the same port
+  // Recovery is over and the shards' acceptors are bound beside the responder on the same
+  // port: they take over at once (stop() waits for no client of the responder's).
   http::handlers::set_ready(true);
+  early.stop();
   if (cfg.jwt_secret_defaulted)
     std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
   if (cfg.durability == "async")

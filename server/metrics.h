@@ -44,6 +44,7 @@ class metrics {
   // The dashboard's live p99s (admin:stats): add to cart and checkout, since the last look.
   latency_window add_to_cart_latency;
   latency_window checkout_latency;
+  std::atomic<uint64_t> webhook_breaker_opened{0};  // a receiver's breaker opened
 
  private:
   static size_t status_slot(unsigned status);

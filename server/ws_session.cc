@@ -35,8 +35,13 @@ std::shared_ptr<const ws::frame> ws_error(std::string_view code, std::string_vie
   return ws_text(json::object{{"type", "error"}, {"code", code}, {"message", message}});
 }
 
-ws_session::ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who)
-    : socket_(std::move(socket)), hub_(hub), who_(std::move(who)), reader_(ws_message_bytes_max) {
+ws_session::ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who,
+                       descriptor_slot slot)
+    : socket_(std::move(socket)),
+      hub_(hub),
+      slot_(std::move(slot)),
+      who_(std::move(who)),
+      reader_(ws_message_bytes_max) {
   hub_.join(this, socket_.get_executor());
   ++hub_.stats().ws_connections;
 }
