@@ -62,6 +62,7 @@ struct product_create {
   int64_t max_per_user = 0;
   std::optional<int64_t> sale_starts_at_ms;
   std::optional<int64_t> sale_ends_at_ms;
+  bool operator==(const product_create&) const = default;
 };
 
 // The body of PATCH /v1/admin/products/{id}: only the fields present change.
@@ -76,6 +77,7 @@ struct product_patch {
   std::optional<std::optional<int64_t>> sale_starts_at_ms;
   std::optional<std::optional<int64_t>> sale_ends_at_ms;
   std::optional<bool> active;
+  bool operator==(const product_patch&) const = default;
 };
 
 // Field checks shared by create and patch; the first bad field answers invalid_request.

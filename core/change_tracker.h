@@ -3,7 +3,7 @@
 // changed before it, a bounded chunk per turn of the shard's loop; a unit about to change
 // before the round took it is taken first (copy-on-write), so the round is the state right
 // after that position. Units: a product, a user with everything of theirs, the shipping
-// methods, the webhook registrations, the webhook outbox (snapshot_unit in effect.h).
+// methods, the webhook registrations, the webhook outbox, the email outbox (snapshot_unit in effect.h).
 // Shard-local: only the owning shard's thread touches a change_tracker.
 #pragma once
 
@@ -26,6 +26,7 @@ enum class unit_kind : char {
   shipping = 's',
   webhooks = 'w',
   outbox = 'x',
+  mail = 'm',  // the email outbox
 };
 
 class change_tracker {
@@ -66,6 +67,7 @@ class change_tracker {
     bool shipping = false;
     bool webhooks = false;
     bool outbox = false;
+    bool mail = false;
     std::vector<snapshot_unit> chunk;
   };
   bool* whole_unit_flag(round& r, unit_kind kind);
@@ -74,6 +76,7 @@ class change_tracker {
   bool shipping_ = false;
   bool webhooks_ = false;
   bool outbox_ = false;
+  bool mail_ = false;
   std::unique_ptr<round> run_;
 };
 

@@ -132,22 +132,6 @@ order build_order(std::string id, const user_record& u, const std::vector<stock_
   return o;
 }
 
-// The commit point: the order is recorded and the cart emptied in one effect; the holds
-// become committed stock on the products' shards.
-void commit(shard& s, user_turn turn, order o, const std::optional<idempotency_scope>& scope,
-            reply<idempotent<order>> done) {
-  std::string id = o.id;
-  s.record(order_placed{std::move(o)});
-  const order& stored = *s.orders().find(id);
-  for (const auto& item : stored.items)
-    s.exchange().move(stock_move::kind::commit, item.product_id, item.quantity);
-  events::notify(s, turn.user(), stored, "order.created");
-  if (scope) s.record(stored_answer_effect(turn->id, *scope, s.now_ms(), stored));
-  s.when_answerable([answer = stored, done = std::move(done)]() mutable {
-    done(idempotent<order>{std::move(answer), false});
-  });
-}
-
 // Gives back what a refused attempt took; it was never recorded, so no need to wait.
 void give_back(shard& s, const user_record& u, const std::vector<stock_answer>& answers) {
   const auto& lines = u.basket.lines;
@@ -155,6 +139,25 @@ void give_back(shard& s, const user_record& u, const std::vector<stock_answer>& 
     if (answers[i].reserved)
       s.exchange().move(stock_move::kind::release, lines[i].product_id, lines[i].quantity);
   }
+}
+
+// The commit point: the order is recorded and the cart emptied in one effect; the holds
+// become committed stock on the products' shards.
+void commit(shard& s, user_turn turn, order o, const std::vector<stock_answer>& answers,
+            const std::optional<idempotency_scope>& scope, reply<idempotent<order>> done) {
+  std::string id = o.id;
+  if (!s.try_record(order_placed{std::move(o)})) {
+    give_back(s, turn.user(), answers);
+    return done(too_large_to_store());
+  }
+  const order& stored = *s.orders().find(id);
+  for (const auto& item : stored.items)
+    s.exchange().move(stock_move::kind::commit, item.product_id, item.quantity);
+  events::notify(s, turn.user(), stored, "order.created");
+  if (scope) s.record(kept_answer(turn->id, *scope, s.now_ms(), stored));
+  s.when_answerable([answer = stored, done = std::move(done)]() mutable {
+    done(idempotent<order>{std::move(answer), false});
+  });
 }
 
 }  // namespace
@@ -191,7 +194,7 @@ void place_order(shard& s, const std::string& user_id, checkout_request req,
     auto asks = asks_for(turn.user(), /*take=*/true);
     s.exchange().ask(std::move(asks), s.now_ms(),
                      [&s, turn = std::move(turn), in = std::move(in).value(),
-                      scope = std::move(scope),
+                      scope = std::move(scope), email = std::move(req.email),
                       done = std::move(done)](std::vector<stock_answer> answers) mutable {
       if (auto refused = stock_refusal_of(turn.user(), answers)) {
         give_back(s, turn.user(), answers);
@@ -199,7 +202,8 @@ void place_order(shard& s, const std::string& user_id, checkout_request req,
       }
       order o = build_order(s.next_id("ord_", turn->id), turn.user(), answers, in, s.now_ms(),
                             s.config().payment_ttl_ms);
-      commit(s, std::move(turn), std::move(o), scope, std::move(done));
+      o.email = std::move(email);
+      commit(s, std::move(turn), std::move(o), answers, scope, std::move(done));
     });
   });
 }

@@ -61,6 +61,7 @@ result<watch_snapshot> snapshot_of(shard& s, const topic& t, const std::string& 
     }
     case topic_kind::orders:
     case topic_kind::admin_orders:
+    case topic_kind::admin_stats:  // its figures come from server/'s stats publisher
       return answer;
     default:
       return make_error(error_code::not_found, "no such topic");
@@ -84,6 +85,10 @@ void notify(shard& s, user_record& u, const order& o, std::string_view event) {
     if (!webhook_wants(w, n.event)) continue;
     if (event_id.empty()) event_id = s.next_id("evt_", u.id);
     s.record(webhook_event_queued{outbox_entry{event_id, w.id, n, n.created_at_ms}});
+  }
+  if (s.config().email && !o.email.empty()) {
+    if (event_id.empty()) event_id = s.next_id("evt_", u.id);
+    s.record(email_queued{email_entry{event_id, n, o, n.created_at_ms}});
   }
   s.record(notification_added{u.id, std::move(n)});
   // Watchers hear of it once it is durable, as the client that caused it does.

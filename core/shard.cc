@@ -21,8 +21,7 @@ thread_local shard* this_thread_shard = nullptr;
 // Server-made ids carry the shard number above the sequence's low 40 bits, so ids of
 // different shards never collide (and a replay finds its own shard's counter).
 constexpr unsigned sequence_shard_shift = 40;
-constexpr unsigned sequence_bits = 48;  // the id's 12 hex digits (ids.cc)
-static_assert(limits::shards_max <= (uint64_t{1} << (sequence_bits - sequence_shard_shift)),
+static_assert(limits::shards_max <= (uint64_t{1} << (owned_id_sequence_bits - sequence_shard_shift)),
               "the shard number fits the id sequence above its shift");
 
 }  // namespace
@@ -36,6 +35,7 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       shipping_(default_shipping_methods()),
       users_(owner_, time, config.user_requests_per_s),
       webhooks_(owner_, *this),
+      mail_(owner_, *this),
       live_(routes.shard_count()),
       exchange_(index, routes, catalog_, *this),
       next_sequence_((static_cast<uint64_t>(index) << sequence_shard_shift) + 1),
@@ -46,6 +46,7 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       timer_(io_),
       snapshot_timer_(io_),
       batch_(limits::shard_drain_batch_max),
+      gate_(config.writes),
       log_(std::move(log)) {
   STAMPEDE_CHECK(index < limits::shards_max);
 }
@@ -66,9 +67,28 @@ shard* shard::current() { return this_thread_shard; }
 // ---------------------------------------------------------------------------------------
 // The loop
 
+// The calling thread is the shard's loop while this lives: run()'s whole life, or one
+// step of the simulator.
+class shard::loop_binding {
+ public:
+  explicit loop_binding(shard& s) : s_(s), was_(this_thread_shard) {
+    this_thread_shard = &s;
+    s.owner_.bind();
+  }
+  ~loop_binding() {
+    s_.owner_.unbind();
+    this_thread_shard = was_;
+  }
+  loop_binding(const loop_binding&) = delete;
+  loop_binding& operator=(const loop_binding&) = delete;
+
+ private:
+  shard& s_;
+  shard* was_;
+};
+
 void shard::run() {
-  this_thread_shard = this;
-  owner_.bind();
+  loop_binding bound(*this);
   auto guard = asio::make_work_guard(io_);
   if (config_.run_timer) arm_timer();
   // Poll (sockets, timers, the mailbox) while work keeps coming; after idle_spin_us with
@@ -90,7 +110,12 @@ void shard::run() {
       if (worked) end_of_pass();
     }
     if (mailbox_.depth() > 0) {
-      drain();
+      drain(batch_.size());
+      worked = true;
+    }
+    // Writes go after the reads and messages of the pass, a bounded batch at a time.
+    if (!writes_.empty()) {
+      run_writes();
       worked = true;
     }
     if (snapshot_turn_due_) {
@@ -104,21 +129,48 @@ void shard::run() {
       continue;
     }
     if (std::chrono::steady_clock::now() - idle_since < spin) continue;
-    // Dekker-style hand-off with mailbox::post: either we see its message here, or it
-    // sees sleeping_ and posts the wake-up.
-    sleeping_.store(true, std::memory_order_seq_cst);
-    if (mailbox_.depth() > 0) {
-      sleeping_.store(false, std::memory_order_relaxed);
-      continue;
-    }
+    if (!fall_asleep()) continue;
     io_.run_one();
-    sleeping_.store(false, std::memory_order_relaxed);
-    // What that handler recorded or sent goes now, not at the next event.
-    end_of_pass();
+    wake_up();
     idle_since = std::chrono::steady_clock::now();
   }
-  owner_.unbind();
-  this_thread_shard = nullptr;
+}
+
+bool shard::fall_asleep() {
+  // Dekker-style hand-off with mailbox::post: either we see its message here, or it
+  // sees sleeping_ and posts the wake-up.
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (mailbox_.depth() <= 0) return true;
+  sleeping_.store(false, std::memory_order_relaxed);
+  return false;
+}
+
+void shard::wake_up() {
+  sleeping_.store(false, std::memory_order_relaxed);
+  // What the handler that woke us recorded or sent goes now, not at the next event.
+  end_of_pass();
+}
+
+size_t shard::step_drain(size_t messages_max) {
+  STAMPEDE_CHECK(messages_max <= batch_.size());
+  loop_binding bound(*this);
+  return drain(messages_max);
+}
+
+size_t shard::step_poll() {
+  loop_binding bound(*this);
+  size_t n = io_.poll();
+  if (n > 0) end_of_pass();
+  return n;
+}
+
+bool shard::step_fall_asleep() { return fall_asleep(); }
+
+bool shard::step_wake() {
+  loop_binding bound(*this);
+  if (io_.poll_one() == 0) return false;
+  wake_up();
+  return true;
 }
 
 void shard::stop() { io_.stop(); }
@@ -135,13 +187,26 @@ void shard::arm_timer() {
 
 // Handles one batch from the mailbox; run() calls it again while messages remain, between
 // the io_context's other handlers (sockets, timers).
-void shard::drain() {
-  auto [n, more] = mailbox_.take(batch_.data(), batch_.size());
+size_t shard::drain(size_t messages_max) {
+  auto [n, more] = mailbox_.take(batch_.data(), messages_max);
   (void)more;
   for (size_t i = 0; i < n; ++i) {
     std::visit([this](auto& m) { handle(m); }, batch_[i]);
     batch_[i] = message{};
   }
+  end_of_pass();
+  return n;
+}
+
+void shard::post_write(write_task&& t) {
+  if (current() == this) return writes_.push(std::move(t));
+  post(message{std::move(t)});
+}
+
+void shard::run_writes() {
+  auto budget = std::chrono::microseconds(limits::write_batch_us);
+  writes_.run_front(limits::write_batch_max,
+                    steady_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(budget).count());
   end_of_pass();
 }
 
@@ -194,16 +259,22 @@ void shard::commit_pass() {
 // ---------------------------------------------------------------------------------------
 // Effects
 
-uint64_t shard::record(effect e) {
+bool shard::try_record(effect e) {
   STAMPEDE_DCHECK(owner_.is_current());
-  last_lsn_ = log_->append(e);
+  uint64_t lsn = log_->append(e);
+  if (lsn == 0) return false;
+  last_lsn_ = lsn;
   apply(std::move(e));
-  return last_lsn_;
+  return true;
 }
+
+void shard::record(effect e) { STAMPEDE_CHECK(try_record(std::move(e))); }
 
 void shard::record_when_durable(effect e, absl::AnyInvocable<void()> then) {
   STAMPEDE_DCHECK(owner_.is_current());
-  last_lsn_ = log_->append(e);
+  uint64_t lsn = log_->append(e);
+  STAMPEDE_CHECK(lsn != 0);  // catalog fields are bounded (catalog.cc's validate)
+  last_lsn_ = lsn;
   when_durable([this, e = std::move(e), then = std::move(then)]() mutable {
     apply(std::move(e));
     then();
@@ -229,6 +300,17 @@ void shard::when_answerable(absl::AnyInvocable<void()> fn) {
   } else {
     when_durable(std::move(fn));
   }
+}
+
+void shard::free_stock(std::vector<stock_move> moves, absl::AnyInvocable<void()> then) {
+  STAMPEDE_DCHECK(owner_.is_current());
+  if (config_.answer_before_durable) {
+    if (then) after_pass_.push_back(std::move(then));
+    then = nullptr;
+  }
+  when_durable([this, moves = std::move(moves), then = std::move(then)]() mutable {
+    exchange_.move_all(std::move(moves), std::move(then));
+  });
 }
 
 std::string shard::next_id(std::string_view prefix, std::string_view owner) {
@@ -278,9 +360,15 @@ struct shard::applier {
     order was = s.orders_.update(std::move(x.value));
     s.users_.order_changed(was, *s.orders_.find(was.id));
   }
-  void operator()(idempotency_stored& x) {
-    s.idempotency_.store(std::move(x.user_id), std::move(x.scope_key),
-                         {x.fingerprint, x.stored_at_ms, std::move(x.answer)});
+  void operator()(idempotency_stored& x) { s.idempotency_.keep(compact(std::move(x))); }
+  void operator()(idempotency_kept& x) {
+    if (x.kind == answer_kind::cart_now) {
+      // The answer of an add: the cart the record before this one left.
+      const user_record* u = s.users_.find(x.user_id);
+      x.kind = answer_kind::cart;
+      codec::encode(x.answer, u ? u->basket : cart{});
+    }
+    s.idempotency_.keep(std::move(x));
   }
   void operator()(webhooks_replaced& x) { s.webhooks_.replace(std::move(x.list)); }
   void operator()(webhook_event_queued& x) {
@@ -290,6 +378,11 @@ struct shard::applier {
   void operator()(const webhook_event_done& x) {
     s.webhooks_.remove({x.created_at_ms, x.event_id, x.webhook_id});
   }
+  void operator()(email_queued& x) {
+    s.note_id(x.entry.event_id, "evt_");
+    s.mail_.queue(std::move(x.entry));
+  }
+  void operator()(const email_done& x) { s.mail_.remove({x.created_at_ms, x.event_id}); }
 };
 
 void shard::note_ids(const order& o) {
@@ -318,9 +411,14 @@ void shard::replicated(effect&& e, uint64_t lsn) {
 
 void shard::abandon_pending() {
   STAMPEDE_DCHECK(owner_.is_current());
+  // The replies in these closures are dropped on purpose: they answer not_primary.
+  ++reply_drop_window::open;
+  ++reply_drop_window::abandoning;
   after_durable_.clear();
   after_pass_.clear();
   after_acked_.clear();
+  --reply_drop_window::abandoning;
+  --reply_drop_window::open;
 }
 
 void shard::reserve_for_replay(size_t entries) {
@@ -378,6 +476,10 @@ void shard::stats_into(store_stats& out) const {
   mine.committed_units = catalog_.committed_total();
   mine.carts_holding = users_.carts_holding();
   mine.orders_by_status = orders_.by_status();
+  mine.writes_shed = static_cast<int64_t>(shed_at_gate_.load(std::memory_order_relaxed));
+  mine.writes_late = static_cast<int64_t>(writes_.stats().late.load(std::memory_order_relaxed));
+  mine.writes_gone = static_cast<int64_t>(writes_.stats().gone.load(std::memory_order_relaxed));
+  mine.writes_full = static_cast<int64_t>(writes_.stats().full.load(std::memory_order_relaxed));
   out += mine;
 }
 

@@ -32,6 +32,7 @@
 #include "core/change_tracker.h"
 #include "core/check.h"
 #include "core/clock.h"
+#include "core/email_outbox.h"
 #include "core/effect.h"
 #include "core/idempotency.h"
 #include "core/limits.h"
@@ -47,6 +48,8 @@
 #include "core/stock_exchange.h"
 #include "core/user_table.h"
 #include "core/webhook_outbox.h"
+#include "core/write_gate.h"
+#include "core/write_queue.h"
 
 namespace stampede {
 
@@ -58,8 +61,10 @@ struct shard_config {
   bool answer_before_durable = false;  // --durability async
   int64_t idle_spin_us = 50;  // how long an idle shard polls before it sleeps
   payment_gateway* gateway = nullptr;  // outlives the shard; required for payments
+  bool email = false;  // --smtp-url: notify() queues a mail for each order with an address
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;  // tests lower it
+  write_gate_config writes;  // admission of client writes by queueing time
 };
 
 class shard final : private effect_recorder, private message_sink {
@@ -78,6 +83,22 @@ class shard final : private effect_recorder, private message_sink {
   void run();
   void stop();
 
+  // Simulation (tests/sim/): run() taken apart, so that one thread drives every shard a
+  // step at a time in the order a seeded scheduler picks. run() is made of the same pieces.
+  // Each step binds the shard to the calling thread for its duration, as run() does for its
+  // life. REQUIRES: run() is not running; the caller keeps io() from running out of work.
+  // A pass over at most `messages_max` (<= limits::shard_drain_batch_max) messages of the
+  // inbox; returns how many it took.
+  size_t step_drain(size_t messages_max);
+  // Runs the io_context's ready handlers (a timer's), then ends the pass; how many ran.
+  size_t step_poll();
+  // The hand-off before sleeping: true if the loop now sleeps in the reactor; false if it
+  // saw a counted message first and stays awake.
+  bool step_fall_asleep();
+  // The reactor of a sleeping loop: runs one ready handler (a wake-up, a timer's), after
+  // which the loop is awake; false, still asleep, when none is ready.
+  bool step_wake();
+
   // Any thread.
   void post(message&& m) { mailbox_.post(std::move(m)); }
   mailbox<message>& inbox() { return mailbox_; }
@@ -86,12 +107,23 @@ class shard final : private effect_recorder, private message_sink {
   int64_t inbox_depth() const { return mailbox_.depth(); }
   // The shard whose thread is calling, or nullptr on any other thread.
   static shard* current();
+  // Client writes for this shard: the gate says whether one may queue now; post_write
+  // queues it (directly from this shard's own thread, through the mailbox from others).
+  const write_gate& writes_gate() const { return gate_; }
+  void post_write(write_task&& t);
+  // Writes refused: at the gate (counted by the engine), and by the queue (late, gone, full).
+  std::atomic<uint64_t>& writes_shed_at_gate() { return shed_at_gate_; }
 
   // ---- Shard-local from here on. ----
 
   // Services for the concept files.
-  // Logs `e` and applies it: the only way state changes. Returns its sequence number.
-  uint64_t record(effect e) override;
+  // Logs `e` and applies it: the only way state changes. False, with nothing logged or
+  // changed, when the log refuses it (over a record's size): the caller answers an error.
+  [[nodiscard]] bool try_record(effect e);
+  // try_record for an effect the limits keep well under a record's size (every field and
+  // list bounded, or no larger than a record already logged): a refusal is a missing limit,
+  // and stops the process before anything is acknowledged.
+  void record(effect e) override;
   bool records() const override { return writable_; }
   // Logs `e` now and applies it only once it is durable, then runs `then`: for a change
   // that makes new stock grantable (DESIGN.md, "durable before it frees stock").
@@ -100,6 +132,12 @@ class shard final : private effect_recorder, private message_sink {
   void when_durable(absl::AnyInvocable<void()> fn);
   // A client's answer: after durability, or with --durability async at the end of the pass.
   void when_answerable(absl::AnyInvocable<void()> fn);
+  // Frees stock a recorded change gave up (a cancel, a removed line, a lapsed hold): the
+  // moves go once the change is durable (DESIGN.md, "durable before it frees stock"), and
+  // `then` runs once the products' shards have applied them, so an answer given there is
+  // seen by every read that starts after it. With --durability async, `then` runs at the
+  // end of the pass, ahead of both (README, "What an answer promises").
+  void free_stock(std::vector<stock_move> moves, absl::AnyInvocable<void()> then);
   // Into the per-destination batch for shard `to`, posted in bulk at the end of the pass.
   void send(uint32_t to, message&& m) override;
   // A fresh server-made id ("ord_...") naming `owner`'s user tag and this shard's sequence.
@@ -121,10 +159,12 @@ class shard final : private effect_recorder, private message_sink {
   live_registry& live() { return checked(live_); }
   webhook_outbox& webhooks() { return checked(webhooks_); }
   const webhook_outbox& webhooks() const { return checked(webhooks_); }
+  email_outbox& mail() { return checked(mail_); }
   product_admin_queue& product_admin() { return checked(product_admin_); }
   // The outbox for its deliverer, taken on any thread; the outbox checks its own thread at
   // every use.
   webhook_outbox& outbox_handle() { return webhooks_; }
+  email_outbox& mail_handle() { return mail_; }
   // Every shard keeps its own copy of the store's shipping methods.
   const std::vector<shipping_method>& shipping_methods() const { return checked(shipping_); }
 
@@ -183,7 +223,10 @@ class shard final : private effect_recorder, private message_sink {
   }
 
   // The loop.
-  void drain();
+  class loop_binding;
+  size_t drain(size_t messages_max);
+  bool fall_asleep();
+  void wake_up();
   void end_of_pass();
   void commit_pass();
   void flush_outgoing(uint32_t to);
@@ -191,6 +234,9 @@ class shard final : private effect_recorder, private message_sink {
   void handle(stock_reply& m) { exchange_.on_reply(m); }
   void handle(stock_move& m) { exchange_.on_move(m); }
   void handle(shard_task& m) { m.run(*this); }
+  void handle(write_task& m) { writes_.push(std::move(m)); }
+  // Runs the front of the write queue: a bounded batch, after this pass's reads.
+  void run_writes();
   void arm_timer();
   void apply(effect&& e);
   void note_id(std::string_view id, std::string_view prefix);
@@ -199,6 +245,9 @@ class shard final : private effect_recorder, private message_sink {
   void snapshot_step();
   snapshot_unit capture(unit_kind kind, const std::string& id) const;
   void capture_user(const std::string& id, std::vector<effect>& out) const;
+
+  // First member, destroyed last: closes the window in which queued replies may be dropped.
+  reply_drop_window::closer drop_window_closer_;
 
   // Constant after construction.
   const uint32_t index_;
@@ -216,6 +265,7 @@ class shard final : private effect_recorder, private message_sink {
   order_book orders_;
   idempotency_store idempotency_;
   webhook_outbox webhooks_;
+  email_outbox mail_;
   live_registry live_;
   change_tracker changes_;
   product_admin_queue product_admin_;
@@ -230,6 +280,9 @@ class shard final : private effect_recorder, private message_sink {
   boost::asio::steady_timer snapshot_timer_;
   bool snapshot_turn_due_ = false;  // the loop takes the next chunk after its next batch
   std::vector<message> batch_;
+  write_gate gate_;
+  write_queue writes_{gate_};
+  std::atomic<uint64_t> shed_at_gate_{0};
   std::vector<std::vector<message>> outgoing_;       // per destination shard
   std::vector<moodycamel::ProducerToken> tokens_;   // ours, per destination mailbox
   std::unique_ptr<effect_log> log_;
@@ -239,6 +292,9 @@ class shard final : private effect_recorder, private message_sink {
   // --durability async under replication: answers waiting for the stream's ack.
   std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_acked_;
   bool writable_ = true;
+
+  // Last member, destroyed first: what is still queued above is dropped with the shard.
+  reply_drop_window::opener drop_window_opener_;
 };
 
 }  // namespace stampede

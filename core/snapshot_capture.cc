@@ -57,6 +57,9 @@ snapshot_unit shard::capture(unit_kind kind, const std::string& id) const {
       for (const auto& [key, entry] : webhooks_.events())
         unit.effects.emplace_back(webhook_event_queued{entry});
       break;
+    case unit_kind::mail:
+      for (const auto& [key, entry] : mail_.mails()) unit.effects.emplace_back(email_queued{entry});
+      break;
     case unit_kind::product:
       if (const product* p = catalog_.find(id)) {
         unit.effects.emplace_back(product_restored{
@@ -83,7 +86,8 @@ void shard::capture_user(const std::string& id, std::vector<effect>& out) const 
   for (const auto& a : u->addresses) out.emplace_back(address_added{id, a});
   for (const auto& n : u->notifications) out.emplace_back(notification_added{id, n});
   idempotency_.for_each_of(id, [&](const std::string& scope_key, const auto& e) {
-    out.emplace_back(idempotency_stored{id, scope_key, e.fingerprint, e.stored_at_ms, e.answer});
+    out.emplace_back(
+        idempotency_kept{id, scope_key, e.fingerprint, e.stored_at_ms, e.kind, e.answer});
   });
 }
 

@@ -39,6 +39,11 @@ class stock_exchange {
   // Moves units on the product's shard. A release or uncommit of a recorded change must be
   // called only once that record is durable (DESIGN.md, "durable before it frees stock").
   void move(stock_move::kind what, const std::string& product_id, int64_t units);
+  // Moves them all, then calls applied() (if given) once every product's shard has applied
+  // its moves: each shard that got one is sent a barrier (an empty stock_request), answered
+  // after everything sent to it before, since one shard's messages to another arrive in
+  // order. A read that starts after applied() sees the moves.
+  void move_all(std::vector<stock_move> moves, absl::AnyInvocable<void()> applied);
 
   // Messages from other shards.
   void on_request(stock_request& m);

@@ -19,6 +19,12 @@ struct segment {
   std::string path;
 };
 
+// Takes the directory for this process: creates it if it is missing, then locks <dir>/LOCK
+// (one process per data directory). Returns the lock's descriptor, or -1 with `why` saying
+// what is wrong in words an operator acts on: not a directory, not writable, on a read-only
+// file system, in use by another stampede.
+int lock_data_dir(const std::string& dir, std::string& why);
+
 std::string segment_path(const std::string& dir, uint32_t shard, uint64_t first_sequence);
 // The shard's segments, in log order. A name that does not parse is not a segment.
 std::vector<segment> list_segments(const std::string& dir, uint32_t shard);

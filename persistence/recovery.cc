@@ -21,7 +21,7 @@ namespace stampede::wal {
 
 namespace {
 
-constexpr const char* manifest_format = "stampede-data-2";
+constexpr const char* manifest_format = "stampede-data-3";
 
 std::string errno_text() { return std::strerror(errno); }
 
@@ -151,15 +151,9 @@ std::string data_dir_lock::open(const std::string& dir, uint32_t shards,
                                 const store_options& options) {
   dir_ = dir;
   shards_ = shards;
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return "cannot create " + dir + ": " + errno_text();
-  // One process per data directory.
-  int lock = ::open((dir + "/LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
-    std::string err = errno_text();
-    if (lock >= 0) ::close(lock);
-    return dir + " is in use by another stampede (or cannot be locked: " + err + ")";
-  }
+  std::string why;
+  int lock = lock_data_dir(dir, why);  // one process per data directory
+  if (lock < 0) return why;
   fd_ = lock;
   if (auto err = check_manifest(dir, shards); !err.empty()) return err;
   return snapshot_store::open(dir + "/snapshot", shards, options.snapshot_map_bytes, snapshots_);

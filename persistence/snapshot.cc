@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/check.h"
 #include "core/shard.h"
 #include "persistence/files.h"
 #include "persistence/stats.h"
@@ -79,7 +80,8 @@ bool decode_unit(std::string_view value, const std::function<void(effect&&)>& on
 std::string encode_unit(const std::vector<effect>& effects) {
   std::string out;
   uint64_t n = 0;
-  for (const auto& e : effects) append_record(out, ++n, e);
+  // Each of a unit's effects was logged, so it fits a record.
+  for (const auto& e : effects) STAMPEDE_CHECK(append_record(out, ++n, e));
   return out;
 }
 

@@ -119,8 +119,9 @@ bool wal_writer::write_and_sync(const std::string& data) {
 }
 
 uint64_t wal_writer::append(const effect& e) {
-  append_record(batch_, ++appended_, e);
-  return appended_;
+  // Over record_payload_max: nothing is logged, and the shard changes nothing (0).
+  if (!append_record(batch_, appended_ + 1, e)) return 0;
+  return ++appended_;
 }
 
 void wal_writer::flush() {

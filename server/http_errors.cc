@@ -11,8 +11,8 @@ response json_error(unsigned status, const json::value& body) {
   return r;
 }
 
-void ask_to_retry(response& r) {
-  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+void ask_to_retry(response& r, int64_t after_s = retry_after_s) {
+  r.headers.emplace_back("Retry-After", std::to_string(after_s));
 }
 
 }  // namespace
@@ -46,7 +46,8 @@ response error_response(const error& e) {
   // Replies a deposed primary dropped (core/reply.h): who leads now is not known here.
   if (e.code == error_code::not_primary) return not_primary_response("");
   response r = json_error(status_of(e.code), error_json(e));
-  if (e.code == error_code::overloaded || e.code == error_code::rate_limited) ask_to_retry(r);
+  if (e.code == error_code::overloaded || e.code == error_code::rate_limited)
+    ask_to_retry(r, e.details.retry_after_s.value_or(retry_after_s));
   return r;
 }
 

@@ -3,6 +3,8 @@
 // shard whose connection read it.
 #pragma once
 
+#include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +22,9 @@ class replication_node;
 namespace stampede::wal {
 class snapshot_store;
 }
+namespace stampede::email {
+class mailer;
+}
 
 namespace stampede::http {
 
@@ -34,6 +39,9 @@ struct request {
   std::string if_none_match;
   std::string signature;  // Stampede-Signature
   std::string body;
+  // Set by the transport when the client goes away while the request is in the engine; a
+  // write still queued then is not run.
+  std::shared_ptr<const std::atomic<bool>> gone;
 };
 
 struct response {
@@ -61,6 +69,9 @@ struct server_settings {
   std::string webhook_ca_file;      // PEM CAs trusted for https receivers, besides the system's
   const repl::replication_node* replication = nullptr;  // with --replicate: role, primary, lag
   wal::snapshot_store* snapshots = nullptr;  // with --replicate: GET /v1/admin/snapshot copies it
+  email::mailer* mailer = nullptr;  // --smtp-url's mailer thread (outlives the server); null: off
+  int64_t email_retry_ms = 1000;    // the first email retry's delay; doubles, jittered
+  size_t connections_max = SIZE_MAX;  // across shards: the descriptor budget (descriptor_budget.h)
 };
 
 }  // namespace stampede::http

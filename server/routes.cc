@@ -90,6 +90,9 @@ constexpr route routes[] = {
     {"GET", "/healthz", anyone, read, unkeyed, none, any_body, &h::healthz},
     {"GET", "/readyz", anyone, read, unkeyed, none, any_body, &h::readyz},
     {"GET", "/metrics", anyone, read, unkeyed, none, any_body, &h::metrics_text},
+    // Pages and documents (handlers/pages.cc).
+    {"GET", "/dashboard", anyone, read, unkeyed, none, any_body, &h::dashboard},
+    {"GET", "/openapi.json", anyone, read, unkeyed, none, any_body, &h::openapi},
 };
 // One metrics slot per route, and one for requests that matched none.
 static_assert(std::size(routes) < metrics::routes_max);
@@ -120,6 +123,26 @@ bool matches(const std::vector<std::string_view>& pattern,
   return true;
 }
 
+// The route `method` names on `path`: its index, or none; `path_known` when another
+// method's route has the path.
+struct lookup {
+  std::optional<size_t> index;
+  bool path_known = false;
+};
+lookup find_route(std::string_view method, std::string_view path, std::vector<std::string>& params) {
+  const auto& patterns = split_patterns();
+  auto segments = split_path(path);
+  lookup found;
+  for (size_t i = 0; i < std::size(routes); ++i) {
+    if (!matches(patterns[i], segments, params)) continue;
+    found.path_known = true;
+    if (method != routes[i].method) continue;
+    found.index = i;
+    return found;
+  }
+  return found;
+}
+
 }  // namespace
 
 std::span<const route> api::table() { return routes; }
@@ -135,24 +158,27 @@ api::api(engine& eng, const server_settings& settings, boost::asio::any_io_execu
     : context_{eng, settings, std::move(executor), m}, verifier_(settings.jwt_secret) {}
 
 size_t api::handle(request req, responder respond) {
-  const auto& patterns = split_patterns();
-  auto segments = split_path(req.path);
-  bool path_known = false;
   std::vector<std::string> params;
-  for (size_t i = 0; i < std::size(routes); ++i) {
-    if (!matches(patterns[i], segments, params)) continue;
-    path_known = true;
-    if (req.method != routes[i].method) continue;
+  lookup found = find_route(req.method, req.path, params);
+  if (found.index) {
     call c{std::move(req), std::move(params), {}, false, {}, std::move(respond)};
-    run(routes[i], c);
-    return i;
+    run(routes[*found.index], c);
+    return *found.index;
   }
-  if (path_known) {
+  if (found.path_known) {
     respond(http_error(405, "method_not_allowed", "this path does not take " + req.method));
   } else {
     respond(http_error(404, "not_found", "no such route"));
   }
   return metrics::routes_max - 1;
+}
+
+size_t api::body_bytes_max(std::string_view method, std::string_view target) const {
+  request r;
+  parse_target(target, r);
+  std::vector<std::string> params;
+  lookup found = find_route(method, r.path, params);
+  return found.index ? routes[*found.index].body_bytes_max : request_body_bytes_max;
 }
 
 std::optional<identity> api::identify(std::string_view authorization, std::string_view token) {

@@ -78,4 +78,8 @@ void metrics_text(handler_context& ctx, call& c);
 // Process-wide readiness (/readyz): false until the store is loaded and serving.
 void set_ready(bool ready);
 
+// pages.cc: the live sale dashboard, and the OpenAPI description of the route table.
+void dashboard(handler_context& ctx, call& c);
+void openapi(handler_context& ctx, call& c);
+
 }  // namespace stampede::http::handlers

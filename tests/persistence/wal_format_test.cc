@@ -4,10 +4,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 
 #include <gtest/gtest.h>
 
 #include "persistence/wal_reader.h"
+#include "persistence/wal_writer.h"
 
 namespace stampede::wal {
 namespace {
@@ -45,6 +47,7 @@ order sample_order() {
   o.history = {{order_status::pending, 1}, {order_status::paid, 2}, {order_status::shipped, 3}};
   o.created_at_ms = 1;
   o.updated_at_ms = 3;
+  o.email = "ada@example.com";
   return o;
 }
 
@@ -83,13 +86,17 @@ std::vector<effect> one_of_each() {
       webhooks_replaced{{webhook{"whk_1", "http://h:8080/x", "s3cret-123", {"order.*", "order.paid"}, 99}}},
       webhook_event_queued{outbox_entry{"evt_1", "whk_1", n, 1234}},
       webhook_event_done{1234, "evt_1", "whk_1"},
+      idempotency_kept{"alice", "POST /v1/cart/items\nk4", 3, 80, answer_kind::cart_now, ""},
+      idempotency_kept{"alice", "POST /v1/orders\nk5", 4, 81, answer_kind::order, "\x01\x02"},
+      email_queued{email_entry{"evt_2", n, sample_order(), 1235}},
+      email_done{1235, "evt_2"},
   };
 }
 
-// Effects have no operator== of their own; equal encodings mean equal effects.
+// Equal encodings mean equal effects (and a changed field list shows here too).
 std::string encoded(const effect& e) {
   std::string s;
-  append_record(s, 1, e);
+  EXPECT_TRUE(append_record(s, 1, e));
   return s;
 }
 
@@ -110,7 +117,7 @@ std::string temp_path(const char* name) {
 std::string write_log(const char* name, const std::vector<effect>& effects) {
   std::string data;
   uint64_t seq = 0;
-  for (const auto& e : effects) append_record(data, ++seq, e);
+  for (const auto& e : effects) EXPECT_TRUE(append_record(data, ++seq, e));
   std::string path = temp_path(name);
   std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
   return path;
@@ -157,6 +164,39 @@ TEST(WalFormat, EveryEffectTypeRoundTrips) {
   for (uint16_t t = 1; t <= effect_type_max; ++t) EXPECT_TRUE(seen[t]) << "type " << t << " untested";
 }
 
+TEST(WalFormat, EveryEffectKeepsTheTypeNumberItWasFirstWrittenWith) {
+  // Records on disk name their effect by these numbers: changing one re-labels them.
+  const std::vector<std::pair<effect, int>> pinned{
+      {product_created{}, 1}, {product_patched{}, 2}, {on_hand_set{}, 3},
+      {product_deactivated{}, 4}, {shipping_methods_replaced{}, 5}, {cart_replaced{}, 6},
+      {address_added{}, 7}, {address_deleted{}, 8}, {order_placed{}, 9}, {order_updated{}, 10},
+      {notification_added{}, 11}, {idempotency_stored{}, 12}, {product_restored{}, 13},
+      {webhooks_replaced{}, 14}, {webhook_event_queued{}, 15}, {webhook_event_done{}, 16},
+      {idempotency_kept{}, 17}};
+  ASSERT_EQ(pinned.size(), std::variant_size_v<effect>);
+  for (const auto& [e, number] : pinned) {
+    EXPECT_EQ(static_cast<int>(type_of(e)), number) << "alternative " << e.index();
+    std::string rec = encoded(e);
+    EXPECT_EQ(static_cast<unsigned char>(rec[8]) | static_cast<unsigned char>(rec[9]) << 8, number);
+  }
+}
+
+TEST(WalFormat, ARecordOverThePayloadLimitIsRefusedAndLeavesTheBufferAsItWas) {
+  // A payload of exactly record_payload_max is written; one byte more is refused.
+  product_created p{product_create{"sku-1", "Big", "", 1, {}, 0, 0, {}, {}}};
+  std::string small;
+  ASSERT_TRUE(append_record(small, 1, p));
+  p.fields.description.assign(record_payload_max - (small.size() - header_size), 'x');
+  std::string buffer = "earlier records";
+  ASSERT_TRUE(append_record(buffer, 2, p));
+  EXPECT_EQ(buffer.size(), 15 + header_size + record_payload_max);
+  EXPECT_TRUE(record_at(buffer, 15).has_value());  // and the reader takes it
+  p.fields.description.push_back('x');
+  std::string before = buffer;
+  EXPECT_FALSE(append_record(buffer, 3, p));
+  EXPECT_TRUE(buffer == before);
+}
+
 TEST(WalFormat, APayloadThatIsShortOrLongDoesNotDecode) {
   std::string rec = encoded(order_placed{sample_order()});
   std::string_view payload = std::string_view(rec).substr(header_size);
@@ -165,6 +205,46 @@ TEST(WalFormat, APayloadThatIsShortOrLongDoesNotDecode) {
   EXPECT_FALSE(decode_effect(type, std::string(payload) + "x"));
   EXPECT_FALSE(decode_effect(0, payload));
   EXPECT_FALSE(decode_effect(effect_type_max + 1, payload));
+}
+
+// A device that keeps what it is given.
+class memory_device final : public log_device {
+ public:
+  explicit memory_device(std::string& bytes) : bytes_(bytes) {}
+  bool append(std::string_view b) override {
+    bytes_.append(b);
+    return true;
+  }
+  bool sync() override { return true; }
+
+ private:
+  std::string& bytes_;
+};
+
+TEST(WalWriter, AnEffectTooLargeForARecordIsRefusedAndNothingIsLogged) {
+  std::string disk;
+  std::promise<void> both;
+  wal_writer log(
+      std::make_unique<memory_device>(disk), 0,
+      [&both](uint64_t lsn) {
+        if (lsn == 2) both.set_value();
+      },
+      [](const char* what) { ADD_FAILURE() << what; });
+  EXPECT_EQ(log.append(on_hand_set{"a", 1}), 1u);
+  product_created big{product_create{"sku-1", "Big", "", 1, {}, 0, 0, {}, {}}};
+  big.fields.description.assign(record_payload_max + 1, 'x');
+  EXPECT_EQ(log.append(big), 0u);  // refused: the shard applies nothing, answers an error
+  EXPECT_EQ(log.append(on_hand_set{"a", 2}), 2u);  // and the sequence has no gap
+  log.flush();
+  both.get_future().wait();
+  size_t at = 0;
+  std::vector<uint64_t> sequences;
+  while (auto h = record_at(disk, at)) {
+    sequences.push_back(h->sequence);
+    at += header_size + h->length;
+  }
+  EXPECT_EQ(sequences, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(at, disk.size());
 }
 
 TEST(WalReader, AWholeLogReadsBackInOrder) {
@@ -257,8 +337,8 @@ TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWithItsOffset) {
 
 TEST(WalReader, ASequenceGapIsCorruption) {
   std::string data;
-  append_record(data, 1, on_hand_set{"a", 1});
-  append_record(data, 3, on_hand_set{"a", 2});
+  ASSERT_TRUE(append_record(data, 1, on_hand_set{"a", 1}));
+  ASSERT_TRUE(append_record(data, 3, on_hand_set{"a", 2}));
   auto path = temp_path("gap");
   overwrite(path, data);
   auto all = read_effects(path);
