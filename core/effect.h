@@ -110,10 +110,12 @@ struct webhook_event_done {  // acknowledged by the receiver, or given up on
 // ---- Order email (core/email_outbox.h) ----
 struct email_queued {  // the order's shard: a mail for the order's address
   email_entry entry;
+  bool operator==(const email_queued&) const = default;
 };
 struct email_done {  // the mail server took it, or it was given up on
   int64_t created_at_ms = 0;
   std::string event_id;
+  bool operator==(const email_done&) const = default;
 };
 
 // ---- Snapshots only (never in the write-ahead log) ----

@@ -180,14 +180,15 @@ int serve(const http::config& cfg) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  if (!cfg.replicate.empty()) return http::serve_replicated(cfg, host, port, signals);
-
   // Connections may use every descriptor the hard limit allows, less a reserve for the logs
   // and snapshots (server/descriptor_budget.h).
   std::string descriptors_report;
   size_t descriptor_limit = http::raise_descriptor_limit(descriptors_report);
   size_t connections_max = http::connections_allowed(descriptor_limit);
   std::fprintf(stderr, "stampede: %s; up to %zu connections\n", descriptors_report.c_str(), connections_max);
+  // (A replicated node raises the limit too; its connections are not yet counted against it.)
+  if (!cfg.replicate.empty()) return http::serve_replicated(cfg, host, port, signals);
+
 
   engine_config ec;
   ec.shards = cfg.shards;
@@ -231,6 +232,7 @@ int serve(const http::config& cfg) {
   auto mailer = make_mailer(cfg);  // after the engine, before the server: outlives its users
   http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
                                  cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
+                                 nullptr, nullptr,  // single node: no replication
                                  mailer.get(), cfg.email_retry_ms,
                                  connections_max};
   http::http_server server(eng, settings);

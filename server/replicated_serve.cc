@@ -54,6 +54,8 @@ engine_config engine_config_of(const config& cfg, uint32_t shards) {
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
+  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
+  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
   return ec;
 }
 

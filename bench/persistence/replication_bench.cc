@@ -44,7 +44,7 @@ double percentile(std::vector<double> v, double p) {
 uint64_t make_records(std::string& out, uint64_t first, size_t bytes, size_t id_bytes) {
   uint64_t lsn = first - 1;
   while (out.size() < bytes)
-    wal::append_record(out, ++lsn, on_hand_set{std::string(id_bytes, 'p'), int64_t(lsn)});
+    (void)wal::append_record(out, ++lsn, on_hand_set{std::string(id_bytes, 'p'), int64_t(lsn)});
   return lsn;
 }
 

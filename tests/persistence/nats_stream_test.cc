@@ -32,7 +32,7 @@ constexpr int64_t hang_guard_ms = 60'000;
 std::string records(uint64_t first, uint64_t count, size_t id_bytes = 8) {
   std::string out;
   for (uint64_t i = 0; i < count; ++i)
-    wal::append_record(out, first + i,
+    (void)wal::append_record(out, first + i,
                        on_hand_set{std::string(id_bytes, 'p') + std::to_string(first + i),
                                    static_cast<int64_t>(first + i)});
   return out;

@@ -12,7 +12,7 @@ namespace {
 std::string some_records(uint64_t first, uint64_t count) {
   std::string out;
   for (uint64_t i = 0; i < count; ++i)
-    wal::append_record(out, first + i, on_hand_set{"sku-" + std::to_string(i), int64_t(i)});
+    (void)wal::append_record(out, first + i, on_hand_set{"sku-" + std::to_string(i), int64_t(i)});
   return out;
 }
 

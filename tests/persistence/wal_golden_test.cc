@@ -227,10 +227,11 @@ std::string dump(golden_store& s) {
   };
   auto products = s.call<page<product_view>>([&](auto d) { s.eng.list_products("", 200, "", true, std::move(d)); });
   for (const auto& p : products->items) line("product", http::to_json(p, pres, true));
-  line("shipping", http::to_json(*s.call<std::vector<shipping_method>>([&](auto d) { s.eng.shipping_methods(std::move(d)); })));
+  line("shipping", http::to_json(s.call<std::vector<shipping_method>>([&](auto d) { s.eng.shipping_methods(std::move(d)); }).value()));
   for (std::string user : {"alice", "bob"}) {
-    line(user + " cart", http::to_json(*s.call<cart_view>([&](auto d) { s.eng.get_cart(user, std::move(d)); }), pres));
-    for (const auto& a : *s.call<std::vector<address>>([&](auto d) { s.eng.list_addresses(user, std::move(d)); }))
+    line(user + " cart", http::to_json(s.call<cart_view>([&](auto d) { s.eng.get_cart(user, std::move(d)); }).value(), pres));
+    auto addresses = s.call<std::vector<address>>([&](auto d) { s.eng.list_addresses(user, std::move(d)); });
+    for (const auto& a : addresses.value())
       line(user + " address", http::to_json(a));
     auto orders = s.call<page<order>>([&](auto d) { s.eng.list_orders(user, "", 200, std::move(d)); });
     for (const auto& o : orders->items) line(user + " order", http::to_json(o, pres));
