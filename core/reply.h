@@ -56,9 +56,8 @@ class reply {
   reply& operator=(reply&&) = delete;
   reply(const reply&) = delete;
   ~reply() {
-    if (state_ != state::waiting) return;
-    STAMPEDE_DCHECK(reply_drop_window::open > 0);
-    if (reply_drop_window::abandoning > 0)
+    STAMPEDE_DCHECK(state_ != state::waiting || reply_drop_window::open > 0);
+    if (state_ == state::waiting && reply_drop_window::abandoning > 0)
       (*this)(make_error(error_code::not_primary,
                          "this node stopped being the primary before the change was durable"));
   }

@@ -66,7 +66,7 @@ enum class effect_type : uint16_t {
   email_queued = 48,  // order email (core/email_outbox.h)
   email_done = 49,
 };
-inline constexpr uint16_t effect_type_max = 63;
+inline constexpr uint16_t effect_type_max = 49;  // the largest number given so far
 
 // The type number an effect is written with.
 effect_type type_of(const effect& e);
