@@ -1,6 +1,7 @@
 #include "core/shard.h"
 
 #include <chrono>
+#include <limits>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
@@ -154,7 +155,14 @@ void shard::wake_up() {
 size_t shard::step_drain(size_t messages_max) {
   STAMPEDE_CHECK(messages_max <= batch_.size());
   loop_binding bound(*this);
-  return drain(messages_max);
+  size_t n = drain(messages_max);
+  // As run(): the writes a pass queued go after its messages. Here all of them, bounded by
+  // count and not by the clock, so that a seed replays the same.
+  while (!writes_.empty()) {
+    writes_.run_front(limits::write_batch_max, std::numeric_limits<int64_t>::max());
+    end_of_pass();
+  }
+  return n;
 }
 
 size_t shard::step_poll() {
