@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <utility>
 
@@ -31,12 +32,14 @@ class descriptor_budget {
 class descriptor_slot {
  public:
   descriptor_slot() = default;
-  explicit descriptor_slot(descriptor_budget* b) : budget_(b) {}
-  descriptor_slot(descriptor_slot&& o) noexcept : budget_(std::exchange(o.budget_, nullptr)) {}
+  // Shared: a session can outlive the server that accepted it (a lingering close still
+  // pending when the shards' io_contexts are torn down), and its slot with it.
+  explicit descriptor_slot(std::shared_ptr<descriptor_budget> b) : budget_(std::move(b)) {}
+  descriptor_slot(descriptor_slot&& o) noexcept = default;
   descriptor_slot& operator=(descriptor_slot&& o) noexcept {
     if (this != &o) {
       release();
-      budget_ = std::exchange(o.budget_, nullptr);
+      budget_ = std::move(o.budget_);
     }
     return *this;
   }
@@ -47,7 +50,7 @@ class descriptor_slot {
   void release() {
     if (budget_) std::exchange(budget_, nullptr)->give_back();
   }
-  descriptor_budget* budget_ = nullptr;
+  std::shared_ptr<descriptor_budget> budget_;
 };
 
 // Raises RLIMIT_NOFILE's soft limit to the hard one. Returns the limit now in force, and

@@ -13,9 +13,9 @@ namespace stampede::http {
 http_server::http_server(engine& eng, server_settings settings)
     : settings_(std::move(settings)),
       metrics_(std::make_unique<metrics>(api::route_names())),
-      descriptors_(std::make_unique<descriptor_budget>(settings_.connections_max)) {
+      descriptors_(std::make_shared<descriptor_budget>(settings_.connections_max)) {
   for (uint32_t i = 0; i < eng.shard_count(); ++i) {
-    shards_.push_back(std::make_unique<shard_context>(eng, settings_, *metrics_, i, *descriptors_));
+    shards_.push_back(std::make_unique<shard_context>(eng, settings_, *metrics_, i, descriptors_));
     listeners_.push_back(std::make_unique<listener>(*shards_.back()));
   }
   // Each shard's hub becomes its live sink, set on the shard's own thread.

@@ -38,7 +38,7 @@ class http_server {
  private:
   server_settings settings_;
   std::unique_ptr<metrics> metrics_;
-  std::unique_ptr<descriptor_budget> descriptors_;
+  std::shared_ptr<descriptor_budget> descriptors_;  // shared with the sessions' slots
   std::vector<std::unique_ptr<shard_context>> shards_;
   std::vector<std::unique_ptr<listener>> listeners_;
   std::unique_ptr<stats_publisher> stats_;  // admin:stats, made on shard 0

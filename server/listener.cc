@@ -55,8 +55,8 @@ void listener::on_accept(beast::error_code ec, tcp::socket socket) {
   }
   if (!ec) {
     descriptor_slot slot;
-    if (ctx_.connections.load() < connections_per_shard_max && ctx_.descriptors.take())
-      slot = descriptor_slot(&ctx_.descriptors);
+    if (ctx_.connections.load() < connections_per_shard_max && ctx_.descriptors->take())
+      slot = descriptor_slot(ctx_.descriptors);
     if (!slot) {
       beast::error_code ignored;
       socket.close(ignored);

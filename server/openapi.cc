@@ -71,6 +71,7 @@ constexpr operation_note notes[] = {
     {"GET", "/dashboard", "dashboard", "operations", "The live sale page; its figures need an admin token (?access_token= or its form)", "", "access_token", no_body, 200, nullptr, "text/html", ""},
     {"GET", "/openapi.json", "openapi", "operations", "This document", "", "", no_body, 200, nullptr, json_media, ""},
     {"GET", "/v1/admin/cluster", "cluster", "operations", "This node's view of the cluster", "", "", no_body, 200, "Cluster", json_media, ""},
+    {"GET", "/v1/admin/snapshot", "snapshot_copy", "operations", "A consistent compact copy of this node's LMDB snapshot, streamed (seeds a node behind the streams' purge point)", "", "", no_body, 200, nullptr, "application/octet-stream", "503"},
     // Drops, draws and waitlists.
     {"POST", "/v1/admin/drops", "create_drop", "drops", "Create a drop (queue or draw) over some products", "", "", "DropCreate", 201, "AdminDrop", json_media, "409"},
     {"GET", "/v1/admin/drops/{}", "admin_get_drop", "drops", "A drop with its counts", "id", "", no_body, 200, "AdminDrop", json_media, "404"},

@@ -27,10 +27,10 @@ class http_session;
 
 struct shard_context {
   shard_context(engine& eng, const server_settings& settings, metrics& m, uint32_t shard,
-                descriptor_budget& descriptors)
+                std::shared_ptr<descriptor_budget> descriptors)
       : io(eng.io(shard)),
         settings(settings),
-        descriptors(descriptors),
+        descriptors(std::move(descriptors)),
         routes(eng, settings, io.get_executor(), m),
         hub(eng, shard, settings.pres, m),
         webhooks(io, eng.webhook_outbox_at(shard), settings.pres, m, settings.webhook_retry_ms,
@@ -40,7 +40,7 @@ struct shard_context {
 
   boost::asio::io_context& io;
   const server_settings& settings;
-  descriptor_budget& descriptors;  // process-wide
+  std::shared_ptr<descriptor_budget> descriptors;  // process-wide; slots share it
   api routes;
   ws_hub hub;
   webhook_deliverer webhooks;
