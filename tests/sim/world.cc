@@ -113,6 +113,9 @@ void world::crash() {
 // gateway's charges), with the shards' users closed so that ending a turn starts nothing.
 void world::teardown() {
   if (!engine_) return;
+  // A crash: every request still pending (a charge at the gateway, a message in flight)
+  // dies unanswered with the process, which the reply contract allows only in a drop window.
+  ++reply_drop_window::open;
   for (uint32_t i = 0; i < options_.shards; ++i) at(i).users().close();
   gateway_.drop_all();
   counts_.clear();
@@ -121,6 +124,7 @@ void world::teardown() {
   engine_.reset();
   lock_.reset();
   grid_.reset();
+  --reply_drop_window::open;
 }
 
 bool world::blocked(uint32_t i) const {
