@@ -186,8 +186,11 @@ int serve(const http::config& cfg) {
   size_t descriptor_limit = http::raise_descriptor_limit(descriptors_report);
   size_t connections_max = http::connections_allowed(descriptor_limit);
   std::fprintf(stderr, "stampede: %s; up to %zu connections\n", descriptors_report.c_str(), connections_max);
-  // (A replicated node raises the limit too; its connections are not yet counted against it.)
-  if (!cfg.replicate.empty()) return http::serve_replicated(cfg, host, port, signals);
+  if (!cfg.replicate.empty()) {
+    // One mailer for the node's life: each engine it builds hands it mail while primary.
+    auto mailer = make_mailer(cfg);
+    return http::serve_replicated(cfg, host, port, signals, {mailer.get(), connections_max});
+  }
 
 
   engine_config ec;
