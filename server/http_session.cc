@@ -54,6 +54,11 @@ void http_session::drain() {
   }
 }
 
+void http_session::close_now() {
+  if (gone_ && awaiting_answer_) gone_->store(true, std::memory_order_relaxed);
+  close();
+}
+
 // Read the next request's head, with every limit set before a byte is parsed.
 void http_session::do_read_header() {
   parser_.emplace();
