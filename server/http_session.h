@@ -47,7 +47,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_read_error(beast::error_code ec);
   void dispatch();
   // While a write is in the engine: watch the socket, and flag the request gone when the
-  // client closes it (a queued write is then not run, and nothing is written back).
+  // client has closed it, already or later (a queued write is then not run, and nothing is
+  // written back).
   void do_watch();
   void on_watch(beast::error_code ec);
   void upgrade(const request& r);
