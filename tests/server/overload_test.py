@@ -65,14 +65,20 @@ def raw_request(method, path, token, body=None):
     return (head + "\r\n").encode() + payload
 
 
-class Overload(unittest.TestCase):
+class OneShard(unittest.TestCase):
+    """A one-shard server allowing writes `wait_ms` of queueing time, with no rate limit."""
+    wait_ms = "1"
+
     def setUp(self):
         self.server = Server(BINARY, "--shards", "1", "--rate-limit", "0",
-                             "--write-wait-target-ms", "1", "--write-wait-interval-ms", "1")
+                             "--write-wait-target-ms", self.wait_ms,
+                             "--write-wait-interval-ms", self.wait_ms)
         self.sockets = []
         self.admin = Client(self.server.port, make_token("root", role="admin"))
 
     def tearDown(self):
+        if self.server.proc.poll() is None:
+            self.server.proc.send_signal(signal.SIGCONT)  # if a test paused it
         for s in self.sockets:
             s.close()
         self.admin.close()
@@ -83,11 +89,15 @@ class Overload(unittest.TestCase):
         self.sockets.append(s)
         return s
 
-    def test_a_burst_past_the_allowed_wait_is_shed_with_503_and_changes_nothing(self):
+    def product(self, pid, on_hand):
         status, _, _, _ = self.admin.request("POST", "/v1/admin/products",
-                                          {"id": "burst", "name": "Burst", "price": 100,
-                                           "on_hand": 1_000_000})
+                                          {"id": pid, "name": pid, "price": 100, "on_hand": on_hand})
         self.assertEqual(status, 201)
+
+
+class Overload(OneShard):
+    def test_a_burst_past_the_allowed_wait_is_shed_with_503_and_changes_nothing(self):
+        self.product("burst", 1_000_000)
         adds = [(self.connect(), raw_request("POST", "/v1/cart/items", make_token("u%d" % i),
                                              {"product_id": "burst", "quantity": 1}))
                 for i in range(BURST)]
@@ -134,37 +144,14 @@ class Overload(unittest.TestCase):
         self.assertEqual(counted, shed)
 
 
-class GoneClients(unittest.TestCase):
+class GoneClients(OneShard):
     """The server is paused (SIGSTOP) while the requests arrive and the gone clients close,
     so that on resuming the shard finds them all at once: as a shard busy with something
     else would. Queueing time sheds nothing here (a 10 s allowance): only the client's
     absence may stop a write."""
     BACKLOG = 300  # live adds queued ahead of the gone ones
     GONE = 120     # more than a pass's write batch (core/limits.h, write_batch_max)
-
-    def setUp(self):
-        self.server = Server(BINARY, "--shards", "1", "--rate-limit", "0",
-                             "--write-wait-target-ms", "10000", "--write-wait-interval-ms", "10000")
-        self.sockets = []
-        self.admin = Client(self.server.port, make_token("root", role="admin"))
-
-    def tearDown(self):
-        if self.server.proc.poll() is None:
-            self.server.proc.send_signal(signal.SIGCONT)
-        for s in self.sockets:
-            s.close()
-        self.admin.close()
-        self.assertEqual(self.server.stop(), 0)
-
-    def connect(self):
-        s = socket.create_connection(("127.0.0.1", self.server.port), timeout=20)
-        self.sockets.append(s)
-        return s
-
-    def product(self, pid, on_hand):
-        status, _, _, _ = self.admin.request("POST", "/v1/admin/products",
-                                          {"id": pid, "name": pid, "price": 100, "on_hand": on_hand})
-        self.assertEqual(status, 201)
+    wait_ms = "10000"
 
     def send_while_paused(self, backlog, gone):
         """Sends `backlog` adds of "busy" that wait for their answers, then `gone` adds of
