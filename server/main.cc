@@ -264,9 +264,7 @@ int serve(const http::config& cfg) {
   std::fprintf(stderr, "stampede: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   http::handlers::set_ready(false);
   server.stop_accepting();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server.finish_drain(std::chrono::milliseconds(http::drain_time_ms));
   // A last snapshot makes the next start read little log.
   if (auto err = snapshots.take(); !err.empty())
     std::fprintf(stderr, "stampede: final snapshot failed: %s\n", err.c_str());

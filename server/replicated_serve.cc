@@ -102,10 +102,8 @@ bool seed_from_peer(node_context& nc) {
   return false;
 }
 
-void wait_for_connections(const http_server& server) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_wait_ms);
-  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+void wait_for_connections(http_server& server) {
+  server.finish_drain(std::chrono::milliseconds(drain_wait_ms));
 }
 
 // Waits for SIGINT/SIGTERM or a reset of the node.

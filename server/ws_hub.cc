@@ -97,6 +97,11 @@ void ws_hub::close_all() {
   for (ws_session* s : all) s->going_away();
 }
 
+void ws_hub::end_all() {
+  std::vector<ws_session*> all(sessions_.begin(), sessions_.end());
+  for (ws_session* s : all) s->close_now();
+}
+
 void ws_hub::publish(const std::string& key, const std::shared_ptr<const ws::frame>& message) {
   auto it = subscribers_.find(key);
   if (it == subscribers_.end()) return;

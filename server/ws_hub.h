@@ -57,6 +57,9 @@ class ws_hub final : public live_sink {
   void unsubscribe(ws_session& s, const std::string& topic);
   // Draining: every session is closed with "going away".
   void close_all();
+  // The drain's time is up: every session still open is closed at once, without waiting
+  // for the client's close frame.
+  void end_all();
   // A message made once for a topic no shard owns the data of (admin:stats), sent to this
   // shard's subscribers of `key`; an unsent older one is replaced.
   void publish(const std::string& key, const std::shared_ptr<const ws::frame>& message);

@@ -70,6 +70,7 @@ void ws_session::run(bhttp::request<bhttp::string_body> req) {
 void ws_session::on_accept(beast::error_code ec) {
   socket_ = handshake_->next_layer().release_socket();
   handshake_.reset();
+  if (state_ == state::closed) return;  // close_now() came during the handshake
   if (ec) return end();
   const bool drain = state_ == state::closing;  // going_away() came during the handshake
   state_ = state::open;
