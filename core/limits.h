@@ -89,12 +89,6 @@ inline constexpr size_t write_queue_max = 65'536;
 // its sockets and mailbox again: reads wait at most about this long behind writes.
 inline constexpr size_t write_batch_max = 64;
 inline constexpr int64_t write_batch_us = 500;
-// Handlers (socket reads, timers) a shard runs from its io_context in one turn of its loop
-// before it turns to its mailbox and its writes. Unbounded, one turn under overload parsed
-// every ready connection's request first (1,000 of them: tens of ms), so the write queue's
-// head always waited past the write gate's target and the gate refused nearly every write
-// (goodput 4% of capacity at 10x load; BENCHMARKS.md, "Overload").
-inline constexpr size_t shard_poll_handlers_max = 64;
 // While its mailbox is busy, how often a shard polls its sockets and timers.
 inline constexpr int64_t shard_reactor_poll_period_us = 20;
 // Units (a product, a user with everything of theirs) a shard copies for a snapshot per

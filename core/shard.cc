@@ -105,7 +105,7 @@ void shard::run() {
     // While messages flow, the reactor (one epoll_wait each) is polled every
     // reactor_period rather than after every batch.
     if (mailbox_.depth() <= 0 || now - last_poll >= reactor_period) {
-      worked = poll_handlers() > 0;
+      worked = io_.poll() > 0;
       last_poll = now;
       // Handlers outside drain() (sockets, later) may have recorded or sent something.
       if (worked) end_of_pass();
@@ -135,17 +135,6 @@ void shard::run() {
     wake_up();
     idle_since = std::chrono::steady_clock::now();
   }
-}
-
-size_t shard::poll_handlers() {
-  size_t n = 0;
-  while (n < limits::shard_poll_handlers_max && io_.poll_one() > 0) ++n;
-  if (n < limits::shard_poll_handlers_max) {
-    gate_.reactor_caught_up();
-  } else {
-    gate_.reactor_behind(steady_now_ns());
-  }
-  return n;
 }
 
 bool shard::fall_asleep() {

@@ -110,8 +110,6 @@ class shard final : private effect_recorder, private message_sink {
   // Client writes for this shard: the gate says whether one may queue now; post_write
   // queues it (directly from this shard's own thread, through the mailbox from others).
   const write_gate& writes_gate() const { return gate_; }
-  // The write queue's counters (ran, refused unrun), readable from any thread.
-  const write_queue::counters& writes_stats() const { return writes_.stats(); }
   void post_write(write_task&& t);
   // Writes refused: at the gate (counted by the engine), and by the queue (late, gone, full).
   std::atomic<uint64_t>& writes_shed_at_gate() { return shed_at_gate_; }
@@ -227,8 +225,6 @@ class shard final : private effect_recorder, private message_sink {
   // The loop.
   class loop_binding;
   size_t drain(size_t messages_max);
-  // Runs at most limits::shard_poll_handlers_max ready handlers of the io_context.
-  size_t poll_handlers();
   bool fall_asleep();
   void wake_up();
   void end_of_pass();
