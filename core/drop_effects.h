@@ -1,0 +1,132 @@
+// The effects of drops, as absolute values (Redis' rule: log effects, not intentions), so
+// that the log and snapshots rebuild exactly the state they came from; their pinned WAL
+// tags; and each one's fields in wire order for persistence/wal_format (found by ADL).
+// A drop's effects live on the drop's shard; a product's claim and waitlist on the
+// product's shard. Plain values.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "core/drop_definition.h"
+#include "core/drop_types.h"
+
+namespace stampede {
+
+// ---- The drop's shard ----
+struct drop_created {
+  drop_definition definition;
+  std::string seed;  // the 32 raw bytes; revealed in hex at the shuffle or draw
+  int64_t created_at_ms = 0;
+};
+struct drop_status_set {  // the drop's status and counts as they now are
+  std::string drop_id;
+  drop_status status;
+};
+struct drop_ticket_set {  // one queue ticket as it now is
+  std::string drop_id;
+  drop_ticket ticket;
+};
+struct drop_ticket_removed {  // the user left the queue
+  std::string drop_id;
+  std::string user_id;
+};
+struct drop_entry_set {  // one draw entry as it now is
+  std::string drop_id;
+  drop_entry entry;
+};
+using drop_effect = std::variant<drop_created, drop_status_set, drop_ticket_set,
+                                 drop_ticket_removed, drop_entry_set>;
+
+// ---- The product's shard ----
+struct product_drop_set {  // the product's drop (nullopt: none, it may be sold freely)
+  std::string product_id;
+  std::optional<drop_claim> claim;
+};
+struct waitlist_entry_set {  // one waitlist entry as it now is
+  std::string product_id;
+  waitlist_entry entry;
+};
+struct waitlist_entry_removed {
+  std::string product_id;
+  std::string user_id;
+};
+using waitlist_effect = std::variant<waitlist_entry_set, waitlist_entry_removed>;
+
+// The WAL tags of these effects, pinned: a log written today must read the same after any
+// reordering of the effect variant. 64.. is set aside for drops.
+namespace drop_tags {
+inline constexpr uint16_t drop_created = 64;
+inline constexpr uint16_t drop_status_set = 65;
+inline constexpr uint16_t drop_ticket_set = 66;
+inline constexpr uint16_t drop_ticket_removed = 67;
+inline constexpr uint16_t drop_entry_set = 68;
+inline constexpr uint16_t product_drop_set = 69;
+inline constexpr uint16_t waitlist_entry_set = 70;
+inline constexpr uint16_t waitlist_entry_removed = 71;
+}  // namespace drop_tags
+
+// ---- Fields in wire order (one list per type: encoder and decoder cannot drift) ----
+template <class A>
+void fields(A& a, drop_definition& x) {
+  a(x.id, x.product_ids, x.mode, x.opens_at_ms, x.draw_closes_at_ms, x.admit_per_s,
+    x.admission_ttl_s, x.overbook_permille);
+}
+template <class A>
+void fields(A& a, drop_status& x) {
+  a(x.opened, x.drawn, x.paused, x.sold_out, x.closed, x.pauses, x.admitted, x.converted, x.expired,
+    x.winners);
+}
+template <class A>
+void fields(A& a, drop_ticket& x) {
+  a(x.user_id, x.state, x.place, x.joined_at_ms, x.admitted_at_ms, x.admitted_until_ms, x.used,
+    x.converted);
+}
+template <class A>
+void fields(A& a, drop_entry& x) {
+  a(x.user_id, x.stage, x.rank, x.entered_at_ms, x.held_until_ms);
+}
+template <class A>
+void fields(A& a, drop_claim& x) {
+  a(x.drop_id, x.mode, x.opens_at_ms, x.sold_out);
+}
+template <class A>
+void fields(A& a, waitlist_entry& x) {
+  a(x.user_id, x.quantity, x.place, x.joined_at_ms, x.offered);
+}
+template <class A>
+void fields(A& a, drop_created& x) {
+  a(x.definition, x.seed, x.created_at_ms);
+}
+template <class A>
+void fields(A& a, drop_status_set& x) {
+  a(x.drop_id, x.status);
+}
+template <class A>
+void fields(A& a, drop_ticket_set& x) {
+  a(x.drop_id, x.ticket);
+}
+template <class A>
+void fields(A& a, drop_ticket_removed& x) {
+  a(x.drop_id, x.user_id);
+}
+template <class A>
+void fields(A& a, drop_entry_set& x) {
+  a(x.drop_id, x.entry);
+}
+template <class A>
+void fields(A& a, product_drop_set& x) {
+  a(x.product_id, x.claim);
+}
+template <class A>
+void fields(A& a, waitlist_entry_set& x) {
+  a(x.product_id, x.entry);
+}
+template <class A>
+void fields(A& a, waitlist_entry_removed& x) {
+  a(x.product_id, x.user_id);
+}
+
+}  // namespace stampede
