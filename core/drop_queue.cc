@@ -27,16 +27,16 @@ void drop_queue::index(slot& s) {
     place_users_[t.place - 1] = t.user_id;
   }
   if (t.state == ticket_state::waiting && !watchers_.contains(as_key(t.user_id)))
-    unseen_.insert({s.seen_ms, t.user_id});
-  if (unused_admission(t)) unused_.insert({t.admitted_until_ms, t.user_id});
+    unseen_.insert({s.seen_ms, s.seq});
+  if (unused_admission(t)) unused_.insert({t.admitted_until_ms, s.seq});
 }
 
 void drop_queue::unindex(const slot& s) {
   const drop_ticket& t = s.ticket;
   if (in_prequeue(t)) prequeue_.erase({s.rank, t.user_id});
   if (in_line(t)) line_.set(t.place, false);
-  unseen_.erase({s.seen_ms, t.user_id});
-  if (unused_admission(t)) unused_.erase({t.admitted_until_ms, t.user_id});
+  unseen_.erase({s.seen_ms, s.seq});
+  if (unused_admission(t)) unused_.erase({t.admitted_until_ms, s.seq});
 }
 
 void drop_queue::apply(const drop_ticket& t) {
@@ -44,6 +44,8 @@ void drop_queue::apply(const drop_ticket& t) {
   slot& s = it->second;
   if (inserted) {
     s.seen_ms = t.joined_at_ms;
+    s.seq = user_of_seq_.size();
+    user_of_seq_.push_back(&it->first);
   } else {
     unindex(s);
   }
@@ -55,6 +57,7 @@ void drop_queue::remove(std::string_view user_id) {
   auto it = tickets_.find(as_key(user_id));
   if (it == tickets_.end()) return;
   unindex(it->second);
+  user_of_seq_[it->second.seq] = nullptr;
   tickets_.erase(it);
 }
 
@@ -79,29 +82,30 @@ std::vector<std::string> drop_queue::all_waiting() const {
   return out;
 }
 
-std::vector<std::string> drop_queue::unseen_since(int64_t cutoff_ms, size_t max) const {
+std::vector<std::string> drop_queue::users_of(const absl::btree_set<timed>& set, int64_t up_to_ms,
+                                              size_t max) const {
   std::vector<std::string> out;
-  for (auto it = unseen_.begin(); it != unseen_.end() && it->first <= cutoff_ms && out.size() < max;
-       ++it)
-    out.push_back(it->second);
+  for (auto it = set.begin(); it != set.end() && it->first <= up_to_ms && out.size() < max; ++it)
+    out.push_back(*user_of_seq_[it->second]);
   return out;
 }
 
+std::vector<std::string> drop_queue::unseen_since(int64_t cutoff_ms, size_t max) const {
+  return users_of(unseen_, cutoff_ms, max);
+}
+
 std::vector<std::string> drop_queue::admissions_lapsed(int64_t now_ms, size_t max) const {
-  std::vector<std::string> out;
-  for (auto it = unused_.begin(); it != unused_.end() && it->first <= now_ms && out.size() < max;
-       ++it)
-    out.push_back(it->second);
-  return out;
+  return users_of(unused_, now_ms, max);
 }
 
 void drop_queue::touch(std::string_view user_id, int64_t now_ms) {
   auto it = tickets_.find(as_key(user_id));
   if (it == tickets_.end()) return;
   slot& s = it->second;
-  bool listed = unseen_.erase({s.seen_ms, s.ticket.user_id}) > 0;
-  s.seen_ms = std::max(s.seen_ms, now_ms);
-  if (listed) unseen_.insert({s.seen_ms, s.ticket.user_id});
+  if (now_ms <= s.seen_ms) return;
+  bool listed = unseen_.erase({s.seen_ms, s.seq}) > 0;
+  s.seen_ms = now_ms;
+  if (listed) unseen_.insert({s.seen_ms, s.seq});
 }
 
 void drop_queue::watch(std::string_view user_id, int delta, int64_t now_ms) {
@@ -128,7 +132,7 @@ void drop_queue::seen_all(int64_t now_ms) {
   for (auto& [user, s] : tickets_) {
     s.seen_ms = now_ms;
     if (s.ticket.state == ticket_state::waiting && !watchers_.contains(as_key(user)))
-      unseen_.insert({now_ms, user});
+      unseen_.insert({now_ms, s.seq});
   }
 }
 

@@ -64,14 +64,18 @@ class drop_queue {
                                   int64_t pauses);
 
  private:
+  using timed = std::pair<int64_t, uint64_t>;  // (ms, slot seq)
   struct slot {
     drop_ticket ticket;
     sha256_digest rank{};  // HMAC(seed, user id), for the pre-queue
     bool ranked = false;
+    uint64_t seq = 0;  // names the slot in the time indexes (cheaper to compare than a user id)
     int64_t seen_ms = 0;
     std::optional<int64_t> eta_shown_s;
     int64_t eta_pauses = 0;
   };
+  std::vector<std::string> users_of(const absl::btree_set<timed>& set, int64_t up_to_ms,
+                                    size_t max) const;
   void index(slot& s);
   void unindex(const slot& s);
   static bool in_prequeue(const drop_ticket& t) {
@@ -89,8 +93,9 @@ class drop_queue {
   drop_line line_;                        // waiting, placed tickets by place
   std::vector<std::string> place_users_;  // place - 1 -> the user placed there
   absl::btree_set<std::pair<sha256_digest, std::string>> prequeue_;
-  absl::btree_set<std::pair<int64_t, std::string>> unseen_;  // waiting, unwatched: (seen, user)
-  absl::btree_set<std::pair<int64_t, std::string>> unused_;  // admitted, unused: (until, user)
+  absl::btree_set<timed> unseen_;                // waiting, unwatched: (seen, seq)
+  absl::btree_set<timed> unused_;                // admitted, unused: (until, seq)
+  std::vector<const std::string*> user_of_seq_;  // seq -> the slot's key (node: stable)
   // Connections watching each user's ticket (a user may watch before joining).
   absl::flat_hash_map<std::string, int32_t> watchers_;
 };
