@@ -1,10 +1,8 @@
-// The HTTP/1.1 server over Boost.Beast: one acceptor per shard on the same port
-// (SO_REUSEPORT), each connection served on the shard that accepted it, keep-alive and
-// pipelining, and every limit of API.md enforced before a request reaches the routes.
-// The WebSocket (GET /v1/ws) is served here too: a hub per shard delivers the live updates
-// its shard's watches bring (core/live.h) to the connections it holds. The only
-// translation unit that includes Beast.
-// Thread-safety: start() and stop() from the main thread; sessions run on their shard.
+// The HTTP/1.1 and WebSocket server of API.md over Boost.Beast: per shard a context
+// (server/shard_context.h) and a listener on the same port (SO_REUSEPORT), each connection
+// served on the shard that accepted it. This is the part the main thread holds.
+// Thread-safety: construction, start(), stop_accepting() and open_connections() from the
+// main thread; everything else runs on the shards.
 #pragma once
 
 #include <memory>
@@ -12,28 +10,14 @@
 #include <vector>
 
 #include "core/engine.h"
-#include "server/routes.h"
+#include "server/request.h"
+#include "server/transport_limits.h"
 
 namespace stampede::http {
 
-// Limits of the transport, named in one place.
-inline constexpr size_t request_head_bytes_max = 8 * 1024;   // else 431
-inline constexpr size_t request_body_bytes_max = 64 * 1024;  // else 413
-// A request must arrive whole within server_settings::request_timeout_s of the connection
-// opening (or of the previous answer's last byte, for the first byte after it: up to the
-// keep-alive idle time); answers must be taken within the same time.
-inline constexpr int keep_alive_idle_timeout_s = 60;
-inline constexpr size_t connections_per_shard_max = 20'000;
-// WebSocket (GET /v1/ws).
-inline constexpr size_t ws_connections_per_shard_max = 100'000;  // else 503 before upgrading
-inline constexpr size_t ws_message_bytes_max = 4 * 1024;  // a bigger client message closes (1009)
-inline constexpr size_t ws_subscriptions_max = 64;        // per connection
-inline constexpr size_t ws_queue_max = 64;  // unsent messages a connection may have; past it the
-                                            // oldest goes (a newer state replaces an older one first)
-inline constexpr int ws_idle_timeout_s = 60;
-// The kernel's send buffer of a WebSocket (fixed rather than autotuned up to megabytes), so
-// a connection that stops reading costs a bounded amount and the queue's rules take over.
-inline constexpr int ws_send_buffer_bytes = 32 * 1024;  // pinged at half of it; closed without an answer
+class metrics;
+class listener;
+struct shard_context;
 
 class http_server {
  public:
@@ -49,13 +33,11 @@ class http_server {
   // Connections still open, across shards.
   size_t open_connections() const;
 
-  // One shard's acceptor, routes and connection count (defined in http_server.cc).
-  struct shard_server;
-
  private:
   server_settings settings_;
   std::unique_ptr<metrics> metrics_;
-  std::vector<std::unique_ptr<shard_server>> shards_;
+  std::vector<std::unique_ptr<shard_context>> shards_;
+  std::vector<std::unique_ptr<listener>> listeners_;
   unsigned short port_ = 0;
 };
 

@@ -16,6 +16,7 @@
 #include "persistence/recovery.h"
 #include "server/auth.h"
 #include "server/config.h"
+#include "server/handlers/handlers.h"
 #include "server/http_server.h"
 #include "server/startup_responder.h"
 
@@ -202,7 +203,7 @@ int serve(const http::config& cfg) {
     return 1;
   }
   early.stop();  // the shards' acceptors are bound beside it on the same port
-  http::set_ready(true);
+  http::handlers::set_ready(true);
   if (cfg.jwt_secret_defaulted)
     std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
   if (cfg.durability == "async")
@@ -215,7 +216,7 @@ int serve(const http::config& cfg) {
   int sig = 0;
   sigwait(&signals, &sig);
   std::fprintf(stderr, "stampede: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  http::set_ready(false);
+  http::handlers::set_ready(false);
   server.stop_accepting();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include "server/routes.h"
 
 namespace stampede::http {
 namespace {
@@ -47,22 +46,6 @@ TEST(Json, TheReaderRefusesWrongTypesAndRanges) {
   reader r4{v.as_object()};
   EXPECT_EQ(r4.str_list("l", 5, 10), std::nullopt);
   EXPECT_EQ(r4.bad, "l");
-}
-
-TEST(Target, PathsAndQueriesArePercentDecoded) {
-  request r;
-  parse_target("/v1/products/a%2Db?q=blue+hat&limit=5&cursor=x%26y", r);
-  EXPECT_TRUE(r.query_ok);
-  EXPECT_EQ(r.path, "/v1/products/a-b");
-  EXPECT_EQ(r.query["q"], "blue hat");
-  EXPECT_EQ(r.query["limit"], "5");
-  EXPECT_EQ(r.query["cursor"], "x&y");
-  request bad;
-  parse_target("/v1/products?q=%G1", bad);
-  EXPECT_FALSE(bad.query_ok);
-  request truncated;
-  parse_target("/v1/products/%4", truncated);
-  EXPECT_FALSE(truncated.query_ok);
 }
 
 }  // namespace

@@ -1,0 +1,82 @@
+#include "loadtest/sync_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <charconv>
+#include <optional>
+
+namespace stampede::load {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct sync_client::state {
+  asio::io_context io;
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+};
+
+sync_client::sync_client(target t, std::chrono::seconds timeout)
+    : target_(std::move(t)), timeout_(timeout), state_(std::make_unique<state>()) {}
+
+sync_client::~sync_client() = default;
+
+sync_client::answer sync_client::request(std::string_view method, std::string_view path,
+                                         std::string_view token, std::string_view body,
+                                         std::string_view headers) {
+  std::string wire = build_request(method, path, target_.host_header, token, headers, body);
+  bool reused = state_->stream.has_value();
+  answer a = attempt(wire);
+  if (a.status == 0 && reused) a = attempt(wire);  // the idle connection had been closed
+  return a;
+}
+
+sync_client::answer sync_client::attempt(const std::string& wire) {
+  answer a;
+  beast::error_code ec;
+  if (!state_->stream) {
+    tcp::resolver resolver(state_->io);
+    auto endpoints = resolver.resolve(target_.host, std::to_string(target_.port), ec);
+    if (ec) {
+      a.error = "cannot resolve " + target_.host + ": " + ec.message();
+      return a;
+    }
+    state_->stream.emplace(state_->io);
+    state_->stream->expires_after(timeout_);
+    state_->stream->connect(endpoints, ec);
+    if (ec) {
+      state_->stream.reset();
+      a.error = "cannot connect to " + target_.host_header + ": " + ec.message();
+      return a;
+    }
+    state_->buffer.clear();
+  }
+  auto& stream = *state_->stream;
+  stream.expires_after(timeout_);
+  asio::write(stream, asio::buffer(wire), ec);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(256u << 20);
+  if (!ec) http::read(stream, state_->buffer, parser, ec);
+  if (ec) {
+    state_->stream.reset();
+    a.error = ec.message();
+    return a;
+  }
+  auto& msg = parser.get();
+  a.status = msg.result_int();
+  a.body = std::move(msg.body());
+  if (auto it = msg.find(http::field::retry_after); it != msg.end()) {
+    auto v = it->value();
+    std::from_chars(v.data(), v.data() + v.size(), a.retry_after_s);
+  }
+  if (!msg.keep_alive()) state_->stream.reset();
+  return a;
+}
+
+}  // namespace stampede::load

@@ -1,0 +1,43 @@
+#include "server/handler.h"
+
+#include <charconv>
+
+namespace stampede::http {
+
+response json_response(unsigned status, const json::value& v) {
+  response r;
+  r.status = status;
+  r.body = json::serialize(v);
+  return r;
+}
+
+response no_content() {
+  response r;
+  r.status = 204;
+  return r;
+}
+
+std::optional<paging> read_paging(const request& req) {
+  paging p;
+  if (auto it = req.query.find("limit"); it != req.query.end()) {
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+    if (ec != std::errc() || ptr != it->second.data() + it->second.size() ||
+        n < limits::page_limit_min || n > limits::page_limit_max)
+      return std::nullopt;
+    p.limit = n;
+  }
+  if (auto it = req.query.find("cursor"); it != req.query.end()) p.cursor = it->second;
+  return p;
+}
+
+error bad_limit() {
+  return field_error("limit", "limit must be an integer " + std::to_string(limits::page_limit_min) +
+                                  ".." + std::to_string(limits::page_limit_max));
+}
+
+error bad_type(const std::string& field) {
+  return field_error(field, field + " has the wrong type or is out of range");
+}
+
+}  // namespace stampede::http

@@ -1,0 +1,96 @@
+// Checkout (preview and placing an order, which honours Idempotency-Key), the caller's
+// orders and their cancellation, and the admin's order list and status changes.
+#include "server/handlers/handlers.h"
+
+namespace stampede::http::handlers {
+
+namespace {
+
+// Ids a checkout body names (addresses, a shipping method): longer ones name nothing.
+constexpr size_t checkout_id_length_max = 64;
+constexpr size_t status_name_length_max = 64;
+// The engine refuses a tracking number outside 1..200 bytes too (core/shard.cc).
+constexpr size_t tracking_number_length_max = 200;
+
+std::optional<checkout_request> read_checkout(reader& rd) {
+  checkout_request req;
+  if (auto v = rd.str("shipping_address_id", checkout_id_length_max)) req.shipping_address_id = std::move(*v);
+  if (auto v = rd.str("billing_address_id", checkout_id_length_max)) req.billing_address_id = std::move(*v);
+  if (auto v = rd.str("shipping_method", checkout_id_length_max)) req.shipping_method = std::move(*v);
+  if (!rd.bad.empty()) return std::nullopt;
+  return req;
+}
+
+error not_a_string(const std::string& field) { return field_error(field, field + " must be a string"); }
+
+reply<order> order_answer(handler_context& ctx, call& c) {
+  return answer<order>(ctx, c, [&ctx](order o) { return json_response(200, to_json(o, ctx.settings.pres)); });
+}
+
+reply<page<order>> orders_page_answer(handler_context& ctx, call& c) {
+  return answer<page<order>>(ctx, c, [&ctx](page<order> p) {
+    return json_response(200, page_json(p, [&](const order& o) { return to_json(o, ctx.settings.pres); }));
+  });
+}
+
+}  // namespace
+
+void checkout_preview(handler_context& ctx, call& c) {
+  reader rd{c.body};
+  auto req = read_checkout(rd);
+  if (!req) return c.fail(not_a_string(rd.bad));
+  ctx.eng.preview(c.who.user_id, std::move(*req),
+                  answer<checkout_summary>(ctx, c, [&ctx](checkout_summary s) {
+                    return json_response(200, to_json(s, ctx.settings.pres));
+                  }));
+}
+
+void place_order(handler_context& ctx, call& c) {
+  reader rd{c.body};
+  auto req = read_checkout(rd);
+  if (!req) return c.fail(not_a_string(rd.bad));
+  ctx.eng.place_order(c.who.user_id, std::move(*req), c.req.idempotency_key,
+                      answer<idempotent<order>>(ctx, c, [&ctx](idempotent<order> o) {
+                        response r = json_response(201, to_json(o.value, ctx.settings.pres));
+                        if (o.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
+                        return r;
+                      }));
+}
+
+void list_orders(handler_context& ctx, call& c) {
+  auto pg = read_paging(c.req);
+  if (!pg) return c.fail(bad_limit());
+  ctx.eng.list_orders(c.who.user_id, pg->cursor, pg->limit, orders_page_answer(ctx, c));
+}
+
+void get_order(handler_context& ctx, call& c) {
+  ctx.eng.get_order(c.params[0], c.who.user_id, c.who.admin, order_answer(ctx, c));
+}
+
+void cancel_order(handler_context& ctx, call& c) {
+  ctx.eng.cancel_order(c.params[0], c.who.user_id, c.who.admin, order_answer(ctx, c));
+}
+
+void admin_list_orders(handler_context& ctx, call& c) {
+  auto pg = read_paging(c.req);
+  if (!pg) return c.fail(bad_limit());
+  std::optional<order_status> status;
+  if (auto it = c.req.query.find("status"); it != c.req.query.end()) {
+    status = parse_order_status(it->second);
+    if (!status) return c.fail(field_error("status", "unknown order status"));
+  }
+  ctx.eng.admin_list_orders(status, pg->cursor, pg->limit, orders_page_answer(ctx, c));
+}
+
+void admin_set_status(handler_context& ctx, call& c) {
+  reader rd{c.body};
+  auto status_name = rd.str("status", status_name_length_max);
+  auto tracking = rd.str("tracking_number", tracking_number_length_max);
+  if (!rd.bad.empty()) return c.fail(not_a_string(rd.bad));
+  if (!status_name) return c.fail(field_error("status", "status is required"));
+  auto to = parse_order_status(*status_name);
+  if (!to) return c.fail(field_error("status", "unknown order status"));
+  ctx.eng.set_order_status(c.params[0], *to, std::move(tracking), order_answer(ctx, c));
+}
+
+}  // namespace stampede::http::handlers

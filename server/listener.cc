@@ -1,0 +1,61 @@
+#include "server/listener.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "server/http_session.h"
+#include "server/transport_limits.h"
+
+namespace stampede::http {
+
+std::string listener::open(tcp::endpoint& endpoint) {
+  beast::error_code ec;
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) {
+    int one = 1;
+    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one))
+      return "SO_REUSEPORT: " + std::string(std::strerror(errno));
+  }
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return "cannot listen on " + endpoint.address().to_string() + ":" +
+           std::to_string(endpoint.port()) + ": " + ec.message();
+  endpoint.port(acceptor_.local_endpoint().port());
+  return "";
+}
+
+void listener::start() {
+  asio::post(ctx_.io, [this] { do_accept(); });
+}
+
+void listener::stop() {
+  ctx_.accepting = false;
+  beast::error_code ignored;
+  acceptor_.close(ignored);
+}
+
+// Wait for the next connection.
+void listener::do_accept() {
+  acceptor_.async_accept(ctx_.io, beast::bind_front_handler(&listener::on_accept, this));
+}
+
+// A connection: served on this shard, or closed at once when the shard has its fill.
+void listener::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == asio::error::operation_aborted || !ctx_.accepting) return;
+  if (!ec) {
+    if (ctx_.connections.load() >= connections_per_shard_max) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over the bound: refuse at once rather than queue
+    } else {
+      socket.set_option(tcp::no_delay(true), ec);
+      std::make_shared<http_session>(std::move(socket), ctx_)->run();
+    }
+  }
+  do_accept();
+}
+
+}  // namespace stampede::http

@@ -1,0 +1,34 @@
+// One shard's acceptor on the shared listen address (SO_REUSEPORT: the kernel spreads new
+// connections over the shards), handing each connection to an HTTP session on this shard,
+// up to connections_per_shard_max. open() from the main thread before the shard serves;
+// everything else on the shard's thread.
+#pragma once
+
+#include <string>
+
+#include "server/beast.h"
+#include "server/shard_context.h"
+
+namespace stampede::http {
+
+class listener {
+ public:
+  explicit listener(shard_context& ctx) : ctx_(ctx), acceptor_(ctx.io) {}
+
+  // Binds and listens on `endpoint`; its port becomes the one bound (port 0 picks one).
+  // Returns an error message, or "" on success.
+  std::string open(tcp::endpoint& endpoint);
+  // Starts accepting (posted to the shard's thread).
+  void start();
+  // On the shard's thread: no more connections.
+  void stop();
+
+ private:
+  void do_accept();
+  void on_accept(beast::error_code ec, tcp::socket socket);
+
+  shard_context& ctx_;
+  tcp::acceptor acceptor_;
+};
+
+}  // namespace stampede::http

@@ -1,0 +1,29 @@
+// The bounds of the HTTP and WebSocket transport (the engine's own are in core/limits.h),
+// named in one place, units last. Constants only: any thread.
+#pragma once
+
+#include <cstddef>
+
+namespace stampede::http {
+
+inline constexpr size_t request_head_bytes_max = 8 * 1024;   // else 431
+inline constexpr size_t request_body_bytes_max = 64 * 1024;  // else 413 (a route may ask less)
+// A request must arrive whole within server_settings::request_timeout_s of the connection
+// opening (or of the previous answer's last byte, for the first byte after it: up to the
+// keep-alive idle time); answers must be taken within the same time.
+inline constexpr int keep_alive_idle_timeout_s = 60;
+inline constexpr size_t connections_per_shard_max = 20'000;
+// WebSocket (GET /v1/ws).
+inline constexpr size_t ws_connections_per_shard_max = 100'000;  // else 503 before upgrading
+inline constexpr size_t ws_message_bytes_max = 4 * 1024;  // a bigger client message closes (1009)
+inline constexpr size_t ws_subscriptions_max = 64;        // per connection
+inline constexpr size_t ws_topic_length_max = 200;        // characters of a client's topic
+inline constexpr size_t ws_queue_max = 64;  // unsent messages a connection may have; past it the
+                                            // oldest goes (a newer state replaces an older one first)
+inline constexpr int ws_idle_timeout_s = 60;
+inline constexpr int ws_handshake_timeout_s = 10;
+// The kernel's send buffer of a WebSocket (fixed rather than autotuned up to megabytes), so
+// a connection that stops reading costs a bounded amount and the queue's rules take over.
+inline constexpr int ws_send_buffer_bytes = 32 * 1024;  // pinged at half of it; closed without an answer
+
+}  // namespace stampede::http

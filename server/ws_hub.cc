@@ -1,0 +1,146 @@
+#include "server/ws_hub.h"
+
+#include "server/rfc3339.h"
+#include "server/ws_session.h"
+
+namespace stampede::http {
+
+namespace {
+
+constexpr std::string_view product_topic_prefix = "product:";
+
+}  // namespace
+
+void ws_hub::subscribe(const std::shared_ptr<ws_session>& s, std::string topic,
+                       std::string client_topic) {
+  auto owners = eng_.topic_owners(topic);
+  if (owners.empty()) {
+    s->forget(topic);
+    return s->deliver(ws_error("not_found", "no such " + client_topic.substr(0, client_topic.find(':'))), "");
+  }
+  uint64_t ticket = next_ticket_++;
+  pending_.emplace(ticket, pending_watch{s, topic, std::move(client_topic),
+                                         static_cast<uint32_t>(owners.size()), std::nullopt});
+  const auto& who = s->who();
+  eng_.watch(topic, who ? who->user_id : std::string(), who && who->admin, shard_, ticket);
+}
+
+void ws_hub::unsubscribe(ws_session& s, const std::string& topic) {
+  bool answered = !s.awaiting(topic);
+  s.forget(topic);
+  if (!answered) return;  // watch_answered undoes it when the answer comes
+  auto it = subscribers_.find(topic);
+  if (it != subscribers_.end()) {
+    auto& list = it->second;
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (list[i].get() == &s) {
+        list[i] = std::move(list.back());
+        list.pop_back();
+        break;
+      }
+    }
+    if (list.empty()) subscribers_.erase(it);
+  }
+  eng_.unwatch(topic, shard_);
+}
+
+void ws_hub::close_all() {
+  for (ws_session* s : sessions_) s->going_away();
+}
+
+void ws_hub::watch_answered(uint64_t ticket, result<watch_snapshot> answer) {
+  auto it = pending_.find(ticket);
+  if (it == pending_.end()) return;
+  pending_watch& w = it->second;
+  auto s = w.who.lock();
+  if (!answer.ok()) {
+    // A refusal comes from the only owner: nothing was counted.
+    if (s) {
+      s->forget(w.topic);
+      s->deliver(ws_error(to_string(answer.code()), answer.err().message), "");
+    }
+    pending_.erase(it);
+    return;
+  }
+  if (answer->order_now || answer->available) w.snapshot = std::move(answer.value());
+  if (--w.remaining > 0) return;
+  pending_watch done = std::move(w);
+  pending_.erase(it);
+  answered(std::move(done), s);
+}
+
+// Every owner answered: the session is subscribed, and gets the snapshot first.
+void ws_hub::answered(pending_watch done, const std::shared_ptr<ws_session>& s) {
+  if (!s || s->is_closed() || !s->awaiting(done.topic)) {
+    eng_.unwatch(done.topic, shard_);  // gone or unsubscribed meanwhile: the owners stop counting
+    return;
+  }
+  s->subscribed(done.topic);
+  subscribers_[done.topic].push_back(s);
+  json::object msg{{"type", "subscribed"}, {"topic", done.client_topic}};
+  if (done.snapshot && done.snapshot->order_now) {
+    msg["snapshot"] = to_json(*done.snapshot->order_now, pres_);
+  } else if (done.snapshot && done.snapshot->available) {
+    msg["snapshot"] = json::object{{"product_id", done.topic.substr(product_topic_prefix.size())},
+                                   {"available", *done.snapshot->available}};
+  }
+  s->deliver(ws_text(msg), "");
+}
+
+namespace {
+
+std::shared_ptr<const std::string> status_message(const order_event& e) {
+  const order& o = e.now;
+  json::object m{{"type", "order.status"},
+                 {"order_id", o.id},
+                 {"status", to_string(o.status)},
+                 {"previous", nullptr},
+                 {"tracking_number", nullptr},
+                 {"at", format_rfc3339_ms(o.history.empty() ? o.updated_at_ms : o.history.back().at_ms)}};
+  if (e.previous) m["previous"] = to_string(*e.previous);
+  if (o.tracking_number) m["tracking_number"] = *o.tracking_number;
+  return ws_text(m);
+}
+
+}  // namespace
+
+void ws_hub::order_changed(const std::shared_ptr<const order_event>& e) {
+  const uint64_t seq = next_event_++;
+  const order& o = e->now;
+  // Each message is rendered once, and only if some session wants it.
+  std::shared_ptr<const std::string> status_text, note_text;
+  const std::string order_key = "o:" + o.id;
+  auto send_to = [&](const std::string& topic, bool owner) {
+    auto it = subscribers_.find(topic);
+    if (it == subscribers_.end()) return;
+    for (const auto& s : it->second) {
+      if (e->status_changed && s->last_status_event != seq) {
+        s->last_status_event = seq;
+        if (!status_text) status_text = status_message(*e);
+        s->deliver(status_text, order_key);
+      }
+      if (owner && s->last_note_event != seq) {
+        s->last_note_event = seq;
+        if (!note_text)
+          note_text = ws_text(json::object{{"type", "notification"}, {"notification", to_json(e->note, pres_)}});
+        s->deliver(note_text, "");
+      }
+    }
+  };
+  send_to("orders:" + o.user_id, true);
+  send_to("order:" + o.id, true);
+  send_to("admin:orders", false);
+}
+
+void ws_hub::availability(const std::string& product_id, int64_t available, int64_t at_ms) {
+  auto it = subscribers_.find(std::string(product_topic_prefix) + product_id);
+  if (it == subscribers_.end()) return;
+  auto text = ws_text(json::object{{"type", "product.availability"},
+                                   {"product_id", product_id},
+                                   {"available", available},
+                                   {"at", format_rfc3339_ms(at_ms)}});
+  const std::string key = "p:" + product_id;
+  for (const auto& s : it->second) s->deliver(text, key);
+}
+
+}  // namespace stampede::http

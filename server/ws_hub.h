@@ -1,0 +1,70 @@
+// One shard's WebSocket hub (Beast chat-multi's shared_state, for live updates): the
+// WebSocket sessions this shard holds, who is subscribed to which core topic, and the
+// live sink (core/live.h) through which the shard delivers watch answers and events; it
+// fans each event out to the subscribed sessions once. Shard-local: only the owning
+// shard's thread touches it, so no locks.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "core/engine.h"
+#include "core/live.h"
+#include "server/json.h"
+#include "server/metrics.h"
+
+namespace stampede::http {
+
+class ws_session;
+
+class ws_hub final : public live_sink {
+ public:
+  ws_hub(engine& eng, uint32_t shard, const presentation& pres, metrics& m)
+      : eng_(eng), shard_(shard), pres_(pres), stats_(m) {}
+
+  // A session opens and closes (its constructor and destructor).
+  void join(ws_session* s) { sessions_.insert(s); }
+  void leave(ws_session* s) { sessions_.erase(s); }
+  size_t session_count() const { return sessions_.size(); }
+  metrics& stats() { return stats_; }
+
+  // Starts a subscription to a core topic; the answer comes through watch_answered.
+  void subscribe(const std::shared_ptr<ws_session>& s, std::string topic, std::string client_topic);
+  // Ends one (answered or not).
+  void unsubscribe(ws_session& s, const std::string& topic);
+  // Draining: every session is closed with "going away".
+  void close_all();
+
+  void watch_answered(uint64_t ticket, result<watch_snapshot> answer) override;
+  void order_changed(const std::shared_ptr<const order_event>& e) override;
+  void availability(const std::string& product_id, int64_t available, int64_t at_ms) override;
+
+ private:
+  struct pending_watch {
+    std::weak_ptr<ws_session> who;
+    std::string topic;         // core
+    std::string client_topic;  // as the client named it
+    uint32_t remaining = 0;    // owners yet to answer
+    std::optional<watch_snapshot> snapshot;
+  };
+  void answered(pending_watch done, const std::shared_ptr<ws_session>& s);
+
+  engine& eng_;
+  const uint32_t shard_;
+  const presentation& pres_;
+  metrics& stats_;
+  absl::flat_hash_set<ws_session*> sessions_;  // open ones (declared first: destroyed last)
+  // Core topic ("orders:<user>", "order:<id>", "product:<id>", "admin:orders") -> sessions
+  // whose subscription was answered.
+  absl::flat_hash_map<std::string, std::vector<std::shared_ptr<ws_session>>> subscribers_;
+  absl::flat_hash_map<uint64_t, pending_watch> pending_;
+  uint64_t next_ticket_ = 1;
+  uint64_t next_event_ = 1;
+};
+
+}  // namespace stampede::http

@@ -1,0 +1,108 @@
+"""The overload tool (loadtest/overload): its figures against a real `stampede serve`, and
+its counting of shed and unanswered requests against stand-ins that shed everything or
+answer nothing.
+
+    overload_test.py path/to/overload path/to/stampede
+"""
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from standin import NEVER, StandIn, free_port, harness, run_tool  # noqa: E402
+
+OVERLOAD = STAMPEDE = None
+
+
+def product_or_404(method, path):
+    """What a stand-in answers to the tool's set-up: the product exists."""
+    if method == "GET" and path.startswith("/v1/admin/products/"):
+        return (200, {"id": "overload-item", "on_hand": 1000000000})
+    if method == "GET" and path.startswith("/v1/products/"):
+        return (200, {"id": "overload-item", "available": 1000000000})
+    return None
+
+
+class OverloadTool(unittest.TestCase):
+    def run_overload(self, port, *args):
+        out = os.path.join(tempfile.mkdtemp(prefix="overload-test-"), "out.json")
+        code, stdout, stderr = run_tool([OVERLOAD, "--target", "http://127.0.0.1:%d" % port,
+                                         "--jwt-secret", harness.JWT_SECRET, "--json", out] + list(args))
+        self.assertEqual(code, 0, stdout + stderr)
+        with open(out) as f:
+            return json.load(f), stdout
+
+    def test_every_request_is_accounted_for_against_a_real_server(self):
+        server = harness.Server(STAMPEDE, "--shards", "1", "--rate-limit", "0")
+        try:
+            figures, stdout = self.run_overload(server.port, "--rate", "400", "--seconds", "1",
+                                                "--before", "0.5", "--after", "1", "--users", "50")
+            self.assertEqual(figures["requests"], 400)
+            self.assertEqual(figures["ok"] + figures["shed"]["count"] + figures["other"] + figures["unanswered"], 400)
+            self.assertEqual(figures["served"]["count"], figures["ok"])
+            self.assertGreater(figures["ok"], 0)
+            self.assertLessEqual(figures["ok_during_load"], figures["ok"])
+            self.assertAlmostEqual(figures["goodput_per_s"], figures["ok_during_load"] / 1.0)
+            self.assertGreater(figures["reads"]["count"], 0)
+            self.assertIn("back to normal", stdout)
+            # What the tool added is what the server holds: one unit an answered add.
+            admin = harness.Client(server.port, harness.make_token("root", role="admin"))
+            status, _, product, _ = admin.request("GET", "/v1/admin/products/overload-item")
+            self.assertEqual(status, 200)
+            # The probes add too, as other users: 50 a second for 2.5 s.
+            self.assertGreaterEqual(product["reserved"], figures["ok"])
+            self.assertLessEqual(product["reserved"], figures["ok"] + 125)
+            admin.close()
+        finally:
+            server.stop()
+
+    def test_shed_answers_are_counted_with_their_latency(self):
+        def shed(method, path, headers, body):
+            return product_or_404(method, path) or (
+                503, {"error": {"code": "overloaded", "message": "busy"}}, {"Retry-After": "1"})
+        stand_in = StandIn(shed)
+        try:
+            figures, _ = self.run_overload(stand_in.port, "--rate", "200", "--seconds", "0.5",
+                                           "--before", "0", "--after", "0.2", "--probe-rate", "0",
+                                           "--read-rate", "0", "--connections", "8")
+            self.assertEqual(figures["requests"], 100)
+            self.assertEqual(figures["shed"]["count"], 100)
+            self.assertEqual(figures["ok"], 0)
+            self.assertEqual(figures["goodput_per_s"], 0)
+            self.assertGreater(figures["shed"]["max_ms"], 0)
+            self.assertEqual(stand_in.count("POST", "/v1/cart/items"), 100)
+        finally:
+            stand_in.stop()
+
+    def test_requests_never_answered_count_as_unanswered(self):
+        def silent(method, path, headers, body):
+            return product_or_404(method, path) or NEVER
+        stand_in = StandIn(silent)
+        try:
+            figures, stdout = self.run_overload(stand_in.port, "--rate", "100", "--seconds", "0.3",
+                                                "--before", "0", "--after", "0.5", "--probe-rate", "20",
+                                                "--read-rate", "0", "--connections", "64",
+                                                "--timeout-ms", "300")
+            self.assertEqual(figures["requests"], 30)
+            self.assertEqual(figures["unanswered"], 30)
+            self.assertEqual(figures["ok"], 0)
+            self.assertIsNone(figures["recovery_s"])  # the probes after the stop got nothing either
+            self.assertIn("not within", stdout)
+        finally:
+            stand_in.stop()
+
+    def test_bad_flags_and_an_unreachable_target_exit_2(self):
+        for args in (["--rate", "fast"], ["--seconds", "1"], ["--bogus", "1"],
+                     ["--rate", "10", "--target", "https://127.0.0.1:1"]):
+            code, _, err = run_tool([OVERLOAD] + args)
+            self.assertEqual(code, 2, (args, err))
+        code, _, err = run_tool([OVERLOAD, "--rate", "10", "--target", "http://127.0.0.1:%d" % free_port()])
+        self.assertEqual(code, 2, err)
+        self.assertIn("127.0.0.1", err)
+
+
+if __name__ == "__main__":
+    OVERLOAD, STAMPEDE = sys.argv[1], sys.argv[2]
+    unittest.main(argv=[sys.argv[0]], verbosity=2)
