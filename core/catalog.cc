@@ -27,49 +27,43 @@ product_view view_of(const product& p) {
 
 namespace {
 
-error bad_field(std::string field, std::string message) {
-  error_details d;
-  d.field = std::move(field);
-  return make_error(error_code::invalid_request, std::move(message), std::move(d));
-}
-
 std::optional<error> check_name(const std::string& name) {
   if (name.empty() || name.size() > limits::product_name_length_max)
-    return bad_field("name", "name must be 1..200 bytes");
+    return field_error("name", "name must be 1..200 bytes");
   return std::nullopt;
 }
 std::optional<error> check_description(const std::string& d) {
   if (d.size() > limits::product_description_length_max)
-    return bad_field("description", "description is too long");
+    return field_error("description", "description is too long");
   return std::nullopt;
 }
 std::optional<error> check_price(int64_t price) {
   if (price < 0 || price > limits::price_minor_max)
-    return bad_field("price", "price must be a non-negative integer in minor units");
+    return field_error("price", "price must be a non-negative integer in minor units");
   return std::nullopt;
 }
 std::optional<error> check_images(const std::vector<std::string>& images) {
   if (images.size() > limits::product_images_max)
-    return bad_field("images", "at most 20 images");
+    return field_error("images", "at most 20 images");
   for (const auto& url : images) {
     if (url.empty() || url.size() > limits::product_image_url_length_max)
-      return bad_field("images", "image URLs must be 1..2048 bytes");
+      return field_error("images", "image URLs must be 1..2048 bytes");
   }
   return std::nullopt;
 }
 std::optional<error> check_on_hand(int64_t on_hand) {
   if (on_hand < 0 || on_hand > limits::on_hand_max)
-    return bad_field("on_hand", "on_hand must be 0..1000000000");
+    return field_error("on_hand", "on_hand must be 0..1000000000");
   return std::nullopt;
 }
 std::optional<error> check_max_per_user(int64_t m) {
   if (m < 0 || m > limits::max_per_user_max)
-    return bad_field("max_per_user", "max_per_user must be 0..1000000");
+    return field_error("max_per_user", "max_per_user must be 0..1000000");
   return std::nullopt;
 }
 std::optional<error> check_window(std::optional<int64_t> starts, std::optional<int64_t> ends) {
   if (starts && ends && *ends <= *starts)
-    return bad_field("sale_ends_at", "sale_ends_at must be after sale_starts_at");
+    return field_error("sale_ends_at", "sale_ends_at must be after sale_starts_at");
   return std::nullopt;
 }
 
@@ -85,7 +79,7 @@ bool contains_case_insensitive(std::string_view haystack, std::string_view needl
 
 std::optional<error> validate(const product_create& c) {
   if (!is_valid_product_id(c.id))
-    return bad_field("id", "id must match [A-Za-z0-9._-]{1,64}");
+    return field_error("id", "id must match [A-Za-z0-9._-]{1,64}");
   if (auto e = check_name(c.name)) return e;
   if (auto e = check_description(c.description)) return e;
   if (auto e = check_price(c.price)) return e;
@@ -181,9 +175,7 @@ result<product_view> catalog::patch(std::string_view id, const product_patch& pa
   auto ends = patch.sale_ends_at_ms ? *patch.sale_ends_at_ms : p->sale_ends_at_ms;
   // Every check is done: from here the patch applies whole.
   if (patch.on_hand) {
-    bool set = p->units.try_set_on_hand(*patch.on_hand);
-    assert(set);
-    (void)set;
+    STAMPEDE_CHECK(p->units.try_set_on_hand(*patch.on_hand));
   }
   if (patch.name) p->name = *patch.name;
   if (patch.description) p->description = *patch.description;
@@ -197,16 +189,25 @@ result<product_view> catalog::patch(std::string_view id, const product_patch& pa
   return view_of(*p);
 }
 
-result<product_view> catalog::adjust(std::string_view id, int64_t delta) {
-  product* p = find_mutable(id);
+result<int64_t> catalog::check_adjust(std::string_view id, int64_t delta) const {
+  const product* p = find(id);
   if (!p) return make_error(error_code::not_found, "no such product");
   int64_t target = p->units.on_hand() + delta;
-  if (delta < -limits::on_hand_max || delta > limits::on_hand_max || target > limits::on_hand_max)
-    return bad_field("delta", "on_hand would leave 0..1000000000");
-  if (!p->units.try_set_on_hand(target)) {
+  if (delta < -limits::on_hand_max || delta > limits::on_hand_max || target < 0 ||
+      target > limits::on_hand_max)
+    return field_error("delta", "on_hand would leave 0.." + std::to_string(limits::on_hand_max));
+  if (target < p->units.reserved() + p->units.committed()) {
     return make_error(error_code::conflict, "on_hand cannot fall below reserved + committed",
                       error_details{.product_id = p->id, .available = p->units.available()});
   }
+  return target;
+}
+
+result<product_view> catalog::adjust(std::string_view id, int64_t delta) {
+  auto target = check_adjust(id, delta);
+  if (!target.ok()) return std::move(target).err();
+  product* p = find_mutable(id);
+  STAMPEDE_CHECK(p->units.try_set_on_hand(target.value()));
   ++p->version;
   return view_of(*p);
 }
@@ -277,8 +278,7 @@ stock_answer catalog::decide(const stock_ask& ask, int64_t now_ms) {
 
 void catalog::release(std::string_view id, int64_t quantity) {
   product* p = find_mutable(id);
-  assert(p);
-  if (!p) return;
+  STAMPEDE_CHECK(p);  // products are deactivated, never erased
   p->units.release(quantity);
   reserved_total_ -= quantity;
   ++p->version;
@@ -286,8 +286,7 @@ void catalog::release(std::string_view id, int64_t quantity) {
 
 void catalog::commit(std::string_view id, int64_t quantity) {
   product* p = find_mutable(id);
-  assert(p);
-  if (!p) return;
+  STAMPEDE_CHECK(p);  // products are deactivated, never erased
   p->units.commit(quantity);
   reserved_total_ -= quantity;
   committed_total_ += quantity;
@@ -322,8 +321,7 @@ std::string catalog::check_counts() const {
 
 void catalog::uncommit(std::string_view id, int64_t quantity) {
   product* p = find_mutable(id);
-  assert(p);
-  if (!p) return;
+  STAMPEDE_CHECK(p);  // products are deactivated, never erased
   p->units.uncommit(quantity);
   committed_total_ -= quantity;
   ++p->version;

@@ -117,6 +117,8 @@ class catalog {
   result<product_view> patch(std::string_view id, const product_patch& p);
   // Adds (or with a negative delta removes) units, refusing to fall below reserved+committed.
   result<product_view> adjust(std::string_view id, int64_t delta);
+  // Every check adjust() makes, without changing anything: the on_hand it would set.
+  result<int64_t> check_adjust(std::string_view id, int64_t delta) const;
   result<product_view> deactivate(std::string_view id);
   // Public lookups hide inactive products; admin lookups see every product.
   result<product_view> get(std::string_view id, bool include_inactive) const;

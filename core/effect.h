@@ -63,7 +63,7 @@ struct notification_added {
   std::string user_id;
   notification value;
 };
-// A stored answer of an idempotent request; see idempotency.h.
+// A stored answer of an idempotent request (idempotency.h).
 struct idempotency_stored {
   std::string user_id;
   std::string scope_key;  // route + '\n' + Idempotency-Key
@@ -131,6 +131,16 @@ class effect_log {
   virtual uint64_t durable_lsn() const = 0;
   // Records up to lsn are on stable storage (called on the shard's thread).
   virtual void mark_durable(uint64_t) {}
+};
+
+// How an owner reachable from outside its shard's loop (the webhook outbox, from
+// server/'s deliverer) changes state: through the shard, which logs the effect and applies
+// it. Shard-local: called on the owning shard's thread only.
+class effect_recorder {
+ public:
+  virtual ~effect_recorder() = default;
+  // Logs `e`, applies it, and returns its sequence number.
+  virtual uint64_t record(effect e) = 0;
 };
 
 // No durability: every effect counts as durable once the drain pass that made it ends.

@@ -3,8 +3,18 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <future>
 
+#include "core/address_ops.h"
+#include "core/cart_ops.h"
+#include "core/catalog_ops.h"
+#include "core/checkout_ops.h"
+#include "core/events.h"
 #include "core/limits.h"
+#include "core/order_ops.h"
+#include "core/payment_ops.h"
+#include "core/shard.h"
+#include "core/topic.h"
 
 namespace stampede {
 
@@ -94,6 +104,42 @@ bool engine::admitted(uint32_t i) const {
   return shards_[i]->inbox_depth() <= inbox_admission_max_;
 }
 
+int64_t engine::inbox_depth(uint32_t i) const { return shards_[i]->inbox_depth(); }
+
+boost::asio::io_context& engine::io(uint32_t i) { return shards_[i]->io(); }
+
+webhook_outbox& engine::webhook_outbox_at(uint32_t i) {
+  return shards_[i]->outbox_handle();
+}
+
+void engine::set_live_sink(uint32_t i, live_sink* sink) {
+  if (threads_.empty()) return shards_[i]->set_live_sink(sink);
+  STAMPEDE_CHECK(shard::current() != shards_[i].get());
+  std::promise<void> installed;
+  shards_[i]->post(shard_task{[sink, &installed](shard& s) {
+    s.set_live_sink(sink);
+    installed.set_value();
+  }});
+  installed.get_future().wait();
+}
+
+template <class F>
+void engine::on_shard(uint32_t i, F&& fn) {
+  if (shard::current() == shards_[i].get()) {
+    fn(*shards_[i]);
+    return;
+  }
+  shards_[i]->post(shard_task{std::forward<F>(fn)});
+}
+
+template <class Op, class Done, class... Args>
+void engine::run_on(uint32_t i, admission a, Op op, Done done, Args... args) {
+  if (a == admission::write && !admitted(i)) return done(overloaded());
+  on_shard(i, [op, done = std::move(done), ... args = std::move(args)](shard& s) mutable {
+    op(s, std::move(args)..., std::move(done));
+  });
+}
+
 template <class Part, class PartFn, class MergeFn>
 void engine::scatter(PartFn part, MergeFn merge, bool after_durable) {
   struct state {
@@ -115,7 +161,7 @@ void engine::scatter(PartFn part, MergeFn merge, bool after_durable) {
         }
       };
       if (after_durable) {
-        s.after_records_durable(std::move(finish));
+        s.when_durable(std::move(finish));
       } else {
         finish();
       }
@@ -127,49 +173,39 @@ void engine::scatter(PartFn part, MergeFn merge, bool after_durable) {
 
 void engine::create_product(product_create c, reply<product_view> done) {
   uint32_t i = routes_.product_shard(c.id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [c = std::move(c), done = std::move(done)](shard& s) mutable {
-    s.create_product(std::move(c), std::move(done));
-  });
+  run_on(i, admission::write, &catalog_ops::create_product, std::move(done), std::move(c));
 }
 
 void engine::patch_product(std::string id, product_patch p, reply<product_view> done) {
   uint32_t i = routes_.product_shard(id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [id = std::move(id), p = std::move(p), done = std::move(done)](shard& s) mutable {
-    s.patch_product(std::move(id), std::move(p), std::move(done));
-  });
+  run_on(i, admission::write, &catalog_ops::patch_product, std::move(done), std::move(id),
+         std::move(p));
 }
 
 void engine::adjust_stock(std::string id, int64_t delta, reply<product_view> done) {
   uint32_t i = routes_.product_shard(id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [id = std::move(id), delta, done = std::move(done)](shard& s) mutable {
-    s.adjust_stock(std::move(id), delta, std::move(done));
-  });
+  run_on(i, admission::write, &catalog_ops::adjust_stock, std::move(done), std::move(id), delta);
 }
 
 void engine::deactivate_product(std::string id, reply<product_view> done) {
   uint32_t i = routes_.product_shard(id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [id = std::move(id), done = std::move(done)](shard& s) mutable {
-    s.deactivate_product(std::move(id), std::move(done));
-  });
+  run_on(i, admission::write, &catalog_ops::deactivate_product, std::move(done), std::move(id));
 }
 
 void engine::get_product(std::string id, bool admin, reply<product_view> done) {
   uint32_t i = routes_.product_shard(id);
-  on_shard(i,
-           [id = std::move(id), admin, done = std::move(done)](shard& s) mutable {
-             done(s.get_product(id, admin));
-           });
+  on_shard(i, [id = std::move(id), admin, done = std::move(done)](shard& s) mutable {
+    done(catalog_ops::get_product(s, id, admin));
+  });
 }
 
 void engine::list_products(std::string cursor, int64_t limit, std::string query, bool admin,
                            reply<page<product_view>> done) {
   size_t n = page_size(limit);
   scatter<std::vector<product_view>>(
-      [cursor, n, query, admin](shard& s) { return s.list_products(cursor, n + 1, query, admin); },
+      [cursor, n, query, admin](shard& s) {
+        return catalog_ops::list_products(s, cursor, n + 1, query, admin);
+      },
       [n, done = std::move(done)](std::vector<std::vector<product_view>> parts) mutable {
         page<product_view> out;
         for (auto& part : parts)
@@ -190,14 +226,19 @@ void engine::shipping_methods(reply<std::vector<shipping_method>> done) {
   on_shard(0, [done = std::move(done)](shard& s) mutable { done(s.shipping_methods()); });
 }
 
+bool engine::all_admitted() const {
+  for (uint32_t i = 0; i < shards_.size(); ++i)
+    if (!admitted(i)) return false;
+  return true;
+}
+
 void engine::replace_shipping_methods(std::vector<shipping_method> methods,
                                       reply<std::vector<shipping_method>> done) {
   if (auto e = validate(methods)) return done(std::move(*e));
-  for (uint32_t i = 0; i < shards_.size(); ++i)
-    if (!admitted(i)) return done(overloaded());
+  if (!all_admitted()) return done(overloaded());
   scatter<ok_t>(
       [methods](shard& s) {
-        s.replace_shipping_methods(methods);
+        catalog_ops::replace_shipping_methods(s, methods);
         return ok_t{};
       },
       [methods, done = std::move(done)](std::vector<ok_t>) mutable { done(methods); },
@@ -208,8 +249,7 @@ void engine::replace_shipping_methods(std::vector<shipping_method> methods,
 
 void engine::add_webhook(webhook w, reply<webhook> done) {
   if (auto e = validate(w)) return done(std::move(*e));
-  for (uint32_t i = 0; i < shards_.size(); ++i)
-    if (!admitted(i)) return done(overloaded());
+  if (!all_admitted()) return done(overloaded());
   static std::atomic<uint64_t> counter{0};
   char id[32];
   std::snprintf(id, sizeof id, "whk_%016llx",
@@ -220,11 +260,13 @@ void engine::add_webhook(webhook w, reply<webhook> done) {
   // Every shard holds the same list, so every shard refuses alike when it is full.
   scatter<std::optional<error>>(
       [w](shard& s) -> std::optional<error> {
-        if (s.webhooks().size() >= limits::webhooks_max)
-          return make_error(error_code::invalid_request, "at most 20 webhooks");
-        auto list = s.webhooks();
+        const auto& now = s.webhooks().registrations();
+        if (now.size() >= limits::webhooks_max)
+          return make_error(error_code::invalid_request,
+                            "at most " + std::to_string(limits::webhooks_max) + " webhooks");
+        auto list = now;
         list.push_back(w);
-        s.set_webhooks(std::move(list));
+        events::replace_webhooks(s, std::move(list));
         return std::nullopt;
       },
       [w, done = std::move(done)](std::vector<std::optional<error>> parts) mutable {
@@ -236,13 +278,12 @@ void engine::add_webhook(webhook w, reply<webhook> done) {
 }
 
 void engine::remove_webhook(std::string id, reply<ok_t> done) {
-  for (uint32_t i = 0; i < shards_.size(); ++i)
-    if (!admitted(i)) return done(overloaded());
+  if (!all_admitted()) return done(overloaded());
   scatter<bool>(
       [id](shard& s) {
-        auto list = s.webhooks();
+        auto list = s.webhooks().registrations();
         auto n = std::erase_if(list, [&](const webhook& w) { return w.id == id; });
-        if (n > 0) s.set_webhooks(std::move(list));
+        if (n > 0) events::replace_webhooks(s, std::move(list));
         return n > 0;
       },
       [done = std::move(done)](std::vector<bool> found) mutable {
@@ -253,146 +294,106 @@ void engine::remove_webhook(std::string id, reply<ok_t> done) {
 }
 
 void engine::list_webhooks(reply<std::vector<webhook>> done) {
-  on_shard(0, [done = std::move(done)](shard& s) mutable { done(s.webhooks()); });
+  on_shard(0, [done = std::move(done)](shard& s) mutable { done(s.webhooks().registrations()); });
 }
 
 // ---- Cart ----
 
 void engine::get_cart(std::string user_id, reply<cart_view> done) {
   uint32_t i = routes_.user_shard(user_id);
-  on_shard(i,
-           [user_id = std::move(user_id), done = std::move(done)](shard& s) mutable {
-             s.get_cart(user_id, std::move(done));
-           });
+  run_on(i, admission::read, &cart_ops::get_cart, std::move(done), std::move(user_id));
 }
 
 void engine::add_item(std::string user_id, std::string product_id, int64_t quantity,
                       std::optional<std::string> idempotency_key,
                       reply<idempotent<cart_view>> done) {
   uint32_t i = routes_.user_shard(user_id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [user_id = std::move(user_id), product_id = std::move(product_id), quantity,
-               key = std::move(idempotency_key), done = std::move(done)](shard& s) mutable {
-    s.add_item(user_id, std::move(product_id), quantity, std::move(key), std::move(done));
-  });
+  run_on(i, admission::write, &cart_ops::add_item, std::move(done), std::move(user_id),
+         std::move(product_id), quantity, std::move(idempotency_key));
 }
 
 void engine::set_item(std::string user_id, std::string product_id, int64_t quantity,
                       reply<cart_view> done) {
   uint32_t i = routes_.user_shard(user_id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [user_id = std::move(user_id), product_id = std::move(product_id), quantity,
-               done = std::move(done)](shard& s) mutable {
-    s.set_item(user_id, std::move(product_id), quantity, std::move(done));
-  });
+  run_on(i, admission::write, &cart_ops::set_item, std::move(done), std::move(user_id),
+         std::move(product_id), quantity);
 }
 
 void engine::remove_item(std::string user_id, std::string product_id, reply<cart_view> done) {
   uint32_t i = routes_.user_shard(user_id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [user_id = std::move(user_id), product_id = std::move(product_id),
-               done = std::move(done)](shard& s) mutable {
-    s.remove_item(user_id, std::move(product_id), std::move(done));
-  });
+  run_on(i, admission::write, &cart_ops::remove_item, std::move(done), std::move(user_id),
+         std::move(product_id));
 }
 
 void engine::clear_cart(std::string user_id, reply<cart_view> done) {
   uint32_t i = routes_.user_shard(user_id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [user_id = std::move(user_id), done = std::move(done)](shard& s) mutable {
-    s.clear_cart(user_id, std::move(done));
-  });
+  run_on(i, admission::write, &cart_ops::clear_cart, std::move(done), std::move(user_id));
 }
 
 // ---- Addresses ----
 
 void engine::list_addresses(std::string user_id, reply<std::vector<address>> done) {
   uint32_t i = routes_.user_shard(user_id);
-  on_shard(i,
-           [user_id = std::move(user_id), done = std::move(done)](shard& s) mutable {
-             s.list_addresses(user_id, std::move(done));
-           });
+  run_on(i, admission::read, &address_ops::list_addresses, std::move(done), std::move(user_id));
 }
 
 void engine::add_address(std::string user_id, address a, reply<address> done) {
   uint32_t i = routes_.user_shard(user_id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [user_id = std::move(user_id), a = std::move(a),
-               done = std::move(done)](shard& s) mutable {
-    s.add_address(user_id, std::move(a), std::move(done));
-  });
+  run_on(i, admission::write, &address_ops::add_address, std::move(done), std::move(user_id),
+         std::move(a));
 }
 
 void engine::delete_address(std::string user_id, std::string address_id, reply<ok_t> done) {
   uint32_t i = routes_.user_shard(user_id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [user_id = std::move(user_id), address_id = std::move(address_id),
-               done = std::move(done)](shard& s) mutable {
-    s.delete_address(user_id, std::move(address_id), std::move(done));
-  });
+  run_on(i, admission::write, &address_ops::delete_address, std::move(done), std::move(user_id),
+         std::move(address_id));
 }
 
 // ---- Checkout and orders ----
 
 void engine::preview(std::string user_id, checkout_request req, reply<checkout_summary> done) {
   uint32_t i = routes_.user_shard(user_id);
-  on_shard(i, [user_id = std::move(user_id), req = std::move(req),
-                                         done = std::move(done)](shard& s) mutable {
-    s.preview(user_id, std::move(req), std::move(done));
-  });
+  run_on(i, admission::read, &checkout_ops::preview, std::move(done), std::move(user_id),
+         std::move(req));
 }
 
 void engine::place_order(std::string user_id, checkout_request req,
                          std::optional<std::string> idempotency_key,
                          reply<idempotent<order>> done) {
   uint32_t i = routes_.user_shard(user_id);
-  if (!admitted(i)) return done(overloaded());
-  on_shard(i, [user_id = std::move(user_id), req = std::move(req),
-               key = std::move(idempotency_key), done = std::move(done)](shard& s) mutable {
-    s.place_order(user_id, std::move(req), std::move(key), std::move(done));
-  });
+  run_on(i, admission::write, &checkout_ops::place_order, std::move(done), std::move(user_id),
+         std::move(req), std::move(idempotency_key));
 }
 
 void engine::list_orders(std::string user_id, std::string cursor, int64_t limit,
                          reply<page<order>> done) {
   uint32_t i = routes_.user_shard(user_id);
-  on_shard(i,
-           [user_id = std::move(user_id), cursor = std::move(cursor), n = page_size(limit),
-            done = std::move(done)](shard& s) mutable {
-             s.list_orders(user_id, cursor, n, std::move(done));
-           });
+  run_on(i, admission::read, &order_ops::list_orders, std::move(done), std::move(user_id),
+         std::move(cursor), page_size(limit));
 }
 
 void engine::get_order(std::string order_id, std::string requester, bool as_admin,
                        reply<order> done) {
   auto i = routes_.owned_id_shard(order_id, "ord_");
   if (!i) return done(no_order());
-  on_shard(*i, [order_id = std::move(order_id), requester = std::move(requester), as_admin,
-                done = std::move(done)](shard& s) mutable {
-    s.get_order(std::move(order_id), std::move(requester), as_admin, std::move(done));
-  });
+  run_on(*i, admission::read, &order_ops::get_order, std::move(done), std::move(order_id),
+         std::move(requester), as_admin);
 }
 
 void engine::cancel_order(std::string order_id, std::string requester, bool as_admin,
                           reply<order> done) {
   auto i = routes_.owned_id_shard(order_id, "ord_");
   if (!i) return done(no_order());
-  if (!admitted(*i)) return done(overloaded());
-  on_shard(*i, [order_id = std::move(order_id), requester = std::move(requester), as_admin,
-                done = std::move(done)](shard& s) mutable {
-    s.cancel_order(std::move(order_id), std::move(requester), as_admin, std::move(done));
-  });
+  run_on(*i, admission::write, &order_ops::cancel_order, std::move(done), std::move(order_id),
+         std::move(requester), as_admin);
 }
 
 void engine::set_order_status(std::string order_id, order_status to,
                               std::optional<std::string> tracking_number, reply<order> done) {
   auto i = routes_.owned_id_shard(order_id, "ord_");
   if (!i) return done(no_order());
-  if (!admitted(*i)) return done(overloaded());
-  on_shard(*i, [order_id = std::move(order_id), to, tracking = std::move(tracking_number),
-                done = std::move(done)](shard& s) mutable {
-    s.set_order_status(std::move(order_id), to, std::move(tracking), std::move(done));
-  });
+  run_on(*i, admission::write, &order_ops::set_order_status, std::move(done),
+         std::move(order_id), to, std::move(tracking_number));
 }
 
 void engine::pay_order(std::string order_id, std::string requester, payment_request req,
@@ -400,24 +401,16 @@ void engine::pay_order(std::string order_id, std::string requester, payment_requ
                        reply<idempotent<payment_result>> done) {
   auto i = routes_.owned_id_shard(order_id, "ord_");
   if (!i) return done(no_order());
-  if (!admitted(*i)) return done(overloaded());
-  on_shard(*i, [order_id = std::move(order_id), requester = std::move(requester),
-                req = std::move(req), key = std::move(idempotency_key),
-                done = std::move(done)](shard& s) mutable {
-    s.pay_order(std::move(order_id), std::move(requester), std::move(req), std::move(key),
-                std::move(done));
-  });
+  run_on(*i, admission::write, &payment_ops::pay_order, std::move(done), std::move(order_id),
+         std::move(requester), std::move(req), std::move(idempotency_key));
 }
 
 void engine::settle_payment(std::string payment_id, payment_status status, std::string reason,
                             reply<ok_t> done) {
   auto i = routes_.owned_id_shard(payment_id, "pay_");
   if (!i) return done(make_error(error_code::not_found, "no such payment"));
-  if (!admitted(*i)) return done(overloaded());
-  on_shard(*i, [payment_id = std::move(payment_id), status, reason = std::move(reason),
-                done = std::move(done)](shard& s) mutable {
-    s.settle_payment(std::move(payment_id), status, std::move(reason), std::move(done));
-  });
+  run_on(*i, admission::write, &payment_ops::settle_payment, std::move(done),
+         std::move(payment_id), status, std::move(reason));
 }
 
 void engine::admin_list_orders(std::optional<order_status> status, std::string cursor,
@@ -433,7 +426,7 @@ void engine::admin_list_orders(std::optional<order_status> status, std::string c
   }
   size_t n = page_size(limit);
   scatter<std::vector<order>>(
-      [status, after, n](shard& s) { return s.orders_before(status, after, n + 1); },
+      [status, after, n](shard& s) { return order_ops::orders_before(s, status, after, n + 1); },
       [n, done = std::move(done)](std::vector<std::vector<order>> parts) mutable {
         page<order> out;
         for (auto& part : parts)
@@ -453,11 +446,8 @@ void engine::admin_list_orders(std::optional<order_status> status, std::string c
 void engine::list_notifications(std::string user_id, std::string cursor, int64_t limit,
                                 reply<page<notification>> done) {
   uint32_t i = routes_.user_shard(user_id);
-  on_shard(i,
-           [user_id = std::move(user_id), cursor = std::move(cursor), n = page_size(limit),
-            done = std::move(done)](shard& s) mutable {
-             s.list_notifications(user_id, cursor, n, std::move(done));
-           });
+  run_on(i, admission::read, &order_ops::list_notifications, std::move(done), std::move(user_id),
+         std::move(cursor), page_size(limit));
 }
 
 // ---- Timers and audit ----
@@ -480,7 +470,7 @@ void engine::quiesce(reply<ok_t> done) {
   };
   scatter<part>(
       [](shard& s) {
-        auto [sent, received] = s.move_counts();
+        auto [sent, received] = s.exchange().move_counts();
         return part{sent, received, s.pending_durable()};
       },
       [this, done = std::move(done)](std::vector<part> parts) mutable {
@@ -527,18 +517,24 @@ void engine::audit(reply<stock_audit> done) {
 // ---------------------------------------------------------------------------------------
 // Live updates
 
-std::vector<uint32_t> engine::topic_owners(std::string_view topic) const {
-  if (topic == "admin:orders") {
-    std::vector<uint32_t> all(shard_count());
-    for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-    return all;
-  }
-  if (topic.substr(0, 8) == "product:" && topic.size() > 8)
-    return {routes_.product_shard(topic.substr(8))};
-  if (topic.substr(0, 7) == "orders:" && topic.size() > 7)
-    return {routes_.user_shard(topic.substr(7))};
-  if (topic.substr(0, 6) == "order:") {
-    if (auto owner = routes_.owned_id_shard(topic.substr(6), "ord_")) return {*owner};
+std::vector<uint32_t> engine::topic_owners(std::string_view key) const {
+  auto t = parse_topic_key(key);
+  if (!t) return {};
+  switch (t->kind) {
+    case topic_kind::product:
+    case topic_kind::queue:  // a drop lives on the shard of its id's hash (DESIGN.md)
+      return {routes_.product_shard(t->id)};
+    case topic_kind::orders:
+      return {routes_.user_shard(t->user)};
+    case topic_kind::order:
+      if (auto owner = routes_.owned_id_shard(t->id, "ord_")) return {*owner};
+      return {};
+    case topic_kind::admin_orders:
+    case topic_kind::admin_stats: {
+      std::vector<uint32_t> all(shard_count());
+      for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+      return all;
+    }
   }
   return {};
 }
@@ -547,14 +543,14 @@ void engine::watch(const std::string& topic, const std::string& requester, bool 
                    uint32_t from, uint64_t ticket) {
   for (uint32_t owner : topic_owners(topic)) {
     on_shard(owner, [topic, requester, admin, from, ticket](shard& s) {
-      s.watch(topic, requester, admin, from, ticket);
+      events::watch(s, topic, requester, admin, from, ticket);
     });
   }
 }
 
 void engine::unwatch(const std::string& topic, uint32_t from) {
   for (uint32_t owner : topic_owners(topic))
-    on_shard(owner, [topic, from](shard& s) { s.unwatch(topic, from); });
+    on_shard(owner, [topic, from](shard& s) { events::unwatch(s, topic, from); });
 }
 
 }  // namespace stampede

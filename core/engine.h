@@ -12,21 +12,38 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
+
+#include "core/address.h"
+#include "core/cart.h"
+#include "core/catalog.h"
+#include "core/checkout.h"
 #include "core/clock.h"
+#include "core/effect.h"
 #include "core/limits.h"
+#include "core/live.h"
+#include "core/mailbox.h"
+#include "core/message.h"
+#include "core/order.h"
+#include "core/payments.h"
 #include "core/reply.h"
 #include "core/router.h"
-#include "core/shard.h"
+#include "core/stats.h"
+#include "core/webhook.h"
 
 namespace stampede {
 
+class shard;
+class webhook_outbox;
+
 struct engine_config {
   uint32_t shards = 0;  // 0: one per core
-  int64_t hold_ttl_s = 600;
-  int64_t payment_ttl_s = 900;
+  int64_t hold_ttl_s = limits::hold_ttl_default_s;
+  int64_t payment_ttl_s = limits::payment_ttl_default_s;
   const clock* time = nullptr;  // nullptr: the system clock
   bool run_timers = true;       // false: holds and payments lapse only on tick_all()
   payment_gateway* gateway = nullptr;  // nullptr: the built-in sandbox
@@ -39,8 +56,8 @@ struct engine_config {
 
 // Recovery opens the write-ahead logs; the engine itself knows only effect_log. This is
 // the hook persistence/ fills in (engine.cc must not depend on persistence/): it replays
-// each shard's effects with shard::replay (before start(), one thread per shard at most),
-// then hands the logs to restore().
+// each shard's effects with shard::replay (core/shard.h; before start(), one thread per
+// shard at most), then hands the logs to restore().
 struct recovered_shard {
   std::unique_ptr<effect_log> log;
 };
@@ -64,7 +81,16 @@ class engine {
 
   uint32_t shard_count() const { return routes_.shard_count(); }
   const router& routes() const { return routes_; }
-  // For the server: each shard's io_context runs its connections too.
+
+  // For the server. Each shard's io_context runs its connections too (any thread).
+  boost::asio::io_context& io(uint32_t i);
+  // Installs shard i's live sink on its thread (at once before start()); returns once it
+  // is installed. Not from shard i's own thread.
+  void set_live_sink(uint32_t i, live_sink* sink);
+  // Shard i's webhook outbox, for its deliverer: shard-local, use it only from handlers
+  // running on io(i).
+  webhook_outbox& webhook_outbox_at(uint32_t i);
+  // For persistence/ (recovery, snapshots) and tests: the shard itself (core/shard.h).
   shard& shard_at(uint32_t i) { return *shards_[i]; }
 
   // Catalog.
@@ -144,20 +170,22 @@ class engine {
   void stats(reply<store_stats> done);
   // The whole store's stock accounting, each shard read on its own thread.
   void audit(reply<stock_audit> done);
-  int64_t inbox_depth(uint32_t shard) const { return shards_[shard]->inbox_depth(); }
+  int64_t inbox_depth(uint32_t shard) const;
 
  private:
+  // Whether a call is shed when its shard is past the admission bound (a change), or
+  // always runs (a read).
+  enum class admission : uint8_t { write, read };
   // Runs fn(shard&) on shard i's thread: at once when the caller is that thread (a request
   // whose state lives on its connection's own shard), else as a message.
   template <class F>
-  void on_shard(uint32_t i, F&& fn) {
-    if (shard::current() == shards_[i].get()) {
-      fn(*shards_[i]);
-      return;
-    }
-    shards_[i]->post(shard_task{std::forward<F>(fn)});
-  }
+  void on_shard(uint32_t i, F&& fn);
+  // Runs op(shard, args..., done) on shard i; a write past the admission bound answers
+  // `overloaded` at once instead.
+  template <class Op, class Done, class... Args>
+  void run_on(uint32_t i, admission a, Op op, Done done, Args... args);
   bool admitted(uint32_t i) const;
+  bool all_admitted() const;
   // Runs part(shard&) on every shard and merge(parts) on the last one to finish; with
   // `after_durable`, a shard's part counts once what it recorded is durable.
   template <class Part, class PartFn, class MergeFn>
@@ -169,7 +197,7 @@ class engine {
   router routes_;
   const int64_t inbox_admission_max_;
   std::vector<std::unique_ptr<shard>> shards_;
-  shard::peers peers_;
+  std::vector<mailbox<message>*> peers_;  // each shard's inbox, by shard number
   std::vector<std::thread> threads_;
 };
 

@@ -32,6 +32,7 @@ inline constexpr size_t address_field_length_max = 200;
 inline constexpr size_t orders_per_user_max = 10'000;
 inline constexpr size_t idempotency_keys_per_user_max = 10'000;
 inline constexpr size_t notifications_per_user_max = 500;
+inline constexpr size_t tracking_number_length_max = 200;
 // Per-user token bucket (requests a second, and the burst above it); past it: rate_limited
 // with Retry-After. Requests made by admins or the gateway about a user's order do not count.
 inline constexpr int64_t user_requests_per_s_default = 20;

@@ -4,7 +4,7 @@
 //
 // Topic keys: "product:<id>" (the product's shard), "order:<id>" and "orders:<user>" (the
 // user's shard), "admin:orders" (every shard). A connection's shard asks the owner to watch
-// a topic (shard::watch); the owner counts watchers per shard and answers with a snapshot;
+// a topic (events::watch, on the owner's shard); the owner counts watchers per shard and answers with a snapshot;
 // from then on every change goes to each watching shard once, as a message after that
 // answer (the per-destination order of shard messages), and that shard fans it out.
 #pragma once

@@ -50,4 +50,12 @@ struct shard_task {
 
 using message = std::variant<stock_request, stock_reply, stock_move, shard_task>;
 
+// How an owner sends a message to another shard: into the shard's per-destination batch,
+// posted in bulk at the end of the pass. Shard-local: the sending shard's thread only.
+class message_sink {
+ public:
+  virtual ~message_sink() = default;
+  virtual void send(uint32_t to, message&& m) = 0;
+};
+
 }  // namespace stampede

@@ -21,6 +21,13 @@ struct card_details {
   std::string cvc;  // never stored or logged
 };
 
+// POST /v1/orders/{id}/payments, checked for shape by the caller.
+struct payment_request {
+  std::string method;  // "card" | "paypal"
+  int64_t amount = 0;
+  card_details card;   // empty for paypal
+};
+
 struct charge_request {
   std::string payment_id;
   std::string order_id;

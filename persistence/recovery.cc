@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "core/shard.h"
 #include "persistence/files.h"
 #include "persistence/wal_reader.h"
 #include "persistence/wal_writer.h"

@@ -10,18 +10,11 @@ namespace stampede::http {
 http_server::http_server(engine& eng, server_settings settings)
     : settings_(std::move(settings)), metrics_(std::make_unique<metrics>(api::route_names())) {
   for (uint32_t i = 0; i < eng.shard_count(); ++i) {
-    shards_.push_back(std::make_unique<shard_context>(eng, settings_, *metrics_, eng.shard_at(i)));
+    shards_.push_back(std::make_unique<shard_context>(eng, settings_, *metrics_, i));
     listeners_.push_back(std::make_unique<listener>(*shards_.back()));
   }
   // Each shard's hub becomes its live sink, set on the shard's own thread.
-  for (uint32_t i = 0; i < eng.shard_count(); ++i) {
-    std::promise<void> done;
-    eng.shard_at(i).post(shard_task{[hub = &shards_[i]->hub, &done](shard& s) {
-      s.set_live_sink(hub);
-      done.set_value();
-    }});
-    done.get_future().wait();
-  }
+  for (uint32_t i = 0; i < eng.shard_count(); ++i) eng.set_live_sink(i, &shards_[i]->hub);
 }
 
 http_server::~http_server() = default;

@@ -12,8 +12,12 @@
 
 #include <boost/json.hpp>
 
+#include "core/address.h"
+#include "core/cart.h"
+#include "core/catalog.h"
+#include "core/checkout.h"
 #include "core/errors.h"
-#include "core/shard.h"
+#include "core/order.h"
 
 namespace stampede::http {
 

@@ -20,12 +20,13 @@
 namespace stampede::http {
 
 struct shard_context {
-  shard_context(engine& eng, const server_settings& settings, metrics& m, shard& s)
-      : io(s.io()),
+  shard_context(engine& eng, const server_settings& settings, metrics& m, uint32_t shard)
+      : io(eng.io(shard)),
         settings(settings),
-        routes(eng, settings, s.io().get_executor(), m),
-        hub(eng, s.index(), settings.pres, m),
-        webhooks(s, settings.pres, m, settings.webhook_retry_ms, settings.webhook_ca_file) {}
+        routes(eng, settings, io.get_executor(), m),
+        hub(eng, shard, settings.pres, m),
+        webhooks(io, eng.webhook_outbox_at(shard), settings.pres, m, settings.webhook_retry_ms,
+                 settings.webhook_ca_file) {}
 
   boost::asio::io_context& io;
   const server_settings& settings;

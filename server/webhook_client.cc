@@ -14,6 +14,8 @@
 #include <openssl/x509v3.h>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "core/limits.h"
 #include "server/auth.h"
 #include "server/rfc3339.h"
 
@@ -126,15 +128,18 @@ class exchange : public std::enable_shared_from_this<exchange<Stream>> {
 }  // namespace
 
 struct webhook_deliverer::state : std::enable_shared_from_this<state> {
-  state(shard& s, const presentation& pres, metrics& m, int64_t base, const std::string& ca_file)
-      : s(s), pres(pres), stats(m), retry_base_ms(base), timer(s.io()), rng(std::random_device{}()) {
+  state(asio::io_context& io, webhook_outbox& outbox, const presentation& pres, metrics& m,
+        int64_t base, const std::string& ca_file)
+      : io(io), outbox(outbox), pres(pres), stats(m), retry_base_ms(base), timer(io),
+        rng(std::random_device{}()) {
     // https receivers: the system's trusted CAs, and --webhook-ca-file's too.
     boost::system::error_code ec;
     tls.set_default_verify_paths(ec);
     if (!ca_file.empty()) tls.load_verify_file(ca_file, ec);
     tls.set_verify_mode(asio::ssl::verify_peer);
   }
-  shard& s;
+  asio::io_context& io;
+  webhook_outbox& outbox;  // the shard's: used only on io's thread
   const presentation& pres;
   metrics& stats;
   const int64_t retry_base_ms;
@@ -147,7 +152,7 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     int64_t next_at_ms = 0;
     bool in_flight = false;
   };
-  absl::flat_hash_map<shard::outbox_key, attempt> attempts;
+  absl::flat_hash_map<webhook_outbox::key, attempt> attempts;
   size_t in_flight = 0;
   uint64_t seen_arrivals = ~uint64_t{0};
   int64_t next_due_ms = 0;
@@ -165,11 +170,11 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
   // arrived or a retry is due, not every tick while a receiver is down.
   void scan() {
     int64_t now = wall_ms();
-    if (s.outbox_arrivals() == seen_arrivals && now < next_due_ms) return;
-    seen_arrivals = s.outbox_arrivals();
+    if (outbox.arrivals() == seen_arrivals && now < next_due_ms) return;
+    seen_arrivals = outbox.arrivals();
     next_due_ms = INT64_MAX;
-    std::vector<shard::outbox_key> give_up;
-    for (const auto& [key, entry] : s.webhook_outbox()) {
+    std::vector<webhook_outbox::key> give_up;
+    for (const auto& [key, entry] : outbox.events()) {
       attempt& a = attempts[key];
       if (a.in_flight) continue;
       if (now - entry.created_at_ms > limits::webhook_retry_window_ms) {
@@ -185,7 +190,7 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
         break;
       }
       const webhook* w = nullptr;
-      for (const auto& candidate : s.webhooks())
+      for (const auto& candidate : outbox.registrations())
         if (candidate.id == entry.webhook_id) w = &candidate;
       if (!w) continue;
       deliver(key, entry, *w, a);
@@ -193,16 +198,16 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     for (const auto& key : give_up) {
       attempts.erase(key);
       ++stats.webhook_given_up;
-      s.webhook_done(key);
+      outbox.done(key);
     }
     // Attempts of events that left the outbox (their webhook was deleted) are forgotten.
-    if (attempts.size() > s.webhook_outbox().size())
+    if (attempts.size() > outbox.events().size())
       absl::erase_if(attempts, [&](const auto& kv) {
-        return !kv.second.in_flight && !s.webhook_outbox().contains(kv.first);
+        return !kv.second.in_flight && !outbox.events().contains(kv.first);
       });
   }
 
-  void deliver(const shard::outbox_key& key, const outbox_entry& e, const webhook& w, attempt& a) {
+  void deliver(const webhook_outbox::key& key, const outbox_entry& e, const webhook& w, attempt& a) {
     auto url = parse_http_url(w.url);
     if (!url) return;
     std::string body = json::serialize(json::object{{"id", e.event_id},
@@ -216,24 +221,24 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     auto done = [self = shared_from_this(), key](unsigned status) { self->finished(key, status); };
     if (url->tls) {
       std::make_shared<exchange<beast::ssl_stream<beast::tcp_stream>>>(
-          s.io(), std::move(*url), std::move(body), e.event_id, std::move(signature),
+          io, std::move(*url), std::move(body), e.event_id, std::move(signature),
           std::move(done), tls)
           ->run();
     } else {
-      std::make_shared<exchange<beast::tcp_stream>>(s.io(), std::move(*url), std::move(body),
+      std::make_shared<exchange<beast::tcp_stream>>(io, std::move(*url), std::move(body),
                                                     e.event_id, std::move(signature), std::move(done))
           ->run();
     }
   }
 
-  void finished(const shard::outbox_key& key, unsigned status) {
+  void finished(const webhook_outbox::key& key, unsigned status) {
     --in_flight;
     if (stopped) return;
     auto it = attempts.find(key);
     if (status >= 200 && status < 300) {
       if (it != attempts.end()) attempts.erase(it);
       ++stats.webhook_delivered;
-      s.webhook_done(key);  // recorded like any change; leaves the outbox
+      outbox.done(key);  // recorded like any change; leaves the outbox
       return;
     }
     ++stats.webhook_failed_attempts;
@@ -251,18 +256,19 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
   }
 };
 
-webhook_deliverer::webhook_deliverer(shard& s, const presentation& pres, metrics& m,
+webhook_deliverer::webhook_deliverer(asio::io_context& io, webhook_outbox& outbox,
+                                     const presentation& pres, metrics& m,
                                      int64_t retry_base_ms, const std::string& ca_file)
-    : state_(std::make_shared<state>(s, pres, m, retry_base_ms, ca_file)) {}
+    : state_(std::make_shared<state>(io, outbox, pres, m, retry_base_ms, ca_file)) {}
 
 webhook_deliverer::~webhook_deliverer() = default;
 
 void webhook_deliverer::start() {
-  asio::post(state_->s.io(), [st = state_] { st->arm(); });
+  asio::post(state_->io, [st = state_] { st->arm(); });
 }
 
 void webhook_deliverer::stop() {
-  asio::post(state_->s.io(), [st = state_] {
+  asio::post(state_->io, [st = state_] {
     st->stopped = true;
     st->timer.cancel();
   });

@@ -13,7 +13,9 @@
 #include <memory>
 #include <string>
 
-#include "core/shard.h"
+#include <boost/asio/io_context.hpp>
+
+#include "core/webhook_outbox.h"
 #include "server/json.h"
 #include "server/metrics.h"
 
@@ -28,7 +30,8 @@ class webhook_deliverer {
   // `retry_base_ms`: the first retry's delay (doubling each time, jittered). https
   // receivers must present a certificate for their host that the system's CAs, or those in
   // `ca_file` (PEM; "" for none), vouch for.
-  webhook_deliverer(shard& s, const presentation& pres, metrics& m, int64_t retry_base_ms,
+  webhook_deliverer(boost::asio::io_context& io, webhook_outbox& outbox,
+                    const presentation& pres, metrics& m, int64_t retry_base_ms,
                     const std::string& ca_file);
   ~webhook_deliverer();
   // Both post to the shard's thread; stop() waits for nothing (deliveries in flight end

@@ -14,6 +14,7 @@
 #include <benchmark/benchmark.h>
 #include <boost/asio/thread_pool.hpp>
 
+#include "core/catalog_ops.h"
 #include "core/engine.h"
 #include "core/shard.h"
 
@@ -43,7 +44,7 @@ struct hot_product_rig {
     c.on_hand = 1'000'000'000;
     std::promise<bool> created;
     product_shard.post(shard_task{[&](shard& s) {
-      s.create_product(c, reply<product_view>(pool.get_executor(), [&](result<product_view> r) {
+      catalog_ops::create_product(s, c, reply<product_view>(pool.get_executor(), [&](result<product_view> r) {
                          created.set_value(r.ok());
                        }));
     }});

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/shard.h"
 #include "tests/core/engine_fixture.h"
 
 namespace stampede {
@@ -48,7 +49,7 @@ class Live : public ::testing::Test, public engine_fixture {
  protected:
   Live() : engine_fixture(2) {
     for (uint32_t i = 0; i < 2; ++i)
-      on(i, [this, i](shard& s) { s.set_live_sink(&sinks[i]); });
+      engine_.set_live_sink(i, &sinks[i]);
     // The watcher's connection lives on shard 1; alice's orders on shard 0.
     for (int n = 0; alice.empty(); ++n)
       if (engine_.routes().user_shard("a" + std::to_string(n)) == 0) alice = "a" + std::to_string(n);

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "core/engine.h"
+#include "core/shard.h"
 
 namespace stampede {
 namespace {

@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "core/engine.h"
+#include "core/shard.h"
 #include "persistence/files.h"
 #include "persistence/recovery.h"
 #include "persistence/wal_writer.h"

@@ -12,6 +12,9 @@
 
 #include <gtest/gtest.h>
 
+#include "core/address_ops.h"
+#include "core/cart_ops.h"
+#include "core/shard.h"
 #include "persistence/files.h"
 #include "tests/core/engine_fixture.h"
 
@@ -404,9 +407,9 @@ TEST(Snapshots, AUnitChangedBeforeItIsTakenIsTakenAsItWasAtThePosition) {
       for (const auto& u : users) {
         if (routes.user_shard(u) != sh.index()) continue;
         auto ignore = [](auto) {};
-        sh.add_address(u, address{"", "Mid", "L1", "", "C", "", "1", "GB", ""},
-                       reply<address>(sink_pool.get_executor(), ignore));
-        sh.clear_cart(u, reply<cart_view>(sink_pool.get_executor(), ignore));
+        address_ops::add_address(sh, u, address{"", "Mid", "L1", "", "C", "", "1", "GB", ""},
+                                 reply<address>(sink_pool.get_executor(), ignore));
+        cart_ops::clear_cart(sh, u, reply<cart_view>(sink_pool.get_executor(), ignore));
       }
     }), "");
     sink_pool.join();
@@ -429,7 +432,7 @@ TEST(Snapshots, WebhooksAndTheirOutboxSurviveASnapshotAndARestart) {
     std::vector<size_t> sizes;
     for (uint32_t i = 0; i < 4; ++i) {
       std::promise<size_t> p;
-      s.eng.shard_at(i).post(shard_task{[&p](shard& sh) { p.set_value(sh.webhook_outbox().size()); }});
+      s.eng.shard_at(i).post(shard_task{[&p](shard& sh) { p.set_value(sh.webhooks().events().size()); }});
       sizes.push_back(p.get_future().get());
     }
     return sizes;

@@ -1,6 +1,7 @@
 // Orders after checkout: payment, the status machine, cancel, expiry, lists, notifications.
 #include <gtest/gtest.h>
 
+#include "core/shard.h"
 #include "tests/core/engine_fixture.h"
 
 namespace stampede {

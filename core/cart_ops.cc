@@ -1,0 +1,199 @@
+#include "core/cart_ops.h"
+
+#include "core/shard.h"
+
+namespace stampede::cart_ops {
+
+namespace {
+
+// Adding to a line, or setting it to a quantity.
+enum class line_change : uint8_t { add, set };
+using line_done = absl::AnyInvocable<void(user_turn, result<cart_view>)>;
+
+// Held units per product of a cart.
+absl::flat_hash_map<std::string, int64_t> held_units(const cart& c) {
+  absl::flat_hash_map<std::string, int64_t> out;
+  for (const auto& l : c.lines)
+    if (l.held) out[l.product_id] += l.quantity;
+  return out;
+}
+
+void renew_holds(const shard& s, cart& c) {
+  c.held_until_ms = c.any_held() ? s.now_ms() + s.config().hold_ttl_ms : 0;
+}
+
+// Records the cart `next` in place of the user's, then releases the units the old cart
+// held and `next` does not, once the record is durable: a release must never outlive a
+// crash that loses the change that caused it.
+void replace_cart(shard& s, user_record& u, cart next) {
+  auto was = held_units(u.basket);
+  s.record(cart_replaced{u.id, std::move(next)});
+  auto now = held_units(u.basket);
+  std::vector<std::pair<std::string, int64_t>> freed;
+  for (auto& [product_id, units] : was) {
+    auto it = now.find(product_id);
+    int64_t still = it == now.end() ? 0 : it->second;
+    if (units > still) freed.emplace_back(product_id, units - still);
+  }
+  if (freed.empty()) return;
+  s.when_durable([&s, freed = std::move(freed)] {
+    for (const auto& [product_id, units] : freed)
+      s.exchange().move(stock_move::kind::release, product_id, units);
+  });
+}
+
+void answer_cart(shard& s, const user_record& u, reply<cart_view> done) {
+  s.when_answerable([view = view_of(u.basket), done = std::move(done)]() mutable {
+    done(std::move(view));
+  });
+}
+
+// A line gets fewer units (or as many): nothing to ask of the product's shard.
+void shrink_line(shard& s, user_turn turn, const std::string& product_id, int64_t target,
+                 line_done done) {
+  cart next = turn->basket;
+  if (target == 0) {
+    std::erase_if(next.lines, [&](const cart_line& l) { return l.product_id == product_id; });
+  } else {
+    next.find(product_id)->quantity = target;
+  }
+  renew_holds(s, next);
+  replace_cart(s, turn.user(), std::move(next));
+  cart_view view = view_of(turn->basket);
+  done(std::move(turn), std::move(view));
+}
+
+// A line gets more units: the product's shard grants them (or refuses) first.
+void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
+               line_done done) {
+  const cart_line* line = turn->basket.find(product_id);
+  int64_t current = line ? line->quantity : 0;
+  int64_t increase = target - current;
+  // A held line needs only the added units; a lapsed one needs them all again.
+  stock_ask ask{product_id, line && line->held ? increase : target, true, increase,
+                turn->units_already(product_id)};
+  int64_t already = ask.already;
+  auto granted = [&s, turn = std::move(turn), product_id, target, already,
+                  done = std::move(done)](std::vector<stock_answer> answers) mutable {
+    const stock_answer& a = answers[0];
+    if (a.refused) {
+      error refused = stock_refusal(*a.refused, product_id, a, already);
+      return done(std::move(turn), std::move(refused));
+    }
+    cart next = turn->basket;
+    cart_line* l = next.find(product_id);
+    if (!l) l = &next.lines.emplace_back(cart_line{product_id, {}, 0, 0, false});
+    l->name = a.name;
+    l->unit_price = a.unit_price;
+    l->quantity = target;
+    l->held = true;
+    renew_holds(s, next);
+    s.record(cart_replaced{turn->id, std::move(next)});
+    cart_view view = view_of(turn->basket);
+    done(std::move(turn), std::move(view));
+  };
+  s.exchange().ask({std::move(ask)}, s.now_ms(), std::move(granted));
+}
+
+void change_line(shard& s, user_turn turn, std::string product_id, int64_t quantity,
+                 line_change how, line_done done) {
+  const cart_line* line = turn->basket.find(product_id);
+  if (how == line_change::set && !line)
+    return done(std::move(turn), make_error(error_code::not_found, "no such cart line"));
+  if (!line && turn->basket.lines.size() >= limits::cart_lines_max) {
+    return done(std::move(turn),
+                make_error(error_code::invalid_request, "a cart holds at most " +
+                                                            std::to_string(limits::cart_lines_max) +
+                                                            " lines"));
+  }
+  int64_t current = line ? line->quantity : 0;
+  int64_t target = how == line_change::add ? current + quantity : quantity;
+  if (target > limits::quantity_max) {
+    return done(std::move(turn),
+                field_error("quantity", "a cart line holds at most " +
+                                            std::to_string(limits::quantity_max) + " units"));
+  }
+  if (target <= current) return shrink_line(s, std::move(turn), product_id, target, std::move(done));
+  grow_line(s, std::move(turn), std::move(product_id), target, std::move(done));
+}
+
+}  // namespace
+
+void get_cart(shard& s, const std::string& user_id, reply<cart_view> done) {
+  s.users().with_user(user_id, caller::customer, std::move(done),
+                      [](user_turn turn, reply<cart_view> done) { done(view_of(turn->basket)); });
+}
+
+void add_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,
+              std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done) {
+  if (quantity < limits::quantity_min || quantity > limits::quantity_max)
+    return done(field_error("quantity", "quantity must be an integer " +
+                                            std::to_string(limits::quantity_min) + ".." +
+                                            std::to_string(limits::quantity_max)));
+  if (!is_valid_product_id(product_id))
+    return done(make_error(error_code::not_found, "no such product"));
+  s.users().with_user(user_id, caller::customer, std::move(done),
+                      [&s, product_id = std::move(product_id), quantity,
+                       key = std::move(idempotency_key)](user_turn turn, auto done) mutable {
+    std::optional<idempotency_scope> scope;
+    if (key) {
+      scope = add_item_scope(*key, product_id, quantity);
+      if (answered_from(s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
+    }
+    auto finished = [&s, scope = std::move(scope), done = std::move(done)](
+                        user_turn turn, result<cart_view> r) mutable {
+      if (!r.ok()) return done(std::move(r).err());
+      if (scope) s.record(stored_answer_effect(turn->id, *scope, s.now_ms(), r.value()));
+      s.when_answerable([view = std::move(r).value(), done = std::move(done)]() mutable {
+        done(idempotent<cart_view>{std::move(view), false});
+      });
+    };
+    change_line(s, std::move(turn), product_id, quantity, line_change::add, std::move(finished));
+  });
+}
+
+void set_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,
+              reply<cart_view> done) {
+  if (quantity < 0 || quantity > limits::quantity_max)
+    return done(field_error("quantity", "quantity must be an integer 0.." +
+                                            std::to_string(limits::quantity_max)));
+  s.users().with_user(user_id, caller::customer, std::move(done),
+                      [&s, product_id = std::move(product_id), quantity](user_turn turn,
+                                                                         auto done) mutable {
+    auto finished = [&s, done = std::move(done)](user_turn, result<cart_view> r) mutable {
+      if (!r.ok()) return done(std::move(r).err());
+      s.when_answerable([view = std::move(r).value(), done = std::move(done)]() mutable {
+        done(std::move(view));
+      });
+    };
+    change_line(s, std::move(turn), product_id, quantity, line_change::set, std::move(finished));
+  });
+}
+
+void remove_item(shard& s, const std::string& user_id, std::string product_id,
+                 reply<cart_view> done) {
+  set_item(s, user_id, std::move(product_id), 0, std::move(done));
+}
+
+void clear_cart(shard& s, const std::string& user_id, reply<cart_view> done) {
+  s.users().with_user(user_id, caller::customer, std::move(done),
+                      [&s](user_turn turn, reply<cart_view> done) {
+    if (!turn->basket.lines.empty()) replace_cart(s, turn.user(), cart{});
+    answer_cart(s, turn.user(), std::move(done));
+  });
+}
+
+void lapse_holds_due(shard& s, int64_t now_ms) {
+  for (std::string& user_id : s.users().take_lapsed_holds(now_ms)) {
+    s.users().with_user(user_id, [&s](user_turn turn) {
+      const cart& c = turn->basket;
+      if (c.held_until_ms == 0 || c.held_until_ms > s.now_ms()) return;
+      cart next = c;
+      for (auto& l : next.lines) l.held = false;
+      next.held_until_ms = 0;
+      replace_cart(s, turn.user(), std::move(next));
+    });
+  }
+}
+
+}  // namespace stampede::cart_ops

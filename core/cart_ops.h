@@ -1,0 +1,35 @@
+// Cart operations on the user's shard (API.md, "Cart"): read, add to a line (the product's
+// shard grants the hold), set or remove a line, clear; and holds lapsing on the timer.
+// Every change renews the holds of the cart's held lines. Units a change frees go back to
+// their product's shard only once the change is durable.
+// Shard-local: call on the user's shard thread (engine.cc gets there).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/cart.h"
+#include "core/reply.h"
+
+namespace stampede {
+
+class shard;
+
+namespace cart_ops {
+
+void get_cart(shard& s, const std::string& user_id, reply<cart_view> done);
+void add_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,
+              std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done);
+// quantity 0 removes the line.
+void set_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,
+              reply<cart_view> done);
+void remove_item(shard& s, const std::string& user_id, std::string product_id,
+                 reply<cart_view> done);
+void clear_cart(shard& s, const std::string& user_id, reply<cart_view> done);
+
+// Timer: the holds of every cart whose deadline is at or before now lapse.
+void lapse_holds_due(shard& s, int64_t now_ms);
+
+}  // namespace cart_ops
+}  // namespace stampede
