@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/check.h"
-#include "core/drop_limits.h"
+#include "core/limits.h"
 
 namespace stampede {
 
@@ -157,6 +157,28 @@ void drop::converted(const std::string& user_id, drop_emit emit) {
 
 void drop::watch(const std::string& user_id, int delta, int64_t now_ms) {
   queue_.watch(user_id, delta, now_ms);
+  watched& w = watched_[user_id];
+  w.connections = std::max(0, w.connections + delta);
+  if (w.connections == 0) watched_.erase(user_id);
+}
+
+std::vector<std::pair<std::string, ticket_view>> drop::pushes(
+    int64_t now_ms, const admission_signer& signer, const std::vector<std::string>* users) {
+  std::vector<std::pair<std::string, ticket_view>> out;
+  auto consider = [&](const std::string& user, watched& w) {
+    auto v = ticket(user, now_ms, signer);
+    if (!v.ok() || (w.sent && *w.sent == v.value())) return;
+    w.sent = v.value();
+    out.emplace_back(user, std::move(v).value());
+  };
+  if (users) {
+    for (const auto& u : *users)
+      if (auto it = watched_.find(u); it != watched_.end()) consider(u, it->second);
+    return out;
+  }
+  last_push_ms_ = now_ms;
+  for (auto& [u, w] : watched_) consider(u, w);
+  return out;
 }
 
 // ---- Draw ----
@@ -257,6 +279,13 @@ void drop::close(drop_emit emit) {
 }
 
 // ---- Log ----
+
+void drop::capture(drop_emit out) const {
+  out(drop_created{definition_, seed_, created_at_ms_});
+  out(drop_status_set{id(), status_});
+  queue_.for_each([&](const drop_ticket& t) { out(drop_ticket_set{id(), t}); });
+  draw_.for_each([&](const drop_entry& e) { out(drop_entry_set{id(), e}); });
+}
 
 void drop::apply(const drop_effect& e) {
   if (const auto* s = std::get_if<drop_status_set>(&e)) {

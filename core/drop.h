@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "core/drop_admission.h"
@@ -82,6 +83,12 @@ class drop {
   void converted(const std::string& user_id, drop_emit emit);
   // Not state: a WebSocket connection starts (+1) or stops (-1) watching the user's ticket.
   void watch(const std::string& user_id, int delta, int64_t now_ms);
+  // The watched tickets whose view changed since it was last sent (all of them, or only
+  // `users`'), with the view to send now. Each view sent counts as read.
+  std::vector<std::pair<std::string, ticket_view>> pushes(
+      int64_t now_ms, const admission_signer& signer, const std::vector<std::string>* users);
+  // When the last push of every watched ticket went out (a second apart at most).
+  int64_t last_push_ms() const { return last_push_ms_; }
 
   // ---- Draw ----
   // An entry, new (true) or the one the user has (false); refused outside the window.
@@ -109,6 +116,8 @@ class drop {
 
   // An effect naming this drop, as the log holds it.
   void apply(const drop_effect& e);
+  // The effects that rebuild this drop from nothing (a snapshot's unit).
+  void capture(drop_emit out) const;
 
   const drop_queue& queue() const { return queue_; }
   const drop_draw& draw() const { return draw_; }
@@ -137,6 +146,12 @@ class drop {
   admission_history admissions_;
   absl::flat_hash_set<std::string> checking_;  // winners whose hold is being checked
   bool resend_grants_ = false;                 // after a restart: picks in flight again
+  struct watched {
+    int32_t connections = 0;
+    std::optional<ticket_view> sent;  // the view the watchers have
+  };
+  absl::flat_hash_map<std::string, watched> watched_;
+  int64_t last_push_ms_ = 0;
 };
 
 }  // namespace stampede

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "core/drop_limits.h"
+#include "core/limits.h"
 #include "core/drop_types.h"
 
 namespace stampede {

@@ -1,6 +1,6 @@
 #include "core/drop_book.h"
 
-#include "core/drop_limits.h"
+#include "core/limits.h"
 
 namespace stampede {
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "core/drop.h"
 
 namespace stampede {
@@ -19,6 +20,10 @@ class drop_book {
   std::optional<error> check_create(const drop_definition& d, int64_t now_ms) const;
   // REQUIRES: check_create passed; `seed` is limits::drop_seed_bytes raw bytes.
   void create(drop_definition d, std::string seed, int64_t now_ms, drop_emit emit);
+
+  // A creation in flight (its products being claimed): one at a time per id. Not state.
+  bool begin_creating(const std::string& id) { return !find(id) && creating_.insert(id).second; }
+  void end_creating(const std::string& id) { creating_.erase(id); }
 
   drop* find(std::string_view id);
   const drop* find(std::string_view id) const;
@@ -37,6 +42,7 @@ class drop_book {
 
  private:
   absl::btree_map<std::string, std::unique_ptr<drop>, std::less<>> drops_;
+  absl::flat_hash_set<std::string> creating_;
 };
 
 }  // namespace stampede

@@ -20,11 +20,11 @@ std::optional<error> drop_claims::check_claim(std::string_view product_id,
                     std::move(d));
 }
 
-void drop_claims::apply(const product_drop_set& e) {
-  if (e.claim) {
-    claims_[e.product_id] = *e.claim;
+void drop_claims::set(const std::string& product_id, std::optional<drop_claim> claim) {
+  if (claim) {
+    claims_[product_id] = std::move(*claim);
   } else {
-    claims_.erase(as_key(e.product_id));
+    claims_.erase(as_key(product_id));
   }
 }
 

@@ -3,7 +3,8 @@
 // it opened), the drop itself placing a winner's hold (a draw), or, once the drop sold
 // out, the product's waitlist. Everyone else is refused not_admitted. The claim is made
 // when the drop is created (refused while another open drop has the product) and dropped
-// when it closes. Shard-local: the product's shard thread.
+// when it closes. Claims are not logged: they follow from the drops that are not closed,
+// and are set again from them at recovery. Shard-local: the product's shard thread.
 #pragma once
 
 #include <cstdint>
@@ -12,25 +13,19 @@
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
-#include "core/drop_effects.h"
+#include "core/drop_types.h"
 #include "core/errors.h"
 
 namespace stampede {
-
-// What lets a take through a drop's gate; checked by the user's shard before it asks.
-struct take_pass {
-  enum class kind : uint8_t { none, admission, draw_grant, waitlist_offer };
-  kind what = kind::none;
-  std::string drop_id;  // admission, draw_grant: the drop that let the user in
-  bool operator==(const take_pass&) const = default;
-};
 
 class drop_claims {
  public:
   const drop_claim* find(std::string_view product_id) const;
   // nullopt when `product_id` may join drop `drop_id`: no other open drop has it.
   std::optional<error> check_claim(std::string_view product_id, std::string_view drop_id) const;
-  void apply(const product_drop_set& e);
+  // The product's drop as it now is (nullopt: none, its units are sold freely).
+  void set(const std::string& product_id, std::optional<drop_claim> claim);
+  void clear() { claims_.clear(); }
 
   // nullopt when units of the product may be taken at now_ms with `pass`.
   std::optional<error> check_take(std::string_view product_id, const take_pass& pass,

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/drop_limits.h"
+#include "core/limits.h"
 #include "core/drop_types.h"
 #include "core/errors.h"
 

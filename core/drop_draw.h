@@ -27,6 +27,10 @@ class drop_draw {
   size_t size() const { return entries_.size(); }
 
   void apply(const drop_entry& e);
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [user, s] : entries_) f(s.entry);
+  }
 
   // Every entry ranked: 1, 2, ... by HMAC-SHA256(seed, user id) ascending (the draw).
   std::vector<drop_entry> ranked() const;

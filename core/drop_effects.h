@@ -1,8 +1,9 @@
 // The effects of drops, as absolute values (Redis' rule: log effects, not intentions), so
 // that the log and snapshots rebuild exactly the state they came from; their pinned WAL
 // tags; and each one's fields in wire order for persistence/wal_format (found by ADL).
-// A drop's effects live on the drop's shard; a product's claim and waitlist on the
-// product's shard. Plain values.
+// A drop's effects live on the drop's shard; a product's waitlist on the product's shard.
+// (Which drop a product belongs to is derived from the drops, as reserved and committed
+// are from carts and orders: drop_claims.h.) Plain values.
 #pragma once
 
 #include <cstdint>
@@ -41,10 +42,6 @@ using drop_effect = std::variant<drop_created, drop_status_set, drop_ticket_set,
                                  drop_ticket_removed, drop_entry_set>;
 
 // ---- The product's shard ----
-struct product_drop_set {  // the product's drop (nullopt: none, it may be sold freely)
-  std::string product_id;
-  std::optional<drop_claim> claim;
-};
 struct waitlist_entry_set {  // one waitlist entry as it now is
   std::string product_id;
   waitlist_entry entry;
@@ -55,18 +52,9 @@ struct waitlist_entry_removed {
 };
 using waitlist_effect = std::variant<waitlist_entry_set, waitlist_entry_removed>;
 
-// The WAL tags of these effects, pinned: a log written today must read the same after any
-// reordering of the effect variant. 64.. is set aside for drops.
-namespace drop_tags {
-inline constexpr uint16_t drop_created = 64;
-inline constexpr uint16_t drop_status_set = 65;
-inline constexpr uint16_t drop_ticket_set = 66;
-inline constexpr uint16_t drop_ticket_removed = 67;
-inline constexpr uint16_t drop_entry_set = 68;
-inline constexpr uint16_t product_drop_set = 69;
-inline constexpr uint16_t waitlist_entry_set = 70;
-inline constexpr uint16_t waitlist_entry_removed = 71;
-}  // namespace drop_tags
+// Their WAL tags (persistence/wal_format): drops own 32..47. drop_created 32,
+// drop_status_set 33, drop_ticket_set 34, drop_ticket_removed 35, drop_entry_set 36,
+// waitlist_entry_set 37, waitlist_entry_removed 38.
 
 // ---- Fields in wire order (one list per type: encoder and decoder cannot drift) ----
 template <class A>
@@ -87,10 +75,6 @@ void fields(A& a, drop_ticket& x) {
 template <class A>
 void fields(A& a, drop_entry& x) {
   a(x.user_id, x.stage, x.rank, x.entered_at_ms, x.held_until_ms);
-}
-template <class A>
-void fields(A& a, drop_claim& x) {
-  a(x.drop_id, x.mode, x.opens_at_ms, x.sold_out);
 }
 template <class A>
 void fields(A& a, waitlist_entry& x) {
@@ -115,10 +99,6 @@ void fields(A& a, drop_ticket_removed& x) {
 template <class A>
 void fields(A& a, drop_entry_set& x) {
   a(x.drop_id, x.entry);
-}
-template <class A>
-void fields(A& a, product_drop_set& x) {
-  a(x.product_id, x.claim);
 }
 template <class A>
 void fields(A& a, waitlist_entry_set& x) {

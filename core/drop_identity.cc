@@ -1,5 +1,7 @@
 #include "core/drop_identity.h"
 
+#include <algorithm>
+
 #include "core/check.h"
 #include "core/ids.h"
 
@@ -76,16 +78,16 @@ std::string card_fingerprinter::fingerprint(std::string_view card_number) const 
   return hex_prefix(key_.sign(digits));
 }
 
-std::string_view to_string(limit_scope s) {
-  switch (s) {
-    case limit_scope::user:
-      return "user";
-    case limit_scope::address:
-      return "address";
-    case limit_scope::card:
-      return "card";
+std::vector<std::string> counted_cards(const order& o) {
+  std::vector<std::string> out;
+  if (!holds_stock(o.status)) return out;
+  for (const auto& p : o.payments) {
+    bool counts = p.status == payment_status::succeeded || p.status == payment_status::requires_action;
+    if (!counts || p.card_fingerprint.empty()) continue;
+    if (std::find(out.begin(), out.end(), p.card_fingerprint) == out.end())
+      out.push_back(p.card_fingerprint);
   }
-  return "user";
+  return out;
 }
 
 int64_t account_counts::units(std::string_view product_id, std::string_view key) const {
@@ -107,9 +109,11 @@ void account_counts::add(std::string_view product_id, std::string_view key, int6
 }
 
 void account_counts::remove(std::string_view product_id, std::string_view key, int64_t units) {
+  // Units are counted only while the product has the limit: an order placed before an
+  // admin set it gives back units that were never counted. Never below zero.
   auto it = units_.find(composite(product_id, key));
-  STAMPEDE_CHECK(it != units_.end() && it->second >= units);
-  it->second -= units;
+  if (it == units_.end()) return;
+  it->second -= std::min(units, it->second);
   if (it->second == 0) units_.erase(it);
 }
 

@@ -10,10 +10,13 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "core/address.h"
+#include "core/order.h"
 #include "core/drop_crypto.h"
+#include "core/drop_types.h"
 
 namespace stampede {
 
@@ -33,15 +36,16 @@ class card_fingerprinter {
   hmac_key key_;
 };
 
-enum class limit_scope : uint8_t { user, address, card };
-std::string_view to_string(limit_scope s);
-
 // A limit that would be passed: the scope, the limit, and the units already counted.
 struct limit_breach {
   limit_scope scope = limit_scope::address;
   int64_t limit = 0;
   int64_t already = 0;
 };
+
+// The card fingerprints an order counts under: those of its succeeded or requires_action
+// payments, while the order is not canceled.
+std::vector<std::string> counted_cards(const order& o);
 
 // Units of a product in orders that are not canceled, per address or card key.
 class account_counts {
@@ -50,7 +54,6 @@ class account_counts {
   // Would `adding` more units by `key` pass `limit` (0: none)?
   std::optional<limit_breach> check(std::string_view product_id, std::string_view key,
                                     int64_t adding, int64_t limit, limit_scope scope) const;
-  // REQUIRES: remove() never takes more than add() put.
   void add(std::string_view product_id, std::string_view key, int64_t units);
   void remove(std::string_view product_id, std::string_view key, int64_t units);
   void clear() { units_.clear(); }

@@ -37,6 +37,11 @@ class drop_queue {
   // Waiting tickets placed before `place`.
   int64_t ahead_of(int64_t place) const { return line_.count_before(place); }
 
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& [user, s] : tickets_) f(s.ticket);
+  }
+
   // The ticket as it now is (new or changed), with the values the log holds.
   void apply(const drop_ticket& t);
   void remove(std::string_view user_id);

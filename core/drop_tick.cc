@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/drop.h"
-#include "core/drop_limits.h"
+#include "core/limits.h"
 #include "core/limits.h"
 
 namespace stampede {

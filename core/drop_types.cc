@@ -55,29 +55,13 @@ std::string_view public_name(entry_stage s) {
   return "lost";
 }
 
-namespace {
-// The marker that tells the two drop refusals apart from the codes they travel as.
-constexpr std::string_view not_admitted_marker = "drop:not_admitted";
-constexpr std::string_view sold_out_marker = "drop:sold_out";
-
-error marked(error_code code, std::string message, std::string_view marker) {
-  error_details d;
-  d.field = std::string(marker);
-  return make_error(code, std::move(message), std::move(d));
-}
-}  // namespace
-
-error not_admitted_error(std::string message) {
-  return marked(error_code::forbidden, std::move(message), not_admitted_marker);
-}
-error sold_out_error(std::string message) {
-  return marked(error_code::conflict, std::move(message), sold_out_marker);
-}
-bool is_not_admitted(const error& e) {
-  return e.code == error_code::forbidden && e.details.field == not_admitted_marker;
-}
-bool is_sold_out(const error& e) {
-  return e.code == error_code::conflict && e.details.field == sold_out_marker;
+std::string_view to_string(limit_scope s) {
+  switch (s) {
+    case limit_scope::user: return "user";
+    case limit_scope::address: return "address";
+    case limit_scope::card: return "card";
+  }
+  return "user";
 }
 
 }  // namespace stampede

@@ -109,12 +109,41 @@ struct entry_view {
   bool operator==(const entry_view&) const = default;
 };
 
-// The two refusals drops add to API.md's table (403 not_admitted, 410 sold_out). They
-// travel as these errors until core/errors.h, which is being cut, gains their codes; every
-// drop refusal of those kinds is made and recognised here and nowhere else.
-error not_admitted_error(std::string message);
-error sold_out_error(std::string message);
-bool is_not_admitted(const error& e);
-bool is_sold_out(const error& e);
+// A join or an entry: the one the user has, and whether this request made it (201) or
+// found it (200).
+template <class T>
+struct created {
+  T value;
+  bool is_new = false;
+};
+
+// GET /v1/products/{id}/waitlist/me.
+struct waitlist_place {
+  std::string product_id;
+  int64_t position = 0;  // 1-based
+  int64_t quantity = 0;
+};
+
+enum class drop_command : uint8_t { pause, resume, close };
+
+// What lets a take through a drop's gate (drop_claims.h); the user's shard sets it from a
+// verified admission token, or the engine for a draw's win or a waitlist's offer.
+struct take_pass {
+  enum class kind : uint8_t { none, admission, draw_grant, waitlist_offer };
+  kind what = kind::none;
+  std::string drop_id;  // admission, draw_grant: the drop that let the user in
+  bool operator==(const take_pass&) const = default;
+};
+
+// Which limit a stock ask counts against besides max_per_user (drop_identity.h).
+enum class limit_scope : uint8_t { user, address, card };
+std::string_view to_string(limit_scope s);
+
+inline error not_admitted_error(std::string message) {
+  return make_error(error_code::not_admitted, std::move(message));
+}
+inline error sold_out_error(std::string message) {
+  return make_error(error_code::sold_out, std::move(message));
+}
 
 }  // namespace stampede

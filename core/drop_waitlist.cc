@@ -1,6 +1,6 @@
 #include "core/drop_waitlist.h"
 
-#include "core/drop_limits.h"
+#include "core/limits.h"
 #include "core/ids.h"
 #include "core/limits.h"
 
@@ -26,6 +26,11 @@ size_t waitlists::size(std::string_view product_id) const {
 int64_t waitlists::offered_units(std::string_view product_id) const {
   const list* l = find_list(product_id);
   return l ? l->offered_units : 0;
+}
+
+int64_t waitlists::unoffered(std::string_view product_id) const {
+  const list* l = find_list(product_id);
+  return l ? static_cast<int64_t>(l->entries.size()) - l->offered_entries : 0;
 }
 
 result<bool> waitlists::join(const std::string& product_id, const std::string& user_id,
@@ -118,12 +123,18 @@ void waitlists::index(list& l, const waitlist_entry& e) {
   if (static_cast<int64_t>(l.place_users.size()) < l.line.size())
     l.place_users.resize(l.line.size());
   l.place_users[e.place - 1] = e.user_id;
-  if (e.offered) l.offered_units += e.quantity;
+  if (e.offered) {
+    l.offered_units += e.quantity;
+    ++l.offered_entries;
+  }
 }
 
 void waitlists::unindex(list& l, const waitlist_entry& e) {
   l.line.set(e.place, false);
-  if (e.offered) l.offered_units -= e.quantity;
+  if (e.offered) {
+    l.offered_units -= e.quantity;
+    --l.offered_entries;
+  }
 }
 
 void waitlists::apply(const waitlist_effect& effect) {

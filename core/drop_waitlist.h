@@ -34,6 +34,8 @@ class waitlists {
 
   // Units of the product being offered: not available to anyone else meanwhile.
   int64_t offered_units(std::string_view product_id) const;
+  // Entries waiting that no offer reached yet.
+  int64_t unoffered(std::string_view product_id) const;
   // Offers the product's `available` units (less those already offered) to the head of the
   // line, in order, stopping at the first who asked for more than is left.
   std::vector<waitlist_entry> offer(const std::string& product_id, int64_t available,
@@ -46,6 +48,17 @@ class waitlists {
   std::vector<std::pair<std::string, waitlist_entry>> in_flight() const;
 
   void apply(const waitlist_effect& e);
+  // Every entry of a product's list (a snapshot's product unit).
+  template <class F>
+  void for_each_of(std::string_view product_id, F&& f) const {
+    if (const list* l = find_list(product_id))
+      for (const auto& [user, e] : l->entries) f(e);
+  }
+  // Products with someone waiting.
+  template <class F>
+  void for_each_list(F&& f) const {
+    for (const auto& [product_id, l] : lists_) f(product_id);
+  }
 
  private:
   struct list {
@@ -53,6 +66,7 @@ class waitlists {
     drop_line line;                        // every entry by place
     std::vector<std::string> place_users;  // place - 1 -> user
     int64_t offered_units = 0;
+    int64_t offered_entries = 0;
   };
   const list* find_list(std::string_view product_id) const;
   void index(list& l, const waitlist_entry& e);

@@ -14,6 +14,7 @@
 #include "core/address.h"
 #include "core/cart.h"
 #include "core/catalog.h"
+#include "core/drop_effects.h"
 #include "core/order.h"
 #include "core/webhook.h"
 
@@ -97,12 +98,16 @@ using effect =
     std::variant<product_created, product_patched, on_hand_set, product_deactivated,
                  shipping_methods_replaced, cart_replaced, address_added, address_deleted,
                  order_placed, order_updated, notification_added, idempotency_stored,
-                 product_restored, webhooks_replaced, webhook_event_queued, webhook_event_done>;
+                 product_restored, webhooks_replaced, webhook_event_queued, webhook_event_done,
+                 // Drops (drop_effects.h); the tags meant for them: 32..38 in this order.
+                 drop_created, drop_status_set, drop_ticket_set, drop_ticket_removed,
+                 drop_entry_set, waitlist_entry_set, waitlist_entry_removed>;
 
-// One unit of a shard's state in a snapshot: a product ('p' + id), a user with the cart,
-// addresses, orders, notifications and idempotency keys ('u' + id), the shard's shipping
-// methods ("s"), its webhooks ("w") or its webhook outbox ("x"); as the effects that
-// rebuild it on a shard that does not have it yet.
+// One unit of a shard's state in a snapshot: a product with its waitlist ('p' + id), a user
+// with the cart, addresses, orders, notifications and idempotency keys ('u' + id), a drop
+// with its tickets and entries ('d' + id), the shard's shipping methods ("s"), its webhooks
+// ("w") or its webhook outbox ("x"); as the effects that rebuild it on a shard that does
+// not have it yet.
 struct snapshot_unit {
   std::string key;
   std::vector<effect> effects;

@@ -23,6 +23,7 @@
 #include "core/catalog.h"
 #include "core/checkout.h"
 #include "core/clock.h"
+#include "core/drop.h"
 #include "core/effect.h"
 #include "core/limits.h"
 #include "core/live.h"
@@ -52,6 +53,8 @@ struct engine_config {
   std::string data_dir;               // empty: in memory only (tests, the demo)
   bool answer_before_durable = false;  // --durability async
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;
+  // Keys drops' admission tokens and card fingerprints (the server passes its JWT secret).
+  std::string secret = "stampede-dev-secret";
 };
 
 // Recovery opens the write-ahead logs; the engine itself knows only effect_log. This is
@@ -111,10 +114,12 @@ class engine {
 
   // Cart.
   void get_cart(std::string user_id, reply<cart_view> done);
+  // `admission`: the Stampede-Admission token, for a product in a drop.
   void add_item(std::string user_id, std::string product_id, int64_t quantity,
-                std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done);
+                std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done,
+                std::optional<std::string> admission = std::nullopt);
   void set_item(std::string user_id, std::string product_id, int64_t quantity,
-                reply<cart_view> done);
+                reply<cart_view> done, std::optional<std::string> admission = std::nullopt);
   void remove_item(std::string user_id, std::string product_id, reply<cart_view> done);
   void clear_cart(std::string user_id, reply<cart_view> done);
 
@@ -146,6 +151,21 @@ class engine {
                          int64_t limit, reply<page<order>> done);
   void list_notifications(std::string user_id, std::string cursor, int64_t limit,
                           reply<page<notification>> done);
+
+  // Drops (API.md, "Drops"): on the drop's shard, except waitlists (the product's).
+  void create_drop(drop_definition d, reply<drop_view> done);
+  // The view with the admin's counts; the public route shows part of it.
+  void get_drop(std::string drop_id, reply<drop_view> done);
+  void command_drop(std::string drop_id, drop_command what, reply<drop_view> done);
+  void join_queue(std::string drop_id, std::string user_id, reply<created<ticket_view>> done);
+  void get_ticket(std::string drop_id, std::string user_id, reply<ticket_view> done);
+  void leave_queue(std::string drop_id, std::string user_id, reply<ok_t> done);
+  void enter_draw(std::string drop_id, std::string user_id, reply<created<entry_view>> done);
+  void get_entry(std::string drop_id, std::string user_id, reply<entry_view> done);
+  void join_waitlist(std::string product_id, std::string user_id, int64_t quantity,
+                     reply<created<waitlist_place>> done);
+  void waitlist_place_of(std::string product_id, std::string user_id, reply<waitlist_place> done);
+  void leave_waitlist(std::string product_id, std::string user_id, reply<ok_t> done);
 
   // Every shard runs its timers now (holds, payments, idempotency keys); answers when all
   // have. With the periodic timers off this is how tests move the engine through time.

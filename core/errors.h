@@ -33,6 +33,8 @@ enum class error_code : uint8_t {
   overloaded,
   io_error,
   corruption,
+  not_admitted,  // a drop's product without a valid admission (403)
+  sold_out,      // joining a drop's queue when nothing is left (410)
 };
 
 // The stable machine-readable code of API.md ("out_of_stock").
@@ -54,6 +56,8 @@ struct error_details {
   std::optional<int64_t> sale_starts_at_ms;
   std::optional<int64_t> sale_ends_at_ms;
   std::optional<std::string> field;  // the request field at fault, for invalid_request
+  std::optional<std::string> scope;  // limit_exceeded: "user", "address" or "card"
+  std::optional<int64_t> limit;      // limit_exceeded by address or card: the product's limit
   std::vector<shortage> items;       // every short line, for out_of_stock at checkout
   bool operator==(const error_details&) const = default;
 };

@@ -6,6 +6,8 @@
 #include <boost/asio/post.hpp>
 
 #include "core/cart_ops.h"
+#include "core/drop_ops.h"
+#include "core/drop_product_ops.h"
 #include "core/events.h"
 #include "core/ids.h"
 #include "core/order_ops.h"
@@ -33,11 +35,13 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       routes_(routes),
       clock_(time),
       config_(config),
+      signer_(config.secret),
+      fingerprints_(config.secret),
       shipping_(default_shipping_methods()),
       users_(owner_, time, config.user_requests_per_s),
       webhooks_(owner_, *this),
       live_(routes.shard_count()),
-      exchange_(index, routes, catalog_, *this),
+      exchange_(index, routes, catalog_, gate_, *this),
       next_sequence_((static_cast<uint64_t>(index) << sequence_shard_shift) + 1),
       mailbox_([this] {
         // The loop drains the mailbox itself; a post only wakes it if it is asleep.
@@ -279,6 +283,14 @@ struct shard::applier {
   void operator()(const webhook_event_done& x) {
     s.webhooks_.remove({x.created_at_ms, x.event_id, x.webhook_id});
   }
+  // Drops: the drop's shard and the product's.
+  void operator()(drop_created& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(drop_status_set& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(drop_ticket_set& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(drop_ticket_removed& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(drop_entry_set& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(waitlist_entry_set& x) { s.gate_.lists().apply(waitlist_effect(std::move(x))); }
+  void operator()(waitlist_entry_removed& x) { s.gate_.lists().apply(waitlist_effect(std::move(x))); }
 };
 
 void shard::note_ids(const order& o) {
@@ -329,6 +341,11 @@ std::string shard::rebuild_stock(const std::vector<const shard*>& all) {
       for (const auto& item : o.items) count("order " + o.id, item.product_id, 0, item.quantity);
     });
   }
+  // Derived like the counts: which products are in an open drop, and the limits across
+  // accounts; then the drops restart (their tickets count as seen now).
+  drop_ops::restore_claims(*this, all);
+  drop_product_ops::restore(*this, all);
+  drop_ops::restore_drops(*this);
   return problem.empty() ? catalog_.check_counts() : problem;
 }
 
@@ -342,6 +359,9 @@ void shard::tick() {
   idempotency().expire(now);
   // Availability goes out at most once a tick (10 a second) a product, the latest value.
   events::publish_availability(*this);
+  // Drops: their products' supply and waitlist offers here, the drops' clocks here.
+  drop_product_ops::tick(*this);
+  drop_ops::tick(*this, now);
 }
 
 void shard::stats_into(store_stats& out) const {
@@ -351,6 +371,11 @@ void shard::stats_into(store_stats& out) const {
   mine.committed_units = catalog_.committed_total();
   mine.carts_holding = users_.carts_holding();
   mine.orders_by_status = orders_.by_status();
+  drops_.for_each([&](const drop& d) {
+    drop_view v = d.view(clock_.now_ms());
+    mine.drops.push_back(drop_figures{d.id(), v.state, v.waiting, v.admitted, v.converted,
+                                      v.expired});
+  });
   out += mine;
 }
 

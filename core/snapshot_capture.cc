@@ -62,8 +62,18 @@ snapshot_unit shard::capture(unit_kind kind, const std::string& id) const {
         unit.effects.emplace_back(product_restored{
             product_create{p->id, p->name, p->description, p->price, p->images,
                            p->units.on_hand(), p->max_per_user, p->sale_starts_at_ms,
-                           p->sale_ends_at_ms},
+                           p->sale_ends_at_ms, p->max_per_address, p->max_per_card},
             p->active, p->version});
+      }
+      gate_.lists().for_each_of(id, [&](const waitlist_entry& e) {
+        unit.effects.emplace_back(waitlist_entry_set{id, e});
+      });
+      break;
+    case unit_kind::drop:
+      if (const drop* d = drops_.find(id)) {
+        d->capture([&](drop_effect&& e) {
+          std::visit([&](auto&& x) { unit.effects.emplace_back(std::move(x)); }, std::move(e));
+        });
       }
       break;
     case unit_kind::user:

@@ -21,7 +21,9 @@ namespace stampede::wal {
 
 namespace {
 
-constexpr const char* manifest_format = "stampede-data-2";
+// 3: products carry max_per_address and max_per_card, payments a card fingerprint,
+// notifications a drop or product; drops and waitlists have effects of their own.
+constexpr const char* manifest_format = "stampede-data-3";
 
 std::string errno_text() { return std::strerror(errno); }
 

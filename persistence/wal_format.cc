@@ -65,7 +65,7 @@ template <class A> void fields(A& a, order_item& x) {
 }
 template <class A> void fields(A& a, payment& x) {
   a(x.id, x.status, x.method, x.amount, x.failure_reason, x.card_brand, x.card_last4,
-    x.redirect_url, x.created_at_ms);
+    x.redirect_url, x.created_at_ms, x.card_fingerprint);
 }
 template <class A> void fields(A& a, status_change& x) { a(x.status, x.at_ms); }
 template <class A> void fields(A& a, order& x) {
@@ -84,15 +84,15 @@ template <class A> void fields(A& a, cart_view& x) { a(x.items, x.subtotal, x.it
 template <class A> void fields(A& a, payment_result& x) { a(x.pay, x.order_now); }
 template <class A> void fields(A& a, product_create& x) {
   a(x.id, x.name, x.description, x.price, x.images, x.on_hand, x.max_per_user,
-    x.sale_starts_at_ms, x.sale_ends_at_ms);
+    x.sale_starts_at_ms, x.sale_ends_at_ms, x.max_per_address, x.max_per_card);
 }
 template <class A> void fields(A& a, product_patch& x) {
   a(x.name, x.description, x.price, x.images, x.on_hand, x.max_per_user, x.sale_starts_at_ms,
-    x.sale_ends_at_ms, x.active);
+    x.sale_ends_at_ms, x.active, x.max_per_address, x.max_per_card);
 }
 template <class A> void fields(A& a, notification& x) {
   a(x.id, x.event, x.order_id, x.order_status_now, x.items, x.total, x.tracking_number,
-    x.message, x.created_at_ms);
+    x.message, x.created_at_ms, x.drop_id, x.product_id);
 }
 // The effects.
 template <class A> void fields(A& a, product_created& x) { a(x.fields); }
@@ -126,6 +126,9 @@ template <class A> void fields(A& a, webhook_event_done& x) {
 template <class E> constexpr uint8_t enum_max();
 template <> constexpr uint8_t enum_max<order_status>() { return 6; }
 template <> constexpr uint8_t enum_max<payment_status>() { return 3; }
+template <> constexpr uint8_t enum_max<drop_mode>() { return 1; }
+template <> constexpr uint8_t enum_max<ticket_state>() { return 4; }
+template <> constexpr uint8_t enum_max<entry_stage>() { return 3; }
 
 // ---- Encoding ----
 

@@ -51,8 +51,19 @@ enum class effect_type : uint16_t {
   webhooks_replaced,
   webhook_event_queued,
   webhook_event_done,
+  // Drops (core/drop_effects.h): their range is 32..47; until the numbers are pinned they
+  // follow the variant: drop_created 17 (meant 32), drop_status_set 18 (33),
+  // drop_ticket_set 19 (34), drop_ticket_removed 20 (35), drop_entry_set 21 (36),
+  // waitlist_entry_set 22 (37), waitlist_entry_removed 23 (38).
+  drop_created,
+  drop_status_set,
+  drop_ticket_set,
+  drop_ticket_removed,
+  drop_entry_set,
+  waitlist_entry_set,
+  waitlist_entry_removed,
 };
-inline constexpr uint16_t effect_type_max = 16;
+inline constexpr uint16_t effect_type_max = 23;
 
 uint32_t crc32c(std::string_view bytes);
 // The portable (table) implementation, for checking the hardware one.

@@ -162,6 +162,7 @@ int serve(const http::config& cfg) {
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
+  ec.secret = cfg.jwt_secret;  // keys drops' admission tokens and card fingerprints
   wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
   engine eng(ec);
   // Until recovery is done and the shards serve, the address answers /healthz and a 503

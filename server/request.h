@@ -25,6 +25,7 @@ struct request {
   std::optional<std::string> idempotency_key;
   std::string if_none_match;
   std::string signature;  // Stampede-Signature
+  std::optional<std::string> admission;  // Stampede-Admission: a drop's admission token
   std::string body;
 };
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/drop_book.h"
 
 namespace stampede {
@@ -92,6 +93,48 @@ void BM_DropTicketRead(benchmark::State& state) {
   state.SetItemsProcessed(int64_t(state.iterations()));
 }
 BENCHMARK(BM_DropTicketRead);
+
+// The draw at draw_closes_at for N entrants: every entry ranked by its HMAC, winners picked
+// while 50 units last.
+void BM_DropDrawOf(benchmark::State& state) {
+  const size_t n = size_t(state.range(0));
+  const int64_t closes_ms = opens_ms + 60'000;
+  for (auto _ : state) {
+    state.PauseTiming();
+    drop_book book;
+    auto emit = [&book](drop_effect&& e) { book.apply(e); };
+    drop_definition def;
+    def.id = "bench-draw";
+    def.product_ids = {"sku-1"};
+    def.mode = drop_mode::draw;
+    def.opens_at_ms = opens_ms;
+    def.draw_closes_at_ms = closes_ms;
+    book.create(def, std::string(32, 's'), t0_ms, emit);
+    drop* d = book.find("bench-draw");
+    d->tick(opens_ms, emit);
+    for (size_t i = 0; i < n; ++i)
+      benchmark::DoNotOptimize(d->enter("user-" + std::to_string(i), opens_ms + 1, emit));
+    d->on_supply("sku-1", product_supply{true, 50, 0, 1});
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(d->tick(closes_ms, emit));
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * n));
+}
+BENCHMARK(BM_DropDrawOf)->Arg(100'000)->Unit(benchmark::kMillisecond);
+
+// The peer measured in the same run: the least a join could cost, one insert of the same
+// user ids into a flat hash map (no order, no log). BENCHMARKS.md gives joins as a ratio.
+void BM_PeerHashInsert(benchmark::State& state) {
+  const size_t n = 200'000;
+  std::vector<std::string> users;
+  for (size_t i = 0; i < n; ++i) users.push_back("user-" + std::to_string(i));
+  for (auto _ : state) {
+    absl::flat_hash_map<std::string, int64_t> seen;
+    for (size_t i = 0; i < n; ++i) benchmark::DoNotOptimize(seen.try_emplace(users[i], int64_t(i)));
+  }
+  state.SetItemsProcessed(int64_t(state.iterations() * n));
+}
+BENCHMARK(BM_PeerHashInsert)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace stampede

@@ -82,7 +82,7 @@ std::string write_store(size_t products, size_t users) {
   }
   for (int s = 0; s < 2; ++s)
     std::ofstream(segment_path(dir, s, first[s]), std::ios::binary) << logs[s];
-  std::ofstream(dir + "/MANIFEST") << "stampede-data-2 shards 2\n";
+  std::ofstream(dir + "/MANIFEST") << "stampede-data-3 shards 2\n";
   return dir;
 }
 

@@ -9,7 +9,7 @@
 
 #include "core/drop_book.h"
 #include "core/drop_crypto.h"
-#include "core/drop_limits.h"
+#include "core/limits.h"
 
 namespace stampede::testing {
 

@@ -234,7 +234,7 @@ TEST(PowerLoss, EveryAcknowledgedChangeSurvivesACutAtEverySyncInEveryFailureMode
       std::filesystem::create_directories(dir);
       for (int i = 0; i < shards; ++i)
         std::ofstream(segment_path(dir.string(), i, 1), std::ios::binary) << grid.image(i);
-      std::ofstream(dir / "MANIFEST") << "stampede-data-2 shards " << shards << "\n";
+      std::ofstream(dir / "MANIFEST") << "stampede-data-3 shards " << shards << "\n";
       manual_clock clock;
       engine_config cfg{shards, 600, 900, &clock, false};
       cfg.user_requests_per_s = 0;

@@ -237,6 +237,66 @@ class Drops(DropCase):
         self.assertEqual(self.add(ac, pid, token)[0], 200)
         self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + pid)[2]["reserved"], 1)
 
+    # ---- races ----
+
+    def test_shoppers_racing_for_admissions_never_take_more_than_the_units(self):
+        """60 shoppers from 8 threads join, poll and add with their tokens; overbook lets
+        three times the units in, so the admitted race for them. Never more holds or orders
+        than units, and reserved + committed <= on_hand at every sample."""
+        units = 5
+        pid = self.product(on_hand=units, max_per_user=1)
+        did = self.drop([pid], opens_in=1, admit_per_s=1000, overbook=2, admission_ttl=30)["id"]
+        users = [self.unique("racer") for _ in range(60)]
+        port = self.server.port
+        stop = threading.Event()
+        samples = []
+
+        def sample():
+            admin = Client(port, self.admin_token)
+            try:
+                while not stop.is_set():
+                    p = admin.request("GET", "/v1/admin/products/" + pid)[2]
+                    samples.append((p["reserved"], p["committed"], p["on_hand"]))
+            finally:
+                admin.close()
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        clients = [Client(port) for _ in range(8)]
+        try:
+            parallel(users, lambda k, u: self.assertEqual(clients[k].request(
+                "POST", "/v1/drops/%s/queue" % did, token=make_token(u))[0], 201))
+
+            def race(k, u):
+                c, tok = clients[k], make_token(u)
+                deadline = time.time() + 10
+                while time.time() < deadline:
+                    t = c.request("GET", "/v1/drops/%s/queue/me" % did, token=tok)[2]
+                    if t["state"] != "waiting":
+                        break
+                    time.sleep(0.05)
+                if t["state"] != "admitted":
+                    return (t["state"], None)
+                status = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1}, token=tok,
+                                   headers={"Stampede-Admission": t["admission_token"]})[0]
+                return ("admitted", status)
+            results = parallel(users, race)
+        finally:
+            stop.set()
+            sampler.join()
+            for c in clients:
+                c.close()
+        admitted = [r for r in results if r[0] == "admitted"]
+        held = [r for r in admitted if r[1] == 200]
+        self.assertGreater(len(admitted), units, results)  # overbook: they really raced
+        self.assertEqual(len(held), units, results)
+        self.assertTrue(all(r[1] in (200, 409) for r in admitted), results)
+        self.assertTrue(samples)
+        for reserved, committed, on_hand in samples:
+            self.assertLessEqual(reserved + committed, on_hand, samples)
+        p = self.admin.request("GET", "/v1/admin/products/" + pid)[2]
+        self.assertEqual((p["reserved"], p["committed"]), (units, 0), p)
+
+
     # ---- waitlists ----
 
     def test_units_that_come_back_are_offered_to_the_waitlist_in_order(self):
@@ -505,6 +565,71 @@ class DropsRestart(unittest.TestCase):
             self.assertEqual(after[3], before[3])
             c.close()
             admin.close()
+        finally:
+            server.stop()
+            import shutil
+            shutil.rmtree(data, ignore_errors=True)
+
+
+    def test_no_acknowledged_ticket_or_entry_is_lost_to_a_kill_during_joins(self):
+        """8 threads join a queue and enter a draw while the server is killed with -9: every
+        join and entry it answered is there after the restart, with the same position."""
+        import tempfile
+        data = tempfile.mkdtemp(prefix="stampede-drops-")
+        args = ("--shards", "2", "--rate-limit", "0")
+        server = Server(self.binary, *args, data_dir=data)
+        try:
+            admin = Client(server.port, make_token("root", role="admin"))
+            self.assertEqual(admin.request("POST", "/v1/admin/products", {
+                "id": "kq", "name": "kq", "price": 100, "on_hand": 1, "max_per_user": 1})[0], 201)
+            self.assertEqual(admin.request("POST", "/v1/admin/products", {
+                "id": "kd", "name": "kd", "price": 100, "on_hand": 1})[0], 201)
+            self.assertEqual(admin.request("POST", "/v1/admin/drops", {
+                "id": "k-q", "product_ids": ["kq"], "opens_at": rfc3339(time.time()),
+                "mode": "queue", "admit_per_s": 1, "admission_ttl": 600})[0], 201)
+            self.assertEqual(admin.request("POST", "/v1/admin/drops", {
+                "id": "k-d", "product_ids": ["kd"], "opens_at": rfc3339(time.time()),
+                "draw_closes_at": rfc3339(time.time() + 600), "mode": "draw"})[0], 201)
+            admin.close()
+            acked = {}   # user -> the position its join was answered with
+            entered = set()
+            lock = threading.Lock()
+
+            def joiner(k):
+                c = Client(server.port)
+                try:
+                    for i in range(100000):
+                        u = "k%d-%d" % (k, i)
+                        status, _, t, _ = c.request("POST", "/v1/drops/k-q/queue", token=make_token(u))
+                        if status != 201:
+                            return
+                        with lock:
+                            acked[u] = t["position"]
+                        if c.request("POST", "/v1/drops/k-d/entries", token=make_token(u))[0] != 201:
+                            return
+                        with lock:
+                            entered.add(u)
+                except (OSError, ValueError, __import__("http").client.HTTPException):
+                    return  # the server died under us
+                finally:
+                    c.close()
+            threads = [threading.Thread(target=joiner, args=(k,)) for k in range(8)]
+            for t in threads:
+                t.start()
+            time.sleep(1.5)
+            server.kill()
+            for t in threads:
+                t.join()
+            self.assertGreater(len(acked), 50)
+            server = Server(self.binary, *args, data_dir=data)
+            c = Client(server.port)
+            for u, position in acked.items():
+                status, _, t, _ = c.request("GET", "/v1/drops/k-q/queue/me", token=make_token(u))
+                self.assertEqual((status, t["position"]), (200, position), (u, t))
+            for u in entered:
+                status, _, e, _ = c.request("GET", "/v1/drops/k-d/entries/me", token=make_token(u))
+                self.assertEqual((status, e["state"]), (200, "entered"), (u, e))
+            c.close()
         finally:
             server.stop()
             import shutil
