@@ -104,6 +104,24 @@ std::function<std::optional<std::string>(const std::string&)> set_text(std::stri
   };
 }
 
+std::function<std::optional<std::string>(const std::string&)> set_switch(bool& out) {
+  return [&out](const std::string&) -> std::optional<std::string> {
+    out = true;
+    return std::nullopt;
+  };
+}
+
+flag target_flag(std::string& url) {
+  return {"--target", "URL", "the server (default http://127.0.0.1:8080)", set_text(url)};
+}
+
+flag jwt_secret_flag(std::string& secret) {
+  return {"--jwt-secret", "S",
+          "the server's HS256 secret, for the tokens minted here (default STAMPEDE_JWT_SECRET, "
+          "else the development secret)",
+          set_text(secret)};
+}
+
 std::string default_jwt_secret() {
   if (const char* env = std::getenv("STAMPEDE_JWT_SECRET"); env && *env) return env;
   return http::config{}.jwt_secret;

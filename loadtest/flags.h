@@ -32,6 +32,11 @@ std::function<std::optional<std::string>(const std::string&)> set_number(double&
 std::function<std::optional<std::string>(const std::string&)> set_integer(int64_t& out, int64_t min,
                                                                           int64_t max);
 std::function<std::optional<std::string>(const std::string&)> set_text(std::string& out);
+std::function<std::optional<std::string>(const std::string&)> set_switch(bool& out);
+
+// The flags every load tool takes: the server, and the secret its tokens are signed with.
+flag target_flag(std::string& url);
+flag jwt_secret_flag(std::string& secret);
 
 // The JWT secret when no flag gives one: STAMPEDE_JWT_SECRET, else the server's development
 // default (so the tools work against `stampede serve --demo` as it starts).

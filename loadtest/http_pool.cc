@@ -5,8 +5,8 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
 #include <charconv>
 
 namespace stampede::load {
@@ -17,38 +17,44 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// A response body that is kept as text, or only counted through when the caller wants the
-// status alone (a load run of millions of answers need not copy them).
-struct answer_body {
-  struct value_type {
-    std::string text;
-    bool keep = true;
-  };
-  class reader {
-   public:
-    template <bool is_request, class Fields>
-    reader(http::header<is_request, Fields>&, value_type& v) : v_(v) {}
-    void init(const boost::optional<std::uint64_t>& length, beast::error_code& ec) {
-      if (v_.keep && length) v_.text.reserve(static_cast<size_t>(*length));
-      ec = {};
-    }
-    template <class Buffers>
-    std::size_t put(const Buffers& buffers, beast::error_code& ec) {
-      ec = {};
-      size_t n = 0;
-      for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers);
-           ++it) {
-        asio::const_buffer b = *it;
-        if (v_.keep) v_.text.append(static_cast<const char*>(b.data()), b.size());
-        n += b.size();
-      }
-      return n;
-    }
-    void finish(beast::error_code& ec) { ec = {}; }
+// A response parser that keeps only what the pool reports: the status, Retry-After and (when
+// asked) the body. Beast's own parser stores every header field, an allocation each.
+class answer_parser : public http::basic_parser<false> {
+ public:
+  unsigned status = 0;
+  int64_t retry_after_s = -1;
+  std::string body;
+  bool keep_body = true;
 
-   private:
-    value_type& v_;
-  };
+ private:
+  void on_request_impl(http::verb, beast::string_view, beast::string_view, int,
+                       beast::error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, beast::error_code&) override {
+    status = static_cast<unsigned>(code);
+  }
+  void on_field_impl(http::field name, beast::string_view, beast::string_view value,
+                     beast::error_code&) override {
+    if (name != http::field::retry_after) return;
+    int64_t s = -1;
+    auto [end, err] = std::from_chars(value.data(), value.data() + value.size(), s);
+    if (err == std::errc()) retry_after_s = s;
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    if (keep_body && length) body.reserve(static_cast<size_t>(*length));
+  }
+  std::size_t on_body_impl(beast::string_view s, beast::error_code&) override { return take(s); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view s, beast::error_code&) override {
+    return take(s);
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  std::size_t take(beast::string_view s) {
+    if (keep_body) body.append(s.data(), s.size());
+    return s.size();
+  }
 };
 
 }  // namespace
@@ -57,7 +63,7 @@ struct http_pool::connection {
   explicit connection(asio::io_context& io) : socket(io) {}
   tcp::socket socket;
   beast::flat_buffer buffer;
-  std::optional<http::response_parser<answer_body>> parser;
+  std::optional<answer_parser> parser;
   std::optional<pending> current;
   steady::time_point started;  // of the connect, or of sending the current request
   steady::time_point idle_since;
@@ -233,6 +239,7 @@ void http_pool::on_connect(connection& c, const boost::system::error_code& ec) {
   }
   boost::system::error_code ignored;
   c.socket.set_option(tcp::no_delay(true), ignored);
+  c.socket.non_blocking(true, ignored);  // answers are read by hand once readable
   ++open_;
   if (!waiting_.empty()) {
     pending p = std::move(waiting_.front());
@@ -249,32 +256,52 @@ void http_pool::start(connection& c, pending p) {
   c.current.emplace(std::move(p));
   c.started = steady::now();
   c.timed_out = false;
-  asio::async_write(c.socket, asio::buffer(c.current->request.wire),
+  auto bytes = c.current->request.bytes();
+  asio::async_write(c.socket, asio::buffer(bytes.data(), bytes.size()),
                     [this, &c](const boost::system::error_code& ec, size_t) { on_written(c, ec); });
 }
 
 void http_pool::on_written(connection& c, const boost::system::error_code& ec) {
   if (ec) return fail(c, c.timed_out ? failure::timed_out : failure::closed);
   c.parser.emplace();
+  c.parser->eager(true);
   c.parser->body_limit(options_.body_bytes_max);
-  c.parser->get().body().keep = options_.keep_bodies;
-  http::async_read(c.socket, c.buffer, *c.parser,
-                   [this, &c](const boost::system::error_code& e, size_t) { on_read(c, e); });
+  c.parser->keep_body = options_.keep_bodies;
+  wait_readable(c);
 }
 
-void http_pool::on_read(connection& c, const boost::system::error_code& ec) {
+// The answer is read when the socket is readable, not tried at once: right after the write
+// it has not come yet, and the attempt would be a system call a request for nothing.
+void http_pool::wait_readable(connection& c) {
+  c.socket.async_wait(tcp::socket::wait_read,
+                      [this, &c](const boost::system::error_code& ec) { on_readable(c, ec); });
+}
+
+void http_pool::on_readable(connection& c, const boost::system::error_code& ec) {
   if (ec) return fail(c, c.timed_out ? failure::timed_out : failure::closed);
-  auto& msg = c.parser->get();
-  http_answer a;
-  a.status = msg.result_int();
-  a.body = std::move(msg.body().text);
-  if (auto it = msg.find(http::field::retry_after); it != msg.end()) {
-    int64_t s = -1;
-    auto v = it->value();
-    auto [end, err] = std::from_chars(v.data(), v.data() + v.size(), s);
-    if (err == std::errc()) a.retry_after_s = s;
+  for (;;) {
+    boost::system::error_code e;
+    size_t n = c.socket.read_some(c.buffer.prepare(read_chunk_bytes), e);
+    if (e == asio::error::would_block) return wait_readable(c);
+    if (e == asio::error::eof && c.parser->got_some()) c.parser->put_eof(e);  // ended by the close
+    if (e) return fail(c, failure::closed);
+    c.buffer.commit(n);
+    while (c.buffer.size() > 0 && !c.parser->is_done()) {
+      size_t used = c.parser->put(c.buffer.data(), e);
+      c.buffer.consume(used);
+      if (e == http::error::need_more) break;
+      if (e) return fail(c, failure::closed);  // not HTTP: the connection cannot go on
+    }
+    if (c.parser->is_done()) return answered(c);
   }
-  bool keep_alive = msg.keep_alive();
+}
+
+void http_pool::answered(connection& c) {
+  http_answer a;
+  a.status = c.parser->status;
+  a.body = std::move(c.parser->body);
+  a.retry_after_s = c.parser->retry_after_s;
+  bool keep_alive = c.parser->keep_alive();
   c.parser.reset();
   pending p = std::move(*c.current);
   c.current.reset();

@@ -51,6 +51,11 @@ struct http_request {
   // May be sent again when a reused connection closes before any byte of the answer (the
   // server dropped an idle keep-alive connection): reads, and writes with an Idempotency-Key.
   bool resendable = false;
+  // Instead of `wire`: request text the caller keeps alive until the answer, so a run that
+  // sends the same few requests millions of times copies none of them.
+  std::string_view shared;
+
+  std::string_view bytes() const { return wire.empty() ? shared : std::string_view(wire); }
 };
 
 // Request text with the headers every request here carries; `headers` are whole lines
@@ -78,6 +83,8 @@ class http_pool {
   static constexpr std::chrono::milliseconds sweep_period{50};
   // After a failed connect, the wait before the next attempt.
   static constexpr std::chrono::milliseconds reconnect_delay{20};
+  // Bytes read from a socket at a time.
+  static constexpr size_t read_chunk_bytes = 16 * 1024;
 
   http_pool(asio::io_context& io, target t, pool_options o);
   ~http_pool();
@@ -112,7 +119,9 @@ class http_pool {
   void on_connect(connection& c, const boost::system::error_code& ec);
   void start(connection& c, pending p);
   void on_written(connection& c, const boost::system::error_code& ec);
-  void on_read(connection& c, const boost::system::error_code& ec);
+  void wait_readable(connection& c);
+  void on_readable(connection& c, const boost::system::error_code& ec);
+  void answered(connection& c);
   void fail(connection& c, failure why);
   void finish(pending& p, http_answer a);
   void retire(connection& c);

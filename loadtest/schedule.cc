@@ -1,5 +1,7 @@
 #include "loadtest/schedule.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -34,7 +36,8 @@ void scheduler::arm() {
 void scheduler::on_timer() {
   armed_for_ = steady::time_point::max();
   auto now = steady::now();
-  while (!heap_.empty() && heap_.front().due <= now) {
+  for (size_t ran = 0; ran < actions_per_wake_max && !heap_.empty() && heap_.front().due <= now;
+       ++ran) {
     std::pop_heap(heap_.begin(), heap_.end(), later);
     entry e = std::move(heap_.back());
     heap_.pop_back();
@@ -62,18 +65,45 @@ void pacer::stop() {
 
 void pacer::arm() {
   if (done()) return;
-  timer_.expires_at(due_of(next_));
+  timer_.expires_at(std::max(due_of(next_), steady::now() + wake_period_min));
   timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopped_) return;
     // Everything due by now goes out in this wake-up, each stamped with its own instant.
     auto now = steady::now();
-    while (next_ < count_ && !stopped_) {
+    for (size_t sent = 0; sent < emits_per_wake_max && next_ < count_ && !stopped_; ++sent) {
       auto due = due_of(next_);
       if (due > now) break;
       emit_(next_++, due);
     }
     arm();
   });
+}
+
+void loop_lag::start() { arm(steady::now() + period); }
+
+void loop_lag::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+void loop_lag::arm(steady::time_point at) {
+  timer_.expires_at(at);
+  timer_.async_wait([this, at](const boost::system::error_code& ec) {
+    if (ec || stopped_) return;
+    auto now = steady::now();
+    lateness_.record(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - at).count()));
+    arm(now + period);
+  });
+}
+
+double process_cpu_s() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto s = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return s(u.ru_utime) + s(u.ru_stime);
 }
 
 }  // namespace stampede::load

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
+#include "loadtest/histogram.h"
 
 namespace stampede::load {
 
@@ -22,6 +23,9 @@ using steady = std::chrono::steady_clock;
 class scheduler {
  public:
   using action = absl::AnyInvocable<void(steady::time_point due)>;
+  // At most this many actions a wake-up: a burst of thousands due at one instant runs in
+  // slices, with the loop's I/O in between (each still told the instant it was due).
+  static constexpr size_t actions_per_wake_max = 256;
 
   explicit scheduler(asio::io_context& io) : timer_(io) {}
   scheduler(const scheduler&) = delete;
@@ -51,6 +55,12 @@ class scheduler {
 class pacer {
  public:
   using emit = absl::AnyInvocable<void(uint64_t index, steady::time_point due)>;
+  // Wake-ups come at most this often: above 10,000 a second, requests go out in small
+  // batches, each up to this late (its latency still counts from its own due instant),
+  // rather than a timer set and fired for every one.
+  static constexpr std::chrono::microseconds wake_period_min{100};
+  // At most this many requests a wake-up, as the scheduler's slices.
+  static constexpr size_t emits_per_wake_max = 256;
 
   // Calls `e` for index 0..count-1, each at start + index / rate_per_s.
   pacer(asio::io_context& io, steady::time_point start, double rate_per_s, uint64_t count, emit e);
@@ -74,5 +84,30 @@ class pacer {
   uint64_t next_ = 0;
   bool stopped_ = false;
 };
+
+// How late the loop runs: a timer every period, each firing's lateness recorded. A loop
+// that runs late cannot send on time; then the generator, not the server, is in the figures.
+class loop_lag {
+ public:
+  static constexpr std::chrono::milliseconds period{10};
+
+  explicit loop_lag(asio::io_context& io) : timer_(io) {}
+  loop_lag(const loop_lag&) = delete;
+  loop_lag& operator=(const loop_lag&) = delete;
+
+  void start();
+  void stop();
+  const latency_histogram& lateness() const { return lateness_; }
+
+ private:
+  void arm(steady::time_point at);
+
+  asio::steady_timer timer_;
+  latency_histogram lateness_;
+  bool stopped_ = false;
+};
+
+// CPU seconds this process has used (user and system).
+double process_cpu_s();
 
 }  // namespace stampede::load

@@ -1,9 +1,12 @@
 // WebSocket fan-out load: many subscribers on one server, while a driver makes changes.
 //
 //   ws_fanout --port P --secret S product [--connections N] [--products K] [--rate R] [--seconds T]
-//     N connections each subscribe to the same K products; the driver adds and removes cart
-//     lines on them, R changes a second in all. The server coalesces availability to at most
-//     10 messages a second a product, so at most N * K * 10 messages a second can come.
+//     N connections each subscribe to the same K products; the driver takes one unit off each
+//     product's stock in turn (POST /v1/admin/products/{id}/stock, delta -1), R changes a
+//     second in all, so with R >= 10 * K every product's availability differs at every tick.
+//     The server coalesces availability to at most 10 messages a second a product (one a
+//     shard tick of 100 ms, plus the tick's own run time), so at most N * K * 10 messages a
+//     second can come: the report gives the figure as a share of that bound too.
 //   ws_fanout --port P --secret S orders [--connections N] [--seconds T]
 //     N users each place an order and watch it on its own connection (order:{id}); the driver
 //     then pays each order and moves it through processing, shipped, out_for_delivery and
@@ -12,7 +15,9 @@
 // Reports messages delivered a second, delivery latency (now minus the message's "at",
 // milliseconds: both clocks are this machine's), and the server's memory per connection
 // (its VmRSS before and after the connections open; --pid). One epoll thread reads every
-// connection; the driver runs on its own threads. Run it on a quiet machine.
+// connection (--readers R: R threads, each with its own share); each readiness costs one
+// recv into a 64 KiB buffer whose frames are parsed in place, and one clock read. The
+// driver runs on its own threads. Run it on a quiet machine.
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -27,6 +32,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,7 +55,11 @@ struct options {
   int seconds = 10;
   int pid = 0;
   int driver_threads = 4;
+  int readers = 1;
 };
+
+constexpr size_t read_buffer_bytes = 64 * 1024;
+constexpr size_t epoll_events_max = 4096;
 
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -63,6 +74,26 @@ long rss_kb(int pid) {
   while (std::getline(f, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return 0;
+}
+
+// A process's user and system CPU seconds so far (/proc/PID/stat fields 14 and 15).
+std::pair<double, double> cpu_s(int pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return {0, 0};
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  double user = 0, sys = 0;
+  for (int i = 3; rest >> field; ++i) {
+    if (i == 14) user = std::stod(field);
+    if (i == 15) {
+      sys = std::stod(field);
+      break;
+    }
+  }
+  const double hz = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return {user / hz, sys / hz};
 }
 
 int connect_to(int port, bool blocking) {
@@ -146,79 +177,101 @@ struct conn {
   int fd = -1;
   std::string token;
   std::vector<std::string> topics;
-  std::string in;
+  std::string in;  // an unfinished frame (or the upgrade answer) only
+  bool sent_upgrade = false;
   bool upgraded = false;
-  int subscribed = 0;
 };
 
-struct counters {
-  std::atomic<uint64_t> messages{0};
-  std::atomic<uint64_t> subscribed{0};
-  std::vector<uint64_t> latency_ms = std::vector<uint64_t>(2001);  // reader thread only
+// One reader thread's connections and tallies (read by main once the thread is joined).
+struct reader {
+  int ep = -1;
+  std::vector<size_t> conns;
+  uint64_t messages = 0;
+  uint64_t subscribed = 0;
+  std::vector<uint64_t> latency_ms = std::vector<uint64_t>(2001);
   uint64_t timed = 0;
+  // A tick's messages all carry the same "at": parse it once.
+  std::string last_at;
+  int64_t last_at_ms = 0;
 };
 
-// Handles whole frames in c.in: counts messages, times the ones with an "at".
-void consume(conn& c, counters& k, bool measuring) {
+// Handles the whole frames at the front of `data`; returns the bytes used.
+size_t frames(conn& c, reader& r, std::string_view data, bool measuring, int64_t now) {
   size_t pos = 0;
   for (;;) {
-    if (!c.upgraded) {
-      auto end = c.in.find("\r\n\r\n");
-      if (end == std::string::npos) return;
-      if (c.in.compare(0, 12, "HTTP/1.1 101") != 0) {
-        std::fprintf(stderr, "upgrade refused: %s\n", c.in.substr(0, end).c_str());
-        std::exit(1);
-      }
-      c.upgraded = true;
-      c.in.erase(0, end + 4);
-      std::string out;
-      for (const auto& t : c.topics) out += masked_text_frame(R"({"op":"subscribe","topic":")" + t + "\"}");
-      (void)!::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
-      continue;
-    }
-    if (c.in.size() - pos < 2) break;
-    auto b1 = static_cast<unsigned char>(c.in[pos + 1]);
+    if (data.size() - pos < 2) break;
+    auto b1 = static_cast<unsigned char>(data[pos + 1]);
     size_t len = b1 & 0x7f, head = 2;
     if (len == 126) {
-      if (c.in.size() - pos < 4) break;
-      len = (static_cast<unsigned char>(c.in[pos + 2]) << 8) | static_cast<unsigned char>(c.in[pos + 3]);
+      if (data.size() - pos < 4) break;
+      len = (static_cast<unsigned char>(data[pos + 2]) << 8) | static_cast<unsigned char>(data[pos + 3]);
       head = 4;
     } else if (len == 127) {
-      if (c.in.size() - pos < 10) break;
+      if (data.size() - pos < 10) break;
       len = 0;
-      for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<unsigned char>(c.in[pos + 2 + i]);
+      for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<unsigned char>(data[pos + 2 + i]);
       head = 10;
     }
-    if (c.in.size() - pos < head + len) break;
-    std::string_view msg(c.in.data() + pos + head, len);
-    int opcode = static_cast<unsigned char>(c.in[pos]) & 0x0f;
-    if (opcode == 0x9) {  // ping: answer it
-      std::string pong;
-      pong.push_back(static_cast<char>(0x8A));
-      pong.push_back(static_cast<char>(0x80));
-      pong.append("\0\0\0\0", 4);
-      (void)!::send(c.fd, pong.data(), pong.size(), MSG_NOSIGNAL);
-    } else if (msg.find("\"type\":\"subscribed\"") != std::string_view::npos) {
-      ++c.subscribed;
-      ++k.subscribed;
-    } else if (measuring) {
-      ++k.messages;
-      auto at = msg.find("\"at\":\"");
-      if (at != std::string_view::npos) {
-        auto t = stampede::http::parse_rfc3339_ms(msg.substr(at + 6, msg.find('"', at + 6) - at - 6));
-        if (t) {
-          int64_t d = std::clamp<int64_t>(now_ms() - *t, 0, 2000);
-          ++k.latency_ms[static_cast<size_t>(d)];
-          ++k.timed;
-        }
-      }
-    }
+    if (data.size() - pos < head + len) break;
+    std::string_view msg = data.substr(pos + head, len);
+    int opcode = static_cast<unsigned char>(data[pos]) & 0x0f;
     pos += head + len;
+    if (opcode == 0x9) {  // ping: answer it
+      const char pong[6] = {static_cast<char>(0x8A), static_cast<char>(0x80), 0, 0, 0, 0};
+      (void)!::send(c.fd, pong, sizeof pong, MSG_NOSIGNAL);
+      continue;
+    }
+    if (msg.starts_with(R"({"type":"subscribed")")) {
+      ++r.subscribed;
+      continue;
+    }
+    if (!measuring) continue;
+    ++r.messages;
+    auto at = msg.find(R"("at":")");
+    if (at == std::string_view::npos) continue;
+    std::string_view stamp = msg.substr(at + 6, msg.find('"', at + 6) - at - 6);
+    if (stamp != r.last_at) {
+      auto t = stampede::http::parse_rfc3339_ms(stamp);
+      if (!t) continue;
+      r.last_at.assign(stamp);
+      r.last_at_ms = *t;
+    }
+    ++r.latency_ms[static_cast<size_t>(std::clamp<int64_t>(now - r.last_at_ms, 0, 2000))];
+    ++r.timed;
   }
-  c.in.erase(0, pos);
+  return pos;
 }
 
-double percentile(const counters& k, double p) {
+// Bytes from one connection: the upgrade's answer first, then frames, parsed where they lie
+// (only an unfinished frame is copied, to c.in).
+void consume(conn& c, reader& r, std::string_view data, bool measuring, int64_t now) {
+  if (!c.upgraded) {
+    c.in.append(data);
+    auto end = c.in.find("\r\n\r\n");
+    if (end == std::string::npos) return;
+    if (c.in.compare(0, 12, "HTTP/1.1 101") != 0) {
+      std::fprintf(stderr, "upgrade refused: %s\n", c.in.substr(0, end).c_str());
+      std::exit(1);
+    }
+    c.upgraded = true;
+    std::string out;
+    for (const auto& t : c.topics) out += masked_text_frame(R"({"op":"subscribe","topic":")" + t + "\"}");
+    (void)!::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
+    std::string rest = c.in.substr(end + 4);
+    c.in.clear();
+    if (!rest.empty()) consume(c, r, rest, measuring, now);
+    return;
+  }
+  if (c.in.empty()) {
+    size_t used = frames(c, r, data, measuring, now);
+    c.in.assign(data.substr(used));
+    return;
+  }
+  c.in.append(data);
+  c.in.erase(0, frames(c, r, c.in, measuring, now));
+}
+
+double percentile(const reader& k, double p) {
   uint64_t want = static_cast<uint64_t>(p * static_cast<double>(k.timed)), seen = 0;
   for (size_t i = 0; i < k.latency_ms.size(); ++i) {
     seen += k.latency_ms[i];
@@ -227,9 +280,35 @@ double percentile(const counters& k, double p) {
   return 2000;
 }
 
-}  // namespace
+// Waits up to timeout_ms for r's connections, then reads each ready one once: a read that
+// fills less than the buffer drained the socket, and the edge-triggered epoll reports the
+// next bytes anew, so no second recv is spent to see EAGAIN.
+void pump(std::vector<conn>& conns, reader& r, std::vector<epoll_event>& events, std::vector<char>& buf,
+          int timeout_ms, bool measuring) {
+  int n = ::epoll_wait(r.ep, events.data(), static_cast<int>(events.size()), timeout_ms);
+  if (n <= 0) return;
+  const int64_t now = now_ms();
+  for (int e = 0; e < n; ++e) {
+    conn& c = conns[events[e].data.u64];
+    if ((events[e].events & EPOLLOUT) && !c.sent_upgrade) {
+      c.sent_upgrade = true;
+      std::string req = "GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+      if (!c.token.empty()) req += "Authorization: Bearer " + c.token + "\r\n";
+      req += "\r\n";
+      (void)!::send(c.fd, req.data(), req.size(), MSG_NOSIGNAL);
+    }
+    if (!(events[e].events & EPOLLIN)) continue;
+    for (;;) {
+      ssize_t got = ::recv(c.fd, buf.data(), buf.size(), 0);
+      if (got <= 0) break;
+      consume(c, r, std::string_view(buf.data(), static_cast<size_t>(got)), measuring, now);
+      if (static_cast<size_t>(got) < buf.size()) break;
+    }
+  }
+}
 
-int main(int argc, char** argv) {
+options parse_options(int argc, char** argv) {
   options o;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -242,169 +321,209 @@ int main(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::stoi(next());
     else if (a == "--pid") o.pid = std::stoi(next());
     else if (a == "--driver-threads") o.driver_threads = std::stoi(next());
+    else if (a == "--readers") o.readers = std::max(1, std::stoi(next()));
     else o.mode = a;
   }
-  if (o.mode != "product" && o.mode != "orders") {
-    std::fprintf(stderr, "usage: ws_fanout --port P --secret S product|orders [--connections N] "
-                         "[--products K] [--rate R] [--seconds T] [--pid SERVER_PID]\n");
-    return 2;
-  }
-  const int64_t exp = now_ms() / 1000 + 3600;
-  const std::string admin = sign_token(o.secret, "fanout-admin", "admin", exp);
-  const std::string run = std::to_string(now_ms());
-  http_client setup(o.port);
-  std::vector<conn> conns(static_cast<size_t>(o.connections));
-  std::vector<std::string> products, orders, users;
-  if (o.mode == "product") {
-    for (int p = 0; p < o.products; ++p) {
-      std::string id = "fan-" + run + "-" + std::to_string(p);
-      auto r = setup.request("POST", "/v1/admin/products", admin,
-                             R"({"id":")" + id + R"(","name":"Fan","price":100,"on_hand":1000000})");
-      if (r.first != 201) {
-        std::fprintf(stderr, "create product: %d %s\n", r.first, r.second.c_str());
-        return 1;
-      }
-      products.push_back(id);
-    }
-    for (auto& c : conns)
-      for (const auto& p : products) c.topics.push_back("product:" + p);
-  } else {
-    std::printf("placing %d orders...\n", o.connections);
-    std::string id = "fan-" + run;
-    setup.request("POST", "/v1/admin/products", admin,
-                  R"({"id":")" + id + R"(","name":"Fan","price":100,"on_hand":1000000})");
-    for (int i = 0; i < o.connections; ++i) {
-      std::string user = "fan-" + run + "-" + std::to_string(i);
-      std::string t = sign_token(o.secret, user, "customer", exp);
-      setup.request("POST", "/v1/cart/items", t, R"({"product_id":")" + id + R"(","quantity":1})");
-      auto a = setup.request("POST", "/v1/addresses", t,
-                             R"({"name":"N","line1":"L","city":"C","postal_code":"1","country":"GB"})");
-      auto ord = setup.request("POST", "/v1/orders", t,
-                               R"({"shipping_address_id":")" + json_field(a.second, "id") +
-                                   R"(","shipping_method":"standard"})");
-      if (ord.first != 201) {
-        std::fprintf(stderr, "order: %d %s\n", ord.first, ord.second.c_str());
-        return 1;
-      }
-      orders.push_back(json_field(ord.second, "id"));
-      conns[static_cast<size_t>(i)].token = t;
-      conns[static_cast<size_t>(i)].topics = {"order:" + orders.back()};
-      users.push_back(t);
-    }
-  }
+  return o;
+}
 
-  // Open every connection and subscribe.
-  long rss_before = rss_kb(o.pid);
-  int ep = ::epoll_create1(0);
-  counters k;
+// What the driver changes and the connections watch.
+struct plan {
+  std::string run = std::to_string(now_ms());
+  int64_t expires_s = now_ms() / 1000 + 3600;
+  std::string admin;
+  std::vector<std::string> products, orders, users;
+};
+
+std::string create_product(http_client& setup, const plan& p, const std::string& id) {
+  auto r = setup.request("POST", "/v1/admin/products", p.admin,
+                         R"({"id":")" + id + R"(","name":"Fan","price":100,"on_hand":1000000})");
+  if (r.first == 201) return "";
+  return "create product: " + std::to_string(r.first) + " " + r.second;
+}
+
+std::string setup_products(const options& o, plan& p, std::vector<conn>& conns) {
+  http_client setup(o.port);
+  for (int i = 0; i < o.products; ++i) {
+    p.products.push_back("fan-" + p.run + "-" + std::to_string(i));
+    if (auto err = create_product(setup, p, p.products.back()); !err.empty()) return err;
+  }
+  for (auto& c : conns)
+    for (const auto& id : p.products) c.topics.push_back("product:" + id);
+  return "";
+}
+
+std::string setup_orders(const options& o, plan& p, std::vector<conn>& conns) {
+  std::printf("placing %d orders...\n", o.connections);
+  http_client setup(o.port);
+  std::string id = "fan-" + p.run;
+  if (auto err = create_product(setup, p, id); !err.empty()) return err;
+  for (int i = 0; i < o.connections; ++i) {
+    std::string t = sign_token(o.secret, "fan-" + p.run + "-" + std::to_string(i), "customer", p.expires_s);
+    setup.request("POST", "/v1/cart/items", t, R"({"product_id":")" + id + R"(","quantity":1})");
+    auto a = setup.request("POST", "/v1/addresses", t,
+                           R"({"name":"N","line1":"L","city":"C","postal_code":"1","country":"GB"})");
+    auto ord = setup.request("POST", "/v1/orders", t,
+                             R"({"shipping_address_id":")" + json_field(a.second, "id") +
+                                 R"(","shipping_method":"standard"})");
+    if (ord.first != 201) return "order: " + std::to_string(ord.first) + " " + ord.second;
+    p.orders.push_back(json_field(ord.second, "id"));
+    conns[static_cast<size_t>(i)].token = t;
+    conns[static_cast<size_t>(i)].topics = {"order:" + p.orders.back()};
+    p.users.push_back(t);
+  }
+  return "";
+}
+
+// Connects every connection (upgrade and subscriptions follow from the readers' pumps),
+// spread over the readers' epoll sets.
+std::string connect_all(const options& o, std::vector<conn>& conns, std::vector<reader>& readers) {
+  for (auto& r : readers) r.ep = ::epoll_create1(0);
   for (size_t i = 0; i < conns.size(); ++i) {
-    conn& c = conns[i];
-    c.fd = connect_to(o.port, false);
-    if (c.fd < 0) {
-      std::fprintf(stderr, "connect failed at %zu: %s\n", i, std::strerror(errno));
-      return 1;
-    }
+    conns[i].fd = connect_to(o.port, false);
+    if (conns[i].fd < 0) return "connect failed at " + std::to_string(i) + ": " + std::strerror(errno);
+    reader& r = readers[i % readers.size()];
+    r.conns.push_back(i);
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLET;
     ev.data.u64 = i;
-    ::epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
+    ::epoll_ctl(r.ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
   }
-  std::vector<bool> sent_upgrade(conns.size());
-  std::vector<epoll_event> events(4096);
-  auto pump = [&](int timeout_ms, bool measuring) {
-    int n = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), timeout_ms);
-    for (int e = 0; e < n; ++e) {
-      size_t i = events[e].data.u64;
-      conn& c = conns[i];
-      if ((events[e].events & EPOLLOUT) && !sent_upgrade[i]) {
-        sent_upgrade[i] = true;
-        std::string req = "GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                          "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
-        if (!c.token.empty()) req += "Authorization: Bearer " + c.token + "\r\n";
-        req += "\r\n";
-        (void)!::send(c.fd, req.data(), req.size(), MSG_NOSIGNAL);
-      }
-      if (events[e].events & EPOLLIN) {
-        char buf[65536];
-        for (;;) {
-          ssize_t got = ::recv(c.fd, buf, sizeof buf, 0);
-          if (got <= 0) break;
-          c.in.append(buf, static_cast<size_t>(got));
-        }
-        consume(c, k, measuring);
-      }
+  return "";
+}
+
+// The product driver: one unit off each product in turn, `rate` a second over all threads.
+void drive_products(const options& o, const plan& p, std::atomic<bool>& stop, std::atomic<uint64_t>& changes,
+                    int d) {
+  http_client h(o.port);
+  const double per_thread = static_cast<double>(o.rate) / o.driver_threads;
+  auto start = std::chrono::steady_clock::now();
+  for (uint64_t n = 0; !stop; ++n) {
+    const std::string& id = p.products[(n * static_cast<uint64_t>(o.driver_threads) + static_cast<uint64_t>(d)) %
+                                       p.products.size()];
+    h.request("POST", "/v1/admin/products/" + id + "/stock", p.admin, R"({"delta":-1})");
+    ++changes;
+    std::this_thread::sleep_until(start + std::chrono::duration<double>(static_cast<double>(n + 1) / per_thread));
+  }
+}
+
+// The orders driver: pays each order, then moves it through to delivered, as fast as it can.
+void drive_orders(const options& o, const plan& p, std::atomic<bool>& stop, std::atomic<uint64_t>& changes,
+                  int d) {
+  http_client h(o.port);
+  static const char* steps[] = {"processing", "shipped", "out_for_delivery", "delivered"};
+  for (size_t i = static_cast<size_t>(d); i < p.orders.size() && !stop; i += static_cast<size_t>(o.driver_threads)) {
+    h.request("POST", "/v1/orders/" + p.orders[i] + "/payments", p.users[i],
+              R"({"method":"card","amount":600,"card":{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}})");
+    ++changes;
+    for (const char* s : steps) {
+      h.request("POST", "/v1/admin/orders/" + p.orders[i] + "/status", p.admin,
+                std::string(R"({"status":")") + s + R"(","tracking_number":"1Z"})");
+      ++changes;
     }
-  };
-  const uint64_t want = conns.size() * (o.mode == "product" ? products.size() : 1);
+  }
+}
+
+// Pumps every reader from this thread until every subscription is answered.
+bool await_subscriptions(std::vector<conn>& conns, std::vector<reader>& readers, uint64_t want) {
+  std::vector<epoll_event> events(epoll_events_max);
+  std::vector<char> buf(read_buffer_bytes);
   auto open_start = std::chrono::steady_clock::now();
-  while (k.subscribed < want) {
-    pump(100, false);
+  for (;;) {
+    uint64_t got = 0;
+    for (auto& r : readers) {
+      pump(conns, r, events, buf, readers.size() == 1 ? 100 : 10, false);
+      got += r.subscribed;
+    }
+    if (got >= want) return true;
     if (std::chrono::steady_clock::now() - open_start > std::chrono::seconds(60)) {
-      std::fprintf(stderr, "only %llu of %llu subscriptions answered\n",
-                   static_cast<unsigned long long>(k.subscribed.load()), static_cast<unsigned long long>(want));
-      return 1;
+      std::fprintf(stderr, "only %llu of %llu subscriptions answered\n", static_cast<unsigned long long>(got),
+                   static_cast<unsigned long long>(want));
+      return false;
     }
   }
+}
+
+void report(const options& o, std::vector<reader>& readers, uint64_t changes, double secs) {
+  reader all;
+  for (const auto& r : readers) {
+    all.messages += r.messages;
+    all.timed += r.timed;
+    for (size_t i = 0; i < all.latency_ms.size(); ++i) all.latency_ms[i] += r.latency_ms[i];
+  }
+  std::printf("%s: %llu changes driven (%.0f/s); %llu messages delivered in %.1f s: %.0f messages/s\n",
+              o.mode.c_str(), static_cast<unsigned long long>(changes), static_cast<double>(changes) / secs,
+              static_cast<unsigned long long>(all.messages), secs, static_cast<double>(all.messages) / secs);
+  if (o.mode == "product") {
+    const double bound = 10.0 * o.connections * o.products;
+    std::printf("  coalescing bound %d x %d x 10 = %.0f a second: %.1f%% of it\n", o.connections, o.products,
+                bound, 100.0 * static_cast<double>(all.messages) / secs / bound);
+  }
+  std::printf("latency (now - at), %llu timed: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
+              static_cast<unsigned long long>(all.timed), percentile(all, 0.50), percentile(all, 0.99),
+              percentile(all, 0.99999));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o = parse_options(argc, argv);
+  if (o.mode != "product" && o.mode != "orders") {
+    std::fprintf(stderr, "usage: ws_fanout --port P --secret S product|orders [--connections N] "
+                         "[--products K] [--rate R] [--seconds T] [--pid SERVER_PID] [--readers R]\n");
+    return 2;
+  }
+  plan p;
+  p.admin = sign_token(o.secret, "fanout-admin", "admin", p.expires_s);
+  std::vector<conn> conns(static_cast<size_t>(o.connections));
+  std::string err = o.mode == "product" ? setup_products(o, p, conns) : setup_orders(o, p, conns);
+  long rss_before = rss_kb(o.pid);
+  std::vector<reader> readers(static_cast<size_t>(o.readers));
+  if (err.empty()) err = connect_all(o, conns, readers);
+  if (!err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  const uint64_t want = conns.size() * (o.mode == "product" ? p.products.size() : 1);
+  auto open_start = std::chrono::steady_clock::now();
+  if (!await_subscriptions(conns, readers, want)) return 1;
   double open_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count();
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   long rss_after = rss_kb(o.pid);
-  std::printf("%zu connections, %llu subscriptions in %.2f s\n", conns.size(),
-              static_cast<unsigned long long>(want), open_s);
+  std::printf("%zu connections, %llu subscriptions in %.2f s\n", conns.size(), static_cast<unsigned long long>(want),
+              open_s);
   if (o.pid > 0)
-    std::printf("server RSS %ld -> %ld KB: %.1f KB a connection (%.0f connections a GiB)\n", rss_before,
-                rss_after, static_cast<double>(rss_after - rss_before) / static_cast<double>(conns.size()),
-                static_cast<double>(conns.size()) * 1024.0 * 1024.0 / std::max(1.0, static_cast<double>(rss_after - rss_before)));
+    std::printf("server RSS %ld -> %ld KB: %.1f KB a connection (%.0f connections a GiB)\n", rss_before, rss_after,
+                static_cast<double>(rss_after - rss_before) / static_cast<double>(conns.size()),
+                static_cast<double>(conns.size()) * 1024.0 * 1024.0 /
+                    std::max(1.0, static_cast<double>(rss_after - rss_before)));
 
-  // The driver.
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> changes{0};
   std::vector<std::thread> drivers;
-  for (int d = 0; d < o.driver_threads; ++d) {
-    drivers.emplace_back([&, d] {
-      http_client h(o.port);
-      if (o.mode == "product") {
-        std::string t = sign_token(o.secret, "fan-driver-" + run + "-" + std::to_string(d), "customer", exp);
-        const double per_thread = static_cast<double>(o.rate) / o.driver_threads;
-        auto start = std::chrono::steady_clock::now();
-        for (uint64_t n = 0; !stop; ++n) {
-          const std::string& p = products[n % products.size()];
-          if (n % 2 == 0)
-            h.request("POST", "/v1/cart/items", t, R"({"product_id":")" + p + R"(","quantity":1})");
-          else
-            h.request("DELETE", "/v1/cart/items/" + p, t);
-          ++changes;
-          auto due = start + std::chrono::duration<double>(static_cast<double>(n + 1) / per_thread);
-          std::this_thread::sleep_until(due);
-        }
-      } else {
-        static const char* steps[] = {"processing", "shipped", "out_for_delivery", "delivered"};
-        for (size_t i = static_cast<size_t>(d); i < orders.size() && !stop; i += static_cast<size_t>(o.driver_threads)) {
-          h.request("POST", "/v1/orders/" + orders[i] + "/payments", users[i],
-                    R"({"method":"card","amount":600,"card":{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}})");
-          ++changes;
-          for (const char* s : steps) {
-            h.request("POST", "/v1/admin/orders/" + orders[i] + "/status", admin,
-                      std::string(R"({"status":")") + s + R"(","tracking_number":"1Z"})");
-            ++changes;
-          }
-        }
-      }
-    });
-  }
+  for (int d = 0; d < o.driver_threads; ++d)
+    drivers.emplace_back(o.mode == "product" ? drive_products : drive_orders, std::cref(o), std::cref(p),
+                         std::ref(stop), std::ref(changes), d);
   auto start = std::chrono::steady_clock::now();
   auto end = start + std::chrono::seconds(o.seconds);
-  while (std::chrono::steady_clock::now() < end) pump(50, true);
+  const auto server_before = cpu_s(o.pid > 0 ? o.pid : ::getpid()), client_before = cpu_s(::getpid());
+  std::vector<std::thread> threads;
+  for (auto& r : readers)
+    threads.emplace_back([&conns, &r, end] {
+      std::vector<epoll_event> events(epoll_events_max);
+      std::vector<char> buf(read_buffer_bytes);
+      while (std::chrono::steady_clock::now() < end) pump(conns, r, events, buf, 50, true);
+    });
+  for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  uint64_t got = k.messages;
+  const auto server_after = cpu_s(o.pid > 0 ? o.pid : ::getpid()), client_after = cpu_s(::getpid());
+  if (o.pid > 0)
+    std::printf("server CPU %.2f user + %.2f system cores; this client (readers and driver) %.2f + %.2f\n",
+                (server_after.first - server_before.first) / secs, (server_after.second - server_before.second) / secs,
+                (client_after.first - client_before.first) / secs, (client_after.second - client_before.second) / secs);
   stop = true;
   for (auto& t : drivers) t.join();
-  std::printf("%s: %llu changes driven (%.0f/s); %llu messages delivered in %.1f s: %.0f messages/s\n",
-              o.mode.c_str(), static_cast<unsigned long long>(changes.load()),
-              static_cast<double>(changes.load()) / secs, static_cast<unsigned long long>(got), secs,
-              static_cast<double>(got) / secs);
-  std::printf("latency (now - at), %llu timed: p50 %.0f ms, p99 %.0f ms, max %.0f ms\n",
-              static_cast<unsigned long long>(k.timed), percentile(k, 0.50), percentile(k, 0.99),
-              percentile(k, 0.99999));
+  report(o, readers, changes.load(), secs);
   for (auto& c : conns) ::close(c.fd);
   return 0;
 }

@@ -1,5 +1,6 @@
 // `stampede`: the command line. `serve` runs the HTTP API of API.md, `token` prints a bearer
-// token, `demo` runs a flash sale against the engine in-process.
+// token, `demo` runs a flash sale against the engine in-process, `rehearse` plays one against
+// a running server (loadtest/rehearse/).
 #include <csignal>
 #include <atomic>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "core/engine.h"
+#include "loadtest/rehearse/rehearse.h"
 #include "persistence/snapshot.h"
 #include "persistence/recovery.h"
 #include "server/auth.h"
@@ -242,6 +244,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "demo") return demo();
+  if (command == "rehearse") return load::rehearse_main({args.begin() + 1, args.end()});
   if (command != "serve" && command != "token") {
     std::fprintf(stderr, "%s", http::usage().c_str());
     return 2;

@@ -25,5 +25,11 @@ inline constexpr int ws_handshake_timeout_s = 10;
 // The kernel's send buffer of a WebSocket (fixed rather than autotuned up to megabytes), so
 // a connection that stops reading costs a bounded amount and the queue's rules take over.
 inline constexpr int ws_send_buffer_bytes = 32 * 1024;  // pinged at half of it; closed without an answer
+// How a shard's WebSocket sessions write and read (server/ws_hub.h, server/ws_session.h).
+inline constexpr size_t ws_flush_slice_sessions = 256;  // sessions written per io_context turn, so a
+                                                       // fan-out burst lets the shard's sockets in between
+inline constexpr size_t ws_read_chunk_bytes = 16 * 1024;  // one recv (a buffer per shard, not per session)
+inline constexpr size_t ws_reads_per_turn = 4;            // then the session yields to the others
+inline constexpr int ws_sweep_period_ms = 1000;  // idle pings and timeouts are checked this often
 
 }  // namespace stampede::http

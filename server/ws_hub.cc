@@ -1,5 +1,7 @@
 #include "server/ws_hub.h"
 
+#include <boost/asio/post.hpp>
+
 #include "server/rfc3339.h"
 #include "server/ws_session.h"
 
@@ -11,12 +13,58 @@ constexpr std::string_view product_topic_prefix = "product:";
 
 }  // namespace
 
+void ws_hub::join(ws_session* s, const boost::asio::any_io_executor& ex) {
+  sessions_.insert(s);
+  if (!executor_) executor_ = ex;
+  if (!sweeping_) arm_sweep();
+}
+
+void ws_hub::schedule_flush(std::shared_ptr<ws_session> s) {
+  dirty_.push_back(std::move(s));
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  boost::asio::post(*executor_, [this] { flush_slice(); });
+}
+
+// One slice of the flush pass; the rest is posted behind the handlers (socket events) that
+// came meanwhile.
+void ws_hub::flush_slice() {
+  const size_t end = std::min(dirty_.size(), dirty_done_ + ws_flush_slice_sessions);
+  for (; dirty_done_ < end; ++dirty_done_) dirty_[dirty_done_]->flush();
+  if (dirty_done_ < dirty_.size()) {
+    boost::asio::post(*executor_, [this] { flush_slice(); });
+    return;
+  }
+  dirty_.clear();
+  dirty_done_ = 0;
+  flush_posted_ = false;
+}
+
+void ws_hub::arm_sweep() {
+  if (!sweep_timer_) sweep_timer_.emplace(*executor_);
+  sweeping_ = true;
+  sweep_timer_->expires_after(std::chrono::milliseconds(ws_sweep_period_ms));
+  sweep_timer_->async_wait([this](const boost::system::error_code& ec) {
+    sweeping_ = false;
+    if (ec) return;
+    sweep();
+  });
+}
+
+// Every session's timeouts, once a period. A session that ends here can only destroy
+// itself, so the copy of the list stays valid for the others.
+void ws_hub::sweep() {
+  std::vector<ws_session*> all(sessions_.begin(), sessions_.end());
+  for (ws_session* s : all) s->sweep();
+  if (!sessions_.empty()) arm_sweep();  // the next session to join starts it again
+}
+
 void ws_hub::subscribe(const std::shared_ptr<ws_session>& s, std::string topic,
                        std::string client_topic) {
   auto owners = eng_.topic_owners(topic);
   if (owners.empty()) {
     s->forget(topic);
-    return s->deliver(ws_error("not_found", "no such " + client_topic.substr(0, client_topic.find(':'))), "");
+    return s->deliver(ws_error("not_found", "no such " + client_topic.substr(0, client_topic.find(':'))));
   }
   uint64_t ticket = next_ticket_++;
   pending_.emplace(ticket, pending_watch{s, topic, std::move(client_topic),
@@ -45,7 +93,8 @@ void ws_hub::unsubscribe(ws_session& s, const std::string& topic) {
 }
 
 void ws_hub::close_all() {
-  for (ws_session* s : sessions_) s->going_away();
+  std::vector<ws_session*> all(sessions_.begin(), sessions_.end());
+  for (ws_session* s : all) s->going_away();
 }
 
 void ws_hub::watch_answered(uint64_t ticket, result<watch_snapshot> answer) {
@@ -57,7 +106,7 @@ void ws_hub::watch_answered(uint64_t ticket, result<watch_snapshot> answer) {
     // A refusal comes from the only owner: nothing was counted.
     if (s) {
       s->forget(w.topic);
-      s->deliver(ws_error(to_string(answer.code()), answer.err().message), "");
+      s->deliver(ws_error(to_string(answer.code()), answer.err().message));
     }
     pending_.erase(it);
     return;
@@ -88,12 +137,12 @@ void ws_hub::answered(pending_watch done, const std::shared_ptr<ws_session>& s) 
     // The caller's ticket, or null before they join.
     msg["snapshot"] = done.snapshot->ticket ? to_json(*done.snapshot->ticket) : json::value(nullptr);
   }
-  s->deliver(ws_text(msg), "");
+  s->deliver(ws_text(msg));
 }
 
 namespace {
 
-std::shared_ptr<const std::string> status_message(const order_event& e) {
+std::shared_ptr<const ws::frame> status_message(const order_event& e, std::string key) {
   const order& o = e.now;
   json::object m{{"type", "order.status"},
                  {"order_id", o.id},
@@ -103,7 +152,7 @@ std::shared_ptr<const std::string> status_message(const order_event& e) {
                  {"at", format_rfc3339_ms(o.history.empty() ? o.updated_at_ms : o.history.back().at_ms)}};
   if (e.previous) m["previous"] = to_string(*e.previous);
   if (o.tracking_number) m["tracking_number"] = *o.tracking_number;
-  return ws_text(m);
+  return ws_text(m, std::move(key));
 }
 
 }  // namespace
@@ -112,7 +161,7 @@ void ws_hub::order_changed(const std::shared_ptr<const order_event>& e) {
   const uint64_t seq = next_event_++;
   const order& o = e->now;
   // Each message is rendered once, and only if some session wants it.
-  std::shared_ptr<const std::string> status_text, note_text;
+  std::shared_ptr<const ws::frame> status_text, note_text;
   const std::string order_key = "o:" + o.id;
   auto send_to = [&](const std::string& topic, bool owner) {
     auto it = subscribers_.find(topic);
@@ -120,14 +169,14 @@ void ws_hub::order_changed(const std::shared_ptr<const order_event>& e) {
     for (const auto& s : it->second) {
       if (e->status_changed && s->last_status_event != seq) {
         s->last_status_event = seq;
-        if (!status_text) status_text = status_message(*e);
-        s->deliver(status_text, order_key);
+        if (!status_text) status_text = status_message(*e, order_key);
+        s->deliver(status_text);
       }
       if (owner && s->last_note_event != seq) {
         s->last_note_event = seq;
         if (!note_text)
           note_text = ws_text(json::object{{"type", "notification"}, {"notification", to_json(e->note, pres_)}});
-        s->deliver(note_text, "");
+        s->deliver(note_text);
       }
     }
   };
@@ -142,9 +191,9 @@ void ws_hub::availability(const std::string& product_id, int64_t available, int6
   auto text = ws_text(json::object{{"type", "product.availability"},
                                    {"product_id", product_id},
                                    {"available", available},
-                                   {"at", format_rfc3339_ms(at_ms)}});
-  const std::string key = "p:" + product_id;
-  for (const auto& s : it->second) s->deliver(text, key);
+                                   {"at", format_rfc3339_ms(at_ms)}},
+                      "p:" + product_id);
+  for (const auto& s : it->second) s->deliver(text);
 }
 
 // A queue ticket: the latest view replaces one not yet sent.

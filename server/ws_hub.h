@@ -1,15 +1,21 @@
 // One shard's WebSocket hub (Beast chat-multi's shared_state, for live updates): the
 // WebSocket sessions this shard holds, who is subscribed to which core topic, and the
 // live sink (core/live.h) through which the shard delivers watch answers and events; it
-// fans each event out to the subscribed sessions once. Shard-local: only the owning
-// shard's thread touches it, so no locks.
+// fans each event out to the subscribed sessions once, then writes each session's frames
+// in one flush pass, and keeps the sessions' idle and close timeouts with one timer.
+// Shard-local: only the owning shard's thread touches it, so no locks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -17,6 +23,7 @@
 #include "core/live.h"
 #include "server/json.h"
 #include "server/metrics.h"
+#include "server/transport_limits.h"
 
 namespace stampede::http {
 
@@ -27,11 +34,21 @@ class ws_hub final : public live_sink {
   ws_hub(engine& eng, uint32_t shard, const presentation& pres, metrics& m)
       : eng_(eng), shard_(shard), pres_(pres), stats_(m) {}
 
-  // A session opens and closes (its constructor and destructor).
-  void join(ws_session* s) { sessions_.insert(s); }
+  // A session opens and closes (its constructor and destructor); the first one's executor
+  // (this shard's io_context) runs the flush passes and the sweep.
+  void join(ws_session* s, const boost::asio::any_io_executor& ex);
   void leave(ws_session* s) { sessions_.erase(s); }
   size_t session_count() const { return sessions_.size(); }
   metrics& stats() { return stats_; }
+
+  // The session has frames to write. They are written in the next flush pass, which runs
+  // after the handlers already queued on the shard (the rest of this batch of events), so
+  // what one batch delivers to a session leaves in one write; a pass writes
+  // ws_flush_slice_sessions sessions at a time, letting the shard's sockets in between.
+  void schedule_flush(std::shared_ptr<ws_session> s);
+  // Where sessions receive into: one buffer for the shard; a session keeps only the part
+  // of a frame whose rest has not arrived.
+  std::span<char> read_buffer() { return read_buffer_; }
 
   // Starts a subscription to a core topic; the answer comes through watch_answered.
   void subscribe(const std::shared_ptr<ws_session>& s, std::string topic, std::string client_topic);
@@ -54,6 +71,9 @@ class ws_hub final : public live_sink {
     std::optional<watch_snapshot> snapshot;
   };
   void answered(pending_watch done, const std::shared_ptr<ws_session>& s);
+  void flush_slice();
+  void arm_sweep();
+  void sweep();
 
   engine& eng_;
   const uint32_t shard_;
@@ -66,6 +86,14 @@ class ws_hub final : public live_sink {
   absl::flat_hash_map<uint64_t, pending_watch> pending_;
   uint64_t next_ticket_ = 1;
   uint64_t next_event_ = 1;
+  // Writing and timing.
+  std::optional<boost::asio::any_io_executor> executor_;  // from the first session
+  std::vector<std::shared_ptr<ws_session>> dirty_;         // to flush, in the order they asked
+  size_t dirty_done_ = 0;                                  // flushed of dirty_ this pass
+  bool flush_posted_ = false;
+  std::optional<boost::asio::steady_timer> sweep_timer_;
+  bool sweeping_ = false;  // the timer is armed
+  std::array<char, ws_read_chunk_bytes> read_buffer_{};
 };
 
 }  // namespace stampede::http

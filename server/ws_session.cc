@@ -1,23 +1,43 @@
 #include "server/ws_session.h"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
 
 #include "server/transport_limits.h"
 
 namespace stampede::http {
 
-std::shared_ptr<const std::string> ws_text(const json::value& v) {
-  return std::make_shared<const std::string>(json::serialize(v));
+namespace {
+
+// Beside its messages a session may have one pong, one idle ping and one close queued.
+constexpr size_t control_frames_max = 3;
+constexpr size_t write_frames_max = ws_queue_max + control_frames_max;
+// An unfinished frame's buffer is let go once empty past this, so one big frame does not pin memory.
+constexpr size_t partial_keep_bytes = 256;
+constexpr uint32_t idle_sweeps = ws_idle_timeout_s * 1000 / ws_sweep_period_ms;
+constexpr uint32_t close_handshake_sweeps = ws_handshake_timeout_s * 1000 / ws_sweep_period_ms;
+static_assert(idle_sweeps >= 2 && close_handshake_sweeps >= 1);
+
+std::shared_ptr<const ws::frame> control_frame(ws::opcode op, std::string_view payload) {
+  return std::make_shared<const ws::frame>(ws::frame{ws::encode(op, payload), {}});
 }
 
-std::shared_ptr<const std::string> ws_error(std::string_view code, std::string_view message) {
+}  // namespace
+
+std::shared_ptr<const ws::frame> ws_text(const json::value& v, std::string key) {
+  return std::make_shared<const ws::frame>(ws::frame{ws::encode(ws::opcode::text, json::serialize(v)), std::move(key)});
+}
+
+std::shared_ptr<const ws::frame> ws_error(std::string_view code, std::string_view message) {
   return ws_text(json::object{{"type", "error"}, {"code", code}, {"message", message}});
 }
 
 ws_session::ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who)
-    : ws_(std::move(socket)), hub_(hub), who_(std::move(who)) {
-  hub_.join(this);
+    : socket_(std::move(socket)), hub_(hub), who_(std::move(who)), reader_(ws_message_bytes_max) {
+  hub_.join(this, socket_.get_executor());
   ++hub_.stats().ws_connections;
 }
 
@@ -26,47 +46,125 @@ ws_session::~ws_session() {
   --hub_.stats().ws_connections;
 }
 
+// Beast answers the upgrade (checking the request, within the handshake timeout); the
+// session takes the socket back once it has.
 void ws_session::run(bhttp::request<bhttp::string_body> req) {
-  // The WebSocket stream keeps its own timeouts: a handshake limit, and pings when idle.
-  beast::get_lowest_layer(ws_).expires_never();
+  handshake_ = std::make_unique<websocket::stream<beast::tcp_stream>>(std::move(socket_));
+  beast::get_lowest_layer(*handshake_).expires_never();
   websocket::stream_base::timeout t;
   t.handshake_timeout = std::chrono::seconds(ws_handshake_timeout_s);
-  t.idle_timeout = std::chrono::seconds(ws_idle_timeout_s);
-  t.keep_alive_pings = true;
-  ws_.set_option(t);
-  ws_.read_message_max(ws_message_bytes_max);
-  ws_.set_option(websocket::stream_base::decorator(
+  t.idle_timeout = websocket::stream_base::none();  // the hub's sweep keeps time from here on
+  t.keep_alive_pings = false;
+  handshake_->set_option(t);
+  handshake_->set_option(websocket::stream_base::decorator(
       [](websocket::response_type& res) { res.set(bhttp::field::server, "stampede"); }));
-  ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
+  handshake_->async_accept(req, beast::bind_front_handler(&ws_session::on_accept, shared_from_this()));
 }
 
-// The upgrade is answered: read the first message.
+// The upgrade is answered (or refused, by Beast): from here the socket is the session's.
 void ws_session::on_accept(beast::error_code ec) {
-  if (ec) return closed();
-  do_read();
-}
-
-// Read the next client message.
-void ws_session::do_read() {
-  ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
-}
-
-// A message, or the end: closed, timed out, or a protocol error (Beast has answered it).
-void ws_session::on_read(beast::error_code ec) {
-  if (ec) return closed();
-  std::string text = beast::buffers_to_string(in_.data());
-  in_.consume(in_.size());
-  if (!ws_.got_text()) {
-    deliver(ws_error("invalid_request", "messages are JSON text frames"), "");
-  } else {
-    handle(text);
+  socket_ = handshake_->next_layer().release_socket();
+  handshake_.reset();
+  if (ec) return end();
+  const bool drain = state_ == state::closing;  // going_away() came during the handshake
+  state_ = state::open;
+  if (drain) {
+    going_away();
+  } else if (!queue_.empty() && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    hub_.schedule_flush(shared_from_this());
   }
   do_read();
 }
 
+// Wait for the client's next bytes.
+void ws_session::do_read() {
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_readable(ec); });
+}
+
+// Bytes (or the end) arrived: read them into the shard's buffer until the socket is drained.
+// The reactor is edge-triggered, so a wait is armed only once a read came back short.
+void ws_session::on_readable(beast::error_code ec) {
+  if (state_ == state::closed) return;
+  if (ec) return end();
+  std::span<char> buffer = hub_.read_buffer();
+  for (size_t reads = 0; reads < ws_reads_per_turn; ++reads) {
+    ssize_t got = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (got == 0) return end();  // the client went away
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return do_read();
+      return end();
+    }
+    silent_sweeps_ = 0;
+    ping_outstanding_ = false;
+    if (!take(std::string_view(buffer.data(), static_cast<size_t>(got)))) return;
+    if (static_cast<size_t>(got) < buffer.size()) return do_read();
+  }
+  // Still more: the shard's other connections go first.
+  asio::post(socket_.get_executor(), [self = shared_from_this()] { self->on_readable({}); });
+}
+
+// Whole frames go to on_event; only an unfinished one is kept, in partial_ (bounded: the
+// reader fails a frame past the message bound from its header).
+bool ws_session::take(std::string_view bytes) {
+  std::string_view in = bytes;
+  if (!partial_.empty()) {
+    partial_.append(bytes);
+    in = partial_;
+  }
+  for (;;) {
+    ws::event e = reader_.next(in);
+    if (e.what == ws::event::kind::need_more) break;
+    if (!on_event(e)) return false;
+  }
+  if (partial_.empty()) {
+    partial_.assign(in);
+  } else {
+    partial_.erase(0, partial_.size() - in.size());
+    if (partial_.empty() && partial_.capacity() > partial_keep_bytes) partial_ = std::string();
+  }
+  return true;
+}
+
+// One thing the client sent; false once nothing more is to be read.
+bool ws_session::on_event(const ws::event& e) {
+  switch (e.what) {
+    case ws::event::kind::message:
+      if (state_ != state::open) return true;  // after our close: read and ignored
+      if (!e.text) {
+        deliver(ws_error("invalid_request", "messages are JSON text frames"));
+      } else {
+        handle(e.payload);
+      }
+      return true;
+    case ws::event::kind::ping:
+      queue_control(ws::opcode::pong, std::string(e.payload));
+      return true;
+    case ws::event::kind::pong:
+    case ws::event::kind::need_more:
+      return true;
+    case ws::event::kind::close:
+      if (close_initiated_) {
+        end();  // the client answered our close: the handshake is done
+        return false;
+      }
+      // Answer with the client's code; after it, nothing more is sent or read.
+      close_after_write_ = true;
+      start_close(e.code == 0 ? std::nullopt : std::optional(static_cast<ws::close_code>(e.code)), "", true);
+      return false;
+    case ws::event::kind::fail:
+      close_after_write_ = true;
+      start_close(static_cast<ws::close_code>(e.code), e.payload, true);
+      return false;
+  }
+  return false;
+}
+
 std::optional<std::string> ws_session::core_topic(const std::string& client_topic) {
   auto refuse = [&](std::string_view code, std::string_view message) -> std::optional<std::string> {
-    deliver(ws_error(code, message), "");
+    deliver(ws_error(code, message));
     return std::nullopt;
   };
   if (client_topic == "orders") {
@@ -90,48 +188,89 @@ void ws_session::handle(std::string_view text) {
   auto v = parse_body(text);
   const json::object* o = v ? v->if_object() : nullptr;
   const json::string* op = o && o->contains("op") ? o->at("op").if_string() : nullptr;
-  if (!op) return deliver(ws_error("invalid_request", R"(expected {"op": ...})"), "");
-  if (*op == "ping") return deliver(ws_text(json::object{{"type", "pong"}}), "");
+  if (!op) return deliver(ws_error("invalid_request", R"(expected {"op": ...})"));
+  if (*op == "ping") return deliver(ws_text(json::object{{"type", "pong"}}));
   if (*op != "subscribe" && *op != "unsubscribe")
-    return deliver(ws_error("invalid_request", "op must be subscribe, unsubscribe or ping"), "");
+    return deliver(ws_error("invalid_request", "op must be subscribe, unsubscribe or ping"));
   const json::string* t = o->contains("topic") ? o->at("topic").if_string() : nullptr;
   if (!t || t->empty() || t->size() > ws_topic_length_max)
     return deliver(ws_error("invalid_request", "topic must be a string of 1.." +
-                                                   std::to_string(ws_topic_length_max) + " characters"), "");
+                                                   std::to_string(ws_topic_length_max) + " characters"));
   std::string client_topic(t->data(), t->size());
   auto topic = core_topic(client_topic);
   if (!topic) return;
   if (*op == "unsubscribe") {
     if (!topics_.contains(*topic) && !pending_.contains(*topic))
-      return deliver(ws_error("not_found", "not subscribed to " + client_topic), "");
+      return deliver(ws_error("not_found", "not subscribed to " + client_topic));
     return hub_.unsubscribe(*this, *topic);
   }
   if (topics_.contains(*topic) || pending_.contains(*topic))
-    return deliver(ws_error("invalid_request", "already subscribed to " + client_topic), "");
+    return deliver(ws_error("invalid_request", "already subscribed to " + client_topic));
   if (topics_.size() + pending_.size() >= ws_subscriptions_max)
     return deliver(ws_error("invalid_request", "at most " + std::to_string(ws_subscriptions_max) +
-                                                   " subscriptions a connection"), "");
+                                                   " subscriptions a connection"));
   pending_.insert(*topic);
   hub_.subscribe(shared_from_this(), std::move(*topic), std::move(client_topic));
 }
 
-void ws_session::deliver(std::shared_ptr<const std::string> text, std::string_view key) {
-  if (closed_) return;
-  if (!key.empty()) {
-    for (size_t i = writing_ ? 1 : 0; i < queue_.size(); ++i) {
-      if (queue_[i].key == key) {
-        queue_[i].text = std::move(text);
+// A newer state of the same thing takes an unsent older one's place; past the bound the
+// oldest unsent message goes. Frames already in flight are not touched.
+void ws_session::deliver(std::shared_ptr<const ws::frame> f) {
+  if (state_ != state::open && state_ != state::handshake) return;
+  if (!f->key.empty()) {
+    for (auto& q : queue_) {
+      if (q->key == f->key) {
+        q = std::move(f);
         ++hub_.stats().ws_messages_replaced;
         return;
       }
     }
   }
   if (queue_.size() >= ws_queue_max) {
-    queue_.erase(queue_.begin() + (writing_ ? 1 : 0));
-    ++hub_.stats().ws_messages_dropped;
+    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
+      if ((*it)->is_control()) continue;
+      queue_.erase(it);
+      ++hub_.stats().ws_messages_dropped;
+      break;
+    }
   }
-  queue_.push_back({std::move(text), std::string(key)});
-  if (!writing_) do_write();
+  queue_.push_back(std::move(f));
+  if (!writing_ && !flush_scheduled_ && state_ == state::open) {
+    flush_scheduled_ = true;
+    hub_.schedule_flush(shared_from_this());
+  }
+}
+
+void ws_session::queue_control(ws::opcode op, std::string payload) {
+  if (state_ != state::open) return;
+  auto f = control_frame(op, payload);
+  // A pong answers the latest ping only (RFC 6455 5.5.3): one of each kind waits at most.
+  for (auto& q : queue_) {
+    if (q->is_control() && q->wire[0] == f->wire[0]) {
+      q = std::move(f);
+      return;
+    }
+  }
+  queue_.push_back(std::move(f));
+  if (!writing_ && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    hub_.schedule_flush(shared_from_this());
+  }
+}
+
+void ws_session::start_close(std::optional<ws::close_code> code, std::string_view reason, bool drop_queue) {
+  if (state_ != state::open) return;
+  if (drop_queue) queue_.clear();
+  // Control payloads are at most 125 bytes: the code's 2 and the reason.
+  std::string payload =
+      code ? ws::close_payload(*code, reason.substr(0, ws::control_payload_bytes_max - 2)) : std::string();
+  queue_.push_back(control_frame(ws::opcode::close, payload));
+  state_ = state::closing;  // after the close frame, nothing
+  closing_sweeps_ = 0;
+  if (!writing_ && !flush_scheduled_) {
+    flush_scheduled_ = true;
+    hub_.schedule_flush(shared_from_this());
+  }
 }
 
 void ws_session::subscribed(const std::string& topic) {
@@ -145,46 +284,102 @@ void ws_session::forget(const std::string& topic) {
 }
 
 void ws_session::going_away() {
-  if (closed_) return;
-  ws_.async_close(websocket::close_code::going_away, [self = shared_from_this()](beast::error_code) {});
-}
-
-// Write the oldest queued message, if any and none is in flight.
-void ws_session::do_write() {
-  if (queue_.empty() || closed_) {
-    // A burst is over: what the cork held goes out as few segments as it fills.
-    if (corked_) set_cork(false);
+  if (state_ == state::handshake) {
+    state_ = state::closing;  // on_accept sends the close once the upgrade is answered
     return;
   }
-  // Several messages waiting (a fan-out burst): cork the socket so they leave together
-  // rather than a segment each, which costs the receiver a wake-up and a read per message.
-  if (!corked_ && queue_.size() > 1) set_cork(true);
-  writing_ = true;
-  ws_.text(true);
-  ws_.async_write(asio::buffer(*queue_.front().text),
-                  [self = shared_from_this()](beast::error_code ec, size_t) { self->on_write(ec); });
+  if (state_ != state::open) return;
+  close_initiated_ = true;
+  start_close(ws::close_code::going_away, "", false);
 }
 
-// One message is out: the next.
-void ws_session::on_write(beast::error_code ec) {
-  writing_ = false;
-  if (ec) return closed();
-  ++hub_.stats().ws_messages_sent;
-  queue_.pop_front();
+void ws_session::flush() {
+  flush_scheduled_ = false;
+  if (writing_ || queue_.empty() || state_ == state::closed || state_ == state::handshake) return;
+  in_flight_.swap(queue_);  // queue_ was the empty one
+  in_flight_frames_done_ = 0;
+  in_flight_bytes_done_ = 0;
+  writing_ = true;
   do_write();
 }
 
-void ws_session::set_cork(bool on) {
-  int v = on ? 1 : 0;
-  ::setsockopt(beast::get_lowest_layer(ws_).socket().native_handle(), IPPROTO_TCP, TCP_CORK, &v,
-               sizeof v);
-  corked_ = on;
+// One sendmsg for every frame in flight (the frames are shared, so nothing is copied); what
+// the socket did not take waits for it to be writable.
+void ws_session::do_write() {
+  std::array<iovec, write_frames_max> iov;
+  size_t n = 0;
+  for (size_t i = in_flight_frames_done_; i < in_flight_.size() && n < iov.size(); ++i, ++n) {
+    const std::string& wire = in_flight_[i]->wire;
+    const size_t skip = i == in_flight_frames_done_ ? in_flight_bytes_done_ : 0;
+    iov[n] = iovec{const_cast<char*>(wire.data()) + skip, wire.size() - skip};
+  }
+  msghdr msg{};
+  msg.msg_iov = iov.data();
+  msg.msg_iovlen = n;
+  ssize_t sent;
+  do {
+    sent = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (sent < 0 && errno == EINTR);
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return end();
+  for (size_t left = sent < 0 ? 0 : static_cast<size_t>(sent); left > 0;) {
+    const size_t rest = in_flight_[in_flight_frames_done_]->wire.size() - in_flight_bytes_done_;
+    const size_t took = std::min(left, rest);
+    left -= took;
+    in_flight_bytes_done_ += took;
+    if (took == rest) ++in_flight_frames_done_, in_flight_bytes_done_ = 0;
+  }
+  if (in_flight_frames_done_ == in_flight_.size()) return on_written();
+  socket_.async_wait(tcp::socket::wait_write,
+                     [self = shared_from_this()](beast::error_code ec) { self->on_writable(ec); });
 }
 
-void ws_session::closed() {
-  if (closed_) return;
-  closed_ = true;
+// The client took some bytes: write more.
+void ws_session::on_writable(beast::error_code ec) {
+  if (state_ == state::closed) return;
+  if (ec) return end();
+  do_write();
+}
+
+void ws_session::on_written() {
+  uint64_t messages = 0;
+  for (const auto& f : in_flight_) messages += f->is_control() ? 0 : 1;
+  hub_.stats().ws_messages_sent.fetch_add(messages, std::memory_order_relaxed);
+  const bool sent_close = in_flight_.back()->is(ws::opcode::close);
+  in_flight_.clear();
+  writing_ = false;
+  if (sent_close) {
+    // Answering the client's close or failing: done. Our own close waits for the client's.
+    if (close_after_write_) end();
+    return;
+  }
+  if (!queue_.empty()) flush();  // what came while this was in flight
+}
+
+void ws_session::sweep() {
+  if (state_ == state::handshake || state_ == state::closed) return;  // Beast times the handshake
+  if (state_ == state::closing) {
+    if (++closing_sweeps_ >= close_handshake_sweeps) end();
+    return;
+  }
+  // Nothing read for half the idle time: a ping, which a live client answers. Nothing for
+  // all of it: the connection is dead (as Beast's idle timeout, no close frame).
+  if (++silent_sweeps_ >= idle_sweeps) return end();
+  if (silent_sweeps_ >= idle_sweeps / 2 && !ping_outstanding_) {
+    ping_outstanding_ = true;
+    queue_control(ws::opcode::ping, "");
+  }
+}
+
+void ws_session::end() {
+  if (state_ == state::closed) return;
+  auto self = shared_from_this();  // the hub's lists may hold the last references
+  state_ = state::closed;
+  beast::error_code ignored;
+  if (handshake_) handshake_->next_layer().socket().close(ignored);
+  socket_.close(ignored);  // cancels the waits; no write holds a buffer (sendmsg is synchronous)
   queue_.clear();
+  in_flight_.clear();
+  writing_ = false;
   auto topics = topics_;
   for (const auto& t : topics) hub_.unsubscribe(*this, t);
   pending_.clear();  // answers still coming are undone by the hub when they arrive

@@ -61,16 +61,14 @@ struct options {
   int64_t connections = 1024;
   int64_t timeout_ms = 10'000;
   std::string json_path;
+  std::string path;  // --path: GET this instead, with no product set-up
   bool find_capacity = false;
 };
 
 std::vector<flag> flag_table(options& o) {
   return {
-      {"--target", "URL", "the server (default http://127.0.0.1:8080)", set_text(o.target_url)},
-      {"--jwt-secret", "S",
-       "HS256 secret the server checks tokens with (default STAMPEDE_JWT_SECRET, else the dev "
-       "secret)",
-       set_text(o.jwt_secret)},
+      target_flag(o.target_url),
+      jwt_secret_flag(o.jwt_secret),
       {"--request", "KIND",
        "what the load sends: add (POST /v1/cart/items, default) or browse (GET /v1/products/{id})",
        [&o](const std::string& v) -> std::optional<std::string> {
@@ -105,13 +103,14 @@ std::vector<flag> flag_table(options& o) {
       {"--timeout-ms", "MS", "a request unanswered this long counts as unanswered (default 10000)",
        set_integer(o.timeout_ms, 10, 600'000)},
       {"--json", "FILE", "also write the figures as JSON", set_text(o.json_path)},
+      {"--path", "PATH",
+       "with --request browse: GET this path instead, and set nothing up (to measure this "
+       "tool against wrk on any server, nginx included)",
+       set_text(o.path)},
       {"--find-capacity", "",
        "step the rate up from --rate (default 1000) until a step fails; report the last that "
        "passed",
-       [&o](const std::string&) -> std::optional<std::string> {
-         o.find_capacity = true;
-         return std::nullopt;
-       }},
+       set_switch(o.find_capacity)},
       {"--capacity-p99-ms", "MS",
        "a capacity step passes with 99% 2xx and served p99 under this (default 100)",
        set_number(o.capacity_p99_ms, 1, 60'000)},
@@ -143,8 +142,10 @@ class overload_run {
     return std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(s));
   }
   void mint_wires();
-  std::string phase_step(const char* name, steady::time_point due) const;
-  void send(http_pool& pool, const std::string& step, const std::string& wire, bool probe,
+  // The step a probe or read is counted under: by whether it was due before, during or
+  // after the load (ids interned once, not per request).
+  uint16_t phase_step(const uint16_t (&ids)[3], steady::time_point due) const;
+  void send(http_pool& pool, uint16_t step, std::string_view wire, bool probe,
             steady::time_point due);
   uint16_t classify(const http_answer& a);
   void on_tick();
@@ -159,8 +160,16 @@ class overload_run {
   std::string read_wire_;
   std::vector<recovery_sample> after_samples_;
   asio::steady_timer tick_;
+  loop_lag lag_{io_};
   std::vector<http_pool*> pools_;
   uint16_t ok_ = stats_.outcome("ok");
+  uint16_t overloaded_ = stats_.outcome("overloaded");
+  uint16_t rate_limited_ = stats_.outcome("rate_limited");
+  uint16_t load_step_ = stats_.step(o_.request);
+  uint16_t probe_steps_[3] = {stats_.step("probe_before"), stats_.step("probe"),
+                              stats_.step("probe_after")};
+  uint16_t read_steps_[3] = {stats_.step("read_before"), stats_.step("read"),
+                             stats_.step("read_after")};
   uint64_t ok_during_load_ = 0;
 };
 
@@ -170,39 +179,37 @@ void overload_run::mint_wires() {
   auto now_s = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-  std::string path = "/v1/products/" + o_.product;
+  std::string path = o_.path.empty() ? "/v1/products/" + o_.product : o_.path;
   std::string body = R"({"product_id":")" + o_.product + R"(","quantity":1})";
   auto wire_for = [&](const std::string& user) {
     if (o_.request == "browse") return build_request("GET", path, t_.host_header, "", "", "");
     auto token = http::sign_token(o_.jwt_secret, user, "customer", now_s + token_ttl_s);
     return build_request("POST", "/v1/cart/items", t_.host_header, token, "", body);
   };
-  for (int64_t i = 0; i < o_.users; ++i)
+  int64_t users = o_.request == "browse" ? 1 : o_.users;  // a read is the same for everyone
+  for (int64_t i = 0; i < users; ++i)
     load_wires_.push_back(wire_for("ovl-" + run_id + "-" + std::to_string(i)));
   for (int64_t i = 0; i < probe_users; ++i)
     probe_wires_.push_back(wire_for("ovl-" + run_id + "-probe-" + std::to_string(i)));
   read_wire_ = build_request("GET", path, t_.host_header, "", "", "");
 }
 
-std::string overload_run::phase_step(const char* name, steady::time_point due) const {
-  if (due < load_start_) return std::string(name) + "_before";
-  if (due < load_stop_) return name;
-  return std::string(name) + "_after";
+uint16_t overload_run::phase_step(const uint16_t (&ids)[3], steady::time_point due) const {
+  return ids[due < load_start_ ? 0 : due < load_stop_ ? 1 : 2];
 }
 
 uint16_t overload_run::classify(const http_answer& a) {
   if (a.failed != failure::none) return stats_.outcome(failure_name(a.failed));
-  if (a.status >= 200 && a.status < 300) return stats_.outcome("ok");
-  if (a.status == 503) return stats_.outcome("overloaded");
-  if (a.status == 429) return stats_.outcome("rate_limited");
+  if (a.status >= 200 && a.status < 300) return ok_;
+  if (a.status == 503) return overloaded_;
+  if (a.status == 429) return rate_limited_;
   return stats_.outcome("http_" + std::to_string(a.status));
 }
 
-void overload_run::send(http_pool& pool, const std::string& step, const std::string& wire,
-                        bool probe, steady::time_point due) {
-  uint16_t id = stats_.step(step);
+void overload_run::send(http_pool& pool, uint16_t id, std::string_view wire, bool probe,
+                        steady::time_point due) {
   stats_.record_due(id, due);
-  pool.send(due, http_request{wire, true}, [this, id, probe](http_answer&& a) {
+  pool.send(due, http_request{{}, true, wire}, [this, id, probe](http_answer&& a) {
     uint16_t outcome = classify(a);
     stats_.record_answer(id, outcome, a.due, a.answered);
     if (!probe && outcome == ok_ && a.answered < load_stop_) ++ok_during_load_;
@@ -221,6 +228,7 @@ void overload_run::on_tick() {
   bool given_up = now >= end_ + std::chrono::milliseconds(o_.timeout_ms) + std::chrono::seconds(1);
   if (drained || given_up) {
     for (auto* p : pools_) p->shutdown();
+    lag_.stop();
     return;
   }
   tick_.expires_after(std::chrono::seconds(1));
@@ -242,22 +250,23 @@ overload_figures overload_run::run() {
   load.prewarm(prewarm_connections);
   probes.prewarm(probe_connections);
   reads.prewarm(probe_connections);
-  const char* kind = o_.request.c_str();
   auto count = [](double rate, double s) { return static_cast<uint64_t>(rate * s); };
   pacer load_pacer(io_, load_start_, rate_, count(rate_, o_.seconds),
                    [&](uint64_t i, steady::time_point due) {
-                     send(load, kind, load_wires_[i % load_wires_.size()], false, due);
+                     send(load, load_step_, load_wires_[i % load_wires_.size()], false, due);
                    });
   double side_s = before_ + o_.seconds + after_;
   pacer probe_pacer(io_, start_, o_.probe_rate_per_s, count(o_.probe_rate_per_s, side_s),
                     [&](uint64_t i, steady::time_point due) {
-                      send(probes, phase_step("probe", due), probe_wires_[i % probe_wires_.size()],
-                           true, due);
+                      send(probes, phase_step(probe_steps_, due),
+                           probe_wires_[i % probe_wires_.size()], true, due);
                     });
   pacer read_pacer(io_, start_, o_.read_rate_per_s, count(o_.read_rate_per_s, side_s),
                    [&](uint64_t, steady::time_point due) {
-                     send(reads, phase_step("read", due), read_wire_, true, due);
+                     send(reads, phase_step(read_steps_, due), read_wire_, true, due);
                    });
+  double cpu_at_start = process_cpu_s();
+  lag_.start();
   load_pacer.begin();
   probe_pacer.begin();
   read_pacer.begin();
@@ -266,8 +275,11 @@ overload_figures overload_run::run() {
     if (!ec) on_tick();
   });
   io_.run();
-  return summarize(stats_, {rate_, o_.seconds, before_, after_, o_.normal_ms, o_.request},
-                   std::move(after_samples_), ok_during_load_);
+  auto f = summarize(stats_, {rate_, o_.seconds, before_, after_, o_.normal_ms, o_.request},
+                     std::move(after_samples_), ok_during_load_);
+  f.generator_cpu_s = process_cpu_s() - cpu_at_start;
+  f.generator_lag = lag_.lateness();
+  return f;
 }
 
 // Makes sure the product exists (created with plenty of units), through the admin API.
@@ -342,7 +354,8 @@ int overload_main(int argc, char** argv) {
   }
   if (help) {
     std::printf(
-        "overload: open-model overload test of a stampede server (see loadtest/overload/README.md)\n%s",
+        "overload: open-model overload test of a stampede server (see "
+        "loadtest/overload/README.md)\n%s",
         flags_usage(table).c_str());
     return 0;
   }
@@ -356,7 +369,12 @@ int overload_main(int argc, char** argv) {
     std::fprintf(stderr, "overload: --target: %s\n", error.c_str());
     return 2;
   }
-  if (int rc = prepare(o, *t)) return rc;
+  if (!o.path.empty() && o.request != "browse") {
+    std::fprintf(stderr, "overload: --path goes with --request browse\n");
+    return 2;
+  }
+  if (o.path.empty())
+    if (int rc = prepare(o, *t)) return rc;
   if (o.find_capacity) return find_capacity(o, *t);
   overload_run r(o, *t, o.rate_per_s, o.before_s, o.after_s);
   auto f = r.run();

@@ -169,6 +169,9 @@ void print_figures(const overload_figures& f) {
     std::printf("  back to normal   %.2f s after the load stopped\n", *f.recovery_s);
   else
     std::printf("  back to normal   not within the %.1f s probed after the stop\n", s.after_s);
+  std::printf("  generator        %.2f s of CPU; its loop ran late by p99 %.2f ms, max %.2f ms\n",
+              f.generator_cpu_s, to_ms(f.generator_lag.value_at_quantile(0.99)),
+              to_ms(f.generator_lag.max()));
   std::printf("\n  second      due      2xx      503    other  no answer   p99 ms  read p99 ms\n");
   for (const auto& r : f.per_second)
     std::printf("  %+6.0f %8llu %8llu %8llu %8llu %10llu %8.1f %12.1f\n", r.t_s,
@@ -205,6 +208,9 @@ bool write_json(const overload_figures& f, const std::string& path) {
   o["unanswered"] = f.unanswered;
   o["normal_ms"] = f.normal_ms;
   o["recovery_s"] = f.recovery_s ? boost::json::value(*f.recovery_s) : boost::json::value(nullptr);
+  o["generator"] = {{"cpu_s", f.generator_cpu_s},
+                    {"loop_lag_p99_ms", to_ms(f.generator_lag.value_at_quantile(0.99))},
+                    {"loop_lag_max_ms", to_ms(f.generator_lag.max())}};
   boost::json::array rows;
   for (const auto& r : f.per_second)
     rows.push_back({{"t_s", r.t_s},

@@ -49,6 +49,9 @@ struct overload_figures {
     double p99_ms, read_p99_ms;
   };
   std::vector<second_row> per_second;
+  // The generator: CPU it used, and how late its loop ran (late: it sent late).
+  double generator_cpu_s = 0;
+  latency_histogram generator_lag;
 };
 
 overload_figures summarize(const run_stats& stats, const run_shape& shape,

@@ -188,8 +188,15 @@ TEST(HttpPool, OnlyResendableRequestsAreSentAgainWhenTheServerClosedAnIdleConnec
   // Each answer is followed by a silent close; the next request goes out on that connection
   // once the server has closed it.
   auto after_close = [&](auto then) {
-    while (server.closed_by_server() < static_cast<int>(answers.size()))
+    auto deadline = steady::now() + 5s;  // the server closes after each answer it gave
+    while (server.closed_by_server() < static_cast<int>(answers.size())) {
+      if (steady::now() > deadline) {
+        ADD_FAILURE() << "the server closed " << server.closed_by_server() << " connections for "
+                      << answers.size() << " answers";
+        return pool.shutdown();
+      }
       std::this_thread::sleep_for(1ms);
+    }
     std::this_thread::sleep_for(20ms);
     then();
   };

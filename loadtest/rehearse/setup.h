@@ -1,0 +1,38 @@
+// Before a rehearsal: the target answers, the admin token is accepted, the product exists
+// (made here with --units and sale_starts_at = now + --opens-in, or used as it is) and its
+// sale_starts_at is the opening instant; the drop it is in, if any. Blocking, on the
+// caller's thread, before the run's io_context starts. A failure here exits 2.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loadtest/http_pool.h"
+#include "loadtest/rehearse/options.h"
+
+namespace stampede::load {
+
+// Tokens minted for a run outlive it.
+inline constexpr int64_t rehearsal_token_ttl_s = 6 * 3600;
+
+struct sale_setup {
+  target t;
+  std::vector<asio::ip::tcp::endpoint> endpoints;
+  std::string product;
+  int64_t units = 0;  // on hand when the run starts
+  int64_t max_per_user = 0;
+  int64_t opening_unix_ms = 0;
+  bool created = false;  // the product was made by this run
+  std::string drop;      // the drop whose queue shoppers join; empty when none
+  std::string admin_token;
+};
+
+int64_t unix_now_ms();
+
+// Returns the reason the run cannot start, or nullopt with `out` filled.
+std::optional<std::string> prepare_sale(const rehearse_options& o, sale_setup& out);
+
+}  // namespace stampede::load

@@ -1,0 +1,255 @@
+"""`stampede rehearse` against a real `stampede serve`: a small sale whose audit passes and
+whose figures agree with what the admin API lists, its HTML report, --compare; every audit
+rule firing when a stand-in proxy lies one way at a time; coordinated omission (a stall
+shows in the p99); exit 2 when the run cannot start.
+
+    rehearse_test.py path/to/stampede [TestClass ...]
+"""
+import html.parser
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lying_proxy import LyingProxy  # noqa: E402
+from standin import free_port, harness, run_tool  # noqa: E402
+
+STAMPEDE = None
+ADMIN = harness.make_token("auditor", role="admin")
+
+
+def rehearse(port, *args, expect=None):
+    """Runs a rehearsal against 127.0.0.1:port; (exit code, stdout, JSON, report text)."""
+    work = tempfile.mkdtemp(prefix="rehearse-test-")
+    out_json, out_html = os.path.join(work, "run.json"), os.path.join(work, "run.html")
+    code, stdout, stderr = run_tool(
+        [STAMPEDE, "rehearse", "--target", "http://127.0.0.1:%d" % port, "--jwt-secret", harness.JWT_SECRET,
+         "--gateway-secret", harness.GATEWAY_SECRET, "--json", out_json, "--report", out_html, "--quiet"]
+        + list(args))
+    if expect is not None and code != expect:
+        raise AssertionError("exit %d, expected %d\n%s\n%s" % (code, expect, stdout, stderr))
+    result = json.load(open(out_json)) if os.path.exists(out_json) else None
+    report = open(out_html).read() if os.path.exists(out_html) else None
+    return code, stdout, result, report
+
+
+def admin_orders(port, product):
+    client = harness.Client(port, ADMIN)
+    orders, cursor = [], None
+    while True:
+        status, _, page, _ = client.request("GET", "/v1/admin/orders?limit=200" + ("&cursor=" + cursor if cursor else ""))
+        assert status == 200, page
+        orders += [o for o in page["items"] if any(i["product_id"] == product for i in o["items"])]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    status, _, view, _ = client.request("GET", "/v1/admin/products/" + product)
+    client.close()
+    return orders, view
+
+
+class ReportParser(html.parser.HTMLParser):
+    """Counts what a self-contained report must and must not have."""
+
+    def __init__(self):
+        super().__init__()
+        self.svgs = 0
+        self.titles = []
+        self.scripts = 0
+        self.external = []
+        self.classes = []
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "svg":
+            self.svgs += 1
+        if tag == "script":
+            self.scripts += 1
+        if tag == "title":
+            self._in_title = True
+        for key in ("src", "href"):
+            if key in a:
+                self.external.append(a[key])
+        if "class" in a:
+            self.classes.append(a["class"])
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.titles.append(data)
+
+
+def parsed(report):
+    p = ReportParser()
+    p.feed(report)
+    p.close()
+    return p
+
+
+class Sale(unittest.TestCase):
+    """A small sale straight against the server."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(STAMPEDE, "--shards", "2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_a_small_sale_passes_the_audit_and_its_figures_match_the_store(self):
+        code, stdout, r, report = rehearse(self.server.port, "--shoppers", "2000", "--units", "100",
+                                           "--product", "sale-a", "--opens-in", "1", "--watchers", "50",
+                                           "--seed", "7", expect=0)
+        self.assertEqual(r["audit"]["violations"], [])
+        orders, view = admin_orders(self.server.port, "sale-a")
+        live = [o for o in orders if o["status"] != "canceled"]
+        units = sum(i["quantity"] for o in live for i in o["items"] if i["product_id"] == "sale-a")
+        self.assertEqual(r["audit"]["orders"], len(orders))
+        self.assertEqual(r["audit"]["units_sold"], units)
+        self.assertEqual(view["committed"], units)
+        self.assertLessEqual(units, 100)
+        self.assertEqual(r["steps"]["order"]["ok"], len(orders))
+        self.assertEqual(r["audit"]["paid_orders"], sum(1 for o in orders if o["status"] == "paid"))
+        self.assertEqual(r["steps"]["browse"]["count"], 2000)
+        self.assertEqual(r["steps"]["add"]["ok"], view["committed"] + view["reserved"])
+        self.assertEqual(r["shoppers"]["arrived"], 2000)
+        # A sale of 100 units among 2,000 shoppers sells out, and says when.
+        self.assertIsNotNone(r["sold_out_at_s"])
+        self.assertEqual(view["available"], 0)
+        self.assertGreater(r["steps"]["add"]["errors"].get("out_of_stock", 0), 0)
+        # Declined cards were retried, PayPal settled through the signed webhook.
+        self.assertGreater(r["steps"]["pay"]["errors"].get("payment_failed", 0), 0)
+        self.assertGreater(r["steps"]["webhook"]["ok"], 0)
+        self.assertEqual(r["ws"]["connected"], 50)
+        for key in ("count", "ok", "errors", "p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"):
+            self.assertIn(key, r["steps"]["add"])
+        self.assertIn("audit: %d orders" % len(orders), stdout)
+        self.assertNotIn("VIOLATION", stdout)
+
+        p = parsed(report)
+        self.assertGreaterEqual(p.svgs, 6)
+        self.assertEqual(p.scripts, 0)
+        self.assertEqual(p.external, [])
+        titles = " | ".join(p.titles)
+        for chart in ("Stock over time", "Requests a second", "Answers a second", "WebSocket delivery delay",
+                      "Latency of add"):
+            self.assertIn(chart, titles)
+        self.assertIn("verdict pass", p.classes)
+        self.assertIn("sold out", report)
+
+        # --compare: the run beside itself, in the terminal and as a report.
+        work = tempfile.mkdtemp(prefix="rehearse-compare-")
+        a = os.path.join(work, "before.json")
+        with open(a, "w") as f:
+            json.dump(r, f)
+        code, out, err = run_tool([STAMPEDE, "rehearse", "--compare", a, a, "--report", os.path.join(work, "c.html")])
+        self.assertEqual(code, 0, err)
+        self.assertIn("add p99 (ms)", out)
+        self.assertIn("1.00x", out)
+        c = parsed(open(os.path.join(work, "c.html")).read())
+        self.assertGreaterEqual(c.svgs, 2 * 6)
+        self.assertEqual(c.scripts, 0)
+
+    def test_a_run_that_cannot_start_exits_2(self):
+        port = self.server.port
+        for args in (["--arrival", "sideways"], ["--shoppers", "-1"], ["--bogus"], ["--abandon", "2"],
+                     ["--compare", "only-one.json"], ["--target", "https://127.0.0.1:%d" % port]):
+            code, _, _, _ = rehearse(port, *args)
+            self.assertEqual(code, 2, args)
+        code, _, _, _ = rehearse(free_port(), "--shoppers", "10")
+        self.assertEqual(code, 2)
+        code, _, err = run_tool([STAMPEDE, "rehearse", "--target", "http://127.0.0.1:%d" % port,
+                                 "--jwt-secret", "not-the-secret", "--shoppers", "10"])
+        self.assertEqual(code, 2)
+        self.assertIn("jwt-secret", err)
+
+
+class Audit(unittest.TestCase):
+    """Each lie of the proxy makes the audit fail with its violation kind, and only then."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(STAMPEDE, "--shards", "2")
+        cls.runs = 0
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def run_through(self, lie, shoppers="300", units="30"):
+        Audit.runs += 1
+        product = "lie-%s-%d" % (lie, Audit.runs)
+        proxy = LyingProxy(self.server.port, lie, product)
+        try:
+            code, stdout, r, _ = rehearse(proxy.port, "--shoppers", shoppers, "--units", units, "--product", product,
+                                          "--opens-in", "1", "--watchers", "10", "--seed", "11")
+        finally:
+            proxy.stop()
+        kinds = sorted({v["kind"] for v in r["audit"]["violations"]})
+        return code, stdout, kinds, proxy.told
+
+    def expect_caught(self, lie, kind):
+        code, stdout, kinds, told = self.run_through(lie)
+        self.assertGreater(told, 0, "the proxy never told the lie")
+        self.assertEqual(code, 1, stdout)
+        self.assertIn("VIOLATION %s: " % kind, stdout)
+        return kinds
+
+    def test_a_truthful_proxy_passes(self):
+        code, stdout, kinds, _ = self.run_through("none")
+        self.assertEqual((code, kinds), (0, []), stdout)
+
+    def test_an_acknowledged_order_that_does_not_exist(self):
+        # Its units are then missing from the sold units too: stock does not add up either.
+        self.assertEqual(self.expect_caught("missing_order", "missing_order"),
+                         ["missing_order", "stock_not_conserved"])
+
+    def test_stock_that_does_not_add_up(self):
+        self.assertEqual(self.expect_caught("stock", "stock_not_conserved"), ["stock_not_conserved"])
+
+    def test_two_succeeded_payments_on_one_order(self):
+        self.assertEqual(self.expect_caught("payments", "payments"), ["payments"])
+
+    def test_a_frozen_availability_on_the_websocket(self):
+        self.assertEqual(self.expect_caught("frozen", "watchers"), ["watchers"])
+
+    def test_more_committed_than_on_hand(self):
+        self.assertIn("oversold", self.expect_caught("oversold", "oversold"))
+
+    def test_a_user_over_the_limit(self):
+        self.assertEqual(self.expect_caught("limit", "limit_exceeded"), ["limit_exceeded"])
+
+
+class CoordinatedOmission(unittest.TestCase):
+    def test_a_one_second_stall_shows_in_the_p99(self):
+        server = harness.Server(STAMPEDE, "--shards", "2")
+        proxy = LyingProxy(server.port, "stall", "stall-item")
+        try:
+            # 1,000 shoppers over 4 s on 4 connections: while the proxy holds everything for
+            # a second, the requests due then wait here, and are charged from when they were due.
+            code, stdout, r, _ = rehearse(proxy.port, "--shoppers", "1000", "--units", "1000", "--product", "stall-item",
+                                          "--arrival", "ramp:4", "--connections", "4", "--opens-in", "1",
+                                          "--watchers", "0", "--abandon", "1", "--seed", "5", expect=0)
+        finally:
+            proxy.stop()
+            server.stop()
+        self.assertEqual(proxy.told, 1)
+        browse = r["steps"]["browse"]
+        self.assertEqual(browse["count"], 1000)
+        # About a quarter of the reads were due during the stall; measured from when they were
+        # sent, only the four in flight would have seen it.
+        self.assertGreaterEqual(browse["p99_ms"], 700, browse)
+        self.assertGreaterEqual(browse["max_ms"], 900, browse)
+        self.assertLess(browse["p50_ms"], browse["p99_ms"])
+
+
+if __name__ == "__main__":
+    STAMPEDE = sys.argv[1]
+    unittest.main(argv=[sys.argv[0]] + sys.argv[2:], verbosity=2)
