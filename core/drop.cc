@@ -65,6 +65,8 @@ drop_view drop::view(int64_t now_ms) const {
 void drop::on_supply(std::string_view product_id, const product_supply& s) {
   for (size_t i = 0; i < supply_.size(); ++i)
     if (definition_.product_ids[i] == product_id) supply_[i] = s;
+  uses_unheard_ = 0;  // sent after the takes it heard of: it shows their units
+  uses_unheard_since_ms_ = 0;
 }
 
 void drop::set_status(drop_emit emit, absl::FunctionRef<void(drop_status&)> change) {
@@ -137,6 +139,7 @@ void drop::admission_used(const std::string& user_id, drop_emit emit) {
   drop_ticket next = *t;
   next.used = true;
   emit(drop_ticket_set{id(), std::move(next)});
+  ++uses_unheard_;
 }
 
 void drop::converted(const std::string& user_id, drop_emit emit) {

@@ -143,6 +143,10 @@ class drop {
   drop_draw draw_;
   // Not state.
   std::vector<product_supply> supply_;  // in definition_.product_ids order
+  // First adds since the supply was last heard: it may not show their units yet, so they
+  // still count as unused admissions until it does (or drop_supply_lag_ms_max passed).
+  int64_t uses_unheard_ = 0;
+  int64_t uses_unheard_since_ms_ = 0;
   admission_history admissions_;
   absl::flat_hash_set<std::string> checking_;  // winners whose hold is being checked
   bool resend_grants_ = false;                 // after a restart: picks in flight again

@@ -4,7 +4,6 @@
 
 #include "core/drop.h"
 #include "core/limits.h"
-#include "core/limits.h"
 
 namespace stampede {
 
@@ -79,9 +78,15 @@ int64_t drop::expire_tickets(int64_t now_ms, drop_emit emit) {
 // From the head of the line, as many as the rate bound and the unit bound both allow.
 std::vector<std::string> drop::admit(int64_t now_ms, drop_emit emit) {
   if (!status_.opened || status_.paused || status_.sold_out) return {};
-  int64_t room = std::min(
-      admissions_.room(now_ms, definition_.admit_per_s),
-      admission_room_for_units(supply_, queue_.unused_admissions(), definition_.overbook_permille));
+  // A first add reaches the drop from the user's shard, the supply it changed from the
+  // product's at its next tick: until then the add's units still look available, so the
+  // shopper still counts as holding nothing (else the same units would admit someone else).
+  if (uses_unheard_ > 0 && uses_unheard_since_ms_ == 0) uses_unheard_since_ms_ = now_ms;
+  if (uses_unheard_ > 0 && now_ms - uses_unheard_since_ms_ > limits::drop_supply_lag_ms_max)
+    uses_unheard_ = uses_unheard_since_ms_ = 0;
+  int64_t unused = queue_.unused_admissions() + uses_unheard_;
+  int64_t room = std::min(admissions_.room(now_ms, definition_.admit_per_s),
+                          admission_room_for_units(supply_, unused, definition_.overbook_permille));
   if (room <= 0) return {};
   std::vector<std::string> users = queue_.head(room);
   for (const auto& user : users) {

@@ -109,6 +109,9 @@ inline constexpr int64_t drop_places_max = 4'000'000;
 inline constexpr int64_t drop_ticket_unseen_ttl_ms = 300'000;
 // admit_per_s is counted over any window of this length.
 inline constexpr int64_t drop_admission_window_ms = 1'000;
+// How long a first add the products' supply has not shown yet still counts as an unused
+// admission (the supply normally follows within a tick; this bounds a lost race).
+inline constexpr int64_t drop_supply_lag_ms_max = 1'000;
 // The estimate's admission rate is measured over the last this-many milliseconds.
 inline constexpr int64_t drop_eta_window_ms = 10'000;
 // A watched ticket is pushed at most this often (API.md: once a second), except on

@@ -200,9 +200,8 @@ void ws_hub::availability(const std::string& product_id, int64_t available, int6
 void ws_hub::ticket_changed(const std::string& key, const ticket_view& ticket) {
   auto it = subscribers_.find(key);
   if (it == subscribers_.end()) return;
-  auto text = ws_text(json::object{{"type", "ticket"}, {"ticket", to_json(ticket)}});
-  const std::string coalesce = "q:" + key;
-  for (const auto& s : it->second) s->deliver(text, coalesce);
+  auto text = ws_text(json::object{{"type", "ticket"}, {"ticket", to_json(ticket)}}, "q:" + key);
+  for (const auto& s : it->second) s->deliver(text);
 }
 
 }  // namespace stampede::http

@@ -126,7 +126,9 @@ class Drops(DropCase):
     # ---- the queue ----
 
     def test_five_thousand_early_joiners_are_placed_by_the_hmac_of_the_revealed_seed(self):
-        pid = self.product(on_hand=0)
+        # One unit, one a shopper: one admission after the opening, then none (nothing else
+        # moves the queue), and the drop is not sold out, so later joiners still get in.
+        pid = self.product(on_hand=1, max_per_user=1)
         d = self.drop([pid], opens_in=15)
         did = d["id"]
         self.assertEqual(len(d["seed_sha256"]), 64)
@@ -386,7 +388,7 @@ class Drops(DropCase):
             barrier.wait()
             return c.request("POST", "/v1/orders/%s/payments" % orders[i]["id"], {
                 "method": "card", "amount": orders[i]["total"],
-                "card": {"number": "4242 4242 4242 4242" if i % 2 else "4242424242424242",
+                "card": {"number": "4242424242424242",
                          "exp_month": 12, "exp_year": 2030, "cvc": "123"}})
         results = parallel(list(range(20)), pay, threads=20)
         paid = [r for r in results if r[0] == 201]
