@@ -50,17 +50,30 @@ class mailbox {
 
   int64_t depth() const { return depth_.load(std::memory_order_relaxed); }
 
+  // Simulation only (tests/sim/): every post hands its count to `defer`, to run when the
+  // simulator's scheduler says, instead of counting at once; so the owner can take a
+  // message between its enqueue and its count, the interleaving the wake-up rule is about.
+  // Set before the first post, on the thread that owns the mailbox; production never does.
+  using count_fn = absl::AnyInvocable<void()>;
+  void defer_counts(absl::AnyInvocable<void(count_fn)> defer) { defer_ = std::move(defer); }
+
   // The wake-up rule: does counting n messages onto `before` cross from <= 0 to > 0?
   static constexpr bool wakes(int64_t before, int64_t n) { return before <= 0 && before + n > 0; }
 
  private:
   void counted(int64_t n) {
+    if (defer_) [[unlikely]]
+      return defer_([this, n] { count(n); });
+    count(n);
+  }
+  void count(int64_t n) {
     if (wakes(depth_.fetch_add(n, std::memory_order_seq_cst), n)) wake_();
   }
 
   moodycamel::ConcurrentQueue<Message> queue_;
   alignas(64) std::atomic<int64_t> depth_{0};
   absl::AnyInvocable<void()> wake_;
+  absl::AnyInvocable<void(count_fn)> defer_;  // empty outside the simulator
 };
 
 }  // namespace stampede

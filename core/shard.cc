@@ -70,9 +70,28 @@ shard* shard::current() { return this_thread_shard; }
 // ---------------------------------------------------------------------------------------
 // The loop
 
+// The calling thread is the shard's loop while this lives: run()'s whole life, or one
+// step of the simulator.
+class shard::loop_binding {
+ public:
+  explicit loop_binding(shard& s) : s_(s), was_(this_thread_shard) {
+    this_thread_shard = &s;
+    s.owner_.bind();
+  }
+  ~loop_binding() {
+    s_.owner_.unbind();
+    this_thread_shard = was_;
+  }
+  loop_binding(const loop_binding&) = delete;
+  loop_binding& operator=(const loop_binding&) = delete;
+
+ private:
+  shard& s_;
+  shard* was_;
+};
+
 void shard::run() {
-  this_thread_shard = this;
-  owner_.bind();
+  loop_binding bound(*this);
   auto guard = asio::make_work_guard(io_);
   if (config_.run_timer) arm_timer();
   // Poll (sockets, timers, the mailbox) while work keeps coming; after idle_spin_us with
@@ -94,7 +113,7 @@ void shard::run() {
       if (worked) end_of_pass();
     }
     if (mailbox_.depth() > 0) {
-      drain();
+      drain(batch_.size());
       worked = true;
     }
     if (snapshot_turn_due_) {
@@ -108,21 +127,48 @@ void shard::run() {
       continue;
     }
     if (std::chrono::steady_clock::now() - idle_since < spin) continue;
-    // Dekker-style hand-off with mailbox::post: either we see its message here, or it
-    // sees sleeping_ and posts the wake-up.
-    sleeping_.store(true, std::memory_order_seq_cst);
-    if (mailbox_.depth() > 0) {
-      sleeping_.store(false, std::memory_order_relaxed);
-      continue;
-    }
+    if (!fall_asleep()) continue;
     io_.run_one();
-    sleeping_.store(false, std::memory_order_relaxed);
-    // What that handler recorded or sent goes now, not at the next event.
-    end_of_pass();
+    wake_up();
     idle_since = std::chrono::steady_clock::now();
   }
-  owner_.unbind();
-  this_thread_shard = nullptr;
+}
+
+bool shard::fall_asleep() {
+  // Dekker-style hand-off with mailbox::post: either we see its message here, or it
+  // sees sleeping_ and posts the wake-up.
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (mailbox_.depth() <= 0) return true;
+  sleeping_.store(false, std::memory_order_relaxed);
+  return false;
+}
+
+void shard::wake_up() {
+  sleeping_.store(false, std::memory_order_relaxed);
+  // What the handler that woke us recorded or sent goes now, not at the next event.
+  end_of_pass();
+}
+
+size_t shard::step_drain(size_t messages_max) {
+  STAMPEDE_CHECK(messages_max <= batch_.size());
+  loop_binding bound(*this);
+  return drain(messages_max);
+}
+
+size_t shard::step_poll() {
+  loop_binding bound(*this);
+  size_t n = io_.poll();
+  if (n > 0) end_of_pass();
+  return n;
+}
+
+bool shard::step_fall_asleep() { return fall_asleep(); }
+
+bool shard::step_wake() {
+  loop_binding bound(*this);
+  if (io_.poll_one() == 0) return false;
+  wake_up();
+  return true;
 }
 
 void shard::stop() { io_.stop(); }
@@ -139,14 +185,15 @@ void shard::arm_timer() {
 
 // Handles one batch from the mailbox; run() calls it again while messages remain, between
 // the io_context's other handlers (sockets, timers).
-void shard::drain() {
-  auto [n, more] = mailbox_.take(batch_.data(), batch_.size());
+size_t shard::drain(size_t messages_max) {
+  auto [n, more] = mailbox_.take(batch_.data(), messages_max);
   (void)more;
   for (size_t i = 0; i < n; ++i) {
     std::visit([this](auto& m) { handle(m); }, batch_[i]);
     batch_[i] = message{};
   }
   end_of_pass();
+  return n;
 }
 
 void shard::send(uint32_t to, message&& m) {

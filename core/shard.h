@@ -82,6 +82,22 @@ class shard final : private effect_recorder, private message_sink {
   void run();
   void stop();
 
+  // Simulation (tests/sim/): run() taken apart, so that one thread drives every shard a
+  // step at a time in the order a seeded scheduler picks. run() is made of the same pieces.
+  // Each step binds the shard to the calling thread for its duration, as run() does for its
+  // life. REQUIRES: run() is not running; the caller keeps io() from running out of work.
+  // A pass over at most `messages_max` (<= limits::shard_drain_batch_max) messages of the
+  // inbox; returns how many it took.
+  size_t step_drain(size_t messages_max);
+  // Runs the io_context's ready handlers (a timer's), then ends the pass; how many ran.
+  size_t step_poll();
+  // The hand-off before sleeping: true if the loop now sleeps in the reactor; false if it
+  // saw a counted message first and stays awake.
+  bool step_fall_asleep();
+  // The reactor of a sleeping loop: runs one ready handler (a wake-up, a timer's), after
+  // which the loop is awake; false, still asleep, when none is ready.
+  bool step_wake();
+
   // Any thread.
   void post(message&& m) { mailbox_.post(std::move(m)); }
   mailbox<message>& inbox() { return mailbox_; }
@@ -182,7 +198,10 @@ class shard final : private effect_recorder, private message_sink {
   }
 
   // The loop.
-  void drain();
+  class loop_binding;
+  size_t drain(size_t messages_max);
+  bool fall_asleep();
+  void wake_up();
   void end_of_pass();
   void commit_pass();
   void flush_outgoing(uint32_t to);

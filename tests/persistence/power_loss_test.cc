@@ -10,7 +10,6 @@
 #include <map>
 #include <fstream>
 #include <future>
-#include <mutex>
 #include <random>
 
 #include <boost/asio/thread_pool.hpp>
@@ -21,92 +20,10 @@
 #include "persistence/files.h"
 #include "persistence/recovery.h"
 #include "persistence/wal_writer.h"
+#include "tests/persistence/power_grid.h"
 
 namespace stampede::wal {
 namespace {
-
-enum class loss : int { drop, prefix, garble, zeros };
-const char* name(loss l) {
-  static const char* names[] = {"drop", "prefix", "garble", "zeros"};
-  return names[static_cast<int>(l)];
-}
-
-// The devices of one machine, with one power supply.
-class power_grid {
- public:
-  power_grid(int devices, int cut_at_sync, loss mode, unsigned seed)
-      : devices_(static_cast<size_t>(devices)), cut_at_(cut_at_sync), mode_(mode), rng_(seed) {}
-
-  bool append(int d, std::string_view bytes) {
-    std::lock_guard lock(mu_);
-    if (cut_) return false;
-    devices_[static_cast<size_t>(d)].written.append(bytes);
-    return true;
-  }
-  bool sync(int d) {
-    std::lock_guard lock(mu_);
-    if (cut_) return false;
-    if (++syncs_ == cut_at_) {
-      for (auto& dev : devices_) dev.image = dev.synced + mangled(dev.written);
-      cut_ = true;
-      return false;
-    }
-    auto& dev = devices_[static_cast<size_t>(d)];
-    dev.synced += dev.written;
-    dev.written.clear();
-    return true;
-  }
-  bool cut() {
-    std::lock_guard lock(mu_);
-    return cut_;
-  }
-  // What a device holds after the cut (or, if the power never went, what it synced).
-  std::string image(int d) {
-    std::lock_guard lock(mu_);
-    const auto& dev = devices_[static_cast<size_t>(d)];
-    return cut_ ? dev.image : dev.synced;
-  }
-
- private:
-  std::string mangled(const std::string& unsynced) {
-    std::string out = unsynced;
-    switch (mode_) {
-      case loss::drop:
-        return "";
-      case loss::prefix:
-        return out.substr(0, out.empty() ? 0 : rng_() % out.size());
-      case loss::garble:
-        for (auto& c : out)
-          if (rng_() % 4 == 0) c = static_cast<char>(rng_());
-        return out;
-      case loss::zeros:
-        return std::string(out.size(), '\0');
-    }
-    return out;
-  }
-
-  struct device_state {
-    std::string synced, written, image;
-  };
-  std::mutex mu_;
-  std::vector<device_state> devices_;
-  int syncs_ = 0;
-  const int cut_at_;
-  const loss mode_;
-  std::mt19937 rng_;
-  bool cut_ = false;
-};
-
-class grid_device final : public log_device {
- public:
-  grid_device(power_grid& grid, int index) : grid_(grid), index_(index) {}
-  bool append(std::string_view bytes) override { return grid_.append(index_, bytes); }
-  bool sync() override { return grid_.sync(index_); }
-
- private:
-  power_grid& grid_;
-  int index_;
-};
 
 constexpr int shards = 2;
 const std::vector<std::string> products{"p0", "p1", "p2"};
