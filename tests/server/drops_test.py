@@ -239,66 +239,6 @@ class Drops(DropCase):
         self.assertEqual(self.add(ac, pid, token)[0], 200)
         self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + pid)[2]["reserved"], 1)
 
-    # ---- races ----
-
-    def test_shoppers_racing_for_admissions_never_take_more_than_the_units(self):
-        """60 shoppers from 8 threads join, poll and add with their tokens; overbook lets
-        three times the units in, so the admitted race for them. Never more holds or orders
-        than units, and reserved + committed <= on_hand at every sample."""
-        units = 5
-        pid = self.product(on_hand=units, max_per_user=1)
-        did = self.drop([pid], opens_in=1, admit_per_s=1000, overbook=2, admission_ttl=30)["id"]
-        users = [self.unique("racer") for _ in range(60)]
-        port = self.server.port
-        stop = threading.Event()
-        samples = []
-
-        def sample():
-            admin = Client(port, self.admin_token)
-            try:
-                while not stop.is_set():
-                    p = admin.request("GET", "/v1/admin/products/" + pid)[2]
-                    samples.append((p["reserved"], p["committed"], p["on_hand"]))
-            finally:
-                admin.close()
-        sampler = threading.Thread(target=sample)
-        sampler.start()
-        clients = [Client(port) for _ in range(8)]
-        try:
-            parallel(users, lambda k, u: self.assertEqual(clients[k].request(
-                "POST", "/v1/drops/%s/queue" % did, token=make_token(u))[0], 201))
-
-            def race(k, u):
-                c, tok = clients[k], make_token(u)
-                deadline = time.time() + 10
-                while time.time() < deadline:
-                    t = c.request("GET", "/v1/drops/%s/queue/me" % did, token=tok)[2]
-                    if t["state"] != "waiting":
-                        break
-                    time.sleep(0.05)
-                if t["state"] != "admitted":
-                    return (t["state"], None)
-                status = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1}, token=tok,
-                                   headers={"Stampede-Admission": t["admission_token"]})[0]
-                return ("admitted", status)
-            results = parallel(users, race)
-        finally:
-            stop.set()
-            sampler.join()
-            for c in clients:
-                c.close()
-        admitted = [r for r in results if r[0] == "admitted"]
-        held = [r for r in admitted if r[1] == 200]
-        self.assertGreater(len(admitted), units, results)  # overbook: they really raced
-        self.assertEqual(len(held), units, results)
-        self.assertTrue(all(r[1] in (200, 409) for r in admitted), results)
-        self.assertTrue(samples)
-        for reserved, committed, on_hand in samples:
-            self.assertLessEqual(reserved + committed, on_hand, samples)
-        p = self.admin.request("GET", "/v1/admin/products/" + pid)[2]
-        self.assertEqual((p["reserved"], p["committed"]), (units, 0), p)
-
-
     # ---- waitlists ----
 
     def test_units_that_come_back_are_offered_to_the_waitlist_in_order(self):
@@ -458,6 +398,68 @@ class Drops(DropCase):
         text = self.anon.request("GET", "/metrics")[2]
         self.assertRegex(text, r'stampede_drop_queue_depth\{drop="[^"]+"\} \d+')
         self.assertRegex(text, r"stampede_drop_admissions_total \d+")
+
+
+class DropRaces(DropCase):
+    """Holds outlive the race (60 s), so every unit taken stays taken while it runs."""
+    server_args = ("--shards", "2", "--hold-ttl", "60", "--rate-limit", "0")
+
+    def test_shoppers_racing_for_admissions_never_take_more_than_the_units(self):
+        """60 shoppers from 8 threads join, poll and add with their tokens; overbook lets
+        three times the units in, so the admitted race for them. Never more holds or orders
+        than units, and reserved + committed <= on_hand at every sample."""
+        units = 5
+        pid = self.product(on_hand=units, max_per_user=1)
+        did = self.drop([pid], opens_in=1, admit_per_s=1000, overbook=2, admission_ttl=30)["id"]
+        users = [self.unique("racer") for _ in range(60)]
+        port = self.server.port
+        stop = threading.Event()
+        samples = []
+
+        def sample():
+            admin = Client(port, self.admin_token)
+            try:
+                while not stop.is_set():
+                    p = admin.request("GET", "/v1/admin/products/" + pid)[2]
+                    samples.append((p["reserved"], p["committed"], p["on_hand"]))
+            finally:
+                admin.close()
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        clients = [Client(port) for _ in range(8)]
+        try:
+            parallel(users, lambda k, u: self.assertEqual(clients[k].request(
+                "POST", "/v1/drops/%s/queue" % did, token=make_token(u))[0], 201))
+
+            def race(k, u):
+                c, tok = clients[k], make_token(u)
+                deadline = time.time() + 10
+                while time.time() < deadline:
+                    t = c.request("GET", "/v1/drops/%s/queue/me" % did, token=tok)[2]
+                    if t["state"] != "waiting":
+                        break
+                    time.sleep(0.05)
+                if t["state"] != "admitted":
+                    return (t["state"], None)
+                status = c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1}, token=tok,
+                                   headers={"Stampede-Admission": t["admission_token"]})[0]
+                return ("admitted", status)
+            results = parallel(users, race)
+        finally:
+            stop.set()
+            sampler.join()
+            for c in clients:
+                c.close()
+        admitted = [r for r in results if r[0] == "admitted"]
+        held = [r for r in admitted if r[1] == 200]
+        self.assertGreater(len(admitted), units, results)  # overbook: they really raced
+        self.assertEqual(len(held), units, results)
+        self.assertTrue(all(r[1] in (200, 409) for r in admitted), results)
+        self.assertTrue(samples)
+        for reserved, committed, on_hand in samples:
+            self.assertLessEqual(reserved + committed, on_hand, samples)
+        p = self.admin.request("GET", "/v1/admin/products/" + pid)[2]
+        self.assertEqual((p["reserved"], p["committed"]), (units, 0), p)
 
 
 class Draws(DropCase):
@@ -639,5 +641,5 @@ class DropsRestart(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    Drops.binary = Draws.binary = DropsRestart.binary = sys.argv.pop(1)
+    Drops.binary = DropRaces.binary = Draws.binary = DropsRestart.binary = sys.argv.pop(1)
     unittest.main()
