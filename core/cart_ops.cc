@@ -9,7 +9,8 @@ namespace {
 
 // Adding to a line, or setting it to a quantity.
 enum class line_change : uint8_t { add, set };
-using line_done = absl::AnyInvocable<void(user_turn, result<cart_view>)>;
+// The line's new cart (or why not), and the stock the change freed.
+using line_done = absl::AnyInvocable<void(user_turn, result<cart_view>, std::vector<stock_move>)>;
 
 // Held units per product of a cart.
 absl::flat_hash_map<std::string, int64_t> held_units(const cart& c) {
@@ -23,29 +24,33 @@ void renew_holds(const shard& s, cart& c) {
   c.held_until_ms = c.any_held() ? s.now_ms() + s.config().hold_ttl_ms : 0;
 }
 
-// Records the cart `next` in place of the user's, then releases the units the old cart
-// held and `next` does not, once the record is durable: a release must never outlive a
-// crash that loses the change that caused it.
-void replace_cart(shard& s, user_record& u, cart next) {
+// Records the cart `next` in place of the user's and returns the releases of the units the
+// old cart held and `next` does not (for shard::free_stock: never before the record is
+// durable, or a crash could lose the change and keep the release).
+[[nodiscard]] std::vector<stock_move> replace_cart(shard& s, user_record& u, cart next) {
   auto was = held_units(u.basket);
   s.record(cart_replaced{u.id, std::move(next)});
   auto now = held_units(u.basket);
-  std::vector<std::pair<std::string, int64_t>> freed;
+  std::vector<stock_move> freed;
   for (auto& [product_id, units] : was) {
     auto it = now.find(product_id);
     int64_t still = it == now.end() ? 0 : it->second;
-    if (units > still) freed.emplace_back(product_id, units - still);
+    if (units > still) freed.push_back(stock_move{stock_move::kind::release, product_id, units - still});
   }
-  if (freed.empty()) return;
-  s.when_durable([&s, freed = std::move(freed)] {
-    for (const auto& [product_id, units] : freed)
-      s.exchange().move(stock_move::kind::release, product_id, units);
-  });
+  return freed;
 }
 
-void answer_cart(shard& s, const user_record& u, reply<cart_view> done) {
-  s.when_answerable([view = view_of(u.basket), done = std::move(done)]() mutable {
-    done(std::move(view));
+// Answers with the cart once it is durable and the stock it freed is back on the products'
+// shards; the user's turn (their next request, a read of the product after this answer)
+// waits as long, so nobody who saw the answer can see the units still held.
+void answer_after(shard& s, user_turn turn, cart_view view, std::vector<stock_move> freed,
+                  absl::AnyInvocable<void(cart_view)> answer) {
+  auto send = [view = std::move(view), answer = std::move(answer)]() mutable {
+    answer(std::move(view));
+  };
+  if (freed.empty()) return s.when_answerable(std::move(send));
+  s.free_stock(std::move(freed), [turn = std::move(turn), send = std::move(send)]() mutable {
+    send();
   });
 }
 
@@ -59,9 +64,9 @@ void shrink_line(shard& s, user_turn turn, const std::string& product_id, int64_
     next.find(product_id)->quantity = target;
   }
   renew_holds(s, next);
-  replace_cart(s, turn.user(), std::move(next));
+  auto freed = replace_cart(s, turn.user(), std::move(next));
   cart_view view = view_of(turn->basket);
-  done(std::move(turn), std::move(view));
+  done(std::move(turn), std::move(view), std::move(freed));
 }
 
 // A line gets more units: the product's shard grants them (or refuses) first.
@@ -75,12 +80,13 @@ void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
                 turn->units_already(product_id)};
   ask.pass = pass;
   int64_t already = ask.already;
-  auto granted = [&s, turn = std::move(turn), product_id, target, already, pass,
+  int64_t taking = ask.units;
+  auto granted = [&s, turn = std::move(turn), product_id, target, already, taking, pass,
                   done = std::move(done)](std::vector<stock_answer> answers) mutable {
     const stock_answer& a = answers[0];
     if (a.refused) {
       error refused = stock_refusal(*a.refused, product_id, a, already);
-      return done(std::move(turn), std::move(refused));
+      return done(std::move(turn), std::move(refused), {});
     }
     cart next = turn->basket;
     cart_line* l = next.find(product_id);
@@ -90,10 +96,14 @@ void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
     l->quantity = target;
     l->held = true;
     renew_holds(s, next);
-    s.record(cart_replaced{turn->id, std::move(next)});
+    if (!s.try_record(cart_replaced{turn->id, std::move(next)})) {
+      // Never recorded: the units go back at once.
+      s.exchange().move(stock_move::kind::release, product_id, taking);
+      return done(std::move(turn), too_large_to_store(), {});
+    }
     drop_user_ops::admission_taken(s, turn->id, pass);
     cart_view view = view_of(turn->basket);
-    done(std::move(turn), std::move(view));
+    done(std::move(turn), std::move(view), {});
   };
   s.exchange().ask({std::move(ask)}, s.now_ms(), std::move(granted));
 }
@@ -102,19 +112,21 @@ void change_line(shard& s, user_turn turn, std::string product_id, int64_t quant
                  line_change how, const take_pass& pass, line_done done) {
   const cart_line* line = turn->basket.find(product_id);
   if (how == line_change::set && !line)
-    return done(std::move(turn), make_error(error_code::not_found, "no such cart line"));
+    return done(std::move(turn), make_error(error_code::not_found, "no such cart line"), {});
   if (!line && turn->basket.lines.size() >= limits::cart_lines_max) {
     return done(std::move(turn),
                 make_error(error_code::invalid_request, "a cart holds at most " +
                                                             std::to_string(limits::cart_lines_max) +
-                                                            " lines"));
+                                                            " lines"),
+                {});
   }
   int64_t current = line ? line->quantity : 0;
   int64_t target = how == line_change::add ? current + quantity : quantity;
   if (target > limits::quantity_max) {
     return done(std::move(turn),
                 field_error("quantity", "a cart line holds at most " +
-                                            std::to_string(limits::quantity_max) + " units"));
+                                            std::to_string(limits::quantity_max) + " units"),
+                {});
   }
   if (target <= current) return shrink_line(s, std::move(turn), product_id, target, std::move(done));
   grow_line(s, std::move(turn), std::move(product_id), target, pass, std::move(done));
@@ -146,12 +158,13 @@ void add_item(shard& s, const std::string& user_id, std::string product_id, int6
       if (answered_from(s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
     }
     auto finished = [&s, scope = std::move(scope), done = std::move(done)](
-                        user_turn turn, result<cart_view> r) mutable {
+                        user_turn turn, result<cart_view> r, std::vector<stock_move> freed) mutable {
       if (!r.ok()) return done(std::move(r).err());
-      if (scope) s.record(stored_answer_effect(turn->id, *scope, s.now_ms(), r.value()));
-      s.when_answerable([view = std::move(r).value(), done = std::move(done)]() mutable {
-        done(idempotent<cart_view>{std::move(view), false});
-      });
+      if (scope) s.record(kept_cart_now(turn->id, *scope, s.now_ms()));
+      answer_after(s, std::move(turn), std::move(r).value(), std::move(freed),
+                   [done = std::move(done)](cart_view view) mutable {
+                     done(idempotent<cart_view>{std::move(view), false});
+                   });
     };
     take_pass pass = drop_user_ops::pass_of(s, turn->id, admission);
     change_line(s, std::move(turn), product_id, quantity, line_change::add, pass,
@@ -167,11 +180,11 @@ void set_item(shard& s, const std::string& user_id, std::string product_id, int6
   s.users().with_user(user_id, caller::customer, std::move(done),
                       [&s, product_id = std::move(product_id), quantity,
                        admission = std::move(admission)](user_turn turn, auto done) mutable {
-    auto finished = [&s, done = std::move(done)](user_turn, result<cart_view> r) mutable {
+    auto finished = [&s, done = std::move(done)](user_turn turn, result<cart_view> r,
+                                                 std::vector<stock_move> freed) mutable {
       if (!r.ok()) return done(std::move(r).err());
-      s.when_answerable([view = std::move(r).value(), done = std::move(done)]() mutable {
-        done(std::move(view));
-      });
+      answer_after(s, std::move(turn), std::move(r).value(), std::move(freed),
+                   [done = std::move(done)](cart_view view) mutable { done(std::move(view)); });
     };
     take_pass pass = drop_user_ops::pass_of(s, turn->id, admission);
     change_line(s, std::move(turn), product_id, quantity, line_change::set, pass,
@@ -187,8 +200,11 @@ void remove_item(shard& s, const std::string& user_id, std::string product_id,
 void clear_cart(shard& s, const std::string& user_id, reply<cart_view> done) {
   s.users().with_user(user_id, caller::customer, std::move(done),
                       [&s](user_turn turn, reply<cart_view> done) {
-    if (!turn->basket.lines.empty()) replace_cart(s, turn.user(), cart{});
-    answer_cart(s, turn.user(), std::move(done));
+    std::vector<stock_move> freed;
+    if (!turn->basket.lines.empty()) freed = replace_cart(s, turn.user(), cart{});
+    cart_view view = view_of(turn->basket);
+    answer_after(s, std::move(turn), std::move(view), std::move(freed),
+                 [done = std::move(done)](cart_view view) mutable { done(std::move(view)); });
   });
 }
 
@@ -200,7 +216,9 @@ void lapse_holds_due(shard& s, int64_t now_ms) {
       cart next = c;
       for (auto& l : next.lines) l.held = false;
       next.held_until_ms = 0;
-      replace_cart(s, turn.user(), std::move(next));
+      // The user's next request (a read of the cart) waits until the units are back.
+      auto freed = replace_cart(s, turn.user(), std::move(next));
+      s.free_stock(std::move(freed), [turn = std::move(turn)] {});
     });
   }
 }

@@ -343,4 +343,13 @@ void catalog::uncommit(std::string_view id, int64_t quantity) {
   ++p->version;
 }
 
+bool catalog::set_account_limits(std::string_view id, int64_t max_per_address,
+                                 int64_t max_per_card) {
+  product* p = find_mutable(id);
+  if (!p) return false;
+  p->max_per_address = max_per_address;
+  p->max_per_card = max_per_card;
+  return true;
+}
+
 }  // namespace stampede

@@ -70,6 +70,7 @@ struct product_create {
   std::optional<int64_t> sale_ends_at_ms;
   int64_t max_per_address = 0;
   int64_t max_per_card = 0;
+  bool operator==(const product_create&) const = default;
 };
 
 // The body of PATCH /v1/admin/products/{id}: only the fields present change.
@@ -86,6 +87,7 @@ struct product_patch {
   std::optional<bool> active;
   std::optional<int64_t> max_per_address;
   std::optional<int64_t> max_per_card;
+  bool operator==(const product_patch&) const = default;
 };
 
 // Field checks shared by create and patch; the first bad field answers invalid_request.
@@ -168,6 +170,8 @@ class catalog {
   std::string check_counts() const;
 
   const product* find(std::string_view id) const;
+  // Sets a product's limits across accounts (product_limits_set); false: no such product.
+  bool set_account_limits(std::string_view id, int64_t max_per_address, int64_t max_per_card);
   size_t size() const { return products_.size(); }
   // Units held by carts and in live orders, over this catalog's products.
   int64_t reserved_total() const { return reserved_total_; }

@@ -25,6 +25,8 @@ std::pair<unit_kind, const std::string*> unit_of(const effect& e) {
         } else if constexpr (std::is_same_v<T, webhook_event_queued> ||
                              std::is_same_v<T, webhook_event_done>) {
           return {unit_kind::outbox, nullptr};
+        } else if constexpr (std::is_same_v<T, email_queued> || std::is_same_v<T, email_done>) {
+          return {unit_kind::mail, nullptr};
         } else if constexpr (std::is_same_v<T, order_placed> || std::is_same_v<T, order_updated>) {
           return {unit_kind::user, &x.value.user_id};
         } else if constexpr (std::is_same_v<T, drop_created>) {
@@ -33,7 +35,8 @@ std::pair<unit_kind, const std::string*> unit_of(const effect& e) {
                              std::is_same_v<T, drop_ticket_removed> || std::is_same_v<T, drop_entry_set>) {
           return {unit_kind::drop, &x.drop_id};
         } else if constexpr (std::is_same_v<T, waitlist_entry_set> ||
-                             std::is_same_v<T, waitlist_entry_removed>) {
+                             std::is_same_v<T, waitlist_entry_removed> ||
+                             std::is_same_v<T, product_limits_set>) {
           return {unit_kind::product, &x.product_id};  // a waitlist goes with its product
         } else {
           return {unit_kind::user, &x.user_id};
@@ -54,6 +57,8 @@ bool* change_tracker::whole_unit_flag(round& r, unit_kind kind) {
       return &r.webhooks;
     case unit_kind::outbox:
       return &r.outbox;
+    case unit_kind::mail:
+      return &r.mail;
     default:
       return nullptr;
   }
@@ -93,6 +98,9 @@ void change_tracker::note(const effect& e, capture_fn capture) {
     case unit_kind::outbox:
       outbox_ = true;
       break;
+    case unit_kind::mail:
+      mail_ = true;
+      break;
     case unit_kind::product:
       products_.insert(*id);
       break;
@@ -109,7 +117,7 @@ void change_tracker::forget() {
   users_.clear();
   products_.clear();
   drops_.clear();
-  shipping_ = webhooks_ = outbox_ = false;
+  shipping_ = webhooks_ = outbox_ = mail_ = false;
 }
 
 bool change_tracker::begin(snapshot_sink* sink) {
@@ -133,12 +141,14 @@ void change_tracker::start(uint64_t lsn) {
   r.shipping = std::exchange(shipping_, false);
   r.webhooks = std::exchange(webhooks_, false);
   r.outbox = std::exchange(outbox_, false);
+  r.mail = std::exchange(mail_, false);
 }
 
 bool change_tracker::step(uint32_t shard, size_t budget, capture_fn capture) {
   STAMPEDE_CHECK(started());
   round& r = *run_;
-  for (unit_kind kind : {unit_kind::shipping, unit_kind::webhooks, unit_kind::outbox}) {
+  for (unit_kind kind :
+       {unit_kind::shipping, unit_kind::webhooks, unit_kind::outbox, unit_kind::mail}) {
     if (std::exchange(*whole_unit_flag(r, kind), false)) r.chunk.push_back(capture(kind, no_id));
   }
   std::string key;

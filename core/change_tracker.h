@@ -3,8 +3,8 @@
 // changed before it, a bounded chunk per turn of the shard's loop; a unit about to change
 // before the round took it is taken first (copy-on-write), so the round is the state right
 // after that position. Units: a product (with its waitlist), a user with everything of
-// theirs, a drop, the shipping methods, the webhook registrations, the webhook outbox
-// (snapshot_unit in effect.h).
+// theirs, a drop, the shipping methods, the webhook registrations, the webhook outbox,
+// the email outbox (snapshot_unit in effect.h).
 // Shard-local: only the owning shard's thread touches a change_tracker.
 #pragma once
 
@@ -28,6 +28,7 @@ enum class unit_kind : char {
   webhooks = 'w',
   outbox = 'x',
   drop = 'd',  // a drop with its tickets and entries
+  mail = 'm',  // the email outbox
 };
 
 class change_tracker {
@@ -68,6 +69,7 @@ class change_tracker {
     bool shipping = false;
     bool webhooks = false;
     bool outbox = false;
+    bool mail = false;
     std::vector<snapshot_unit> chunk;
   };
   bool* whole_unit_flag(round& r, unit_kind kind);
@@ -79,6 +81,7 @@ class change_tracker {
   bool shipping_ = false;
   bool webhooks_ = false;
   bool outbox_ = false;
+  bool mail_ = false;
   std::unique_ptr<round> run_;
 };
 

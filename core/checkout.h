@@ -18,6 +18,7 @@ struct checkout_request {
   std::string shipping_address_id;
   std::string billing_address_id;  // empty: same as shipping
   std::string shipping_method;
+  std::string email;  // the order's email address, valid or "" (server/ checks it)
 };
 
 // One line a preview finds wrong (out_of_stock with what is left, sale_*, limit_exceeded).

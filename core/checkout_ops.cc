@@ -142,22 +142,6 @@ order build_order(std::string id, const user_record& u, const std::vector<stock_
   return o;
 }
 
-// The commit point: the order is recorded and the cart emptied in one effect; the holds
-// become committed stock on the products' shards.
-void commit(shard& s, user_turn turn, order o, const std::optional<idempotency_scope>& scope,
-            reply<idempotent<order>> done) {
-  std::string id = o.id;
-  s.record(order_placed{std::move(o)});
-  const order& stored = *s.orders().find(id);
-  for (const auto& item : stored.items)
-    s.exchange().move(stock_move::kind::commit, item.product_id, item.quantity);
-  events::notify(s, turn.user(), stored, "order.created");
-  if (scope) s.record(stored_answer_effect(turn->id, *scope, s.now_ms(), stored));
-  s.when_answerable([answer = stored, done = std::move(done)]() mutable {
-    done(idempotent<order>{std::move(answer), false});
-  });
-}
-
 // Gives back what a refused attempt took and counted; it was never recorded, so no need
 // to wait.
 void give_back(shard& s, const user_record& u, const std::vector<stock_answer>& answers,
@@ -170,6 +154,27 @@ void give_back(shard& s, const user_record& u, const std::vector<stock_answer>& 
       s.exchange().release_limit(lines[i].product_id, limit_scope::address, address,
                                  lines[i].quantity);
   }
+}
+
+// The commit point: the order is recorded and the cart emptied in one effect; the holds
+// become committed stock on the products' shards.
+void commit(shard& s, user_turn turn, order o, const std::vector<stock_answer>& answers,
+            const std::optional<idempotency_scope>& scope, reply<idempotent<order>> done) {
+  std::string id = o.id;
+  std::string address = address_key(o.shipping_address);
+  if (!s.try_record(order_placed{std::move(o)})) {
+    give_back(s, turn.user(), answers, address);
+    return done(too_large_to_store());
+  }
+  drop_user_ops::tell_conversions(s, turn->id, answers);
+  const order& stored = *s.orders().find(id);
+  for (const auto& item : stored.items)
+    s.exchange().move(stock_move::kind::commit, item.product_id, item.quantity);
+  events::notify(s, turn.user(), stored, "order.created");
+  if (scope) s.record(kept_answer(turn->id, *scope, s.now_ms(), stored));
+  s.when_answerable([answer = stored, done = std::move(done)]() mutable {
+    done(idempotent<order>{std::move(answer), false});
+  });
 }
 
 }  // namespace
@@ -206,7 +211,7 @@ void place_order(shard& s, const std::string& user_id, checkout_request req,
     auto asks = asks_for(turn.user(), /*take=*/true, in->ship);
     s.exchange().ask(std::move(asks), s.now_ms(),
                      [&s, turn = std::move(turn), in = std::move(in).value(),
-                      scope = std::move(scope),
+                      scope = std::move(scope), email = std::move(req.email),
                       done = std::move(done)](std::vector<stock_answer> answers) mutable {
       if (auto refused = stock_refusal_of(turn.user(), answers)) {
         give_back(s, turn.user(), answers, address_key(*in.ship));
@@ -214,8 +219,8 @@ void place_order(shard& s, const std::string& user_id, checkout_request req,
       }
       order o = build_order(s.next_id("ord_", turn->id), turn.user(), answers, in, s.now_ms(),
                             s.config().payment_ttl_ms);
-      drop_user_ops::tell_conversions(s, turn->id, answers);
-      commit(s, std::move(turn), std::move(o), scope, std::move(done));
+      o.email = std::move(email);
+      commit(s, std::move(turn), std::move(o), answers, scope, std::move(done));
     });
   });
 }

@@ -90,6 +90,19 @@ std::vector<std::string> counted_cards(const order& o) {
   return out;
 }
 
+void set_card_fingerprint(order& o, std::string_view payment_id, const std::string& fingerprint) {
+  for (auto& p : o.payments)
+    if (p.id == payment_id) p.card_fingerprint = fingerprint;
+}
+
+void keep_card_fingerprints(const order& before, order& after) {
+  for (const auto& p : before.payments)
+    if (!p.card_fingerprint.empty()) {
+      for (auto& q : after.payments)
+        if (q.id == p.id && q.card_fingerprint.empty()) q.card_fingerprint = p.card_fingerprint;
+    }
+}
+
 int64_t account_counts::units(std::string_view product_id, std::string_view key) const {
   auto it = units_.find(composite(product_id, key));
   return it == units_.end() ? 0 : it->second;

@@ -47,6 +47,12 @@ struct limit_breach {
 // payments, while the order is not canceled.
 std::vector<std::string> counted_cards(const order& o);
 
+// A payment's fingerprint is logged beside the order (card_fingerprint_set, drop_effects.h),
+// since the order's encoding predates it: set it on the payment named, and carry the
+// fingerprints of `before`'s payments over to `after` where it lacks them (a replayed update).
+void set_card_fingerprint(order& o, std::string_view payment_id, const std::string& fingerprint);
+void keep_card_fingerprints(const order& before, order& after);
+
 // Units of a product in orders that are not canceled, per address or card key.
 class account_counts {
  public:

@@ -62,8 +62,10 @@ engine::engine(engine_config config)
   sc.run_timer = config.run_timers;
   sc.user_requests_per_s = config.user_requests_per_s;
   sc.answer_before_durable = config.answer_before_durable;
+  sc.email = config.email;
   sc.snapshot_units_per_turn = config.snapshot_units_per_turn;
   sc.secret = config.secret;
+  sc.writes = config.writes;
   for (uint32_t i = 0; i < routes_.shard_count(); ++i) {
     shards_.push_back(std::make_unique<shard>(i, routes_, *clock_, sc));
     peers_.push_back(&shards_.back()->inbox());
@@ -115,6 +117,8 @@ webhook_outbox& engine::webhook_outbox_at(uint32_t i) {
   return shards_[i]->outbox_handle();
 }
 
+email_outbox& engine::email_outbox_at(uint32_t i) { return shards_[i]->mail_handle(); }
+
 void engine::set_live_sink(uint32_t i, live_sink* sink) {
   if (threads_.empty()) return shards_[i]->set_live_sink(sink);
   STAMPEDE_CHECK(shard::current() != shards_[i].get());
@@ -137,10 +141,26 @@ void engine::on_shard(uint32_t i, F&& fn) {
 
 template <class Op, class Done, class... Args>
 void engine::run_on(uint32_t i, admission a, Op op, Done done, Args... args) {
-  if (a == admission::write && !admitted(i)) return done(overloaded());
-  on_shard(i, [op, done = std::move(done), ... args = std::move(args)](shard& s) mutable {
-    op(s, std::move(args)..., std::move(done));
-  });
+  if (a == admission::read) {
+    return on_shard(i, [op, done = std::move(done), ... args = std::move(args)](shard& s) mutable {
+      op(s, std::move(args)..., std::move(done));
+    });
+  }
+  shard& target = *shards_[i];
+  const int64_t now = steady_now_ns();
+  if (!admitted(i) || !target.writes_gate().admit(now)) {
+    target.writes_shed_at_gate().fetch_add(1, std::memory_order_relaxed);
+    return done(overloaded());
+  }
+  auto gone = done.gone();
+  // Queued even on the caller's own shard, so that this pass's reads go first; runs on
+  // the target's thread.
+  target.post_write(write_task{
+      [&target, op, done = std::move(done), ... args = std::move(args)](bool run) mutable {
+        if (!run) return done(overloaded());
+        op(target, std::move(args)..., std::move(done));
+      },
+      now, target.writes_gate().deadline_ns(now), std::move(gone)});
 }
 
 template <class Part, class PartFn, class MergeFn>

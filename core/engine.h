@@ -4,8 +4,11 @@
 // its result to the `reply` on the executor the caller named.
 //
 // Thread-safety: every method may be called from any thread once start() returned.
-// Admission control: a mutating call whose shard inbox is past
-// limits::shard_inbox_admission_max answers `overloaded` at once and changes nothing.
+// Admission control: a client's change waits in its shard's write queue, behind the reads,
+// and answers `overloaded` without changing anything when it would wait too long (refused
+// at once by the shard's write_gate), reached the front past its deadline, or its client
+// left (the reply's watch()); also when the shard's inbox is past
+// limits::shard_inbox_admission_max. Reads are never shed.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +43,7 @@ namespace stampede {
 
 class shard;
 class webhook_outbox;
+class email_outbox;
 
 struct engine_config {
   uint32_t shards = 0;  // 0: one per core
@@ -52,9 +56,11 @@ struct engine_config {
   int64_t inbox_admission_max = limits::shard_inbox_admission_max;
   std::string data_dir;               // empty: in memory only (tests, the demo)
   bool answer_before_durable = false;  // --durability async
+  bool email = false;  // --smtp-url: orders with an address get their notifications as email
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;
   // Keys drops' admission tokens and card fingerprints (the server passes its JWT secret).
   std::string secret = "stampede-dev-secret";
+  write_gate_config writes;  // admission of client writes by queueing time (core/write_gate.h)
 };
 
 // Recovery opens the write-ahead logs; the engine itself knows only effect_log. This is
@@ -93,6 +99,8 @@ class engine {
   // Shard i's webhook outbox, for its deliverer: shard-local, use it only from handlers
   // running on io(i).
   webhook_outbox& webhook_outbox_at(uint32_t i);
+  // Shard i's email outbox, for its deliverer (server/email/deliverer.h): as above.
+  email_outbox& email_outbox_at(uint32_t i);
   // For persistence/ (recovery, snapshots) and tests: the shard itself (core/shard.h).
   shard& shard_at(uint32_t i) { return *shards_[i]; }
 
@@ -200,8 +208,8 @@ class engine {
   // whose state lives on its connection's own shard), else as a message.
   template <class F>
   void on_shard(uint32_t i, F&& fn);
-  // Runs op(shard, args..., done) on shard i; a write past the admission bound answers
-  // `overloaded` at once instead.
+  // Runs op(shard, args..., done) on shard i: a read at once (or as a message), a write
+  // through the shard's write queue; a write the gate refuses answers `overloaded` at once.
   template <class Op, class Done, class... Args>
   void run_on(uint32_t i, admission a, Op op, Done done, Args... args);
   bool admitted(uint32_t i) const;

@@ -20,6 +20,7 @@ std::string_view to_string(error_code code) {
     case error_code::amount_mismatch: return "amount_mismatch";
     case error_code::rate_limited: return "rate_limited";
     case error_code::overloaded: return "overloaded";
+    case error_code::not_primary: return "not_primary";
     case error_code::io_error: return "io_error";
     case error_code::corruption: return "corruption";
     case error_code::not_admitted: return "not_admitted";

@@ -3,7 +3,6 @@
 // status and the API's error code in one table. Thread-safety: plain values.
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -11,6 +10,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "core/check.h"
 
 namespace stampede {
 
@@ -31,6 +32,7 @@ enum class error_code : uint8_t {
   amount_mismatch,
   rate_limited,
   overloaded,
+  not_primary,  // a standby or replica, or a deposed primary (replication)
   io_error,
   corruption,
   not_admitted,  // a drop's product without a valid admission (403)
@@ -59,6 +61,7 @@ struct error_details {
   std::optional<std::string> scope;  // limit_exceeded: "user", "address" or "card"
   std::optional<int64_t> limit;      // limit_exceeded by address or card: the product's limit
   std::vector<shortage> items;       // every short line, for out_of_stock at checkout
+  std::optional<int64_t> retry_after_s;  // when a refusal ends, if not at once (Retry-After)
   bool operator==(const error_details&) const = default;
 };
 
@@ -79,6 +82,13 @@ inline error field_error(std::string field, std::string message) {
   return make_error(error_code::invalid_request, std::move(message), std::move(d));
 }
 
+// A change the log cannot hold in one record (wal_format's record_payload_max): refused
+// before anything is applied or acknowledged.
+inline error too_large_to_store() {
+  return make_error(error_code::invalid_request,
+                    "this change is too large to store (a log record holds at most 16 MiB)");
+}
+
 // A value or an error. Constructible from either; [[nodiscard]] so that a result is
 // never dropped on the floor.
 template <class T>
@@ -90,30 +100,31 @@ class [[nodiscard]] result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  // REQUIRES: ok()
+  // REQUIRES: ok(). Checked in every build: reading the value of an error is a programmer
+  // error that must stop the process, not read garbage (std::get would throw instead).
   T& value() & {
-    assert(ok());
-    return std::get<0>(v_);
+    STAMPEDE_CHECK(ok());
+    return *std::get_if<0>(&v_);
   }
   const T& value() const& {
-    assert(ok());
-    return std::get<0>(v_);
+    STAMPEDE_CHECK(ok());
+    return *std::get_if<0>(&v_);
   }
   T&& value() && {
-    assert(ok());
-    return std::get<0>(std::move(v_));
+    STAMPEDE_CHECK(ok());
+    return std::move(*std::get_if<0>(&v_));
   }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 
-  // REQUIRES: !ok()
+  // REQUIRES: !ok(), checked likewise.
   const error& err() const& {
-    assert(!ok());
-    return std::get<1>(v_);
+    STAMPEDE_CHECK(!ok());
+    return *std::get_if<1>(&v_);
   }
   error&& err() && {
-    assert(!ok());
-    return std::get<1>(std::move(v_));
+    STAMPEDE_CHECK(!ok());
+    return std::move(*std::get_if<1>(&v_));
   }
   error_code code() const { return err().code; }
 

@@ -1,7 +1,12 @@
 // Idempotency keys (API.md, "Idempotency"): the answers of requests that carried an
 // Idempotency-Key, per user and route (the scope), kept limits::idempotency_retention_ms
-// and logged (idempotency_stored), so a repeat gets the first answer again and nothing
-// happens twice. A repeat with another body (another fingerprint) is a mismatch.
+// and logged, so a repeat gets the first answer again and nothing happens twice. A repeat
+// with another body (another fingerprint) is a mismatch.
+//
+// Answers are kept compact: encoded (codec.h), never as structs, and an add to the cart
+// logs no copy of the cart at all (idempotency_kept's cart_now: the answer is the cart
+// recorded just before it). What one user may pin is bounded (limits: keys and bytes);
+// past it a new key is refused, saying until when.
 // Shard-local: only the owning shard's thread touches an idempotency_store.
 #pragma once
 
@@ -10,20 +15,17 @@
 #include <string>
 #include <string_view>
 #include <tuple>
-#include <variant>
 
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "core/codec.h"
 #include "core/effect.h"
 #include "core/errors.h"
 #include "core/ids.h"
 #include "core/reply.h"
 
 namespace stampede {
-
-// What a key keeps: the answer as the engine gave it (server/ renders it again, byte for byte).
-using stored_answer = decltype(idempotency_stored::answer);
 
 // A key's scope names the route ("POST /v1/cart/items\n" + key), and its fingerprint the
 // request's body as far as it decides the answer (never the card number).
@@ -41,47 +43,71 @@ idempotency_scope payment_scope(std::string_view key, std::string_view order_id,
                                 std::string_view card_last4, int64_t exp_month,
                                 int64_t exp_year);
 
-// The effect that stores `answer` under a scope, at now_ms.
-inline idempotency_stored stored_answer_effect(std::string_view user_id,
-                                               const idempotency_scope& s, int64_t now_ms,
-                                               stored_answer answer) {
-  return idempotency_stored{std::string(user_id), s.scope_key, s.fingerprint, now_ms,
-                            std::move(answer)};
-}
+// The effects that keep an answer under a scope at now_ms: an add's (the cart just
+// recorded), an order, a payment's.
+idempotency_kept kept_cart_now(std::string_view user_id, const idempotency_scope& s,
+                               int64_t now_ms);
+idempotency_kept kept_answer(std::string_view user_id, const idempotency_scope& s,
+                             int64_t now_ms, const order& answer);
+idempotency_kept kept_answer(std::string_view user_id, const idempotency_scope& s,
+                             int64_t now_ms, const payment_result& answer);
+// An answer as logs before the compact form hold it, compact. REQUIRES: not cart_now.
+idempotency_kept compact(idempotency_stored&& old);
 
 class idempotency_store {
  public:
   struct entry {
     uint64_t fingerprint = 0;
     int64_t stored_at_ms = 0;
-    stored_answer answer;
+    answer_kind kind = answer_kind::cart;  // never cart_now: that is resolved when applied
+    std::string answer;                    // codec.h
   };
   // What a keyed request finds: nothing (run it), its stored answer, a mismatch, or a user
-  // who already holds as many keys as one may.
+  // who already pins as much as one may (`refusal` says what and until when).
   enum class verdict : uint8_t { run, replay, mismatch, full };
   struct lookup {
     verdict what = verdict::run;
     const entry* found = nullptr;
+    std::optional<error> refusal;
   };
   lookup check(std::string_view user_id, const idempotency_scope& s, int64_t now_ms) const;
 
-  // Effects (applied by the shard).
-  void store(std::string user_id, std::string scope_key, entry e);
+  // Effects (applied by the shard). REQUIRES: e.kind is not cart_now.
+  void keep(idempotency_kept&& e);
   // Forgets keys older than the retention.
   void expire(int64_t now_ms);
 
+  // What one user pins: keys, and bytes (answers, scopes and bookkeeping).
+  std::pair<size_t, size_t> pinned_by(std::string_view user_id) const;
   template <class F>
   void for_each_of(std::string_view user_id, F&& f) const {
     auto it = users_.find(as_key(user_id));
     if (it == users_.end()) return;
-    for (const auto& [scope_key, e] : it->second) f(scope_key, e);
+    for (const auto& [scope_key, e] : it->second.keys) f(scope_key, e);
   }
 
  private:
-  using keys = absl::flat_hash_map<std::string, entry>;
-  absl::node_hash_map<std::string, keys> users_;
+  struct user_keys {
+    absl::flat_hash_map<std::string, entry> keys;
+    size_t bytes = 0;
+  };
+  static size_t cost(const std::string& scope_key, const entry& e);
+  error full(const user_keys& u, int64_t now_ms) const;
+  void forget(user_keys& u, absl::flat_hash_map<std::string, entry>::iterator it);
+
+  absl::node_hash_map<std::string, user_keys> users_;
   absl::btree_set<std::tuple<int64_t, std::string, std::string>> by_time_;  // (at, user, scope)
 };
+
+// The stored answer, as the request answers it.
+template <class T>
+T stored_value(const idempotency_store::entry& e);
+template <>
+cart_view stored_value<cart_view>(const idempotency_store::entry& e);
+template <>
+order stored_value<order>(const idempotency_store::entry& e);
+template <>
+payment_result stored_value<payment_result>(const idempotency_store::entry& e);
 
 // Answers `done` from a lookup that found something (the stored answer, a mismatch, or
 // the refusal of a full key store) and returns true; false when the request must run.
@@ -91,14 +117,14 @@ bool answered_from(const idempotency_store::lookup& l, reply<idempotent<T>>& don
     case idempotency_store::verdict::run:
       return false;
     case idempotency_store::verdict::replay:
-      done(idempotent<T>{std::get<T>(l.found->answer), true});
+      done(idempotent<T>{stored_value<T>(*l.found), true});
       return true;
     case idempotency_store::verdict::mismatch:
       done(make_error(error_code::idempotency_mismatch,
                       "this Idempotency-Key was used with another request"));
       return true;
     case idempotency_store::verdict::full:
-      done(make_error(error_code::rate_limited, "too many requests for this user in flight"));
+      done(*l.refusal);
       return true;
   }
   return false;

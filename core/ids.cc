@@ -58,7 +58,8 @@ bool is_valid_user_id(std::string_view id) {
 
 namespace {
 constexpr size_t tag_digits = 8;
-constexpr size_t sequence_digits = 12;
+constexpr size_t sequence_digits = owned_id_sequence_bits / 4;
+static_assert(sequence_digits == 12, "make_owned_id's format writes 12 digits");
 
 std::optional<uint64_t> parse_hex(std::string_view s) {
   uint64_t v = 0;
@@ -80,7 +81,7 @@ std::optional<uint64_t> parse_hex(std::string_view s) {
 std::string make_owned_id(std::string_view prefix, uint32_t owner_tag, uint64_t sequence) {
   char buf[tag_digits + sequence_digits + 1];
   std::snprintf(buf, sizeof buf, "%08x%012llx", owner_tag,
-                static_cast<unsigned long long>(sequence & 0xffffffffffffULL));
+                static_cast<unsigned long long>(sequence & ((uint64_t{1} << owned_id_sequence_bits) - 1)));
   std::string id(prefix);
   id.append(buf, tag_digits + sequence_digits);
   return id;

@@ -33,6 +33,9 @@ bool is_valid_product_id(std::string_view id);
 // 1..128 bytes, no control characters.
 bool is_valid_user_id(std::string_view id);
 
+// The per-shard sequence of a server-made id: 12 hex digits.
+inline constexpr unsigned owned_id_sequence_bits = 48;
+
 // "ord_" + 8 hex digits of the owner's tag + 12 hex digits of a per-shard sequence.
 // The same shape for every prefix ("adr_", "ntf_", "pay_").
 std::string make_owned_id(std::string_view prefix, uint32_t owner_tag, uint64_t sequence);

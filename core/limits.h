@@ -17,7 +17,9 @@ inline constexpr size_t product_name_length_max = 200;
 inline constexpr size_t product_description_length_max = 10'000;
 inline constexpr size_t product_images_max = 20;
 inline constexpr size_t product_image_url_length_max = 2'048;
-inline constexpr int64_t price_minor_max = 1'000'000'000'000;  // 10 billion in major units
+// Prices (of products and shipping methods) are bounded so that every amount the API emits
+// stays exact in JavaScript (see money below): 90,000,000.00 in major units.
+inline constexpr int64_t price_minor_max = 9'000'000'000;
 inline constexpr int64_t on_hand_max = 1'000'000'000;
 inline constexpr int64_t max_per_user_max = 1'000'000;
 
@@ -30,9 +32,16 @@ inline constexpr size_t cart_lines_max = 100;
 inline constexpr size_t addresses_per_user_max = 50;
 inline constexpr size_t address_field_length_max = 200;
 inline constexpr size_t orders_per_user_max = 10'000;
+// What one user's Idempotency-Keys may pin, each kept idempotency_retention_ms: keys, and
+// bytes of stored answers (compact; a 100-line cart is about 5 KB). Past either, a new key
+// is refused (rate_limited, Retry-After: until the user's oldest key is forgotten).
 inline constexpr size_t idempotency_keys_per_user_max = 10'000;
+inline constexpr size_t idempotency_bytes_per_user_max = 4 << 20;
 inline constexpr size_t notifications_per_user_max = 500;
 inline constexpr size_t tracking_number_length_max = 200;
+// Payment attempts one order keeps (each declined card stays in its history); without a
+// bound, retrying declines would grow the order's record past what the log holds.
+inline constexpr size_t payments_per_order_max = 100;
 // Per-user token bucket (requests a second, and the burst above it); past it: rate_limited
 // with Retry-After. Requests made by admins or the gateway about a user's order do not count.
 inline constexpr int64_t user_requests_per_s_default = 20;
@@ -48,6 +57,17 @@ inline constexpr int64_t page_limit_min = 1;
 inline constexpr int64_t page_limit_max = 200;
 inline constexpr int64_t page_limit_default = 50;
 
+// Money. JavaScript holds integers exactly only up to 2^53 - 1 (browsers read
+// 9998999999990501 as ...500), and every amount the API emits is a JSON number: line
+// totals, subtotals, shipping, totals, payment amounts. The largest order is a full cart
+// (cart_lines_max lines of quantity_max units) at the highest price plus the dearest
+// shipping; it must stay exact.
+inline constexpr int64_t json_exact_integer_max = (int64_t{1} << 53) - 1;
+inline constexpr int64_t order_total_minor_max =
+    price_minor_max * quantity_max * static_cast<int64_t>(cart_lines_max) + price_minor_max;
+static_assert(order_total_minor_max <= json_exact_integer_max,
+              "the largest order's total must be exact in JavaScript");
+
 // Shards and their queues.
 inline constexpr size_t shards_max = 256;
 // Admission control: a new client request to a shard whose inbox holds more than this
@@ -58,6 +78,17 @@ inline constexpr size_t shards_max = 256;
 inline constexpr int64_t shard_inbox_admission_max = 65'536;
 // Messages one drain pass handles before yielding to the shard's other I/O.
 inline constexpr size_t shard_drain_batch_max = 512;
+// Admission of client writes by queueing time (core/write_gate.h, after CoDel): a write may
+// wait up to the interval in a queue that empties at least once an interval, and only the
+// target in a standing queue; a write that waited past the interval is refused unrun.
+inline constexpr int64_t write_wait_target_ms = 5;
+inline constexpr int64_t write_wait_interval_ms = 100;
+// Writes a shard queues at most (the time bound keeps it far below; this bounds memory).
+inline constexpr size_t write_queue_max = 65'536;
+// Writes a shard runs in one turn of its loop, and for how long at most, before it polls
+// its sockets and mailbox again: reads wait at most about this long behind writes.
+inline constexpr size_t write_batch_max = 64;
+inline constexpr int64_t write_batch_us = 500;
 // While its mailbox is busy, how often a shard polls its sockets and timers.
 inline constexpr int64_t shard_reactor_poll_period_us = 20;
 // Units (a product, a user with everything of theirs) a shard copies for a snapshot per
@@ -75,6 +106,11 @@ inline constexpr size_t webhook_url_length_max = 2048;
 inline constexpr size_t webhook_outbox_max = 200'000;
 // How long an event is retried before it is dropped (API.md: at least 24 hours).
 inline constexpr int64_t webhook_retry_window_ms = 48LL * 3600 * 1000;
+
+// Order email (core/email_outbox.h): mails a shard keeps while its mail server is away;
+// past it the oldest is dropped (and counted). Retried for 48 hours (API.md, "Email").
+inline constexpr size_t email_outbox_max = 200'000;
+inline constexpr int64_t email_retry_window_ms = 48LL * 3600 * 1000;
 
 // Time.
 inline constexpr int64_t hold_ttl_default_s = 600;

@@ -14,6 +14,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
 #include "core/catalog.h"
+#include "core/write_queue.h"
 
 namespace stampede {
 
@@ -52,7 +53,9 @@ struct shard_task {
   absl::AnyInvocable<void(shard&)> run;
 };
 
-using message = std::variant<stock_request, stock_reply, stock_move, shard_task>;
+// A client write for the destination's write queue (core/write_queue.h): it runs after
+// the reads and messages of its pass, unless its deadline passed or its client left.
+using message = std::variant<stock_request, stock_reply, stock_move, shard_task, write_task>;
 
 // How an owner sends a message to another shard: into the shard's per-destination batch,
 // posted in bulk at the end of the pass. Shard-local: the sending shard's thread only.

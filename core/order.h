@@ -87,6 +87,7 @@ struct order {
   std::vector<status_change> history;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
+  std::string email;  // where order email goes ("": none); checked by server/ before checkout
   bool operator==(const order&) const = default;
 };
 

@@ -29,15 +29,13 @@ page<T> newest_first(const Seq& seq, std::string_view cursor, size_t limit, IdOf
   return out;
 }
 
-// The order's stock returns to its products' shards once the change is durable.
-void return_stock_when_durable(shard& s, const order& o) {
-  std::vector<std::pair<std::string, int64_t>> items;
-  items.reserve(o.items.size());
-  for (const auto& item : o.items) items.emplace_back(item.product_id, item.quantity);
-  s.when_durable([&s, items = std::move(items)] {
-    for (const auto& [product_id, units] : items)
-      s.exchange().move(stock_move::kind::uncommit, product_id, units);
-  });
+// The units of an order that no longer holds stock, to return to their products' shards.
+std::vector<stock_move> returns_of(const order& o) {
+  std::vector<stock_move> moves;
+  moves.reserve(o.items.size());
+  for (const auto& item : o.items)
+    moves.push_back(stock_move{stock_move::kind::uncommit, item.product_id, item.quantity});
+  return moves;
 }
 
 // Runs op(turn, order) on the order's user once it is their turn; the order exists (ids are
@@ -65,16 +63,23 @@ void with_visible_order(shard& s, std::string order_id, const std::string& reque
                    std::move(done), std::move(op));
 }
 
-void answer_order(shard& s, std::string_view order_id, reply<order> done) {
-  s.when_answerable([o = *s.orders().find(order_id), done = std::move(done)]() mutable {
+// Answers with the order as it now is, once durable and, if the change freed stock, once
+// the stock is back on the products' shards; the user's next request waits as long.
+void answer_order(shard& s, user_turn turn, std::string_view order_id,
+                  std::vector<stock_move> freed, reply<order> done) {
+  auto send = [o = *s.orders().find(order_id), done = std::move(done)]() mutable {
     done(std::move(o));
+  };
+  if (freed.empty()) return s.when_answerable(std::move(send));
+  s.free_stock(std::move(freed), [turn = std::move(turn), send = std::move(send)]() mutable {
+    send();
   });
 }
 
 }  // namespace
 
-const order& change_status(shard& s, user_turn& turn, std::string_view order_id,
-                           order_status to, std::optional<std::string> tracking_number) {
+std::vector<stock_move> change_status(shard& s, user_turn& turn, std::string_view order_id,
+                                      order_status to, std::optional<std::string> tracking_number) {
   const order& o = *s.orders().find(order_id);
   STAMPEDE_CHECK(o.status == to || transition_allowed(o.status, to, transition_actor::admin) ||
                  transition_allowed(o.status, to, transition_actor::system));
@@ -101,8 +106,8 @@ const order& change_status(shard& s, user_turn& turn, std::string_view order_id,
   drop_user_ops::release_counts(s, before, now_order);
   events::notify(s, turn.user(), now_order, event_name_for(to));
   if (refund) events::notify(s, turn.user(), now_order, "order.refunded");
-  if (holds_stock(from) && !holds_stock(to)) return_stock_when_durable(s, now_order);
-  return now_order;
+  if (holds_stock(from) && !holds_stock(to)) return returns_of(now_order);
+  return {};
 }
 
 void get_order(shard& s, std::string order_id, std::string requester, bool as_admin,
@@ -122,8 +127,8 @@ void cancel_order(shard& s, std::string order_id, std::string requester, bool as
                                  " cannot be canceled"));
     }
     std::string id = o.id;
-    change_status(s, turn, id, order_status::canceled, std::nullopt);
-    answer_order(s, id, std::move(done));
+    auto freed = change_status(s, turn, id, order_status::canceled, std::nullopt);
+    answer_order(s, std::move(turn), id, std::move(freed), std::move(done));
   });
 }
 
@@ -145,8 +150,8 @@ void set_order_status(shard& s, std::string order_id, order_status to,
                                  " to " + std::string(to_string(to))));
     }
     std::string id = o.id;
-    change_status(s, turn, id, to, std::move(tracking));
-    answer_order(s, id, std::move(done));
+    auto freed = change_status(s, turn, id, to, std::move(tracking));
+    answer_order(s, std::move(turn), id, std::move(freed), std::move(done));
   });
 }
 
@@ -183,8 +188,11 @@ void cancel_unpaid_due(shard& s, int64_t now_ms) {
     if (!o) continue;
     s.users().with_user(o->user_id, [&s, order_id = std::move(order_id)](user_turn turn) {
       const order& o = *s.orders().find(order_id);
-      if (o.status == order_status::pending && o.expires_at_ms && *o.expires_at_ms <= s.now_ms())
-        change_status(s, turn, order_id, order_status::canceled, std::nullopt);
+      if (o.status != order_status::pending || !o.expires_at_ms || *o.expires_at_ms > s.now_ms())
+        return;
+      // The user's next request (a read of the order) waits until the units are back.
+      auto freed = change_status(s, turn, order_id, order_status::canceled, std::nullopt);
+      s.free_stock(std::move(freed), [turn = std::move(turn)] {});
     });
   }
 }

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/message.h"
 #include "core/order.h"
 #include "core/reply.h"
 
@@ -40,9 +41,10 @@ std::vector<order> orders_before(const shard& s, std::optional<order_status> sta
                                  size_t limit);
 
 // Moves the order of the turn's user to `to` (REQUIRES: allowed for an admin or the
-// system) and returns the order as it now is.
-const order& change_status(shard& s, user_turn& turn, std::string_view order_id,
-                           order_status to, std::optional<std::string> tracking_number);
+// system) and returns the stock that frees (a cancel's units), for shard::free_stock.
+[[nodiscard]] std::vector<stock_move> change_status(shard& s, user_turn& turn,
+                                                    std::string_view order_id, order_status to,
+                                                    std::optional<std::string> tracking_number);
 
 // Timer: pending orders whose payment deadline passed are canceled.
 void cancel_unpaid_due(shard& s, int64_t now_ms);

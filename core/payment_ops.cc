@@ -17,6 +17,12 @@ std::string last4_of(const std::string& card_number) {
   return card_number.size() >= 4 ? card_number.substr(card_number.size() - 4) : std::string();
 }
 
+// A pending order becomes paid; that frees no stock.
+void pay(shard& s, user_turn& turn, const std::string& order_id) {
+  auto freed = order_ops::change_status(s, turn, order_id, order_status::paid, std::nullopt);
+  STAMPEDE_CHECK(freed.empty());
+}
+
 // The gateway's outcome, back on the shard with the user's turn: recorded on the order,
 // which is paid, or notified of the failure (or refunded, if canceled meanwhile).
 void finish_payment(shard& s, user_turn turn, const std::string& order_id, payment p,
@@ -34,11 +40,13 @@ void finish_payment(shard& s, user_turn turn, const std::string& order_id, payme
   next.payments.push_back(p);
   next.updated_at_ms = p.created_at_ms;
   s.record(order_updated{std::move(next)});
+  if (!p.card_fingerprint.empty())  // not in the order's encoding: logged beside it
+    s.record(card_fingerprint_set{turn->id, order_id, p.id, p.card_fingerprint});
   // The card was counted for this payment (max_per_card): a decline, or a refund of an
   // order canceled meanwhile, gives it back.
   if (card_counted) drop_user_ops::release_card_if_unused(s, *s.orders().find(order_id), p.card_fingerprint);
   if (p.status == payment_status::succeeded) {
-    order_ops::change_status(s, turn, order_id, order_status::paid, std::nullopt);
+    pay(s, turn, order_id);
   } else if (p.status == payment_status::failed) {
     events::notify(s, turn.user(), *s.orders().find(order_id), "order.payment_failed");
   } else if (p.status == payment_status::refunded) {
@@ -46,7 +54,7 @@ void finish_payment(shard& s, user_turn turn, const std::string& order_id, payme
   }
   payment_result answer{std::move(p), *s.orders().find(order_id)};
   // Successes, pending actions and declines (402) are all stored under the key.
-  if (scope) s.record(stored_answer_effect(turn->id, *scope, s.now_ms(), answer));
+  if (scope) s.record(kept_answer(turn->id, *scope, s.now_ms(), answer));
   s.when_answerable([answer = std::move(answer), done = std::move(done)]() mutable {
     done(idempotent<payment_result>{std::move(answer), false});
   });
@@ -59,6 +67,10 @@ std::optional<error> payment_refusal(const order& o, const payment_request& req)
   if (req.amount != o.total)
     return make_error(error_code::amount_mismatch,
                       "amount must equal the order total " + std::to_string(o.total));
+  if (o.payments.size() >= limits::payments_per_order_max)
+    return make_error(error_code::invalid_request,
+                      "this order has had " + std::to_string(limits::payments_per_order_max) +
+                          " payment attempts, the most it takes; cancel it and order again");
   return std::nullopt;
 }
 
@@ -157,7 +169,7 @@ void settle_payment(shard& s, std::string payment_id, payment_status status,
     next.updated_at_ms = s.now_ms();
     s.record(order_updated{std::move(next)});
     drop_user_ops::release_counts(s, before, *s.orders().find(order_id));
-    if (pay) order_ops::change_status(s, turn, order_id, order_status::paid, std::nullopt);
+    if (pay) payment_ops::pay(s, turn, order_id);
     if (event) events::notify(s, turn.user(), *s.orders().find(order_id), event);
     s.when_answerable([done = std::move(done)]() mutable { done(ok_t{}); });
   });

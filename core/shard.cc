@@ -1,11 +1,13 @@
 #include "core/shard.h"
 
 #include <chrono>
+#include <limits>
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 
 #include "core/cart_ops.h"
+#include "core/drop_identity.h"
 #include "core/drop_ops.h"
 #include "core/drop_product_ops.h"
 #include "core/events.h"
@@ -23,8 +25,7 @@ thread_local shard* this_thread_shard = nullptr;
 // Server-made ids carry the shard number above the sequence's low 40 bits, so ids of
 // different shards never collide (and a replay finds its own shard's counter).
 constexpr unsigned sequence_shard_shift = 40;
-constexpr unsigned sequence_bits = 48;  // the id's 12 hex digits (ids.cc)
-static_assert(limits::shards_max <= (uint64_t{1} << (sequence_bits - sequence_shard_shift)),
+static_assert(limits::shards_max <= (uint64_t{1} << (owned_id_sequence_bits - sequence_shard_shift)),
               "the shard number fits the id sequence above its shift");
 
 }  // namespace
@@ -40,8 +41,9 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       shipping_(default_shipping_methods()),
       users_(owner_, time, config.user_requests_per_s),
       webhooks_(owner_, *this),
+      mail_(owner_, *this),
       live_(routes.shard_count()),
-      exchange_(index, routes, catalog_, gate_, *this),
+      exchange_(index, routes, catalog_, drop_gate_, *this),
       next_sequence_((static_cast<uint64_t>(index) << sequence_shard_shift) + 1),
       mailbox_([this] {
         // The loop drains the mailbox itself; a post only wakes it if it is asleep.
@@ -50,6 +52,7 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       timer_(io_),
       snapshot_timer_(io_),
       batch_(limits::shard_drain_batch_max),
+      gate_(config.writes),
       log_(std::move(log)) {
   STAMPEDE_CHECK(index < limits::shards_max);
 }
@@ -116,6 +119,11 @@ void shard::run() {
       drain(batch_.size());
       worked = true;
     }
+    // Writes go after the reads and messages of the pass, a bounded batch at a time.
+    if (!writes_.empty()) {
+      run_writes();
+      worked = true;
+    }
     if (snapshot_turn_due_) {
       snapshot_turn_due_ = false;
       snapshot_step();
@@ -152,7 +160,14 @@ void shard::wake_up() {
 size_t shard::step_drain(size_t messages_max) {
   STAMPEDE_CHECK(messages_max <= batch_.size());
   loop_binding bound(*this);
-  return drain(messages_max);
+  size_t n = drain(messages_max);
+  // As run(): the writes a pass queued go after its messages. Here all of them, bounded by
+  // count and not by the clock, so that a seed replays the same.
+  while (!writes_.empty()) {
+    writes_.run_front(limits::write_batch_max, std::numeric_limits<int64_t>::max());
+    end_of_pass();
+  }
+  return n;
 }
 
 size_t shard::step_poll() {
@@ -196,6 +211,18 @@ size_t shard::drain(size_t messages_max) {
   return n;
 }
 
+void shard::post_write(write_task&& t) {
+  if (current() == this) return writes_.push(std::move(t));
+  post(message{std::move(t)});
+}
+
+void shard::run_writes() {
+  auto budget = std::chrono::microseconds(limits::write_batch_us);
+  writes_.run_front(limits::write_batch_max,
+                    steady_now_ns() + std::chrono::duration_cast<std::chrono::nanoseconds>(budget).count());
+  end_of_pass();
+}
+
 void shard::send(uint32_t to, message&& m) {
   STAMPEDE_DCHECK(owner_.is_current());
   auto& box = outgoing_[to];
@@ -226,6 +253,12 @@ void shard::commit_pass() {
   // answers and releases waiting for it go out. Those may record more, hence the loop.
   for (;;) {
     log_->flush();
+    for (uint64_t acked = log_->acknowledged_lsn();
+         !after_acked_.empty() && after_acked_.front().first <= acked;) {
+      auto fn = std::move(after_acked_.front().second);
+      after_acked_.pop_front();
+      fn();
+    }
     uint64_t durable = log_->durable_lsn();
     if (after_durable_.empty() || after_durable_.front().first > durable) return;
     while (!after_durable_.empty() && after_durable_.front().first <= durable) {
@@ -239,16 +272,22 @@ void shard::commit_pass() {
 // ---------------------------------------------------------------------------------------
 // Effects
 
-uint64_t shard::record(effect e) {
+bool shard::try_record(effect e) {
   STAMPEDE_DCHECK(owner_.is_current());
-  last_lsn_ = log_->append(e);
+  uint64_t lsn = log_->append(e);
+  if (lsn == 0) return false;
+  last_lsn_ = lsn;
   apply(std::move(e));
-  return last_lsn_;
+  return true;
 }
+
+void shard::record(effect e) { STAMPEDE_CHECK(try_record(std::move(e))); }
 
 void shard::record_when_durable(effect e, absl::AnyInvocable<void()> then) {
   STAMPEDE_DCHECK(owner_.is_current());
-  last_lsn_ = log_->append(e);
+  uint64_t lsn = log_->append(e);
+  STAMPEDE_CHECK(lsn != 0);  // catalog fields are bounded (catalog.cc's validate)
+  last_lsn_ = lsn;
   when_durable([this, e = std::move(e), then = std::move(then)]() mutable {
     apply(std::move(e));
     then();
@@ -263,12 +302,28 @@ void shard::when_durable(absl::AnyInvocable<void()> fn) {
 void shard::when_answerable(absl::AnyInvocable<void()> fn) {
   if (config_.answer_before_durable) {
     // --durability async: the answer goes at the end of this pass, with the records still
-    // on their way to disk. Releases never take this path.
+    // on their way to disk (under replication: once the stream has them). Releases never
+    // take this path.
     STAMPEDE_DCHECK(owner_.is_current());
-    after_pass_.push_back(std::move(fn));
+    if (log_->answers_wait_for_ack()) {
+      after_acked_.emplace_back(last_lsn_, std::move(fn));
+    } else {
+      after_pass_.push_back(std::move(fn));
+    }
   } else {
     when_durable(std::move(fn));
   }
+}
+
+void shard::free_stock(std::vector<stock_move> moves, absl::AnyInvocable<void()> then) {
+  STAMPEDE_DCHECK(owner_.is_current());
+  if (config_.answer_before_durable) {
+    if (then) after_pass_.push_back(std::move(then));
+    then = nullptr;
+  }
+  when_durable([this, moves = std::move(moves), then = std::move(then)]() mutable {
+    exchange_.move_all(std::move(moves), std::move(then));
+  });
 }
 
 std::string shard::next_id(std::string_view prefix, std::string_view owner) {
@@ -309,18 +364,30 @@ struct shard::applier {
     s.note_id(x.value.id, "ntf_");
     s.users_.add_notification(x.user_id, std::move(x.value));
   }
+  void operator()(drop_notice_added& x) {
+    notification_added same{x.user_id, std::move(x.value)};
+    (*this)(same);
+  }
   void operator()(order_placed& x) {
     s.note_ids(x.value);
     s.users_.order_placed(s.orders_.place(std::move(x.value)));
   }
   void operator()(order_updated& x) {
     s.note_ids(x.value);
+    // A replayed update does not carry its payments' card fingerprints (card_fingerprint_set).
+    if (const order* before = s.orders_.find(x.value.id)) keep_card_fingerprints(*before, x.value);
     order was = s.orders_.update(std::move(x.value));
     s.users_.order_changed(was, *s.orders_.find(was.id));
   }
-  void operator()(idempotency_stored& x) {
-    s.idempotency_.store(std::move(x.user_id), std::move(x.scope_key),
-                         {x.fingerprint, x.stored_at_ms, std::move(x.answer)});
+  void operator()(idempotency_stored& x) { s.idempotency_.keep(compact(std::move(x))); }
+  void operator()(idempotency_kept& x) {
+    if (x.kind == answer_kind::cart_now) {
+      // The answer of an add: the cart the record before this one left.
+      const user_record* u = s.users_.find(x.user_id);
+      x.kind = answer_kind::cart;
+      codec::encode(x.answer, u ? u->basket : cart{});
+    }
+    s.idempotency_.keep(std::move(x));
   }
   void operator()(webhooks_replaced& x) { s.webhooks_.replace(std::move(x.list)); }
   void operator()(webhook_event_queued& x) {
@@ -336,8 +403,19 @@ struct shard::applier {
   void operator()(drop_ticket_set& x) { s.drops_.apply(drop_effect(std::move(x))); }
   void operator()(drop_ticket_removed& x) { s.drops_.apply(drop_effect(std::move(x))); }
   void operator()(drop_entry_set& x) { s.drops_.apply(drop_effect(std::move(x))); }
-  void operator()(waitlist_entry_set& x) { s.gate_.lists().apply(waitlist_effect(std::move(x))); }
-  void operator()(waitlist_entry_removed& x) { s.gate_.lists().apply(waitlist_effect(std::move(x))); }
+  void operator()(waitlist_entry_set& x) { s.drop_gate_.lists().apply(waitlist_effect(std::move(x))); }
+  void operator()(waitlist_entry_removed& x) { s.drop_gate_.lists().apply(waitlist_effect(std::move(x))); }
+  void operator()(const product_limits_set& x) {
+    STAMPEDE_CHECK(s.catalog_.set_account_limits(x.product_id, x.max_per_address, x.max_per_card));
+  }
+  void operator()(const card_fingerprint_set& x) {
+    if (order* o = s.orders_.find(x.order_id)) set_card_fingerprint(*o, x.payment_id, x.fingerprint);
+  }
+  void operator()(email_queued& x) {
+    s.note_id(x.entry.event_id, "evt_");
+    s.mail_.queue(std::move(x.entry));
+  }
+  void operator()(const email_done& x) { s.mail_.remove({x.created_at_ms, x.event_id}); }
 };
 
 void shard::note_ids(const order& o) {
@@ -356,6 +434,25 @@ void shard::apply(effect&& e) {
 void shard::on_log_synced(uint64_t lsn) { log_->mark_durable(lsn); }
 
 void shard::replay(effect&& e) { apply(std::move(e)); }
+
+void shard::replicated(effect&& e, uint64_t lsn) {
+  STAMPEDE_DCHECK(owner_.is_current());
+  apply(std::move(e));
+  last_lsn_ = lsn;
+  log_->mark_durable(lsn);
+}
+
+void shard::abandon_pending() {
+  STAMPEDE_DCHECK(owner_.is_current());
+  // The replies in these closures are dropped on purpose: they answer not_primary.
+  ++reply_drop_window::open;
+  ++reply_drop_window::abandoning;
+  after_durable_.clear();
+  after_pass_.clear();
+  after_acked_.clear();
+  --reply_drop_window::abandoning;
+  --reply_drop_window::open;
+}
 
 void shard::reserve_for_replay(size_t entries) {
   users_.reserve(entries);
@@ -401,9 +498,11 @@ std::string shard::rebuild_stock(const std::vector<const shard*>& all) {
 
 void shard::tick() {
   int64_t now = clock_.now_ms();
-  cart_ops::lapse_holds_due(*this, now);
-  order_ops::cancel_unpaid_due(*this, now);
-  idempotency().expire(now);
+  if (writable_) {  // a follower's holds and orders lapse on its primary's timer
+    cart_ops::lapse_holds_due(*this, now);
+    order_ops::cancel_unpaid_due(*this, now);
+  }
+  idempotency().expire(now);  // in memory only, not logged
   // Availability goes out at most once a tick (10 a second) a product, the latest value.
   events::publish_availability(*this);
   // Drops: their products' supply and waitlist offers here, the drops' clocks here.
@@ -423,6 +522,10 @@ void shard::stats_into(store_stats& out) const {
     mine.drops.push_back(drop_figures{d.id(), v.state, v.waiting, v.admitted, v.converted,
                                       v.expired});
   });
+  mine.writes_shed = static_cast<int64_t>(shed_at_gate_.load(std::memory_order_relaxed));
+  mine.writes_late = static_cast<int64_t>(writes_.stats().late.load(std::memory_order_relaxed));
+  mine.writes_gone = static_cast<int64_t>(writes_.stats().gone.load(std::memory_order_relaxed));
+  mine.writes_full = static_cast<int64_t>(writes_.stats().full.load(std::memory_order_relaxed));
   out += mine;
 }
 

@@ -34,6 +34,7 @@
 #include "core/clock.h"
 #include "core/drop_book.h"
 #include "core/drop_gate.h"
+#include "core/email_outbox.h"
 #include "core/effect.h"
 #include "core/idempotency.h"
 #include "core/limits.h"
@@ -49,6 +50,8 @@
 #include "core/stock_exchange.h"
 #include "core/user_table.h"
 #include "core/webhook_outbox.h"
+#include "core/write_gate.h"
+#include "core/write_queue.h"
 
 namespace stampede {
 
@@ -60,10 +63,12 @@ struct shard_config {
   bool answer_before_durable = false;  // --durability async
   int64_t idle_spin_us = 50;  // how long an idle shard polls before it sleeps
   payment_gateway* gateway = nullptr;  // outlives the shard; required for payments
+  bool email = false;  // --smtp-url: notify() queues a mail for each order with an address
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;  // tests lower it
   // The server's secret: admission tokens and card fingerprints are keyed from it.
   std::string secret = "stampede-dev-secret";
+  write_gate_config writes;  // admission of client writes by queueing time
 };
 
 class shard final : private effect_recorder, private message_sink {
@@ -106,12 +111,24 @@ class shard final : private effect_recorder, private message_sink {
   int64_t inbox_depth() const { return mailbox_.depth(); }
   // The shard whose thread is calling, or nullptr on any other thread.
   static shard* current();
+  // Client writes for this shard: the gate says whether one may queue now; post_write
+  // queues it (directly from this shard's own thread, through the mailbox from others).
+  const write_gate& writes_gate() const { return gate_; }
+  void post_write(write_task&& t);
+  // Writes refused: at the gate (counted by the engine), and by the queue (late, gone, full).
+  std::atomic<uint64_t>& writes_shed_at_gate() { return shed_at_gate_; }
 
   // ---- Shard-local from here on. ----
 
   // Services for the concept files.
-  // Logs `e` and applies it: the only way state changes. Returns its sequence number.
-  uint64_t record(effect e) override;
+  // Logs `e` and applies it: the only way state changes. False, with nothing logged or
+  // changed, when the log refuses it (over a record's size): the caller answers an error.
+  [[nodiscard]] bool try_record(effect e);
+  // try_record for an effect the limits keep well under a record's size (every field and
+  // list bounded, or no larger than a record already logged): a refusal is a missing limit,
+  // and stops the process before anything is acknowledged.
+  void record(effect e) override;
+  bool records() const override { return writable_; }
   // Logs `e` now and applies it only once it is durable, then runs `then`: for a change
   // that makes new stock grantable (DESIGN.md, "durable before it frees stock").
   void record_when_durable(effect e, absl::AnyInvocable<void()> then);
@@ -119,6 +136,12 @@ class shard final : private effect_recorder, private message_sink {
   void when_durable(absl::AnyInvocable<void()> fn);
   // A client's answer: after durability, or with --durability async at the end of the pass.
   void when_answerable(absl::AnyInvocable<void()> fn);
+  // Frees stock a recorded change gave up (a cancel, a removed line, a lapsed hold): the
+  // moves go once the change is durable (DESIGN.md, "durable before it frees stock"), and
+  // `then` runs once the products' shards have applied them, so an answer given there is
+  // seen by every read that starts after it. With --durability async, `then` runs at the
+  // end of the pass, ahead of both (README, "What an answer promises").
+  void free_stock(std::vector<stock_move> moves, absl::AnyInvocable<void()> then);
   // Into the per-destination batch for shard `to`, posted in bulk at the end of the pass.
   void send(uint32_t to, message&& m) override;
   // A fresh server-made id ("ord_...") naming `owner`'s user tag and this shard's sequence.
@@ -140,18 +163,20 @@ class shard final : private effect_recorder, private message_sink {
   live_registry& live() { return checked(live_); }
   webhook_outbox& webhooks() { return checked(webhooks_); }
   const webhook_outbox& webhooks() const { return checked(webhooks_); }
+  email_outbox& mail() { return checked(mail_); }
   product_admin_queue& product_admin() { return checked(product_admin_); }
   // Drops: those whose id hashes here, and the gate of the products that do (drop_gate.h);
   // the admission tokens and card fingerprints made and checked here.
   drop_book& drops() { return checked(drops_); }
   const drop_book& drops() const { return checked(drops_); }
-  drop_gate& gate() { return checked(gate_); }
-  const drop_gate& gate() const { return checked(gate_); }
+  drop_gate& gate() { return checked(drop_gate_); }
+  const drop_gate& gate() const { return checked(drop_gate_); }
   const admission_signer& signer() const { return checked(signer_); }
   const card_fingerprinter& fingerprints() const { return checked(fingerprints_); }
   // The outbox for its deliverer, taken on any thread; the outbox checks its own thread at
   // every use.
   webhook_outbox& outbox_handle() { return webhooks_; }
+  email_outbox& mail_handle() { return mail_; }
   // Every shard keeps its own copy of the store's shipping methods.
   const std::vector<shipping_method>& shipping_methods() const { return checked(shipping_); }
 
@@ -161,11 +186,23 @@ class shard final : private effect_recorder, private message_sink {
   // Durability: the log reports records synced up to lsn (a message from its I/O thread).
   void on_log_synced(uint64_t lsn);
   // Answers and releases still waiting for their records to be durable.
-  size_t pending_durable() const { return after_durable_.size() + after_pass_.size(); }
+  size_t pending_durable() const {
+    return after_durable_.size() + after_pass_.size() + after_acked_.size();
+  }
 
   // Recovery only, before run(): apply a logged effect again, then swap in the real log,
   // then set the counts recomputed from every shard's carts and orders.
   void replay(effect&& e);
+
+  // Replication (core/replica_ops.h, persistence/replication_node.h). A follower applies the
+  // primary's record numbered `lsn` (its log counts it durable); only a writable shard
+  // records anything, and runs the timers that do (a follower's timers publish availability
+  // and change nothing). A deposed primary abandons what waits for durability that will
+  // never come: every reply among it answers not_primary (core/reply.h).
+  void replicated(effect&& e, uint64_t lsn);
+  void set_writable(bool writable) { writable_ = writable; }
+  bool writable() const { return writable_; }
+  void abandon_pending();
   // Recovery only: room for about this many products, users and orders, so that replay does
   // not rehash its way up from empty (node maps: only bucket arrays are allocated).
   void reserve_for_replay(size_t entries);
@@ -209,6 +246,9 @@ class shard final : private effect_recorder, private message_sink {
   void handle(stock_reply& m) { exchange_.on_reply(m); }
   void handle(stock_move& m) { exchange_.on_move(m); }
   void handle(shard_task& m) { m.run(*this); }
+  void handle(write_task& m) { writes_.push(std::move(m)); }
+  // Runs the front of the write queue: a bounded batch, after this pass's reads.
+  void run_writes();
   void arm_timer();
   void apply(effect&& e);
   void note_id(std::string_view id, std::string_view prefix);
@@ -217,6 +257,9 @@ class shard final : private effect_recorder, private message_sink {
   void snapshot_step();
   snapshot_unit capture(unit_kind kind, const std::string& id) const;
   void capture_user(const std::string& id, std::vector<effect>& out) const;
+
+  // First member, destroyed last: closes the window in which queued replies may be dropped.
+  reply_drop_window::closer drop_window_closer_;
 
   // Constant after construction.
   const uint32_t index_;
@@ -229,7 +272,7 @@ class shard final : private effect_recorder, private message_sink {
   // Owned state. Declared before the loop's queues, so that it outlives every closure
   // still waiting in them when the shard is destroyed (they may hold a user's turn).
   catalog catalog_;
-  drop_gate gate_;  // before exchange_, which decides through it
+  drop_gate drop_gate_;  // before exchange_, which decides through it
   drop_book drops_;
   admission_signer signer_;
   card_fingerprinter fingerprints_;
@@ -238,6 +281,7 @@ class shard final : private effect_recorder, private message_sink {
   order_book orders_;
   idempotency_store idempotency_;
   webhook_outbox webhooks_;
+  email_outbox mail_;
   live_registry live_;
   change_tracker changes_;
   product_admin_queue product_admin_;
@@ -252,12 +296,21 @@ class shard final : private effect_recorder, private message_sink {
   boost::asio::steady_timer snapshot_timer_;
   bool snapshot_turn_due_ = false;  // the loop takes the next chunk after its next batch
   std::vector<message> batch_;
+  write_gate gate_;
+  write_queue writes_{gate_};
+  std::atomic<uint64_t> shed_at_gate_{0};
   std::vector<std::vector<message>> outgoing_;       // per destination shard
   std::vector<moodycamel::ProducerToken> tokens_;   // ours, per destination mailbox
   std::unique_ptr<effect_log> log_;
   uint64_t last_lsn_ = 0;
   std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_durable_;
   std::vector<absl::AnyInvocable<void()>> after_pass_;
+  // --durability async under replication: answers waiting for the stream's ack.
+  std::deque<std::pair<uint64_t, absl::AnyInvocable<void()>>> after_acked_;
+  bool writable_ = true;
+
+  // Last member, destroyed first: what is still queued above is dropped with the shard.
+  reply_drop_window::opener drop_window_opener_;
 };
 
 }  // namespace stampede

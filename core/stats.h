@@ -51,9 +51,20 @@ struct store_stats {
   int64_t carts_holding = 0;
   std::array<int64_t, order_status_count> orders_by_status{};
   std::vector<drop_figures> drops;  // each drop once: on its own shard
+  // Client writes refused by admission control (core/write_gate.h), since start: at the
+  // gate, and by the write queue because they waited past their deadline, their client
+  // left, or the queue was full.
+  int64_t writes_shed = 0;
+  int64_t writes_late = 0;
+  int64_t writes_gone = 0;
+  int64_t writes_full = 0;
   store_stats& operator+=(const store_stats& o) {
     drops.insert(drops.end(), o.drops.begin(), o.drops.end());
     products += o.products;
+    writes_shed += o.writes_shed;
+    writes_late += o.writes_late;
+    writes_gone += o.writes_gone;
+    writes_full += o.writes_full;
     reserved_units += o.reserved_units;
     committed_units += o.committed_units;
     carts_holding += o.carts_holding;

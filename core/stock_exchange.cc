@@ -114,6 +114,30 @@ void stock_exchange::send_move(stock_move&& m) {
   out_.send(owner, std::move(m));
 }
 
+void stock_exchange::move_all(std::vector<stock_move> moves, absl::AnyInvocable<void()> applied) {
+  absl::InlinedVector<uint32_t, 4> remote;
+  for (const auto& m : moves) {
+    uint32_t owner = routes_.product_shard(m.product_id);
+    if (owner != index_ && std::find(remote.begin(), remote.end(), owner) == remote.end())
+      remote.push_back(owner);
+    move(m.what, m.product_id, m.units);
+  }
+  if (!applied) return;
+  if (remote.empty()) return applied();
+  uint64_t gather_id = next_gather_++;
+  gather g;
+  g.positions.resize(remote.size());  // a barrier's answer holds nothing
+  g.remaining = remote.size();
+  g.then = [applied = std::move(applied)](std::vector<stock_answer>) mutable { applied(); };
+  pending_.emplace(gather_id, std::move(g));
+  for (size_t part = 0; part < remote.size(); ++part) {
+    stock_request barrier;
+    barrier.token = (gather_id << token_part_bits) | part;
+    barrier.reply_shard = index_;
+    out_.send(remote[part], std::move(barrier));
+  }
+}
+
 void stock_exchange::on_move(const stock_move& m) {
   ++moves_received_;
   apply(m);

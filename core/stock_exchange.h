@@ -45,6 +45,11 @@ class stock_exchange {
   // Gives back units counted under a limit across accounts (the same rule: once durable).
   void release_limit(const std::string& product_id, limit_scope scope, std::string key,
                      int64_t units);
+  // Moves them all, then calls applied() (if given) once every product's shard has applied
+  // its moves: each shard that got one is sent a barrier (an empty stock_request), answered
+  // after everything sent to it before, since one shard's messages to another arrive in
+  // order. A read that starts after applied() sees the moves.
+  void move_all(std::vector<stock_move> moves, absl::AnyInvocable<void()> applied);
 
   // Messages from other shards.
   void on_request(stock_request& m);

@@ -55,6 +55,7 @@ struct outbox_entry {
   std::string webhook_id;
   notification note;     // the event, as the owner's inbox has it
   int64_t created_at_ms = 0;
+  bool operator==(const outbox_entry&) const = default;
 };
 
 }  // namespace stampede

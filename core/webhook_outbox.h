@@ -32,6 +32,9 @@ class webhook_outbox {
   uint64_t dropped() const { return dropped_; }
   // The receiver acknowledged it, or it was given up on: it leaves the outbox (recorded).
   void done(const key& k);
+  // Whether this shard's events are delivered from here: not on a replication follower,
+  // whose primary delivers them (and records their acknowledgements).
+  bool active() const { return recorder_.records(); }
 
   // Effects (applied by the shard).
   void replace(std::vector<webhook>&& list);

@@ -1,15 +1,61 @@
 #include "persistence/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 namespace stampede::wal {
+
+namespace {
+
+// What an errno from creating or opening something in `dir` means for its operator.
+std::string unusable(const std::string& dir, const std::string& doing, int err) {
+  std::string cause = std::strerror(err);
+  switch (err) {
+    case ENOTDIR: return dir + " is not a directory (" + doing + ": " + cause + ")";
+    case EACCES:
+    case EPERM: return dir + " is not writable by this user (" + doing + ": " + cause + ")";
+    case EROFS: return dir + " is on a read-only file system (" + doing + ": " + cause + ")";
+    case ENOSPC: return dir + " is on a full disk (" + doing + ": " + cause + ")";
+    default: return "cannot use " + dir + " (" + doing + ": " + cause + ")";
+  }
+}
+
+}  // namespace
+
+int lock_data_dir(const std::string& dir, std::string& why) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    why = unusable(dir, "creating it", errno);
+    return -1;
+  }
+  struct stat st {};
+  int stat_error = ::stat(dir.c_str(), &st) != 0 ? errno : S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
+  if (stat_error != 0) {
+    why = unusable(dir, "opening it", stat_error);
+    return -1;
+  }
+  int lock = ::open((dir + "/LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock < 0) {
+    why = unusable(dir, "creating " + dir + "/LOCK", errno);
+    return -1;
+  }
+  if (::flock(lock, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ::close(lock);
+    why = err == EWOULDBLOCK ? dir + " is in use by another stampede"
+                             : unusable(dir, "locking " + dir + "/LOCK", err);
+    return -1;
+  }
+  return lock;
+}
 
 std::string segment_path(const std::string& dir, uint32_t shard, uint64_t first_sequence) {
   char name[64];
@@ -77,6 +123,17 @@ size_t covered_prefix(const std::vector<segment>& segments, uint64_t covered) {
   size_t n = 0;
   while (n + 1 < segments.size() && segments[n + 1].first_sequence <= covered + 1) ++n;
   return n;
+}
+
+bool write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
 }
 
 }  // namespace stampede::wal

@@ -19,6 +19,12 @@ struct segment {
   std::string path;
 };
 
+// Takes the directory for this process: creates it if it is missing, then locks <dir>/LOCK
+// (one process per data directory). Returns the lock's descriptor, or -1 with `why` saying
+// what is wrong in words an operator acts on: not a directory, not writable, on a read-only
+// file system, in use by another stampede.
+int lock_data_dir(const std::string& dir, std::string& why);
+
 std::string segment_path(const std::string& dir, uint32_t shard, uint64_t first_sequence);
 // The shard's segments, in log order. A name that does not parse is not a segment.
 std::vector<segment> list_segments(const std::string& dir, uint32_t shard);
@@ -29,6 +35,8 @@ bool sync_dir(const std::string& dir);
 // Creates a new empty segment and makes its name durable; returns the descriptor
 // (write-only, appending) or -1 with errno set.
 int create_segment(const std::string& path);
+// Writes all `n` bytes at `p` to `fd`, through short writes and EINTR; false on an error.
+bool write_all(int fd, const char* p, size_t n);
 // Of `segments` (in log order), the ones whose every record is at or before `covered`:
 // all but the last, up to the first whose successor starts after covered + 1.
 size_t covered_prefix(const std::vector<segment>& segments, uint64_t covered);

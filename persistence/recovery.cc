@@ -21,8 +21,6 @@ namespace stampede::wal {
 
 namespace {
 
-// 3: products carry max_per_address and max_per_card, payments a card fingerprint,
-// notifications a drop or product; drops and waitlists have effects of their own.
 constexpr const char* manifest_format = "stampede-data-3";
 
 std::string errno_text() { return std::strerror(errno); }
@@ -149,27 +147,25 @@ data_dir_lock::~data_dir_lock() {
   if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
 }
 
+std::string data_dir_lock::open(const std::string& dir, uint32_t shards,
+                                const store_options& options) {
+  dir_ = dir;
+  shards_ = shards;
+  std::string why;
+  int lock = lock_data_dir(dir, why);  // one process per data directory
+  if (lock < 0) return why;
+  fd_ = lock;
+  if (auto err = check_manifest(dir, shards); !err.empty()) return err;
+  return snapshot_store::open(dir + "/snapshot", shards, options.snapshot_map_bytes, snapshots_);
+}
+
 std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report,
                           data_dir_lock& held, const store_options& options) {
   auto start = std::chrono::steady_clock::now();
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return "cannot create " + dir + ": " + errno_text();
-  // One process per data directory.
-  int lock = ::open((dir + "/LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock < 0 || ::flock(lock, LOCK_EX | LOCK_NB) != 0) {
-    std::string err = errno_text();
-    if (lock >= 0) ::close(lock);
-    return dir + " is in use by another stampede (or cannot be locked: " + err + ")";
-  }
-  held.fd_ = lock;
-  if (auto err = check_manifest(dir, eng.shard_count()); !err.empty()) return err;
-  if (auto err = snapshot_store::open(dir + "/snapshot", eng.shard_count(),
-                                      options.snapshot_map_bytes, held.snapshots_);
-      !err.empty())
-    return err;
+  if (auto err = held.open(dir, eng.shard_count(), options); !err.empty()) return err;
   // Each shard's snapshot and log go to that shard alone, so the shards recover in
   // parallel, one thread each (the shards' own threads are not running yet).
-  const snapshot_store& store = *held.snapshots_;
+  const snapshot_store& store = *held.snapshots();
   size_t units_hint = store.unit_count() / eng.shard_count();
   std::vector<shard_recovery> found(eng.shard_count());
   std::vector<std::thread> replayers;

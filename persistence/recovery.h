@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/engine.h"
 #include "persistence/snapshot.h"
@@ -38,10 +39,18 @@ class data_dir_lock {
   data_dir_lock(const data_dir_lock&) = delete;
   data_dir_lock& operator=(const data_dir_lock&) = delete;
   snapshot_store* snapshots() { return snapshots_.get(); }
+  const std::string& dir() const { return dir_; }
+
+  // Creates `dir` if need be, locks it, checks (or writes) its manifest for `shards`, and
+  // opens its snapshot store. "" or what is wrong.
+  std::string open(const std::string& dir, uint32_t shards, const store_options& options);
+  // Replaces the snapshot store with the LMDB file `copy` (a peer's, seeding this node):
+  // the old one goes to <dir>/set-aside/snapshot. "" or what is wrong.
+  std::string replace_snapshots(const std::string& copy, const store_options& options);
 
  private:
-  friend std::string open_data_dir(engine&, const std::string&, recovery_report&,
-                                   data_dir_lock&, const store_options&);
+  std::string dir_;
+  uint32_t shards_ = 0;
   int fd_ = -1;
   std::unique_ptr<snapshot_store> snapshots_;
 };
@@ -49,5 +58,13 @@ class data_dir_lock {
 // Returns "" or why the store cannot start (the message names the file and offset).
 std::string open_data_dir(engine& eng, const std::string& dir, recovery_report& report,
                           data_dir_lock& lock, const store_options& options = {});
+
+// With --replicate (persistence/replication_node.h) the streams, not the local log, hold
+// what was acknowledged. Each engine a node builds loads its shards' snapshots only
+// (`lock` opened once for the process), and the log segments found are set aside in
+// <dir>/set-aside/ (replacing the set there): a primary's records past what its stream
+// confirms were never acknowledged. `from[i]`: where shard i's snapshot leaves it.
+std::string load_snapshots(engine& eng, data_dir_lock& lock, std::vector<snapshot_point>& from,
+                           recovery_report& report);
 
 }  // namespace stampede::wal

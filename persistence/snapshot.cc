@@ -1,13 +1,18 @@
 #include "persistence/snapshot.h"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <cerrno>
 #include <chrono>
 #include <algorithm>
 #include <cstring>
 
+#include "core/check.h"
 #include "core/shard.h"
 #include "persistence/files.h"
 #include "persistence/stats.h"
@@ -39,11 +44,20 @@ std::string shard_prefix(uint32_t shard) {
 }
 
 std::string lsn_key(uint32_t shard) { return "lsn/" + std::to_string(shard); }
+std::string seq_key(uint32_t shard) { return "seq/" + std::to_string(shard); }
 
 std::string u64_bytes(uint64_t v) {
   std::string s(8, '\0');
   for (int i = 0; i < 8; ++i) s[i] = static_cast<char>(v >> (8 * i));
   return s;
+}
+
+// A thread that writes to a pipe whose reader may go: EPIPE, not the process's death.
+void block_sigpipe() {
+  sigset_t s;
+  sigemptyset(&s);
+  sigaddset(&s, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &s, nullptr);
 }
 
 // Decodes one unit's value; false when any record is cut, fails its CRC or does not decode.
@@ -66,7 +80,8 @@ bool decode_unit(std::string_view value, const std::function<void(effect&&)>& on
 std::string encode_unit(const std::vector<effect>& effects) {
   std::string out;
   uint64_t n = 0;
-  for (const auto& e : effects) append_record(out, ++n, e);
+  // Each of a unit's effects was logged, so it fits a record.
+  for (const auto& e : effects) STAMPEDE_CHECK(append_record(out, ++n, e));
   return out;
 }
 
@@ -76,6 +91,7 @@ std::string snapshot_store::open(const std::string& dir, uint32_t shards, size_t
     return "cannot create " + dir + ": " + std::strerror(errno);
   std::unique_ptr<snapshot_store> s(new snapshot_store);
   s->covered_.assign(shards, 0);
+  s->sequences_.assign(shards, 0);
   if (int rc = mdb_env_create(&s->env_)) return lmdb_error("mdb_env_create", rc);
   if (int rc = mdb_env_set_maxdbs(s->env_, 2)) return lmdb_error("mdb_env_set_maxdbs", rc);
   if (int rc = mdb_env_set_mapsize(s->env_, map_bytes)) return lmdb_error("mdb_env_set_mapsize", rc);
@@ -101,16 +117,17 @@ std::string snapshot_store::open(const std::string& dir, uint32_t shards, size_t
     return dir + " holds snapshots of another format (" + std::string(view(data)) + ")";
   }
   for (uint32_t i = 0; i < shards; ++i) {
-    std::string k = lsn_key(i);
-    MDB_val lk = val(k);
-    rc = mdb_get(txn, s->meta_, &lk, &data);
-    if (rc == MDB_NOTFOUND) continue;
-    if (rc) return fail("position", rc);
-    if (data.mv_size != 8) {
-      mdb_txn_abort(txn);
-      return dir + ": the position of shard " + std::to_string(i) + " is not 8 bytes";
+    for (auto [name, into] : {std::pair{lsn_key(i), &s->covered_[i]}, std::pair{seq_key(i), &s->sequences_[i]}}) {
+      MDB_val lk = val(name);
+      rc = mdb_get(txn, s->meta_, &lk, &data);
+      if (rc == MDB_NOTFOUND) continue;
+      if (rc) return fail("position", rc);
+      if (data.mv_size != 8) {
+        mdb_txn_abort(txn);
+        return dir + ": the position of shard " + std::to_string(i) + " is not 8 bytes";
+      }
+      *into = load_u64(static_cast<const char*>(data.mv_data));
     }
-    s->covered_[i] = load_u64(static_cast<const char*>(data.mv_data));
   }
   if ((rc = mdb_txn_commit(txn))) return lmdb_error("mdb_txn_commit", rc);
   out = std::move(s);
@@ -118,7 +135,47 @@ std::string snapshot_store::open(const std::string& dir, uint32_t shards, size_t
 }
 
 snapshot_store::~snapshot_store() {
+  {
+    std::lock_guard lock(copies_mu_);
+    for (auto& t : copies_) t.join();
+  }
   if (env_) mdb_env_close(env_);
+}
+
+void snapshot_store::copy_to(int fd, std::function<std::string(uint64_t bytes)> trailer) {
+  // mdb_env_copyfd2 writes to a descriptor and says nothing of how much: it writes into a
+  // pipe of ours, relayed to `fd` with a count, so the trailer can say how long it was.
+  int inner[2];
+  if (::pipe2(inner, O_CLOEXEC) != 0) {
+    ::close(fd);
+    return;
+  }
+  auto ok = std::make_shared<std::atomic<bool>>(false);
+  std::lock_guard lock(copies_mu_);
+  copies_.emplace_back([this, w = inner[1], ok] {
+    block_sigpipe();
+    ok->store(mdb_env_copyfd2(env_, w, MDB_CP_COMPACT) == 0);
+    ::close(w);
+  });
+  copies_.emplace_back([r = inner[0], fd, ok, trailer = std::move(trailer)] {
+    block_sigpipe();
+    char buf[64 * 1024];
+    uint64_t bytes = 0;
+    bool out_ok = true;
+    for (;;) {
+      ssize_t n = ::read(r, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      bytes += static_cast<uint64_t>(n);
+      out_ok = out_ok && write_all(fd, buf, static_cast<size_t>(n));  // keep draining the copy
+    }
+    ::close(r);
+    if (out_ok && ok->load()) {
+      std::string t = trailer(bytes);
+      write_all(fd, t.data(), t.size());
+    }
+    ::close(fd);
+  });
 }
 
 uint64_t snapshot_store::unit_count() const {
@@ -186,6 +243,11 @@ std::string snapshot_store::write(const std::vector<shard_part>& parts) {
         MDB_val k = val(lk), v = val(lv);
         rc = mdb_put(txn, meta_, &k, &v, 0);
       }
+      if (rc == 0 && parts[i].sequence != 0) {
+        std::string sk = seq_key(i), sv = u64_bytes(parts[i].sequence);
+        MDB_val k = val(sk), v = val(sv);
+        rc = mdb_put(txn, meta_, &k, &v, 0);
+      }
     }
     if (rc == 0) {
       rc = mdb_txn_commit(txn);  // frees the transaction, whatever it returns
@@ -213,7 +275,10 @@ std::string snapshot_store::write(const std::vector<shard_part>& parts) {
     break;
   }
   if (int rc = mdb_env_sync(env_, 1)) return lmdb_error("mdb_env_sync", rc);
-  for (uint32_t i = 0; i < parts.size(); ++i) covered_[i] = parts[i].covered;
+  for (uint32_t i = 0; i < parts.size(); ++i) {
+    covered_[i] = parts[i].covered;
+    if (parts[i].sequence != 0) sequences_[i] = parts[i].sequence;
+  }
   return "";
 }
 
@@ -325,7 +390,14 @@ std::string snapshotter::take(std::function<void(shard&)> after_begin) {
   for (auto& part : parts)
     std::sort(part.units.begin(), part.units.end(),
               [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (options_.stream_sequence)
+    for (uint32_t i = 0; i < n; ++i) parts[i].sequence = options_.stream_sequence(i, parts[i].covered);
   if (auto err = store_.write(parts); !err.empty()) return err;
+  if (options_.taken) {
+    std::vector<uint64_t> sequences;
+    for (uint32_t i = 0; i < n; ++i) sequences.push_back(store_.covered_sequence(i));
+    options_.taken(sequences);
+  }
   double write_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - collected).count();
   uint64_t deleted = 0;

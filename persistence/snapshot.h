@@ -6,7 +6,9 @@
 // (effect.h: 'p' + product id, 'u' + user id, "s"), value = the effects that rebuild the
 // unit, as write-ahead-log records (wal_format.h) numbered 1, 2, ... within the value, so
 // each carries its CRC32C. Database "meta": "format" = "stampede-snapshot-1", and
-// "lsn/<shard>" = u64 LE, the log position the shard's units are the state after.
+// "lsn/<shard>" = u64 LE, the log position the shard's units are the state after, and with
+// --replicate "seq/<shard>" = u64 LE, the last message of the shard's stream whose records
+// it covers (a node restarting follows the stream from the next).
 //
 // A round (snapshotter::take): every shard is asked to begin; each copies the units that
 // changed since its last round, as they are right after its last logged record, a bounded
@@ -37,6 +39,13 @@
 
 namespace stampede::wal {
 
+// Where a snapshot leaves a shard: its last log record, and (with --replicate) the last
+// message of the shard's stream whose records it covers.
+struct snapshot_point {
+  uint64_t lsn = 0;
+  uint64_t sequence = 0;
+};
+
 class snapshot_store {
  public:
   // Opens (creating) the environment in `dir` with room for `map_bytes` to start with.
@@ -46,8 +55,10 @@ class snapshot_store {
   snapshot_store(const snapshot_store&) = delete;
   snapshot_store& operator=(const snapshot_store&) = delete;
 
-  // The log position shard `shard`'s units cover (0: no snapshot).
+  // The log position shard `shard`'s units cover (0: no snapshot), and the stream message
+  // that position is in (0: none, or not replicated).
   uint64_t covered(uint32_t shard) const { return covered_[shard]; }
+  uint64_t covered_sequence(uint32_t shard) const { return sequences_[shard]; }
   // Hands every effect of the shard's units to `on_effect`. Safe from one thread a shard at
   // once (read transactions). "" or what is wrong.
   std::string load(uint32_t shard, const std::function<void(effect&&)>& on_effect,
@@ -58,11 +69,18 @@ class snapshot_store {
   struct shard_part {
     std::vector<std::pair<std::string, std::string>> units;
     uint64_t covered = 0;
+    uint64_t sequence = 0;
   };
   std::string write(const std::vector<shard_part>& parts);
   size_t map_bytes() const;
   uint64_t unit_count() const;  // every shard's
   int map_grows() const { return grows_; }
+
+  // A consistent compact copy of the whole store (mdb_env_copyfd2, MDB_CP_COMPACT) written
+  // to `fd` (a pipe) by a thread of the store's, and then `trailer(bytes)` when it is
+  // whole; the descriptor is closed at the end either way. Any thread; the store waits for
+  // its copies when destroyed.
+  void copy_to(int fd, std::function<std::string(uint64_t bytes)> trailer);
 
  private:
   snapshot_store() = default;
@@ -70,7 +88,10 @@ class snapshot_store {
   MDB_dbi units_ = 0;
   MDB_dbi meta_ = 0;
   std::vector<uint64_t> covered_;
+  std::vector<uint64_t> sequences_;
   int grows_ = 0;
+  std::mutex copies_mu_;
+  std::vector<std::thread> copies_;  // guarded by copies_mu_
 };
 
 // Encodes a unit's effects as its value.
@@ -79,6 +100,10 @@ std::string encode_unit(const std::vector<effect>& effects);
 struct snapshot_options {
   int64_t interval_ms = 300'000;         // a round at least this often (0: never by time)
   uint64_t log_bytes = 256ull << 20;     // and whenever the logs grew this much since the last
+  // With --replicate: the stream message a shard's log position is in (recorded with the
+  // snapshot), and what a round covered, per shard (told to the other nodes).
+  std::function<uint64_t(uint32_t shard, uint64_t lsn)> stream_sequence = nullptr;
+  std::function<void(const std::vector<uint64_t>& sequences)> taken = nullptr;
 };
 
 struct snapshot_stats {

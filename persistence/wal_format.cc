@@ -1,10 +1,13 @@
 #include "persistence/wal_format.h"
 
+#include <array>
 #include <cstring>
 #include <type_traits>
 #include <utility>
 
 #include <boost/crc.hpp>
+
+#include "core/codec.h"
 
 namespace stampede::wal {
 
@@ -49,246 +52,106 @@ uint32_t crc32c_reference(std::string_view bytes) { return crc32c_portable(bytes
 
 namespace {
 
-// ---- Every persisted type's fields, once, in wire order ----
-//
-// `fields(a, x)` hands each field of x to the archive `a`, which either encodes it (out) or
-// decodes into it (in). One list per type, so encoder and decoder cannot drift apart.
-// Wire forms: strings are u32 length + bytes; integers i64/u64; bools and enums u8;
-// optionals u8 present + value; lists u32 count + items; variants u8 index + value.
+// ---- Type numbers: one per effect, pinned (the header's `type`) ----
 
-template <class A> void fields(A& a, address& x) {
-  a(x.id, x.name, x.line1, x.line2, x.city, x.region, x.postal_code, x.country, x.phone);
-}
-template <class A> void fields(A& a, shipping_method& x) { a(x.id, x.name, x.price); }
-template <class A> void fields(A& a, order_item& x) {
-  a(x.product_id, x.name, x.unit_price, x.quantity, x.line_total);
-}
-template <class A> void fields(A& a, payment& x) {
-  a(x.id, x.status, x.method, x.amount, x.failure_reason, x.card_brand, x.card_last4,
-    x.redirect_url, x.created_at_ms, x.card_fingerprint);
-}
-template <class A> void fields(A& a, status_change& x) { a(x.status, x.at_ms); }
-template <class A> void fields(A& a, order& x) {
-  a(x.id, x.user_id, x.status, x.items, x.subtotal, x.shipping, x.total, x.method,
-    x.shipping_address, x.billing_address, x.payments, x.tracking_number, x.expires_at_ms,
-    x.history, x.created_at_ms, x.updated_at_ms);
-}
-template <class A> void fields(A& a, cart_line& x) {
-  a(x.product_id, x.name, x.unit_price, x.quantity, x.held);
-}
-template <class A> void fields(A& a, cart& x) { a(x.lines, x.held_until_ms); }
-template <class A> void fields(A& a, cart_view_line& x) {
-  a(x.product_id, x.name, x.unit_price, x.quantity, x.line_total, x.held, x.held_until_ms);
-}
-template <class A> void fields(A& a, cart_view& x) { a(x.items, x.subtotal, x.item_count); }
-template <class A> void fields(A& a, payment_result& x) { a(x.pay, x.order_now); }
-template <class A> void fields(A& a, product_create& x) {
-  a(x.id, x.name, x.description, x.price, x.images, x.on_hand, x.max_per_user,
-    x.sale_starts_at_ms, x.sale_ends_at_ms, x.max_per_address, x.max_per_card);
-}
-template <class A> void fields(A& a, product_patch& x) {
-  a(x.name, x.description, x.price, x.images, x.on_hand, x.max_per_user, x.sale_starts_at_ms,
-    x.sale_ends_at_ms, x.active, x.max_per_address, x.max_per_card);
-}
-template <class A> void fields(A& a, notification& x) {
-  a(x.id, x.event, x.order_id, x.order_status_now, x.items, x.total, x.tracking_number,
-    x.message, x.created_at_ms, x.drop_id, x.product_id);
-}
-// The effects.
-template <class A> void fields(A& a, product_created& x) { a(x.fields); }
-template <class A> void fields(A& a, product_patched& x) { a(x.product_id, x.patch); }
-template <class A> void fields(A& a, on_hand_set& x) { a(x.product_id, x.on_hand); }
-template <class A> void fields(A& a, product_deactivated& x) { a(x.product_id); }
-template <class A> void fields(A& a, shipping_methods_replaced& x) { a(x.methods); }
-template <class A> void fields(A& a, cart_replaced& x) { a(x.user_id, x.contents); }
-template <class A> void fields(A& a, address_added& x) { a(x.user_id, x.value); }
-template <class A> void fields(A& a, address_deleted& x) { a(x.user_id, x.address_id); }
-template <class A> void fields(A& a, order_placed& x) { a(x.value); }
-template <class A> void fields(A& a, order_updated& x) { a(x.value); }
-template <class A> void fields(A& a, notification_added& x) { a(x.user_id, x.value); }
-template <class A> void fields(A& a, idempotency_stored& x) {
-  a(x.user_id, x.scope_key, x.fingerprint, x.stored_at_ms, x.answer);
-}
-template <class A> void fields(A& a, product_restored& x) { a(x.fields, x.active, x.version); }
-template <class A> void fields(A& a, webhook& x) {
-  a(x.id, x.url, x.secret, x.events, x.created_at_ms);
-}
-template <class A> void fields(A& a, outbox_entry& x) {
-  a(x.event_id, x.webhook_id, x.note, x.created_at_ms);
-}
-template <class A> void fields(A& a, webhooks_replaced& x) { a(x.list); }
-template <class A> void fields(A& a, webhook_event_queued& x) { a(x.entry); }
-template <class A> void fields(A& a, webhook_event_done& x) {
-  a(x.created_at_ms, x.event_id, x.webhook_id);
-}
+constexpr effect_type type_number(std::type_identity<product_created>) { return effect_type::product_created; }
+constexpr effect_type type_number(std::type_identity<product_patched>) { return effect_type::product_patched; }
+constexpr effect_type type_number(std::type_identity<on_hand_set>) { return effect_type::on_hand_set; }
+constexpr effect_type type_number(std::type_identity<product_deactivated>) { return effect_type::product_deactivated; }
+constexpr effect_type type_number(std::type_identity<shipping_methods_replaced>) { return effect_type::shipping_methods_replaced; }
+constexpr effect_type type_number(std::type_identity<cart_replaced>) { return effect_type::cart_replaced; }
+constexpr effect_type type_number(std::type_identity<address_added>) { return effect_type::address_added; }
+constexpr effect_type type_number(std::type_identity<address_deleted>) { return effect_type::address_deleted; }
+constexpr effect_type type_number(std::type_identity<order_placed>) { return effect_type::order_placed; }
+constexpr effect_type type_number(std::type_identity<order_updated>) { return effect_type::order_updated; }
+constexpr effect_type type_number(std::type_identity<notification_added>) { return effect_type::notification_added; }
+constexpr effect_type type_number(std::type_identity<idempotency_stored>) { return effect_type::idempotency_stored; }
+constexpr effect_type type_number(std::type_identity<product_restored>) { return effect_type::product_restored; }
+constexpr effect_type type_number(std::type_identity<webhooks_replaced>) { return effect_type::webhooks_replaced; }
+constexpr effect_type type_number(std::type_identity<webhook_event_queued>) { return effect_type::webhook_event_queued; }
+constexpr effect_type type_number(std::type_identity<webhook_event_done>) { return effect_type::webhook_event_done; }
+constexpr effect_type type_number(std::type_identity<idempotency_kept>) { return effect_type::idempotency_kept; }
+constexpr effect_type type_number(std::type_identity<email_queued>) { return effect_type::email_queued; }
+constexpr effect_type type_number(std::type_identity<email_done>) { return effect_type::email_done; }
+constexpr effect_type type_number(std::type_identity<drop_created>) { return effect_type::drop_created; }
+constexpr effect_type type_number(std::type_identity<drop_status_set>) { return effect_type::drop_status_set; }
+constexpr effect_type type_number(std::type_identity<drop_ticket_set>) { return effect_type::drop_ticket_set; }
+constexpr effect_type type_number(std::type_identity<drop_ticket_removed>) { return effect_type::drop_ticket_removed; }
+constexpr effect_type type_number(std::type_identity<drop_entry_set>) { return effect_type::drop_entry_set; }
+constexpr effect_type type_number(std::type_identity<waitlist_entry_set>) { return effect_type::waitlist_entry_set; }
+constexpr effect_type type_number(std::type_identity<waitlist_entry_removed>) { return effect_type::waitlist_entry_removed; }
+constexpr effect_type type_number(std::type_identity<product_limits_set>) { return effect_type::product_limits_set; }
+constexpr effect_type type_number(std::type_identity<card_fingerprint_set>) { return effect_type::card_fingerprint_set; }
+constexpr effect_type type_number(std::type_identity<drop_notice_added>) { return effect_type::drop_notice_added; }
 
-// The largest value of each persisted enum, for decoding.
-template <class E> constexpr uint8_t enum_max();
-template <> constexpr uint8_t enum_max<order_status>() { return 6; }
-template <> constexpr uint8_t enum_max<payment_status>() { return 3; }
-template <> constexpr uint8_t enum_max<drop_mode>() { return 1; }
-template <> constexpr uint8_t enum_max<ticket_state>() { return 4; }
-template <> constexpr uint8_t enum_max<entry_stage>() { return 3; }
+// For each type number, the index of its alternative in `effect` (-1: none). An effect
+// without a number does not compile; two with one number fail here.
+template <size_t... I>
+constexpr std::array<int, effect_type_max + 1> alternatives_by_type(std::index_sequence<I...>) {
+  std::array<int, effect_type_max + 1> by_type{};
+  by_type.fill(-1);
+  bool unique = true;
+  auto place = [&](size_t number, int index) {
+    if (number == 0 || number > effect_type_max || by_type[number] != -1) unique = false;
+    else by_type[number] = index;
+  };
+  (place(static_cast<size_t>(type_number(std::type_identity<std::variant_alternative_t<I, effect>>{})),
+         static_cast<int>(I)),
+   ...);
+  if (!unique) by_type.fill(-2);
+  return by_type;
+}
+constexpr auto alternative_of_type =
+    alternatives_by_type(std::make_index_sequence<std::variant_size_v<effect>>{});
+static_assert(alternative_of_type[0] == -1 && alternative_of_type[1] != -2,
+              "every effect has its own type number in 1..effect_type_max");
 
-// ---- Encoding ----
-
-class out {
- public:
-  explicit out(std::string& s) : s_(s) {}
-  template <class... T>
-  void operator()(T&... values) {
-    (put(values), ...);
-  }
-
- private:
-  void raw(uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) s_.push_back(static_cast<char>(v >> (8 * i)));
-  }
-  void put(std::string& v) {
-    raw(v.size(), 4);
-    s_.append(v);
-  }
-  void put(int64_t v) { raw(static_cast<uint64_t>(v), 8); }
-  void put(uint64_t v) { raw(v, 8); }
-  void put(bool v) { raw(v ? 1 : 0, 1); }
-  template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
-  void put(E v) { raw(static_cast<uint8_t>(v), 1); }
-  template <class T>
-  void put(std::optional<T>& v) {
-    put(v.has_value());
-    if (v) put(*v);
-  }
-  template <class T>
-  void put(std::vector<T>& v) {
-    raw(v.size(), 4);
-    for (auto& x : v) put(x);
-  }
-  template <class... T>
-  void put(std::variant<T...>& v) {
-    raw(v.index(), 1);
-    std::visit([&](auto& x) { put(x); }, v);
-  }
-  template <class S, std::enable_if_t<std::is_class_v<S>, int> = 0>
-  void put(S& x) { fields(*this, x); }
-
-  std::string& s_;
-};
-
-// ---- Decoding: every read is bounds-checked; a short or malformed payload fails whole ----
-
-class in {
- public:
-  explicit in(std::string_view s) : s_(s) {}
-  bool done() const { return ok_ && at_ == s_.size(); }
-  bool ok() const { return ok_; }
-  template <class... T>
-  void operator()(T&... values) {
-    (get(values), ...);
-  }
-  uint8_t u8() { return static_cast<uint8_t>(raw(1)); }
-  void fail() { ok_ = false; }
-
-  void get(std::string& v) {
-    uint64_t n = raw(4);
-    if (!ok_ || n > s_.size() - at_) {
-      ok_ = false;
-      return;
-    }
-    v.assign(s_.substr(at_, n));
-    at_ += n;
-  }
-  void get(int64_t& v) { v = static_cast<int64_t>(raw(8)); }
-  void get(uint64_t& v) { v = raw(8); }
-  void get(bool& v) {
-    uint64_t b = raw(1);
-    if (b > 1) ok_ = false;
-    v = b == 1;
-  }
-  template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
-  void get(E& v) {
-    uint64_t x = raw(1);
-    if (x > enum_max<E>()) ok_ = false;
-    v = static_cast<E>(x);
-  }
-  template <class T>
-  void get(std::optional<T>& v) {
-    bool present = false;
-    get(present);
-    if (!present || !ok_) {
-      v.reset();
-      return;
-    }
-    T x{};
-    get(x);
-    v = std::move(x);
-  }
-  template <class T>
-  void get(std::vector<T>& v) {
-    uint64_t n = raw(4);
-    v.clear();
-    // Item by item: a count larger than the payload can hold fails when the bytes run out,
-    // having allocated no more than the payload's real items.
-    for (uint64_t i = 0; i < n && ok_; ++i) {
-      T x{};
-      get(x);
-      if (ok_) v.push_back(std::move(x));
-    }
-  }
-  template <class... T>
-  void get(std::variant<T...>& v) {
-    size_t index = u8();
-    if (!ok_ || index >= sizeof...(T)) {
-      ok_ = false;
-      return;
-    }
-    emplace_alternative(v, index, std::index_sequence_for<T...>{});
-  }
-  template <class S, std::enable_if_t<std::is_class_v<S>, int> = 0>
-  void get(S& x) { fields(*this, x); }
-
- private:
-  template <class V, size_t... I>
-  void emplace_alternative(V& v, size_t index, std::index_sequence<I...>) {
-    ((index == I ? (void)get(v.template emplace<I>()) : (void)0), ...);
-  }
-  uint64_t raw(size_t n) {
-    if (!ok_ || n > s_.size() - at_) {
-      ok_ = false;
-      return 0;
-    }
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; ++i)
-      v |= static_cast<uint64_t>(static_cast<unsigned char>(s_[at_ + i])) << (8 * i);
-    at_ += n;
-    return v;
-  }
-  std::string_view s_;
-  size_t at_ = 0;
-  bool ok_ = true;
-};
+// Persisted enums and the stored answer's variant are written by value and index: pinned.
+static_assert(static_cast<int>(order_status::pending) == 0 && static_cast<int>(order_status::paid) == 1 &&
+              static_cast<int>(order_status::processing) == 2 && static_cast<int>(order_status::shipped) == 3 &&
+              static_cast<int>(order_status::out_for_delivery) == 4 &&
+              static_cast<int>(order_status::delivered) == 5 && static_cast<int>(order_status::canceled) == 6);
+static_assert(static_cast<int>(answer_kind::cart_now) == 0 && static_cast<int>(answer_kind::cart) == 1 &&
+              static_cast<int>(answer_kind::order) == 2 && static_cast<int>(answer_kind::payment) == 3);
+static_assert(static_cast<int>(payment_status::requires_action) == 0 &&
+              static_cast<int>(payment_status::succeeded) == 1 &&
+              static_cast<int>(payment_status::failed) == 2 && static_cast<int>(payment_status::refunded) == 3);
+using stored_answer_t = decltype(idempotency_stored::answer);
+static_assert(std::is_same_v<std::variant_alternative_t<0, stored_answer_t>, cart_view> &&
+              std::is_same_v<std::variant_alternative_t<1, stored_answer_t>, order> &&
+              std::is_same_v<std::variant_alternative_t<2, stored_answer_t>, payment_result>);
 
 }  // namespace
 
-void append_record(std::string& buf, uint64_t sequence, const effect& e) {
+effect_type type_of(const effect& e) {
+  return std::visit([](const auto& x) { return type_number(std::type_identity<std::decay_t<decltype(x)>>{}); },
+                    e);
+}
+
+bool append_record(std::string& buf, uint64_t sequence, const effect& e) {
   size_t start = buf.size();
   buf.resize(start + header_size);
-  out o(buf);
-  // The archive only reads what it is given; fields() takes non-const for decoding's sake.
-  std::visit([&o](const auto& x) { o(const_cast<std::decay_t<decltype(x)>&>(x)); }, e);
+  std::visit([&buf](const auto& x) { codec::encode(buf, x); }, e);
   size_t length = buf.size() - start - header_size;
+  if (length > record_payload_max) {
+    // The reader would take it for a torn or corrupt record: refuse it before it counts.
+    buf.resize(start);
+    return false;
+  }
   auto put = [&](size_t at, uint64_t v, int bytes) {
     for (int i = 0; i < bytes; ++i) buf[start + at + static_cast<size_t>(i)] = static_cast<char>(v >> (8 * i));
   };
   put(0, length, 4);
-  put(8, e.index() + 1, 2);
+  put(8, static_cast<uint16_t>(type_of(e)), 2);
   put(10, sequence, 8);
   put(4, crc32c(std::string_view(buf).substr(start + 8)), 4);
+  return true;
 }
 
 namespace {
-// Decodes the payload as the effect alternative the header's type names.
+// Decodes the payload as the effect alternative at `index`.
 template <size_t... I>
-std::optional<effect> decode_as(size_t index, in& i, std::index_sequence<I...>) {
+std::optional<effect> decode_as(size_t index, codec::reader& i, std::index_sequence<I...>) {
   std::optional<effect> e;
   ((index == I ? (void)(e.emplace(std::in_place_index<I>), i.get(std::get<I>(*e))) : (void)0), ...);
   return e;
@@ -308,12 +171,11 @@ std::optional<record_header> record_at(std::string_view data, size_t at) {
   return h;
 }
 
-static_assert(std::variant_size_v<effect> == effect_type_max);
-
 std::optional<effect> decode_effect(uint16_t type, std::string_view payload) {
-  if (type == 0 || type > effect_type_max) return std::nullopt;
-  in i(payload);
-  auto e = decode_as(type - 1u, i, std::make_index_sequence<std::variant_size_v<effect>>{});
+  if (type == 0 || type > effect_type_max || alternative_of_type[type] < 0) return std::nullopt;
+  codec::reader i(payload);
+  auto e = decode_as(static_cast<size_t>(alternative_of_type[type]), i,
+                     std::make_index_sequence<std::variant_size_v<effect>>{});
   if (!e || !i.done()) return std::nullopt;
   return e;
 }

@@ -49,7 +49,7 @@ class posix_file final : public log_device {
 std::string wal_writer::open(const std::string& dir, uint32_t shard, const std::string& path,
                              uint64_t valid_bytes, uint64_t last_sequence, uint64_t segment_bytes,
                              std::function<void(uint64_t)> synced,
-                             std::unique_ptr<wal_writer>& out) {
+                             std::unique_ptr<wal_writer>& out, batch_tap tap) {
   int fd = ::access(path.c_str(), F_OK) == 0
                ? ::open(path.c_str(), O_WRONLY | O_CLOEXEC)
                : create_segment(path);  // a new file counts once its directory entry does
@@ -67,19 +67,20 @@ std::string wal_writer::open(const std::string& dir, uint32_t shard, const std::
   };
   out = std::make_unique<wal_writer>(std::make_unique<posix_file>(fd), last_sequence,
                                      std::move(synced), fatal_io, std::move(next), segment_bytes,
-                                     valid_bytes);
+                                     valid_bytes, std::move(tap));
   return "";
 }
 
 wal_writer::wal_writer(std::unique_ptr<log_device> device, uint64_t last_sequence,
                        std::function<void(uint64_t)> synced, fatal_handler on_fatal,
                        segment_factory next_segment, uint64_t segment_bytes,
-                       uint64_t segment_size)
+                       uint64_t segment_size, batch_tap tap)
     : device_(std::move(device)),
       next_segment_(std::move(next_segment)),
       segment_bytes_(segment_bytes),
       segment_size_(segment_size),
       counted_lsn_(last_sequence),
+      tap_(std::move(tap)),
       on_fatal_(std::move(on_fatal)),
       appended_(last_sequence),
       durable_(last_sequence),
@@ -118,8 +119,9 @@ bool wal_writer::write_and_sync(const std::string& data) {
 }
 
 uint64_t wal_writer::append(const effect& e) {
-  append_record(batch_, ++appended_, e);
-  return appended_;
+  // Over record_payload_max: nothing is logged, and the shard changes nothing (0).
+  if (!append_record(batch_, appended_ + 1, e)) return 0;
+  return ++appended_;
 }
 
 void wal_writer::flush() {
@@ -147,6 +149,7 @@ void wal_writer::io_loop() {
     data.swap(in_flight_);
     uint64_t lsn = in_flight_lsn_;
     lock.unlock();
+    if (tap_ && !dead_) tap_(data, lsn);
     bool ok = !dead_ && write_and_sync(data);
     if (ok) {
       // Counted a batch at a time on this thread: the shards' hot path touches no shared line.

@@ -41,6 +41,10 @@ using fatal_handler = std::function<void(const char* what)>;
 // set) on failure. Called on the I/O thread.
 using segment_factory = std::function<std::unique_ptr<log_device>(uint64_t first_sequence)>;
 
+// Sees each batch (whole records, the last numbered `last_lsn`) on the I/O thread before it
+// is written: replication publishes it (persistence/replicated_log.h). May wait.
+using batch_tap = std::function<void(std::string_view records, uint64_t last_lsn)>;
+
 class wal_writer final : public effect_log {
  public:
   // A writer on any device (tests). `synced` as for open(). Without `next_segment` the
@@ -48,7 +52,7 @@ class wal_writer final : public effect_log {
   wal_writer(std::unique_ptr<log_device> device, uint64_t last_sequence,
              std::function<void(uint64_t)> synced, fatal_handler on_fatal,
              segment_factory next_segment = nullptr, uint64_t segment_bytes = 0,
-             uint64_t segment_size = 0);
+             uint64_t segment_size = 0, batch_tap tap = nullptr);
 
   // `synced(lsn)` runs on the I/O thread after records up to lsn are durable; it must hand
   // that to the shard (a message), which then calls mark_durable(lsn).
@@ -57,7 +61,8 @@ class wal_writer final : public effect_log {
   // batch starts a new one. Returns "" or an error message.
   static std::string open(const std::string& dir, uint32_t shard, const std::string& path,
                           uint64_t valid_bytes, uint64_t last_sequence, uint64_t segment_bytes,
-                          std::function<void(uint64_t)> synced, std::unique_ptr<wal_writer>& out);
+                          std::function<void(uint64_t)> synced, std::unique_ptr<wal_writer>& out,
+                          batch_tap tap = nullptr);
   ~wal_writer() override;
 
   uint64_t append(const effect& e) override;
@@ -76,6 +81,7 @@ class wal_writer final : public effect_log {
   uint64_t segment_bytes_;
   uint64_t segment_size_;  // bytes in the current segment
   uint64_t counted_lsn_;   // records up to here are in the process-wide append counter
+  batch_tap tap_;
 
   // Shard thread.
   fatal_handler on_fatal_;

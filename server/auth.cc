@@ -7,11 +7,14 @@
 
 #include <boost/json.hpp>
 
+#include "core/limits.h"
+
 namespace stampede::http {
 
 namespace {
 
 constexpr size_t token_cache_max = 100'000;
+constexpr size_t token_email_length_max = 1024;  // longer is no address: ignored
 constexpr char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -55,6 +58,13 @@ std::optional<std::string> b64url_decode(std::string_view in) {
   return out;
 }
 
+// Code points in valid UTF-8: the bytes that do not continue a sequence.
+size_t utf8_length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
 std::string hmac_raw(std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -90,8 +100,9 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 }
 
 std::string sign_token(std::string_view secret, std::string_view subject, std::string_view role,
-                       int64_t expires_at_s) {
+                       int64_t expires_at_s, std::string_view email) {
   boost::json::object claims{{"sub", subject}, {"role", role}, {"exp", expires_at_s}};
+  if (!email.empty()) claims["email"] = email;
   std::string signing_input = b64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
                               b64url_encode(boost::json::serialize(claims));
   return signing_input + "." + b64url_encode(hmac_raw(secret, signing_input));
@@ -137,7 +148,7 @@ std::string token_verifier::mac_raw(std::string_view data) {
 }
 
 std::optional<identity> token_verifier::verify(std::string_view token, int64_t now_s) {
-  if (token.size() > 4096) return std::nullopt;
+  if (token.size() > token_bytes_max) return std::nullopt;
   if (auto it = cache_.find(absl::string_view(token.data(), token.size())); it != cache_.end()) {
     if (it->second.expires_at_s > now_s) return it->second;
     cache_.erase(it);
@@ -160,7 +171,9 @@ std::optional<identity> token_verifier::verify(std::string_view token, int64_t n
   if (!claims) return std::nullopt;
   identity id;
   auto sub = claims->if_contains("sub");
-  if (!sub || !sub->is_string() || sub->as_string().empty() || sub->as_string().size() > 128)
+  // API.md counts `sub` in characters (UTF-8 code points; the parser has checked the UTF-8).
+  if (!sub || !sub->is_string() || sub->as_string().empty() ||
+      utf8_length(sub->as_string()) > limits::user_id_length_max)
     return std::nullopt;
   id.user_id = std::string(sub->as_string());
   for (unsigned char c : id.user_id)
@@ -179,6 +192,10 @@ std::optional<identity> token_verifier::verify(std::string_view token, int64_t n
     if (role->as_string() == "admin") id.admin = true;
     else if (role->as_string() != "customer") return std::nullopt;
   }
+  // A claim that is not a string is no address; one that is, is checked where it is used.
+  if (auto email = claims->if_contains("email"); email && email->is_string() &&
+                                                 email->as_string().size() <= token_email_length_max)
+    id.email = std::string(email->as_string());
   if (cache_.size() >= token_cache_max) cache_.clear();
   cache_.emplace(std::string(token), id);
   return id;

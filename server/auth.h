@@ -1,6 +1,7 @@
 // Authentication: JWT HS256 (RFC 7519) as API.md sets it: `alg` must be HS256 (`none` and
 // everything else refused), `exp` required and in the future, `sub` 1..128 characters,
-// `role` customer (default) or admin; the signature compared in constant time. Also the
+// `role` customer (default) or admin, `email` optional (where order email goes); the signature
+// compared in constant time. Also the
 // HMAC-SHA256 helpers for the payment webhook. One verifier per shard thread: it keeps a
 // reused OpenSSL MAC context and a cache of verified tokens (not thread-safe).
 #pragma once
@@ -15,10 +16,14 @@
 
 namespace stampede::http {
 
+// A longer bearer token is refused (401) without being decoded.
+inline constexpr size_t token_bytes_max = 4096;
+
 struct identity {
   std::string user_id;
   bool admin = false;
   int64_t expires_at_s = 0;
+  std::string email;  // the `email` claim as signed ("" without one); checked where it is used
 };
 
 // HMAC-SHA256 of `data` with `key`, as 64 lowercase hex digits.
@@ -26,9 +31,9 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 // Constant-time comparison of two byte strings.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
-// Signs a token for `stampede token` and tests.
+// Signs a token for `stampede token` and tests; `email` "" for no email claim.
 std::string sign_token(std::string_view secret, std::string_view subject, std::string_view role,
-                       int64_t expires_at_s);
+                       int64_t expires_at_s, std::string_view email = "");
 
 class token_verifier {
  public:

@@ -8,6 +8,12 @@
 #include <cstdlib>
 #include <functional>
 
+#include "persistence/stream_frame.h"
+#include "server/email/mailer.h"
+#include "server/email/message.h"
+#include "server/email/templates.h"
+#include "core/limits.h"
+
 namespace stampede::http {
 
 namespace {
@@ -53,7 +59,7 @@ const std::vector<flag>& flags() {
       {"--shards", "STAMPEDE_SHARDS", "shard threads (default: one per core)", true,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          int64_t n;
-         if (auto e = to_int(v, 1, 256, n)) return e;
+         if (auto e = to_int(v, 1, static_cast<int64_t>(limits::shards_max), n)) return e;
          c.shards = static_cast<uint32_t>(n);
          return std::nullopt;
        }},
@@ -109,6 +115,14 @@ const std::vector<flag>& flags() {
       {"--rate-limit", "STAMPEDE_RATE_LIMIT",
        "requests a second per user, with a burst of 40; 0 turns it off (default 20)", true,
        [](config& c, const std::string& v) { return to_int(v, 0, 1'000'000, c.rate_limit_per_s); }},
+      {"--write-wait-target-ms", "STAMPEDE_WRITE_WAIT_TARGET_MS",
+       "admission control: the wait a write may have in a queue that has not emptied for a "
+       "whole interval; longer and new writes get 503 overloaded (default 5)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 10'000, c.write_wait_target_ms); }},
+      {"--write-wait-interval-ms", "STAMPEDE_WRITE_WAIT_INTERVAL_MS",
+       "admission control: the wait a write may have in a queue that empties at least this "
+       "often, and the longest any write waits before it is refused unrun (default 100)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 60'000, c.write_wait_interval_ms); }},
       {"--request-timeout", "STAMPEDE_REQUEST_TIMEOUT",
        "seconds a client has to send a whole request before it is closed (default 10)", true,
        [](config& c, const std::string& v) { return to_int(v, 1, 3600, c.request_timeout_s); }},
@@ -124,6 +138,88 @@ const std::vector<flag>& flags() {
          c.webhook_ca_file = v;
          return std::nullopt;
        }},
+      {"--replicate", "STAMPEDE_REPLICATE",
+       "share each shard's log through these NATS JetStream servers (nats://h:p,...): "
+       "primary, standby or replica (default: no replication)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         c.replicate.clear();
+         for (size_t at = 0; at <= v.size();) {
+           size_t comma = std::min(v.find(',', at), v.size());
+           std::string url = v.substr(at, comma - at);
+           if (url.rfind("nats://", 0) != 0 || url.size() <= 7) return "must be nats://host:port,...";
+           c.replicate.push_back(url);
+           at = comma + 1;
+         }
+         return std::nullopt;
+       }},
+      {"--node-id", "STAMPEDE_NODE_ID", "this node's name in the cluster ([A-Za-z0-9_-], 1..64)",
+       true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (!repl::valid_node_id(v)) return "must be 1..64 of A-Z a-z 0-9 _ -";
+         c.node_id = v;
+         return std::nullopt;
+       }},
+      {"--advertise", "STAMPEDE_ADVERTISE",
+       "the URL clients reach this node at, told to them by the others (default http://--listen)",
+       true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if ((v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) || v.size() > 2048)
+           return "must be an http:// or https:// URL";
+         c.advertise = v;
+         return std::nullopt;
+       }},
+      {"--cluster", "STAMPEDE_CLUSTER",
+       "the name the nodes' streams share ([A-Za-z0-9_-], 1..32; default stampede)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (!repl::valid_cluster_name(v)) return "must be 1..32 of A-Z a-z 0-9 _ -";
+         c.cluster = v;
+         return std::nullopt;
+       }},
+      {"--takeover-after-ms", "STAMPEDE_TAKEOVER_AFTER_MS",
+       "a standby takes over once the primary has been silent this long (default 1500)", true,
+       [](config& c, const std::string& v) { return to_int(v, 300, 60'000, c.takeover_after_ms); }},
+      {"--replicas", "STAMPEDE_REPLICAS",
+       "copies JetStream keeps of each shard's stream (1..5, default 3)", true,
+       [](config& c, const std::string& v) { return to_int(v, 1, 5, c.replicas); }},
+      {"--smtp-url", "STAMPEDE_SMTP_URL",
+       "smtp://host:port or smtps://host:port to send order email through (default: no email)",
+       true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto ok = email::check_smtp_url(v); !ok.ok()) return ok.err().message;
+         c.smtp_url = v;
+         return std::nullopt;
+       }},
+      {"--smtp-user", "STAMPEDE_SMTP_USER",
+       "SMTP user name; with smtp:// the connection must then upgrade with STARTTLS", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         c.smtp_user = v;
+         return std::nullopt;
+       }},
+      {"--smtp-password", "STAMPEDE_SMTP_PASSWORD",
+       "SMTP password (prefer the variable: a flag shows in the process list)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         c.smtp_password = v;
+         return std::nullopt;
+       }},
+      {"--smtp-from", "STAMPEDE_SMTP_FROM",
+       "sender of order email, \"Shop <orders@example.com>\" (default: the support address)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto m = email::parse_mailbox(v); !m.ok()) return m.err().message;
+         c.smtp_from = v;
+         return std::nullopt;
+       }},
+      {"--email-templates", "STAMPEDE_EMAIL_TEMPLATES",
+       "directory of Mustache templates replacing the built-in ones: [<event>.]{subject,text,html}"
+       ".mustache (default: built-in)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (auto t = email::email_templates::load(v); !t.ok()) return t.err().message;
+         c.email_templates_dir = v;
+         return std::nullopt;
+       }},
+      {"--email-retry-ms", "STAMPEDE_EMAIL_RETRY_MS",
+       "first delay before a failed email is retried; doubles each time, jittered, up to an hour, "
+       "for 48 hours (default 1000)", true,
+       [](config& c, const std::string& v) { return to_int(v, 10, 3'600'000, c.email_retry_ms); }},
       {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
        [](config& c, const std::string& v) -> std::optional<std::string> {
          c.demo = v != "0" && v != "false";
@@ -135,10 +231,23 @@ const std::vector<flag>& flags() {
          c.sub = v;
          return std::nullopt;
        }},
-      {"--role", nullptr, "token: customer (default) or admin", true,
+      {"--role", "STAMPEDE_ROLE",
+       "serve with --replicate: auto (primary or standby, default) or replica (never takes "
+       "over, serves reads); token: customer (default) or admin", true,
        [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v != "customer" && v != "admin") return "must be customer or admin";
-         c.role = v;
+         if (v == "auto" || v == "replica") {
+           c.node_role = v;
+         } else if (v == "customer" || v == "admin") {
+           c.role = v;
+         } else {
+           return "must be auto or replica (serve), customer or admin (token)";
+         }
+         return std::nullopt;
+       }},
+      {"--email", nullptr, "token: the email claim, where order email goes (default none)", true,
+       [](config& c, const std::string& v) -> std::optional<std::string> {
+         if (!email::valid_address(v)) return "must be a valid email address";
+         c.token_email = v;
          return std::nullopt;
        }},
       {"--ttl", nullptr, "token: seconds until it expires (default 3600)", true,
@@ -189,7 +298,7 @@ std::optional<std::string> parse_config(const std::vector<std::string>& args, co
 std::string usage() {
   std::string u =
       "usage: stampede serve [flags]       serve the HTTP API\n"
-      "       stampede token --sub USER [--role admin] [--ttl 3600]\n"
+      "       stampede token --sub USER [--role admin] [--email ADDR] [--ttl 3600]\n"
       "                                     print a bearer token signed with --jwt-secret\n"
       "       stampede demo                 a flash sale against the engine, in-process\n\n"
       "flags (each also read from its environment variable):\n";

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "core/limits.h"
+
 namespace stampede::http {
 
 struct config {
@@ -27,11 +29,29 @@ struct config {
   bool demo = false;
   int64_t rate_limit_per_s = 20;  // per user; 0: off
   int64_t request_timeout_s = 10;
+  int64_t write_wait_target_ms = limits::write_wait_target_ms;
+  int64_t write_wait_interval_ms = limits::write_wait_interval_ms;
   int64_t webhook_retry_ms = 1000;
   std::string webhook_ca_file;
+  // Replication (API.md, "Replication and failover"); none without --replicate.
+  std::vector<std::string> replicate;  // nats://host:port of each NATS server
+  std::string node_id;
+  std::string advertise;                // this node's URL for clients; default from --listen
+  std::string cluster = "stampede";
+  std::string node_role = "auto";       // auto (primary or standby) | replica
+  int64_t takeover_after_ms = 1500;
+  int64_t replicas = 3;                 // of each shard's stream
+  // Order email (server/email/): nothing is sent without smtp_url.
+  std::string smtp_url;
+  std::string smtp_user;
+  std::string smtp_password;
+  std::string smtp_from;  // "Shop <orders@example.com>"; "": the support address
+  std::string email_templates_dir;
+  int64_t email_retry_ms = 1000;
   // `stampede token`
   std::string sub;
   std::string role = "customer";
+  std::string token_email;
   int64_t ttl_s = 3600;
   bool jwt_secret_defaulted = true;
 };

@@ -37,6 +37,9 @@ error bad_limit() {
 }
 
 error bad_type(const std::string& field) {
+  if (field == "price")  // the bound that keeps every amount exact in JavaScript
+    return field_error(field, "price must be an integer 0.." + std::to_string(limits::price_minor_max) +
+                                  " (minor units)");
   return field_error(field, field + " has the wrong type or is out of range");
 }
 

@@ -56,16 +56,19 @@ struct handler_context {
 using handler = void (*)(handler_context&, call&);
 
 // An engine reply that answers the call: ok(value) on success, the error's answer otherwise.
+// It carries the client's "gone" flag, so a write still queued when the client leaves is
+// not run.
 template <class T, class F>
 reply<T> answer(handler_context& ctx, call& c, F ok) {
-  return reply<T>(ctx.executor, [respond = std::move(c.respond), ok = std::move(ok)](
-                                    result<T> r) mutable {
+  reply<T> r(ctx.executor, [respond = std::move(c.respond), ok = std::move(ok)](result<T> r) mutable {
     if (r.ok()) {
       respond(ok(std::move(r).value()));
     } else {
       respond(error_response(r.err()));
     }
   });
+  r.watch(c.req.gone);
+  return r;
 }
 
 response json_response(unsigned status, const json::value& v);
@@ -90,7 +93,8 @@ json::value page_json(const page<T>& pg, F&& item) {
                                                              : json::value(pg.next_cursor)}};
 }
 
-// "<field> has the wrong type or is out of range", for a reader's first bad field.
+// "<field> has the wrong type or is out of range" (for a price, its range), for a reader's
+// first bad field.
 error bad_type(const std::string& field);
 
 }  // namespace stampede::http

@@ -11,8 +11,8 @@ response json_error(unsigned status, const json::value& body) {
   return r;
 }
 
-void ask_to_retry(response& r) {
-  r.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+void ask_to_retry(response& r, int64_t after_s = retry_after_s) {
+  r.headers.emplace_back("Retry-After", std::to_string(after_s));
 }
 
 }  // namespace
@@ -35,8 +35,9 @@ unsigned status_of(error_code code) {
     case error_code::idempotency_mismatch:
     case error_code::amount_mismatch: return 422;
     case error_code::rate_limited: return 429;
-    case error_code::overloaded: return 503;
     case error_code::sold_out: return 410;
+    case error_code::overloaded:
+    case error_code::not_primary: return 503;
     case error_code::io_error:
     case error_code::corruption: return 500;
   }
@@ -44,8 +45,11 @@ unsigned status_of(error_code code) {
 }
 
 response error_response(const error& e) {
+  // Replies a deposed primary dropped (core/reply.h): who leads now is not known here.
+  if (e.code == error_code::not_primary) return not_primary_response("");
   response r = json_error(status_of(e.code), error_json(e));
-  if (e.code == error_code::overloaded || e.code == error_code::rate_limited) ask_to_retry(r);
+  if (e.code == error_code::overloaded || e.code == error_code::rate_limited)
+    ask_to_retry(r, e.details.retry_after_s.value_or(retry_after_s));
   return r;
 }
 
@@ -57,6 +61,16 @@ response http_error(unsigned status, std::string_view code, std::string message)
 
 response overloaded_response(std::string message) {
   response r = http_error(503, "overloaded", std::move(message));
+  ask_to_retry(r);
+  return r;
+}
+
+response not_primary_response(std::string_view primary_url) {
+  json::value primary = primary_url.empty() ? json::value(nullptr) : json::value(primary_url);
+  response r = json_error(
+      503, json::object{{"error", json::object{{"code", "not_primary"},
+                                               {"message", "this node is not the primary"},
+                                               {"details", json::object{{"primary", primary}}}}}});
   ask_to_retry(r);
   return r;
 }

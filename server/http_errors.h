@@ -24,6 +24,9 @@ response error_response(const error& e);
 response http_error(unsigned status, std::string_view code, std::string message);
 // 503 overloaded with Retry-After: admission control shed the request, nothing changed.
 response overloaded_response(std::string message);
+// 503 not_primary with Retry-After: this node follows; details.primary is the primary's
+// advertised URL ("" when unknown: null).
+response not_primary_response(std::string_view primary_url);
 // 402 payment_failed for a declined payment: details.reason, payment_id, retryable.
 response payment_failed_response(const payment& p);
 

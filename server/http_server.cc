@@ -2,19 +2,33 @@
 
 #include <future>
 
+#include "server/http_session.h"
 #include "server/listener.h"
 #include "server/shard_context.h"
+#include "server/stats_publisher.h"
+#include "server/ws_frame.h"
 
 namespace stampede::http {
 
 http_server::http_server(engine& eng, server_settings settings)
-    : settings_(std::move(settings)), metrics_(std::make_unique<metrics>(api::route_names())) {
+    : settings_(std::move(settings)),
+      metrics_(std::make_unique<metrics>(api::route_names())),
+      descriptors_(std::make_shared<descriptor_budget>(settings_.connections_max)) {
   for (uint32_t i = 0; i < eng.shard_count(); ++i) {
-    shards_.push_back(std::make_unique<shard_context>(eng, settings_, *metrics_, i));
+    shards_.push_back(std::make_unique<shard_context>(eng, settings_, *metrics_, i, descriptors_));
     listeners_.push_back(std::make_unique<listener>(*shards_.back()));
   }
   // Each shard's hub becomes its live sink, set on the shard's own thread.
   for (uint32_t i = 0; i < eng.shard_count(); ++i) eng.set_live_sink(i, &shards_[i]->hub);
+  // admin:stats: made once a second on shard 0, handed to every shard's hub on its thread.
+  stats_ = std::make_unique<stats_publisher>(
+      eng, *metrics_, shards_[0]->io, [this](std::shared_ptr<const std::string> text) {
+        // One frame for every connection; a newer one replaces an unsent older one ("s").
+        auto frame = std::make_shared<const ws::frame>(
+            ws::frame{ws::encode(ws::opcode::text, *text), "s"});
+        for (auto& ctx : shards_)
+          asio::post(ctx->io, [hub = &ctx->hub, frame] { hub->publish(stats_topic_key, frame); });
+      });
 }
 
 http_server::~http_server() = default;
@@ -31,17 +45,24 @@ std::string http_server::start(const std::string& host, unsigned short port) {
   for (size_t i = 0; i < shards_.size(); ++i) {
     listeners_[i]->start();
     shards_[i]->webhooks.start();
+    shards_[i]->mail.start();
   }
+  stats_->start();
   return "";
 }
 
 void http_server::stop_accepting() {
+  stats_->stop();
   for (size_t i = 0; i < shards_.size(); ++i) {
     std::promise<void> done;
     asio::post(shards_[i]->io, [ctx = shards_[i].get(), l = listeners_[i].get(), &done] {
       l->stop();
+      // Copied: a session that closes leaves the set.
+      std::vector<http_session*> sessions(ctx->sessions.begin(), ctx->sessions.end());
+      for (http_session* s : sessions) s->drain();
       ctx->hub.close_all();
       ctx->webhooks.stop();
+      ctx->mail.stop();
       done.set_value();
     });
     done.get_future().wait();

@@ -15,8 +15,10 @@
 
 namespace stampede::http {
 
+class descriptor_budget;
 class metrics;
 class listener;
+class stats_publisher;
 struct shard_context;
 
 class http_server {
@@ -28,7 +30,7 @@ class http_server {
   std::string start(const std::string& host, unsigned short port);
   // The port actually bound (useful with port 0).
   unsigned short port() const { return port_; }
-  // Stops accepting; open connections finish the request in flight and close.
+  // Stops accepting; idle connections close at once, the others after the request in flight.
   void stop_accepting();
   // Connections still open, across shards.
   size_t open_connections() const;
@@ -36,8 +38,10 @@ class http_server {
  private:
   server_settings settings_;
   std::unique_ptr<metrics> metrics_;
+  std::shared_ptr<descriptor_budget> descriptors_;  // shared with the sessions' slots
   std::vector<std::unique_ptr<shard_context>> shards_;
   std::vector<std::unique_ptr<listener>> listeners_;
+  std::unique_ptr<stats_publisher> stats_;  // admin:stats, made on shard 0
   unsigned short port_ = 0;
 };
 

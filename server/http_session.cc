@@ -1,5 +1,10 @@
 #include "server/http_session.h"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "server/http_errors.h"
 #include "server/http_text.h"
 #include "server/transport_limits.h"
@@ -11,54 +16,142 @@ namespace {
 
 std::string kib(size_t bytes) { return std::to_string(bytes / 1024) + " KiB"; }
 
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
 }  // namespace
 
-http_session::http_session(tcp::socket socket, shard_context& ctx)
-    : stream_(std::move(socket)), buffer_(request_head_bytes_max + request_body_bytes_max), ctx_(ctx) {
+std::shared_ptr<const int> body_source_of(int fd) {
+  return std::shared_ptr<const int>(new int(fd), [](const int* p) {
+    ::close(*p);
+    delete p;
+  });
+}
+
+http_session::http_session(tcp::socket socket, shard_context& ctx, descriptor_slot slot)
+    : stream_(std::move(socket)),
+      buffer_(request_head_bytes_max + request_body_bytes_max),
+      ctx_(ctx),
+      slot_(std::move(slot)) {
+  ctx_.sessions.insert(this);
   ++ctx_.connections;
 }
 
-http_session::~http_session() { --ctx_.connections; }
+http_session::~http_session() { leave(); }
 
-// Read the next request, with every limit set before a byte is parsed.
-void http_session::do_read() {
+void http_session::leave() {
+  if (!counted_) return;
+  counted_ = false;
+  ctx_.sessions.erase(this);
+  --ctx_.connections;
+}
+
+void http_session::drain() {
+  // Waiting between requests, or for a first request of which nothing came yet: a read of a
+  // head that has no byte of it in the buffer (Beast keeps a partial head there).
+  if (reading_ && buffer_.size() == 0 && parser_ && !parser_->got_some()) {
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);  // the read ends with operation_aborted
+  }
+}
+
+// Read the next request's head, with every limit set before a byte is parsed.
+void http_session::do_read_header() {
   parser_.emplace();
   parser_->header_limit(request_head_bytes_max);
-  parser_->body_limit(request_body_bytes_max);
+  body_bytes_max_ = request_body_bytes_max;
+  parser_->body_limit(body_bytes_max_);
   // A fresh connection, or bytes already waiting: the request timeout. Between keep-alive
   // requests: the idle timeout.
   stream_.expires_after(std::chrono::seconds(answered_ && buffer_.size() == 0
                                                  ? keep_alive_idle_timeout_s
                                                  : ctx_.settings.request_timeout_s));
-  bhttp::async_read(stream_, buffer_, *parser_,
-                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  reading_ = true;
+  bhttp::async_read_header(stream_, buffer_, *parser_,
+                           beast::bind_front_handler(&http_session::on_header, shared_from_this()));
 }
 
-// A request arrived, or the connection failed, timed out or sent something malformed.
-void http_session::on_read(beast::error_code ec, size_t) {
+void http_session::on_header(beast::error_code ec, size_t) {
+  reading_ = false;
+  if (ec == bhttp::error::bad_method && empty_lines_ < leading_empty_lines_max) {
+    // RFC 9112 section 2.2: an empty line before the request line is ignored.
+    std::string_view data(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    size_t skip = data.starts_with("\r\n") ? 2 : data.starts_with("\n") ? 1 : 0;
+    if (skip > 0) {
+      buffer_.consume(skip);
+      ++empty_lines_;
+      return do_read_header();
+    }
+  }
+  if (ec) return on_read_error(ec);
+  empty_lines_ = 0;
+  on_head_complete();
+}
+
+void http_session::on_head_complete() {
+  auto& req = parser_->get();
+  // Both framings at once is how request smuggling starts: refuse it.
+  if (req.count(bhttp::field::content_length) > 0 && req.count(bhttp::field::transfer_encoding) > 0)
+    return reject(400, "invalid_request", "Content-Length and Transfer-Encoding together");
+  // RFC 9112 section 3.2: exactly one Host in HTTP/1.1, at most one before.
+  size_t hosts = req.count(bhttp::field::host);
+  if (hosts > 1 || (hosts == 0 && req.version() >= 11))
+    return reject(400, "invalid_request", "an HTTP/1.1 request needs exactly one Host header");
+  if (req.count(bhttp::field::authorization) > 1)
+    return reject(400, "invalid_request", "more than one Authorization header");
+  if (parser_->is_done()) return dispatch();
+  // The body's route may take less than the transport does.
+  body_bytes_max_ = ctx_.routes.body_bytes_max(req.method_string(), origin_form(req.target()));
+  if (parser_->content_length() && *parser_->content_length() > body_bytes_max_)
+    return reject(413, "payload_too_large", "the body is over " + kib(body_bytes_max_));
+  parser_->body_limit(body_bytes_max_);
+  auto expect = req.find(bhttp::field::expect);
+  if (expect != req.end() && ascii_iequals(expect->value(), "100-continue") && req.version() >= 11)
+    return do_continue();
+  do_read_body();
+}
+
+// Tell the client to send the body it is holding back (RFC 9110 section 10.1.1).
+void http_session::do_continue() {
+  asio::async_write(stream_, asio::buffer(continue_line.data(), continue_line.size()),
+                    [self = shared_from_this()](beast::error_code ec, size_t) { self->on_continue(ec); });
+}
+
+void http_session::on_continue(beast::error_code ec) {
+  if (ec) return close();
+  do_read_body();
+}
+
+void http_session::do_read_body() {
+  stream_.expires_after(std::chrono::seconds(ctx_.settings.request_timeout_s));
+  reading_ = true;
+  bhttp::async_read(stream_, buffer_, *parser_,
+                    beast::bind_front_handler(&http_session::on_body, shared_from_this()));
+}
+
+void http_session::on_body(beast::error_code ec, size_t) {
+  reading_ = false;
+  if (ec) return on_read_error(ec);
+  dispatch();
+}
+
+void http_session::on_read_error(beast::error_code ec) {
   if (ec == bhttp::error::end_of_stream || ec == asio::error::connection_reset ||
-      ec == asio::error::eof)
+      ec == asio::error::eof || ec == asio::error::operation_aborted || ec == beast::error::timeout)
     return close();
-  if (ec == beast::error::timeout) return close();
   if (ec == bhttp::error::header_limit)
     return reject(431, "request_header_fields_too_large",
                   "the request head is over " + kib(request_head_bytes_max));
   if (ec == bhttp::error::body_limit)
-    return reject(413, "payload_too_large", "the body is over " + kib(request_body_bytes_max));
-  if (ec) return reject(400, "invalid_request", "malformed HTTP request: " + ec.message());
-  dispatch();
+    return reject(413, "payload_too_large", "the body is over " + kib(body_bytes_max_));
+  reject(400, "invalid_request", "malformed HTTP request: " + ec.message());
 }
 
 void http_session::dispatch() {
   auto& req = parser_->get();
-  // Both framings at once is how request smuggling starts: refuse it.
-  if (req.find(bhttp::field::content_length) != req.end() &&
-      req.find(bhttp::field::transfer_encoding) != req.end())
-    return reject(400, "invalid_request", "Content-Length and Transfer-Encoding together");
   keep_alive_ = req.keep_alive();
   request r;
   r.method = std::string(req.method_string());
-  parse_target(req.target(), r);
+  parse_target(origin_form(req.target()), r);
   auto header = [&](auto name) {
     auto it = req.find(name);
     return it == req.end() ? std::string() : std::string(it->value());
@@ -73,10 +166,39 @@ void http_session::dispatch() {
     r.admission = std::string(it->value());
   if (r.path == "/v1/ws") return upgrade(r);
   r.body = std::move(req.body());
+  // The flag the engine sees: a fresh one unless no earlier write still holds the last.
+  if (!gone_ || gone_.use_count() > 1) gone_ = std::make_shared<std::atomic<bool>>();
+  gone_->store(false, std::memory_order_relaxed);
+  r.gone = gone_;
   started_ = std::chrono::steady_clock::now();
+  awaiting_answer_ = true;
   route_ = ctx_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
     self->do_write(std::move(out));
   });
+  // Answered already (a read on this shard, a refusal): nothing to watch. A write waits in
+  // a queue, where it should not run for a client that left.
+  if (awaiting_answer_ && route_ < api::table().size() && api::table()[route_].kind == route_kind::write)
+    do_watch();
+}
+
+void http_session::do_watch() {
+  watching_ = true;
+  stream_.socket().async_wait(tcp::socket::wait_read,
+                              beast::bind_front_handler(&http_session::on_watch, shared_from_this()));
+}
+
+// The socket is readable while a write is in the engine: the client closed it, or sent
+// more (a pipelined request, read once this one is answered).
+void http_session::on_watch(beast::error_code ec) {
+  watching_ = false;
+  if (ec || !awaiting_answer_) return;  // answered meanwhile (the wait was cancelled)
+  char byte;
+  ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+    gone_->store(true, std::memory_order_relaxed);
+  } else if (n < 0) {
+    do_watch();  // woken for nothing: wait again
+  }
 }
 
 // GET /v1/ws: check the token (header or ?access_token=) and hand the socket to a
@@ -96,10 +218,12 @@ void http_session::upgrade(const request& r) {
     started_ = std::chrono::steady_clock::now();
     return do_write(overloaded_response("too many WebSocket connections"));
   }
+  leave();
   tcp::socket socket = stream_.release_socket();
   beast::error_code ignored;
   socket.set_option(asio::socket_base::send_buffer_size(ws_send_buffer_bytes), ignored);
-  std::make_shared<ws_session>(std::move(socket), ctx_.hub, std::move(who))->run(parser_->release());
+  std::make_shared<ws_session>(std::move(socket), ctx_.hub, std::move(who), std::move(slot_))
+      ->run(parser_->release());
 }
 
 void http_session::reject(unsigned status, std::string_view code, std::string message) {
@@ -113,12 +237,19 @@ void http_session::reject(unsigned status, std::string_view code, std::string me
 // serializer costs more than the rest of a product read here (measured with callgrind),
 // for no gain on answers this simple.
 void http_session::do_write(response out) {
+  awaiting_answer_ = false;
+  if (watching_) {
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);  // the watch ends with operation_aborted
+  }
   if (route_ != no_route) {
     ctx_.routes.stats().observe(
         route_, out.status,
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started_).count());
     route_ = no_route;
   }
+  if (gone_ && gone_->load(std::memory_order_relaxed)) return close();  // no one to tell
+  if (!ctx_.accepting) keep_alive_ = false;  // draining: this answer is the last
   // One write in flight per connection, so one buffer serves them all.
   std::string& wire = write_buffer_;
   wire.clear();
@@ -126,28 +257,84 @@ void http_session::do_write(response out) {
   wire.append("HTTP/1.1 ").append(std::to_string(out.status)).append(" ").append(reason);
   wire.append("\r\nServer: stampede\r\n");
   bool has_body = out.status != 204 && out.status != 304;
+  bool streamed = out.body_source != nullptr;
+  if (streamed) keep_alive_ = false;  // the body ends where the connection does
   if (has_body) wire.append("Content-Type: ").append(out.content_type).append("\r\n");
   for (auto& [name, value] : out.headers) wire.append(name).append(": ").append(value).append("\r\n");
-  if (has_body) wire.append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n");
+  if (has_body && !streamed)
+    wire.append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n");
   if (!keep_alive_) wire.append("Connection: close\r\n");
   wire.append("\r\n").append(out.body);
   if (wire.capacity() > write_buffer_keep_bytes && wire.size() < write_buffer_keep_bytes / 4) {
     wire.shrink_to_fit();  // a large answer once should not pin memory for the connection
   }
   stream_.expires_after(std::chrono::seconds(ctx_.settings.request_timeout_s));
+  if (streamed) {
+    body_source_ = std::move(out.body_source);
+    source_.emplace(stream_.get_executor(), ::dup(*body_source_));
+    asio::async_write(stream_, asio::buffer(wire), [self = shared_from_this()](
+                                                       beast::error_code ec, size_t) {
+      if (ec) return self->close();
+      self->do_stream();
+    });
+    return;
+  }
   asio::async_write(stream_, asio::buffer(wire),
                     [self = shared_from_this()](beast::error_code ec, size_t) { self->on_write(ec); });
+}
+
+void http_session::do_stream() {
+  stream_chunk_.resize(stream_chunk_bytes);
+  source_->async_read_some(asio::buffer(stream_chunk_),
+                           beast::bind_front_handler(&http_session::on_stream_read, shared_from_this()));
+}
+
+// A piece of a streamed body: out to the client, then the next; its end ends the connection.
+void http_session::on_stream_read(beast::error_code ec, size_t n) {
+  if (ec) return close();  // the end of the pipe (or its writer failed: the body is cut short)
+  stream_.expires_after(std::chrono::seconds(ctx_.settings.request_timeout_s));
+  asio::async_write(stream_, asio::buffer(stream_chunk_.data(), n),
+                    [self = shared_from_this()](beast::error_code ec, size_t) {
+                      if (ec) return self->close();
+                      self->do_stream();
+                    });
 }
 
 // The answer is out: the next request, or the end of the connection.
 void http_session::on_write(beast::error_code ec) {
   answered_ = true;
-  if (ec || !keep_alive_ || !ctx_.accepting) return close();
-  do_read();
+  if (ec) return close();
+  if (!keep_alive_) return do_linger();
+  do_read_header();
+}
+
+// Our side is done: send FIN after the answer, and read what the client still sends
+// (the rest of a refused body, pipelined requests) so that closing does not reset the
+// connection before the client has read the answer.
+void http_session::do_linger() {
+  leave();
+  beast::error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  linger_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(linger_time_ms);
+  stream_.expires_at(linger_until_);
+  buffer_.consume(buffer_.size());
+  stream_.async_read_some(buffer_.prepare(linger_read_bytes),
+                          beast::bind_front_handler(&http_session::on_linger, shared_from_this()));
+}
+
+void http_session::on_linger(beast::error_code ec, size_t n) {
+  lingered_bytes_ += n;
+  if (ec || lingered_bytes_ > linger_bytes_max) return close();  // EOF, time, or too much
+  stream_.async_read_some(buffer_.prepare(linger_read_bytes),
+                          beast::bind_front_handler(&http_session::on_linger, shared_from_this()));
 }
 
 void http_session::close() {
+  leave();
   beast::error_code ignored;
+  if (source_) source_->close(ignored);
+  source_.reset();
+  body_source_.reset();
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.close();
 }

@@ -49,6 +49,19 @@ std::vector<std::string_view> split_path(std::string_view path) {
   return out;
 }
 
+std::string_view origin_form(std::string_view target) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (target.size() < scheme.size() || !ascii_iequals(target.substr(0, scheme.size()), scheme))
+      continue;
+    std::string_view rest = target.substr(scheme.size());
+    size_t path = rest.find_first_of("/?");
+    // "http://host" and "http://host?q" name the root, which is no route whatever the query.
+    if (path == std::string_view::npos || rest[path] == '?') return "/";
+    return rest.substr(path);
+  }
+  return target;
+}
+
 void parse_target(std::string_view target, request& out) {
   size_t q = target.find('?');
   auto path = percent_decode(target.substr(0, q), false);

@@ -13,6 +13,9 @@
 
 namespace stampede::http {
 
+// The origin form of a request target: "http://host:80/p?q" -> "/p?q" (RFC 9112 section
+// 3.2.2: a server must accept the absolute form); other targets are returned as they are.
+std::string_view origin_form(std::string_view target);
 // Splits a request target into a decoded path and query parameters; a malformed escape
 // leaves out.query_ok false.
 void parse_target(std::string_view target, request& out);

@@ -163,7 +163,8 @@ json::value to_json(const order& o, const presentation& pr) {
                       {"expires_at", time_or_null(o.expires_at_ms)},
                       {"history", std::move(history)},
                       {"created_at", format_rfc3339_ms(o.created_at_ms)},
-                      {"updated_at", format_rfc3339_ms(o.updated_at_ms)}};
+                      {"updated_at", format_rfc3339_ms(o.updated_at_ms)},
+                      {"email", o.email.empty() ? json::value(nullptr) : json::value(o.email)}};
 }
 
 json::value to_json(const notification& n, const presentation& pr) {

@@ -36,6 +36,7 @@ void listener::stop() {
   ctx_.accepting = false;
   beast::error_code ignored;
   acceptor_.close(ignored);
+  pause_.cancel();
 }
 
 // Wait for the next connection.
@@ -43,18 +44,37 @@ void listener::do_accept() {
   acceptor_.async_accept(ctx_.io, beast::bind_front_handler(&listener::on_accept, this));
 }
 
-// A connection: served on this shard, or closed at once when the shard has its fill.
+// A connection: served on this shard, or closed at once when the shard or the process has
+// its fill (refused at once rather than left to queue).
 void listener::on_accept(beast::error_code ec, tcp::socket socket) {
   if (ec == asio::error::operation_aborted || !ctx_.accepting) return;
+  if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+      ec == asio::error::no_memory || ec.value() == ENFILE) {
+    // Retrying at once would fail at once, in a loop that takes the whole core.
+    return do_pause();
+  }
   if (!ec) {
-    if (ctx_.connections.load() >= connections_per_shard_max) {
+    descriptor_slot slot;
+    if (ctx_.connections.load() < connections_per_shard_max && ctx_.descriptors->take())
+      slot = descriptor_slot(ctx_.descriptors);
+    if (!slot) {
       beast::error_code ignored;
-      socket.close(ignored);  // over the bound: refuse at once rather than queue
+      socket.close(ignored);
     } else {
       socket.set_option(tcp::no_delay(true), ec);
-      std::make_shared<http_session>(std::move(socket), ctx_)->run();
+      std::make_shared<http_session>(std::move(socket), ctx_, std::move(slot))->run();
     }
   }
+  do_accept();
+}
+
+void listener::do_pause() {
+  pause_.expires_after(std::chrono::milliseconds(accept_pause_ms));
+  pause_.async_wait(beast::bind_front_handler(&listener::on_pause, this));
+}
+
+void listener::on_pause(beast::error_code ec) {
+  if (ec || !ctx_.accepting) return;
   do_accept();
 }
 

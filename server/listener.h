@@ -1,6 +1,7 @@
 // One shard's acceptor on the shared listen address (SO_REUSEPORT: the kernel spreads new
 // connections over the shards), handing each connection to an HTTP session on this shard,
-// up to connections_per_shard_max. open() from the main thread before the shard serves;
+// up to connections_per_shard_max and within the process's descriptor budget; when the
+// kernel has no descriptor to give, it pauses rather than spin. open() from the main thread before the shard serves;
 // everything else on the shard's thread.
 #pragma once
 
@@ -13,7 +14,7 @@ namespace stampede::http {
 
 class listener {
  public:
-  explicit listener(shard_context& ctx) : ctx_(ctx), acceptor_(ctx.io) {}
+  explicit listener(shard_context& ctx) : ctx_(ctx), acceptor_(ctx.io), pause_(ctx.io) {}
 
   // Binds and listens on `endpoint`; its port becomes the one bound (port 0 picks one).
   // Returns an error message, or "" on success.
@@ -26,9 +27,13 @@ class listener {
  private:
   void do_accept();
   void on_accept(beast::error_code ec, tcp::socket socket);
+  // Out of descriptors or memory: accept again after accept_pause_ms.
+  void do_pause();
+  void on_pause(beast::error_code ec);
 
   shard_context& ctx_;
   tcp::acceptor acceptor_;
+  asio::steady_timer pause_;
 };
 
 }  // namespace stampede::http

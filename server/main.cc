@@ -17,9 +17,12 @@
 #include "persistence/snapshot.h"
 #include "persistence/recovery.h"
 #include "server/auth.h"
+#include "server/descriptor_budget.h"
 #include "server/config.h"
+#include "server/email/mailer.h"
 #include "server/handlers/handlers.h"
 #include "server/http_server.h"
+#include "server/replicated_serve.h"
 #include "server/startup_responder.h"
 
 namespace {
@@ -144,6 +147,26 @@ bool split_listen(const std::string& listen, std::string& host, unsigned short& 
   return true;
 }
 
+// --smtp-url's mailer thread, or null when email is off (or its sender is not an address).
+std::unique_ptr<email::mailer> make_mailer(const http::config& cfg) {
+  if (cfg.smtp_url.empty()) return nullptr;
+  auto from = email::parse_mailbox(cfg.smtp_from.empty() ? cfg.support_email : cfg.smtp_from);
+  if (!from.ok()) {
+    std::fprintf(stderr, "stampede: no email: --smtp-from: %s\n", from.err().message.c_str());
+    return nullptr;
+  }
+  auto templates = cfg.email_templates_dir.empty()
+                       ? result<email::email_templates>(email::email_templates())
+                       : email::email_templates::load(cfg.email_templates_dir);
+  if (!templates.ok()) {
+    std::fprintf(stderr, "stampede: no email: %s\n", templates.err().message.c_str());
+    return nullptr;
+  }
+  return std::make_unique<email::mailer>(
+      email::smtp_settings{cfg.smtp_url, cfg.smtp_user, cfg.smtp_password, std::move(from).value()},
+      std::make_shared<const email::email_templates>(std::move(templates).value()));
+}
+
 int serve(const http::config& cfg) {
   std::string host;
   unsigned short port = 0;
@@ -157,6 +180,15 @@ int serve(const http::config& cfg) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Connections may use every descriptor the hard limit allows, less a reserve for the logs
+  // and snapshots (server/descriptor_budget.h).
+  std::string descriptors_report;
+  size_t descriptor_limit = http::raise_descriptor_limit(descriptors_report);
+  size_t connections_max = http::connections_allowed(descriptor_limit);
+  std::fprintf(stderr, "stampede: %s; up to %zu connections\n", descriptors_report.c_str(), connections_max);
+  // (A replicated node raises the limit too; its connections are not yet counted against it.)
+  if (!cfg.replicate.empty()) return http::serve_replicated(cfg, host, port, signals);
+
 
   engine_config ec;
   ec.shards = cfg.shards;
@@ -165,6 +197,9 @@ int serve(const http::config& cfg) {
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
   ec.secret = cfg.jwt_secret;  // keys drops' admission tokens and card fingerprints
+  ec.email = !cfg.smtp_url.empty();
+  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
+  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
   wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
   engine eng(ec);
   // Until recovery is done and the shards serve, the address answers /healthz and a 503
@@ -195,8 +230,12 @@ int serve(const http::config& cfg) {
   snapshots.start();
   boost::asio::thread_pool pool(1);
   if (cfg.demo) load_demo_catalog(eng, pool);
+  auto mailer = make_mailer(cfg);  // after the engine, before the server: outlives its users
   http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
-                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file};
+                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
+                                 nullptr, nullptr,  // single node: no replication
+                                 mailer.get(), cfg.email_retry_ms,
+                                 connections_max};
   http::http_server server(eng, settings);
   if (auto err = server.start(host, early.port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
@@ -205,8 +244,10 @@ int serve(const http::config& cfg) {
     pool.join();
     return 1;
   }
-  early.stop();  // the shards' acceptors are bound beside it on the same port
+  // Recovery is over and the shards' acceptors are bound beside the responder on the same
+  // port: they take over at once (stop() waits for no client of the responder's).
   http::handlers::set_ready(true);
+  early.stop();
   if (cfg.jwt_secret_defaulted)
     std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
   if (cfg.durability == "async")
@@ -267,7 +308,7 @@ int main(int argc, char** argv) {
     int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::system_clock::now().time_since_epoch())
                         .count();
-    std::printf("%s\n", http::sign_token(cfg.jwt_secret, cfg.sub, cfg.role, now_s + cfg.ttl_s).c_str());
+    std::printf("%s\n", http::sign_token(cfg.jwt_secret, cfg.sub, cfg.role, now_s + cfg.ttl_s, cfg.token_email).c_str());
     return 0;
   }
   return serve(cfg);

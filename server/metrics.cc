@@ -16,8 +16,17 @@ size_t metrics::status_slot(unsigned status) {
   return statuses.size() - 1;  // "other"
 }
 
+metrics::metrics(std::vector<std::string> route_names) : names_(std::move(route_names)) {
+  for (size_t i = 0; i < names_.size(); ++i) {
+    if (names_[i] == "POST /v1/cart/items") add_to_cart_route_ = i;
+    if (names_[i] == "POST /v1/orders") checkout_route_ = i;
+  }
+}
+
 void metrics::observe(size_t route, unsigned status, double latency_ms) {
   if (route >= routes_max) route = routes_max - 1;
+  if (route == add_to_cart_route_) add_to_cart_latency.record(latency_ms);
+  if (route == checkout_route_) checkout_latency.record(latency_ms);
   requests_[route][status_slot(status)].fetch_add(1, std::memory_order_relaxed);
   size_t b = 0;
   while (b < latency_buckets_ms.size() && latency_ms > latency_buckets_ms[b]) ++b;
@@ -176,6 +185,18 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
                   name, name, static_cast<unsigned long long>(value));
     out += line;
   };
+  // Admission control of writes (core/write_gate.h), by why a write was refused unrun.
+  out += "# HELP stampede_writes_shed_total Client writes answered 503 overloaded without running.\n"
+         "# TYPE stampede_writes_shed_total counter\n";
+  const std::pair<const char*, int64_t> shed[] = {{"queue_time", store.writes_shed},
+                                                  {"deadline", store.writes_late},
+                                                  {"client_gone", store.writes_gone},
+                                                  {"queue_full", store.writes_full}};
+  for (const auto& [reason, n] : shed) {
+    std::snprintf(line, sizeof line, "stampede_writes_shed_total{reason=\"%s\"} %lld\n", reason,
+                  static_cast<long long>(n));
+    out += line;
+  }
   counter("stampede_ws_messages_sent_total", "WebSocket messages written.", ws_messages_sent.load());
   counter("stampede_ws_messages_replaced_total",
           "Unsent WebSocket messages replaced by a newer state of the same thing.",
@@ -190,6 +211,9 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
           webhook_failed_attempts.load());
   counter("stampede_webhook_given_up_total", "Webhook events dropped past the retry window.",
           webhook_given_up.load());
+  counter("stampede_webhook_breaker_opened_total",
+          "Times a failing receiver's circuit breaker opened (nothing is sent to it for a while).",
+          webhook_breaker_opened.load());
   return out;
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "server/latency_window.h"
+
 namespace stampede {
 class engine;
 struct store_stats;
@@ -25,7 +27,7 @@ class metrics {
   static constexpr std::array<double, 12> latency_buckets_ms{0.1, 0.25, 0.5, 1,   2.5,  5,
                                                              10,  25,   50,  100, 250, 1000};
 
-  explicit metrics(std::vector<std::string> route_names) : names_(std::move(route_names)) {}
+  explicit metrics(std::vector<std::string> route_names);
   // Any thread.
   void observe(size_t route, unsigned status, double latency_ms);
   std::string render(engine& eng, const store_stats& store) const;
@@ -39,10 +41,16 @@ class metrics {
   std::atomic<uint64_t> webhook_delivered{0};
   std::atomic<uint64_t> webhook_failed_attempts{0};
   std::atomic<uint64_t> webhook_given_up{0};  // past the retry window
+  // The dashboard's live p99s (admin:stats): add to cart and checkout, since the last look.
+  latency_window add_to_cart_latency;
+  latency_window checkout_latency;
+  std::atomic<uint64_t> webhook_breaker_opened{0};  // a receiver's breaker opened
 
  private:
   static size_t status_slot(unsigned status);
   std::vector<std::string> names_;  // index routes_max - 1 counts unmatched requests
+  size_t add_to_cart_route_ = routes_max;  // indexes of the routes with a latency window
+  size_t checkout_route_ = routes_max;
   std::array<std::array<std::atomic<uint64_t>, statuses.size()>, routes_max> requests_{};
   std::array<std::atomic<uint64_t>, latency_buckets_ms.size() + 1> latency_{};
   std::atomic<uint64_t> latency_sum_us_{0};

@@ -99,10 +99,16 @@ constexpr route routes[] = {
     {"POST", "/v1/products/{}/waitlist", user, write, unkeyed, json, any_body, &h::join_waitlist},
     {"GET", "/v1/products/{}/waitlist/me", user, read, unkeyed, none, any_body, &h::get_waitlist_place},
     {"DELETE", "/v1/products/{}/waitlist/me", user, write, unkeyed, none, any_body, &h::leave_waitlist},
+    // Replication (handlers/cluster.cc).
+    {"GET", "/v1/admin/cluster", admin, read, unkeyed, none, any_body, &h::admin_cluster},
+    {"GET", "/v1/admin/snapshot", admin, read, unkeyed, none, any_body, &h::admin_snapshot},
     // Operations (handlers/operations.cc).
     {"GET", "/healthz", anyone, read, unkeyed, none, any_body, &h::healthz},
     {"GET", "/readyz", anyone, read, unkeyed, none, any_body, &h::readyz},
     {"GET", "/metrics", anyone, read, unkeyed, none, any_body, &h::metrics_text},
+    // Pages and documents (handlers/pages.cc).
+    {"GET", "/dashboard", anyone, read, unkeyed, none, any_body, &h::dashboard},
+    {"GET", "/openapi.json", anyone, read, unkeyed, none, any_body, &h::openapi},
 };
 // One metrics slot per route, and one for requests that matched none.
 static_assert(std::size(routes) < metrics::routes_max);
@@ -133,6 +139,26 @@ bool matches(const std::vector<std::string_view>& pattern,
   return true;
 }
 
+// The route `method` names on `path`: its index, or none; `path_known` when another
+// method's route has the path.
+struct lookup {
+  std::optional<size_t> index;
+  bool path_known = false;
+};
+lookup find_route(std::string_view method, std::string_view path, std::vector<std::string>& params) {
+  const auto& patterns = split_patterns();
+  auto segments = split_path(path);
+  lookup found;
+  for (size_t i = 0; i < std::size(routes); ++i) {
+    if (!matches(patterns[i], segments, params)) continue;
+    found.path_known = true;
+    if (method != routes[i].method) continue;
+    found.index = i;
+    return found;
+  }
+  return found;
+}
+
 }  // namespace
 
 std::span<const route> api::table() { return routes; }
@@ -148,24 +174,27 @@ api::api(engine& eng, const server_settings& settings, boost::asio::any_io_execu
     : context_{eng, settings, std::move(executor), m}, verifier_(settings.jwt_secret) {}
 
 size_t api::handle(request req, responder respond) {
-  const auto& patterns = split_patterns();
-  auto segments = split_path(req.path);
-  bool path_known = false;
   std::vector<std::string> params;
-  for (size_t i = 0; i < std::size(routes); ++i) {
-    if (!matches(patterns[i], segments, params)) continue;
-    path_known = true;
-    if (req.method != routes[i].method) continue;
+  lookup found = find_route(req.method, req.path, params);
+  if (found.index) {
     call c{std::move(req), std::move(params), {}, false, {}, std::move(respond)};
-    run(routes[i], c);
-    return i;
+    run(routes[*found.index], c);
+    return *found.index;
   }
-  if (path_known) {
+  if (found.path_known) {
     respond(http_error(405, "method_not_allowed", "this path does not take " + req.method));
   } else {
     respond(http_error(404, "not_found", "no such route"));
   }
   return metrics::routes_max - 1;
+}
+
+size_t api::body_bytes_max(std::string_view method, std::string_view target) const {
+  request r;
+  parse_target(target, r);
+  std::vector<std::string> params;
+  lookup found = find_route(method, r.path, params);
+  return found.index ? routes[*found.index].body_bytes_max : request_body_bytes_max;
 }
 
 std::optional<identity> api::identify(std::string_view authorization, std::string_view token) {
@@ -178,6 +207,9 @@ void api::run(const route& r, call& c) {
   if (c.req.body.size() > r.body_bytes_max)
     return c.respond(http_error(413, "payload_too_large",
                                 "the body is over " + std::to_string(r.body_bytes_max) + " bytes"));
+  // A standby or replica answers not_primary before authentication (API.md).
+  if (!handlers::serves_when_following(r.pattern, r.fn))
+    if (auto refused = handlers::not_primary_answer(context_)) return c.respond(std::move(*refused));
   // Authentication, then role.
   if (!c.req.authorization.empty() || r.who != access::anyone) {
     std::optional<identity> who = identify(c.req.authorization, {});

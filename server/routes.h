@@ -55,6 +55,8 @@ class api {
   // metrics; metrics::routes_max - 1 when none did). `respond` is called exactly once.
   size_t handle(request req, responder respond);
   metrics& stats() { return context_.stats; }
+  // The body limit of the route `method` and `target` name (the transport's when none).
+  size_t body_bytes_max(std::string_view method, std::string_view target) const;
   // For the WebSocket upgrade: the identity in an `Authorization: Bearer` header value or in
   // a bare token (?access_token=); nullopt when it is not valid.
   std::optional<identity> identify(std::string_view authorization, std::string_view token);

@@ -1,14 +1,16 @@
 #include "server/startup_responder.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <string_view>
+
+#include <boost/asio/read_until.hpp>
+
+#include "server/beast.h"
+#include "server/transport_limits.h"
 
 namespace stampede::http {
 
@@ -38,77 +40,122 @@ std::string answer_for(std::string_view request) {
          std::to_string(body.size()) + "\r\n" + extra + "Connection: close\r\n\r\n" + body;
 }
 
+// One connection: read a head within the deadline, answer it, close.
+class early_session : public std::enable_shared_from_this<early_session> {
+ public:
+  early_session(tcp::socket socket, std::shared_ptr<size_t> open)
+      : stream_(std::move(socket)), open_(std::move(open)) {
+    ++*open_;
+  }
+  ~early_session() { --*open_; }
+
+  void run() {
+    stream_.expires_after(std::chrono::milliseconds(startup_head_timeout_ms));
+    asio::async_read_until(stream_, asio::dynamic_buffer(head_, request_head_bytes_max), "\r\n\r\n",
+                           beast::bind_front_handler(&early_session::on_read, shared_from_this()));
+  }
+
+ private:
+  // A head, or too much, garbage without an end, or the deadline: answer what came, unless
+  // the time ran out or the client left.
+  void on_read(beast::error_code ec, size_t) {
+    if (ec == beast::error::timeout || ec == asio::error::eof || ec == asio::error::connection_reset)
+      return stream_.close();
+    answer_ = answer_for(head_);
+    asio::async_write(stream_, asio::buffer(answer_),
+                      [self = shared_from_this()](beast::error_code, size_t) { self->close(); });
+  }
+
+  void close() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::string head_;
+  std::string answer_;
+  std::shared_ptr<size_t> open_;
+};
+
 }  // namespace
 
+struct startup_responder::state : std::enable_shared_from_this<state> {
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::shared_ptr<size_t> open = std::make_shared<size_t>(0);
+  bool stopping = false;
+
+  void do_accept() {
+    acceptor.async_accept([self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+      self->on_accept(ec, std::move(s));
+    });
+  }
+
+  void on_accept(beast::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) serve(std::move(socket));
+    if (!stopping) do_accept();
+  }
+
+  void serve(tcp::socket socket) {
+    if (*open >= startup_connections_max) return;  // closed as it goes out of scope
+    std::make_shared<early_session>(std::move(socket), open)->run();
+  }
+
+  // Takes what is already queued on the socket (it would be refused once closed), then
+  // closes it.
+  void take_queued_and_close() {
+    stopping = true;
+    beast::error_code ec;
+    acceptor.non_blocking(true, ec);
+    for (;;) {
+      tcp::socket s(io);
+      acceptor.accept(s, ec);
+      if (ec) break;
+      serve(std::move(s));
+    }
+    acceptor.close(ec);
+  }
+};
+
+startup_responder::~startup_responder() {
+  stop();
+  if (thread_.joinable()) thread_.join();  // each connection ends by its deadline
+}
+
 std::string startup_responder::start(const std::string& host, unsigned short port) {
-  sockaddr_storage addr{};
-  socklen_t len = 0;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
-  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    len = sizeof *v4;
-  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    len = sizeof *v6;
-  } else {
-    return "bad listen address " + host;
-  }
-  fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return "bad listen address " + host;
+  tcp::endpoint endpoint(address, port);
+  auto st = std::make_shared<state>();
+  tcp::acceptor& a = st->acceptor;
+  a.open(endpoint.protocol(), ec);
+  if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   int one = 1;
-  if (fd_ < 0 || ::setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-      ::setsockopt(fd_, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-      ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || ::listen(fd_, 128) != 0) {
-    std::string err = std::strerror(errno);
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-    return "cannot listen on " + host + ":" + std::to_string(port) + ": " + err;
-  }
-  sockaddr_storage bound{};
-  socklen_t bound_len = sizeof bound;
-  ::getsockname(fd_, reinterpret_cast<sockaddr*>(&bound), &bound_len);
-  port_ = ntohs(bound.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&bound)->sin_port
-                                           : reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port);
-  thread_ = std::thread([this] { loop(); });
+  if (!ec && ::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
+    ec = beast::error_code(errno, boost::system::system_category());
+  if (!ec) a.bind(endpoint, ec);
+  if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message();
+  port_ = a.local_endpoint().port();
+  st->do_accept();
+  state_ = st;
+  thread_ = std::thread([st] { st->io.run(); });
   return "";
 }
 
 void startup_responder::stop() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
-}
-
-void startup_responder::loop() {
-  for (;;) {
-    // Once stopping, what is already queued is still answered, then the loop ends.
-    bool stopping = stop_;
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, stopping ? 0 : 50) <= 0) {
-      if (stopping) return;
-      continue;
-    }
-    int c = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
-    // One request head, read for at most a second; the body, if any, is not read.
-    timeval tv{1, 0};
-    ::setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    std::string head;
-    char buf[2048];
-    while (head.size() < 8192 && head.find("\r\n\r\n") == std::string::npos) {
-      ssize_t n = ::recv(c, buf, sizeof buf, 0);
-      if (n <= 0) break;
-      head.append(buf, static_cast<size_t>(n));
-    }
-    std::string out = answer_for(head);
-    (void)!::send(c, out.data(), out.size(), MSG_NOSIGNAL);
-    ::shutdown(c, SHUT_WR);
-    ::close(c);
-  }
+  if (!state_) return;
+  // Waits for the socket to close (quick: it takes only what is queued), not for clients.
+  std::promise<void> closed;
+  asio::post(state_->io, [st = state_, &closed] {
+    st->take_queued_and_close();
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  state_.reset();  // the thread's handlers keep what they need
 }
 
 }  // namespace stampede::http

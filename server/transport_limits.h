@@ -13,6 +13,22 @@ inline constexpr size_t request_body_bytes_max = 64 * 1024;  // else 413 (a rout
 // keep-alive idle time); answers must be taken within the same time.
 inline constexpr int keep_alive_idle_timeout_s = 60;
 inline constexpr size_t connections_per_shard_max = 20'000;
+// Empty lines a client may send before a request line (RFC 9112 section 2.2 asks servers to
+// ignore at least one); past this many, the request is malformed.
+inline constexpr int leading_empty_lines_max = 8;
+// Lingering close (RFC 9112 section 9.6, as nginx's lingering_time): after an answer that
+// ends the connection, the server stops writing but reads and discards what the client
+// still sends, for at most this long and this much, so that closing with unread bytes does
+// not reset the connection and destroy the answer before the client reads it.
+inline constexpr int linger_time_ms = 5'000;
+inline constexpr size_t linger_bytes_max = 16 * 1024 * 1024;
+inline constexpr size_t linger_read_bytes = 16 * 1024;  // one read's worth
+// File descriptors: kept free of connections for the write-ahead logs, snapshots, webhook
+// clients and the process itself; connections past (soft limit - this) are closed at once.
+inline constexpr size_t descriptors_reserved = 128;
+// After accept fails for want of descriptors or memory, a shard's listener waits this long
+// before accepting again (nginx waits 500 ms) instead of retrying in a busy loop.
+inline constexpr int accept_pause_ms = 500;
 // WebSocket (GET /v1/ws).
 inline constexpr size_t ws_connections_per_shard_max = 100'000;  // else 503 before upgrading
 inline constexpr size_t ws_message_bytes_max = 4 * 1024;  // a bigger client message closes (1009)

@@ -17,6 +17,7 @@
 #include "absl/functional/any_invocable.h"
 #include "core/limits.h"
 #include "server/auth.h"
+#include "server/retry.h"
 #include "server/rfc3339.h"
 
 namespace stampede::http {
@@ -28,11 +29,7 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+constexpr int64_t scan_period_ms = 100;
 
 // One POST over plain TCP or TLS: resolve, connect, (handshake,) write, read; `done(status)`
 // with 0 for a transport failure (including a certificate that does not verify).
@@ -153,12 +150,13 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     bool in_flight = false;
   };
   absl::flat_hash_map<webhook_outbox::key, attempt> attempts;
+  absl::flat_hash_map<std::string, receiver_breaker> receivers;  // by webhook id
   size_t in_flight = 0;
   uint64_t seen_arrivals = ~uint64_t{0};
   int64_t next_due_ms = 0;
 
   void arm() {
-    timer.expires_after(std::chrono::milliseconds(100));
+    timer.expires_after(std::chrono::milliseconds(scan_period_ms));
     timer.async_wait([self = shared_from_this()](beast::error_code ec) {
       if (ec || self->stopped) return;
       self->scan();
@@ -166,15 +164,21 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     });
   }
 
-  // Starts what is due, oldest first. The outbox is scanned only when something new
-  // arrived or a retry is due, not every tick while a receiver is down.
+  // Starts what is due, oldest first, each receiver within its own share. The outbox is
+  // scanned only when something new arrived or a retry is due, not every tick while a
+  // receiver is down.
   void scan() {
+    if (!outbox.active()) return;  // a replication follower: its primary delivers
     int64_t now = wall_ms();
     if (outbox.arrivals() == seen_arrivals && now < next_due_ms) return;
     seen_arrivals = outbox.arrivals();
     next_due_ms = INT64_MAX;
     std::vector<webhook_outbox::key> give_up;
     for (const auto& [key, entry] : outbox.events()) {
+      if (in_flight >= webhook_in_flight_max) {
+        next_due_ms = now;  // more may be due: look again next tick
+        break;
+      }
       attempt& a = attempts[key];
       if (a.in_flight) continue;
       if (now - entry.created_at_ms > limits::webhook_retry_window_ms) {
@@ -185,29 +189,44 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
         next_due_ms = std::min(next_due_ms, a.next_at_ms);
         continue;
       }
-      if (in_flight >= webhook_in_flight_max) {
-        next_due_ms = now;  // more is due: look again next tick
-        break;
+      receiver_breaker& r = receivers[entry.webhook_id];
+      if (!r.may_send(now)) {
+        // Full (look again when one of its deliveries ends) or open (when it closes).
+        if (r.open_until_ms > now) next_due_ms = std::min(next_due_ms, r.open_until_ms);
+        continue;
       }
       const webhook* w = nullptr;
       for (const auto& candidate : outbox.registrations())
         if (candidate.id == entry.webhook_id) w = &candidate;
       if (!w) continue;
-      deliver(key, entry, *w, a);
+      deliver(key, entry, *w, a, r);
     }
     for (const auto& key : give_up) {
       attempts.erase(key);
       ++stats.webhook_given_up;
       outbox.done(key);
     }
-    // Attempts of events that left the outbox (their webhook was deleted) are forgotten.
+    forget_what_left();
+  }
+
+  // Attempts of events that left the outbox (their webhook was deleted), and receivers no
+  // registration names any more, are forgotten.
+  void forget_what_left() {
     if (attempts.size() > outbox.events().size())
       absl::erase_if(attempts, [&](const auto& kv) {
         return !kv.second.in_flight && !outbox.events().contains(kv.first);
       });
+    if (receivers.size() > outbox.registrations().size())
+      absl::erase_if(receivers, [&](const auto& kv) {
+        if (kv.second.in_flight > 0) return false;
+        for (const auto& w : outbox.registrations())
+          if (w.id == kv.first) return false;
+        return true;
+      });
   }
 
-  void deliver(const webhook_outbox::key& key, const outbox_entry& e, const webhook& w, attempt& a) {
+  void deliver(const webhook_outbox::key& key, const outbox_entry& e, const webhook& w, attempt& a,
+               receiver_breaker& r) {
     auto url = parse_http_url(w.url);
     if (!url) return;
     std::string body = json::serialize(json::object{{"id", e.event_id},
@@ -217,8 +236,11 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     std::string t = std::to_string(wall_ms() / 1000);
     std::string signature = "t=" + t + ",v1=" + hmac_sha256_hex(w.secret, t + "." + body);
     a.in_flight = true;
+    r.started();
     ++in_flight;
-    auto done = [self = shared_from_this(), key](unsigned status) { self->finished(key, status); };
+    auto done = [self = shared_from_this(), key, id = w.id](unsigned status) {
+      self->finished(key, id, status);
+    };
     if (url->tls) {
       std::make_shared<exchange<beast::ssl_stream<beast::tcp_stream>>>(
           io, std::move(*url), std::move(body), e.event_id, std::move(signature),
@@ -231,14 +253,22 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     }
   }
 
-  void finished(const webhook_outbox::key& key, unsigned status) {
+  void finished(const webhook_outbox::key& key, const std::string& webhook_id, unsigned status) {
     --in_flight;
     if (stopped) return;
+    const bool ok = status >= 200 && status < 300;
+    int64_t now = wall_ms();
+    if (auto r = receivers.find(webhook_id); r != receivers.end()) {
+      if (r->second.ended(ok, now, breaker_open_ms(r->second.trips + 1))) ++stats.webhook_breaker_opened;
+    }
+    next_due_ms = std::min(next_due_ms, now);  // its receiver has room again
     auto it = attempts.find(key);
-    if (status >= 200 && status < 300) {
+    if (ok) {
       if (it != attempts.end()) attempts.erase(it);
       ++stats.webhook_delivered;
-      outbox.done(key);  // recorded like any change; leaves the outbox
+      // Recorded like any change; leaves the outbox. (A node deposed meanwhile records
+      // nothing: the new primary delivers it again, at least once.)
+      if (outbox.active()) outbox.done(key);
       return;
     }
     ++stats.webhook_failed_attempts;
@@ -246,13 +276,13 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
     attempt& a = it->second;
     a.in_flight = false;
     ++a.failures;
-    // Exponential backoff with full jitter: uniform in [delay/2, delay].
-    int64_t delay = retry_base_ms;
-    for (int i = 1; i < a.failures && delay < webhook_backoff_max_ms; ++i) delay *= 2;
-    delay = std::min(delay, webhook_backoff_max_ms);
-    delay = delay / 2 + static_cast<int64_t>(rng() % static_cast<uint64_t>(delay / 2 + 1));
-    a.next_at_ms = wall_ms() + delay;
+    a.next_at_ms = now + backoff_ms(retry_base_ms, a.failures, webhook_backoff_max_ms, rng);
     next_due_ms = std::min(next_due_ms, a.next_at_ms);
+  }
+
+  // How long a receiver's breaker stays open the n-th time in a row it opens.
+  int64_t breaker_open_ms(int trips) {
+    return backoff_ms(retry_base_ms * webhook_breaker_open_factor, trips, webhook_backoff_max_ms, rng);
   }
 };
 

@@ -97,6 +97,12 @@ void ws_hub::close_all() {
   for (ws_session* s : all) s->going_away();
 }
 
+void ws_hub::publish(const std::string& key, const std::shared_ptr<const ws::frame>& message) {
+  auto it = subscribers_.find(key);
+  if (it == subscribers_.end()) return;
+  for (const auto& s : it->second) s->deliver(message);
+}
+
 void ws_hub::watch_answered(uint64_t ticket, result<watch_snapshot> answer) {
   auto it = pending_.find(ticket);
   if (it == pending_.end()) return;

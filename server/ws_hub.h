@@ -24,6 +24,7 @@
 #include "server/json.h"
 #include "server/metrics.h"
 #include "server/transport_limits.h"
+#include "server/ws_frame.h"
 
 namespace stampede::http {
 
@@ -56,6 +57,9 @@ class ws_hub final : public live_sink {
   void unsubscribe(ws_session& s, const std::string& topic);
   // Draining: every session is closed with "going away".
   void close_all();
+  // A message made once for a topic no shard owns the data of (admin:stats), sent to this
+  // shard's subscribers of `key`; an unsent older one is replaced.
+  void publish(const std::string& key, const std::shared_ptr<const ws::frame>& message);
 
   void watch_answered(uint64_t ticket, result<watch_snapshot> answer) override;
   void order_changed(const std::shared_ptr<const order_event>& e) override;

@@ -35,8 +35,13 @@ std::shared_ptr<const ws::frame> ws_error(std::string_view code, std::string_vie
   return ws_text(json::object{{"type", "error"}, {"code", code}, {"message", message}});
 }
 
-ws_session::ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who)
-    : socket_(std::move(socket)), hub_(hub), who_(std::move(who)), reader_(ws_message_bytes_max) {
+ws_session::ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who,
+                       descriptor_slot slot)
+    : socket_(std::move(socket)),
+      hub_(hub),
+      slot_(std::move(slot)),
+      who_(std::move(who)),
+      reader_(ws_message_bytes_max) {
   hub_.join(this, socket_.get_executor());
   ++hub_.stats().ws_connections;
 }
@@ -171,9 +176,9 @@ std::optional<std::string> ws_session::core_topic(const std::string& client_topi
     if (!who_) return refuse("unauthorized", "the orders topic needs a token");
     return "orders:" + who_->user_id;
   }
-  if (client_topic == "admin:orders") {
-    if (!who_) return refuse("unauthorized", "admin:orders needs a token");
-    if (!who_->admin) return refuse("forbidden", "admin:orders is for admins");
+  if (client_topic == "admin:orders" || client_topic == "admin:stats") {
+    if (!who_) return refuse("unauthorized", client_topic + " needs a token");
+    if (!who_->admin) return refuse("forbidden", client_topic + " is for admins");
     return client_topic;
   }
   if (client_topic.starts_with("order:")) {

@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "server/auth.h"
 #include "server/beast.h"
+#include "server/descriptor_budget.h"
 #include "server/json.h"
 #include "server/ws_frame.h"
 #include "server/ws_hub.h"
@@ -33,7 +34,7 @@ std::shared_ptr<const ws::frame> ws_error(std::string_view code, std::string_vie
 
 class ws_session : public std::enable_shared_from_this<ws_session> {
  public:
-  ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who);
+  ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who, descriptor_slot slot);
   ~ws_session();
 
   // Answers the upgrade request, then reads messages.
@@ -92,6 +93,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   tcp::socket socket_;
   std::unique_ptr<websocket::stream<beast::tcp_stream>> handshake_;  // only until upgraded
   ws_hub& hub_;
+  descriptor_slot slot_;  // the socket's place in the descriptor budget
   std::optional<identity> who_;
   ws::frame_reader reader_;
   std::string partial_;  // the start of a frame whose rest has not arrived

@@ -58,7 +58,7 @@ std::string write_store(size_t products, size_t users) {
   uint64_t first[2] = {1, 1};
   // Segments close past the server's default size, as the writer's would.
   auto append = [&](uint32_t s, const effect& e) {
-    append_record(logs[s], ++seq[s], e);
+    if (!append_record(logs[s], ++seq[s], e)) std::abort();
     if (logs[s].size() >= store_options{}.segment_bytes) {
       std::ofstream(segment_path(dir, s, first[s]), std::ios::binary) << logs[s];
       logs[s].clear();

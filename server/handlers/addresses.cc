@@ -1,5 +1,6 @@
 // The caller's addresses (list, add, delete), and the store's shipping methods (anyone
 // reads them; an admin replaces the list).
+#include "core/country.h"
 #include "server/handlers/handlers.h"
 
 namespace stampede::http::handlers {
@@ -39,6 +40,9 @@ void add_address(handler_context& ctx, call& c) {
   if (!rd.bad.empty())
     return c.fail(field_error(rd.bad, rd.bad + " must be a string of at most " +
                                           std::to_string(limits::address_field_length_max) + " bytes"));
+  // A missing country is the engine's to report, in its order of required fields.
+  if (!a.country.empty() && !is_country_code(a.country))
+    return c.fail(field_error("country", "country must be an assigned ISO 3166-1 alpha-2 code such as \"US\""));
   ctx.eng.add_address(c.who.user_id, std::move(a), answer<address>(ctx, c, [](address saved) {
                         return json_response(201, to_json(saved));
                       }));
@@ -64,6 +68,7 @@ void admin_replace_shipping_methods(handler_context& ctx, call& c) {
     auto id = rd.str("id", shipping_method_id_length_max);
     auto name = rd.str("name", limits::product_name_length_max);
     auto price = rd.integer("price", 0, limits::price_minor_max);
+    if (rd.bad == "price") return c.fail(bad_type(rd.bad));
     if (!rd.bad.empty() || !id || !name || !price)
       return c.fail(field_error(rd.bad.empty() ? "items" : rd.bad,
                                 "each item needs an id, a name and a price >= 0"));

@@ -4,6 +4,10 @@
 // the answer. Shard-local: called on the connection's shard by api::handle.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <string_view>
+
 #include "server/handler.h"
 
 namespace stampede::http::handlers {
@@ -69,6 +73,18 @@ void get_entry(handler_context& ctx, call& c);
 void join_waitlist(handler_context& ctx, call& c);
 void get_waitlist_place(handler_context& ctx, call& c);
 void leave_waitlist(handler_context& ctx, call& c);
+// cluster.cc: replication (API.md, "Replication and failover").
+void admin_cluster(handler_context& ctx, call& c);
+void admin_snapshot(handler_context& ctx, call& c);
+// Does a standby or replica serve this route (product reads, shipping methods, the cluster
+// view, operations), or answer not_primary?
+bool serves_when_following(std::string_view pattern, handler fn);
+// 503 not_primary naming the primary, when this node replicates and is not the primary.
+std::optional<response> not_primary_answer(const handler_context& ctx);
+// /readyz of a replicating node that is not the primary: 503 {"status", "primary"}.
+std::optional<response> following_readiness(const handler_context& ctx);
+// The replication lines of /metrics ("" without --replicate).
+std::string replication_metrics(const handler_context& ctx);
 
 // operations.cc: liveness, readiness and metrics.
 void healthz(handler_context& ctx, call& c);
@@ -76,5 +92,9 @@ void readyz(handler_context& ctx, call& c);
 void metrics_text(handler_context& ctx, call& c);
 // Process-wide readiness (/readyz): false until the store is loaded and serving.
 void set_ready(bool ready);
+
+// pages.cc: the live sale dashboard, and the OpenAPI description of the route table.
+void dashboard(handler_context& ctx, call& c);
+void openapi(handler_context& ctx, call& c);
 
 }  // namespace stampede::http::handlers

@@ -19,7 +19,8 @@ void healthz(handler_context&, call& c) {
   c.respond(json_response(200, json::object{{"status", "ok"}}));
 }
 
-void readyz(handler_context&, call& c) {
+void readyz(handler_context& ctx, call& c) {
+  if (auto following = following_readiness(ctx)) return c.respond(std::move(*following));
   if (ready_flag.load(std::memory_order_acquire)) {
     c.respond(json_response(200, json::object{{"status", "ready"}}));
   } else {
@@ -33,6 +34,7 @@ void metrics_text(handler_context& ctx, call& c) {
     response r;
     r.content_type = "text/plain; version=0.0.4";
     r.body = ctx.stats.render(ctx.eng, stats.ok() ? stats.value() : store_stats{});
+    r.body += replication_metrics(ctx);
     respond(std::move(r));
   }));
 }

@@ -8,8 +8,8 @@ namespace stampede::http::handlers {
 namespace {
 
 // An amount is checked against the order total by the engine (422 amount_mismatch); this
-// bound only keeps absurd numbers out: a hundred lines at the highest price.
-constexpr int64_t payment_amount_max = limits::price_minor_max * 100;
+// bound keeps out what no order can cost.
+constexpr int64_t payment_amount_max = limits::order_total_minor_max;
 constexpr size_t payment_method_length_max = 16;
 constexpr size_t card_number_length_max = 32;
 constexpr size_t card_cvc_length_min = 3;

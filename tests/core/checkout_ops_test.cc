@@ -8,6 +8,46 @@ namespace {
 
 class Checkout : public ::testing::Test, public testing::engine_fixture {};
 
+// A log that refuses every order_placed, as the write-ahead log refuses an effect too large
+// for one record.
+class order_refusing_log final : public effect_log {
+ public:
+  uint64_t append(const effect& e) override {
+    return std::holds_alternative<order_placed>(e) ? 0 : ++appended_;
+  }
+  void flush() override { durable_ = appended_; }
+  uint64_t durable_lsn() const override { return durable_; }
+
+ private:
+  uint64_t appended_ = 0;
+  uint64_t durable_ = 0;
+};
+
+class CheckoutOnARefusingLog : public ::testing::Test, public testing::engine_fixture {
+ protected:
+  CheckoutOnARefusingLog()
+      : engine_fixture(4, 600, 900, [] { return std::make_unique<order_refusing_log>(); }) {}
+};
+
+TEST_F(CheckoutOnARefusingLog, AnOrderTheLogCannotHoldIsRefusedAndChangesNothing) {
+  ASSERT_TRUE(create("sku-1", 10).ok());
+  ASSERT_TRUE(add("alice", "sku-1", 2).ok());
+  advance_s(601);  // the hold lapses: checkout must reserve the units again
+  EXPECT_EQ(available("sku-1"), 10);
+  auto r = checkout("alice");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.code(), error_code::invalid_request);
+  EXPECT_NE(r.err().message.find("too large"), std::string::npos);
+  // The units it took back go back, the cart is as it was, and there is no order.
+  EXPECT_EQ(available("sku-1"), 10);
+  ASSERT_EQ(cart_of("alice")->items.size(), 1u);
+  EXPECT_FALSE(cart_of("alice")->items[0].held);
+  EXPECT_TRUE(orders_of("alice")->items.empty());
+  auto a = audit();
+  EXPECT_EQ(a["sku-1"].reserved, 0);
+  EXPECT_EQ(a["sku-1"].committed, 0);
+}
+
 TEST_F(Checkout, PlacingAnOrderCommitsTheHoldsAndEmptiesTheCart) {
   ASSERT_TRUE(create("sku-1", 10, 0, 1000).ok());
   ASSERT_TRUE(create("sku-2", 10, 0, 250).ok());

@@ -2,21 +2,33 @@
 // The engine answers on a one-thread pool; the test thread waits for each answer.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <future>
+#include <memory>
 #include <string>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <gtest/gtest.h>
 
 #include "core/engine.h"
+#include "core/shard.h"
 
 namespace stampede::testing {
 
 class engine_fixture {
  public:
+  // `make_log`: each shard's effect_log (default: in memory, never refusing).
   explicit engine_fixture(uint32_t shards = 4, int64_t hold_ttl_s = 600,
-                          int64_t payment_ttl_s = 900)
+                          int64_t payment_ttl_s = 900,
+                          std::function<std::unique_ptr<effect_log>()> make_log = nullptr)
       : engine_(engine_config{shards, hold_ttl_s, payment_ttl_s, &clock_, false}) {
+    if (make_log) {
+      std::vector<recovered_shard> logs(shards);
+      for (auto& l : logs) l.log = make_log();
+      EXPECT_EQ(engine_.restore(std::move(logs)), "");
+    }
     engine_.start();
   }
   ~engine_fixture() {
@@ -24,13 +36,18 @@ class engine_fixture {
     pool_.join();
   }
 
+  // Calls f(reply<T>) and returns the answer to come, without waiting for it.
+  template <class T, class F>
+  std::future<result<T>> call_later(F&& f) {
+    auto p = std::make_shared<std::promise<result<T>>>();
+    auto answer = p->get_future();
+    f(reply<T>(pool_.get_executor(), [p](result<T> r) { p->set_value(std::move(r)); }));
+    return answer;
+  }
   // Calls f(reply<T>) and waits for the answer.
   template <class T, class F>
   result<T> call(F&& f) {
-    std::promise<result<T>> p;
-    auto answer = p.get_future();
-    f(reply<T>(pool_.get_executor(), [&p](result<T> r) { p.set_value(std::move(r)); }));
-    return answer.get();
+    return call_later<T>(std::forward<F>(f)).get();
   }
 
   result<product_view> create(std::string id, int64_t on_hand, int64_t max_per_user = 0,
@@ -176,6 +193,54 @@ class engine_fixture {
     auto r = call<ok_t>([&](auto done) { engine_.quiesce(std::move(done)); });
     ASSERT_TRUE(r.ok());
   }
+  // Holds shard i's thread (what it is sent waits in its inbox) until the gate is opened.
+  struct held_shard {
+    std::promise<void> gate;
+    bool open = false;
+    void release() {
+      if (!std::exchange(open, true)) gate.set_value();
+    }
+    ~held_shard() { release(); }  // a failed assertion must not leave the shard stuck
+  };
+  std::unique_ptr<held_shard> hold_shard(uint32_t i) {
+    auto held = std::make_unique<held_shard>();
+    std::promise<void> holding;
+    engine_.shard_at(i).post(shard_task{[open = held->gate.get_future().share(), &holding](shard&) {
+      holding.set_value();
+      open.wait();
+    }});
+    holding.get_future().wait();
+    return held;
+  }
+  // Returns once every pass shard i began before the call has ended (so whatever those
+  // passes answered has been handed to the pool) and the pool has run those answers.
+  void passes_done(uint32_t i) {
+    std::promise<void> next_pass;
+    engine_.shard_at(i).post(shard_task{[&next_pass](shard& s) {
+      // This pass may still hold earlier requests; the next one begins after its end.
+      s.post(shard_task{[&next_pass](shard&) { next_pass.set_value(); }});
+    }});
+    next_pass.get_future().wait();
+    std::promise<void> marker;  // one thread: it runs after the answers posted before it
+    boost::asio::post(pool_, [&marker] { marker.set_value(); });
+    marker.get_future().wait();
+  }
+  // A user id of shard `user_on`, and so on: tests that need two shards apart name them.
+  std::string user_on(uint32_t shard_index, const std::string& prefix = "user") {
+    for (int n = 0;; ++n)
+      if (engine_.routes().user_shard(prefix + std::to_string(n)) == shard_index)
+        return prefix + std::to_string(n);
+  }
+  std::string product_on(uint32_t shard_index, const std::string& prefix = "sku") {
+    for (int n = 0;; ++n)
+      if (engine_.routes().product_shard(prefix + std::to_string(n)) == shard_index)
+        return prefix + std::to_string(n);
+  }
+  template <class T>
+  static bool ready(std::future<T>& f) {
+    return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+  }
+
   stock_audit audit() {
     settle();
     auto r = call<stock_audit>([&](auto done) { engine_.audit(std::move(done)); });

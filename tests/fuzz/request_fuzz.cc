@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (uint16_t type = 1; type <= stampede::wal::effect_type_max; ++type) {
     if (auto e = stampede::wal::decode_effect(type, rest)) {
       std::string rec;
-      stampede::wal::append_record(rec, 1, *e);
+      if (!stampede::wal::append_record(rec, 1, *e)) __builtin_trap();
       if (std::string_view(rec).substr(stampede::wal::header_size) != rest) __builtin_trap();
     }
   }

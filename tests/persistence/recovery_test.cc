@@ -56,6 +56,7 @@ struct durable_store {
     engine_config c{4, 600, 900, &clock, false};
     c.user_requests_per_s = 0;  // the manual clock never refills a bucket
     c.snapshot_units_per_turn = 1;  // snapshots span many turns: units change meanwhile
+    c.email = true;                 // orders' notifications go to the email outbox as well
     return c;
   }
   template <class T, class F>
@@ -130,7 +131,9 @@ void random_work(durable_store& s, manual_clock& clock, unsigned seed, int ops) 
             });
             if (a.ok())
               (void)s.call<idempotent<order>>([&](auto d) {
-                s.eng.place_order(u, checkout_request{a->id, "", "standard"}, "k" + std::to_string(r()), std::move(d));
+                // Every order has an address: its notifications wait in the email outbox too.
+                s.eng.place_order(u, checkout_request{a->id, "", "standard", u + "@example.com"},
+                                  "k" + std::to_string(r()), std::move(d));
               });
             break;
           }
@@ -465,6 +468,48 @@ TEST(Snapshots, WebhooksAndTheirOutboxSurviveASnapshotAndARestart) {
   // Deleting the webhook empties every outbox.
   ASSERT_TRUE(again.call<ok_t>([&](auto d) { again.eng.remove_webhook(hook_id, std::move(d)); }).ok());
   EXPECT_EQ(outbox_sizes(again), std::vector<size_t>(4, 0));
+}
+
+// Each shard's email outbox comes back from a snapshot plus the log after it, mail by mail;
+// a mail done before the restart stays done.
+TEST(Snapshots, TheEmailOutboxSurvivesASnapshotAndARestart) {
+  std::string dir = fresh_dir("snap-email");
+  manual_clock clock;
+  using mail_keys = std::vector<std::vector<email_outbox::key>>;
+  auto outboxes = [](durable_store& s, bool send_first) {
+    mail_keys keys;
+    for (uint32_t i = 0; i < 4; ++i) {
+      std::promise<std::vector<email_outbox::key>> p;
+      s.eng.shard_at(i).post(shard_task{[&p, send_first](shard& sh) {
+        // As the deliverer does once the mail server took one: the oldest leaves.
+        if (send_first && !sh.mail().mails().empty()) sh.mail().done(sh.mail().mails().begin()->first);
+        std::vector<email_outbox::key> k;
+        for (const auto& [key, entry] : sh.mail().mails()) {
+          EXPECT_EQ(entry.order_now.email, entry.order_now.user_id + "@example.com");
+          k.push_back(key);
+        }
+        p.set_value(std::move(k));
+      }});
+      keys.push_back(p.get_future().get());
+    }
+    return keys;
+  };
+  mail_keys before;
+  {
+    durable_store s(dir, clock);
+    ASSERT_EQ(s.error, "");
+    seed_catalog(s);
+    random_work(s, clock, 41, 40);
+    ASSERT_EQ(s.snapshots->take(), "");
+    random_work(s, clock, 42, 40);
+    before = outboxes(s, /*send_first=*/true);
+    size_t total = 0;
+    for (const auto& k : before) total += k.size();
+    EXPECT_GT(total, 0u);
+  }
+  durable_store again(dir, clock);
+  ASSERT_EQ(again.error, "");
+  EXPECT_EQ(outboxes(again, false), before);
 }
 
 TEST(Snapshots, TheMapGrowsWhenItIsFull) {

@@ -4,10 +4,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <future>
 
 #include <gtest/gtest.h>
 
 #include "persistence/wal_reader.h"
+#include "persistence/wal_writer.h"
 
 namespace stampede::wal {
 namespace {
@@ -45,7 +47,20 @@ order sample_order() {
   o.history = {{order_status::pending, 1}, {order_status::paid, 2}, {order_status::shipped, 3}};
   o.created_at_ms = 1;
   o.updated_at_ms = 3;
+  o.email = "ada@example.com";
   return o;
+}
+
+// A drop's notification: no order, a drop and a product named (drop_notice_added).
+notification drop_note() {
+  notification n;
+  n.id = "ntf_2";
+  n.event = "waitlist.offered";
+  n.message = "Units are held in your cart.";
+  n.created_at_ms = 43;
+  n.drop_id = "drp_1";
+  n.product_id = "sku-1";
+  return n;
 }
 
 std::vector<effect> one_of_each() {
@@ -83,13 +98,28 @@ std::vector<effect> one_of_each() {
       webhooks_replaced{{webhook{"whk_1", "http://h:8080/x", "s3cret-123", {"order.*", "order.paid"}, 99}}},
       webhook_event_queued{outbox_entry{"evt_1", "whk_1", n, 1234}},
       webhook_event_done{1234, "evt_1", "whk_1"},
+      idempotency_kept{"alice", "POST /v1/cart/items\nk4", 3, 80, answer_kind::cart_now, ""},
+      idempotency_kept{"alice", "POST /v1/orders\nk5", 4, 81, answer_kind::order, "\x01\x02"},
+      email_queued{email_entry{"evt_2", n, sample_order(), 1235}},
+      email_done{1235, "evt_2"},
+      drop_created{drop_definition{"drp_1", {"sku-1", "sku-2"}, drop_mode::draw, 1000, 5000, 50, 300, 200},
+                   std::string("\x00\xff seed", 7), 900},
+      drop_status_set{"drp_1", drop_status{true, true, false, true, false, 2, 10, 4, 3, 50}},
+      drop_ticket_set{"drp_1", drop_ticket{"alice", ticket_state::admitted, 3, 100, 200, 300, true, false}},
+      drop_ticket_removed{"drp_1", "bob"},
+      drop_entry_set{"drp_1", drop_entry{"alice", entry_stage::won, 7, 150, 9000}},
+      waitlist_entry_set{"sku-1", waitlist_entry{"alice", 2, 4, 160, true}},
+      waitlist_entry_removed{"sku-1", "bob"},
+      product_limits_set{"sku-1", 1, 2},
+      card_fingerprint_set{"alice", "ord_1", "pay_1", "0123abcd"},
+      drop_notice_added{"alice", drop_note()},
   };
 }
 
-// Effects have no operator== of their own; equal encodings mean equal effects.
+// Equal encodings mean equal effects (and a changed field list shows here too).
 std::string encoded(const effect& e) {
   std::string s;
-  append_record(s, 1, e);
+  EXPECT_TRUE(append_record(s, 1, e));
   return s;
 }
 
@@ -110,7 +140,7 @@ std::string temp_path(const char* name) {
 std::string write_log(const char* name, const std::vector<effect>& effects) {
   std::string data;
   uint64_t seq = 0;
-  for (const auto& e : effects) append_record(data, ++seq, e);
+  for (const auto& e : effects) EXPECT_TRUE(append_record(data, ++seq, e));
   std::string path = temp_path(name);
   std::ofstream(path, std::ios::binary).write(data.data(), static_cast<std::streamsize>(data.size()));
   return path;
@@ -143,6 +173,7 @@ TEST(WalFormat, TheFastCrcAgreesWithTheReferenceAtEveryLengthAndAlignment) {
 TEST(WalFormat, EveryEffectTypeRoundTrips) {
   auto effects = one_of_each();
   std::vector<bool> seen(effect_type_max + 1);
+  std::vector<bool> seen_alternative(std::variant_size_v<effect>);
   for (const auto& e : effects) {
     std::string rec = encoded(e);
     uint32_t length = load_u32(rec.data());
@@ -153,8 +184,50 @@ TEST(WalFormat, EveryEffectTypeRoundTrips) {
     EXPECT_EQ(back->index(), e.index());
     EXPECT_EQ(encoded(*back), rec) << "type " << type;
     seen[type] = true;
+    seen_alternative[e.index()] = true;
   }
-  for (uint16_t t = 1; t <= effect_type_max; ++t) EXPECT_TRUE(seen[t]) << "type " << t << " untested";
+  // Every effect is tested, under the number it is written with (numbers leave gaps: each
+  // owner has a range).
+  for (size_t i = 0; i < seen_alternative.size(); ++i)
+    EXPECT_TRUE(seen_alternative[i]) << "alternative " << i << " untested";
+  EXPECT_TRUE(seen[effect_type_max]) << "the largest type number is no effect's";
+}
+
+TEST(WalFormat, EveryEffectKeepsTheTypeNumberItWasFirstWrittenWith) {
+  // Records on disk name their effect by these numbers: changing one re-labels them.
+  const std::vector<std::pair<effect, int>> pinned{
+      {product_created{}, 1}, {product_patched{}, 2}, {on_hand_set{}, 3},
+      {product_deactivated{}, 4}, {shipping_methods_replaced{}, 5}, {cart_replaced{}, 6},
+      {address_added{}, 7}, {address_deleted{}, 8}, {order_placed{}, 9}, {order_updated{}, 10},
+      {notification_added{}, 11}, {idempotency_stored{}, 12}, {product_restored{}, 13},
+      {webhooks_replaced{}, 14}, {webhook_event_queued{}, 15}, {webhook_event_done{}, 16},
+      {idempotency_kept{}, 17}, {email_queued{}, 48}, {email_done{}, 49},
+      {drop_created{}, 32}, {drop_status_set{}, 33}, {drop_ticket_set{}, 34},
+      {drop_ticket_removed{}, 35}, {drop_entry_set{}, 36}, {waitlist_entry_set{}, 37},
+      {waitlist_entry_removed{}, 38}, {product_limits_set{}, 39}, {card_fingerprint_set{}, 40},
+      {drop_notice_added{}, 41}};
+  ASSERT_EQ(pinned.size(), std::variant_size_v<effect>);
+  for (const auto& [e, number] : pinned) {
+    EXPECT_EQ(static_cast<int>(type_of(e)), number) << "alternative " << e.index();
+    std::string rec = encoded(e);
+    EXPECT_EQ(static_cast<unsigned char>(rec[8]) | static_cast<unsigned char>(rec[9]) << 8, number);
+  }
+}
+
+TEST(WalFormat, ARecordOverThePayloadLimitIsRefusedAndLeavesTheBufferAsItWas) {
+  // A payload of exactly record_payload_max is written; one byte more is refused.
+  product_created p{product_create{"sku-1", "Big", "", 1, {}, 0, 0, {}, {}}};
+  std::string small;
+  ASSERT_TRUE(append_record(small, 1, p));
+  p.fields.description.assign(record_payload_max - (small.size() - header_size), 'x');
+  std::string buffer = "earlier records";
+  ASSERT_TRUE(append_record(buffer, 2, p));
+  EXPECT_EQ(buffer.size(), 15 + header_size + record_payload_max);
+  EXPECT_TRUE(record_at(buffer, 15).has_value());  // and the reader takes it
+  p.fields.description.push_back('x');
+  std::string before = buffer;
+  EXPECT_FALSE(append_record(buffer, 3, p));
+  EXPECT_TRUE(buffer == before);
 }
 
 TEST(WalFormat, APayloadThatIsShortOrLongDoesNotDecode) {
@@ -165,6 +238,46 @@ TEST(WalFormat, APayloadThatIsShortOrLongDoesNotDecode) {
   EXPECT_FALSE(decode_effect(type, std::string(payload) + "x"));
   EXPECT_FALSE(decode_effect(0, payload));
   EXPECT_FALSE(decode_effect(effect_type_max + 1, payload));
+}
+
+// A device that keeps what it is given.
+class memory_device final : public log_device {
+ public:
+  explicit memory_device(std::string& bytes) : bytes_(bytes) {}
+  bool append(std::string_view b) override {
+    bytes_.append(b);
+    return true;
+  }
+  bool sync() override { return true; }
+
+ private:
+  std::string& bytes_;
+};
+
+TEST(WalWriter, AnEffectTooLargeForARecordIsRefusedAndNothingIsLogged) {
+  std::string disk;
+  std::promise<void> both;
+  wal_writer log(
+      std::make_unique<memory_device>(disk), 0,
+      [&both](uint64_t lsn) {
+        if (lsn == 2) both.set_value();
+      },
+      [](const char* what) { ADD_FAILURE() << what; });
+  EXPECT_EQ(log.append(on_hand_set{"a", 1}), 1u);
+  product_created big{product_create{"sku-1", "Big", "", 1, {}, 0, 0, {}, {}}};
+  big.fields.description.assign(record_payload_max + 1, 'x');
+  EXPECT_EQ(log.append(big), 0u);  // refused: the shard applies nothing, answers an error
+  EXPECT_EQ(log.append(on_hand_set{"a", 2}), 2u);  // and the sequence has no gap
+  log.flush();
+  both.get_future().wait();
+  size_t at = 0;
+  std::vector<uint64_t> sequences;
+  while (auto h = record_at(disk, at)) {
+    sequences.push_back(h->sequence);
+    at += header_size + h->length;
+  }
+  EXPECT_EQ(sequences, (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(at, disk.size());
 }
 
 TEST(WalReader, AWholeLogReadsBackInOrder) {
@@ -257,8 +370,8 @@ TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWithItsOffset) {
 
 TEST(WalReader, ASequenceGapIsCorruption) {
   std::string data;
-  append_record(data, 1, on_hand_set{"a", 1});
-  append_record(data, 3, on_hand_set{"a", 2});
+  ASSERT_TRUE(append_record(data, 1, on_hand_set{"a", 1}));
+  ASSERT_TRUE(append_record(data, 3, on_hand_set{"a", 2}));
   auto path = temp_path("gap");
   overwrite(path, data);
   auto all = read_effects(path);

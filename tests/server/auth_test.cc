@@ -54,3 +54,20 @@ TEST(Auth, ConstantTimeEqualComparesWholeStrings) {
 
 }  // namespace
 }  // namespace stampede::http
+
+namespace stampede::http {
+namespace {
+
+TEST(Auth, TheEmailClaimIsKeptAsSignedAndIsOptional) {
+  token_verifier v("secret");
+  auto with = v.verify(sign_token("secret", "alice", "customer", 1'800'000'060, "a@example.com"),
+                       1'800'000'000);
+  ASSERT_TRUE(with);
+  EXPECT_EQ(with->email, "a@example.com");
+  auto without = v.verify(sign_token("secret", "bob", "customer", 1'800'000'060), 1'800'000'000);
+  ASSERT_TRUE(without);
+  EXPECT_EQ(without->email, "");
+}
+
+}  // namespace
+}  // namespace stampede::http

@@ -545,6 +545,23 @@ class DropsRestart(unittest.TestCase):
             for u in users:
                 self.assertEqual(c.request("POST", "/v1/drops/rs-q/queue", token=make_token(u))[0], 201)
                 self.assertEqual(c.request("POST", "/v1/drops/rs-d/entries", token=make_token(u))[0], 201)
+            # What drops added to older values is logged beside them (a product's limits
+            # across accounts, a payment's card fingerprint, a notification's drop): it too
+            # must come back.
+            self.assertEqual(admin.request("POST", "/v1/admin/products", {
+                "id": "rs-limit", "name": "rs-limit", "price": 100, "on_hand": 9,
+                "max_per_address": 1, "max_per_card": 1})[0], 201)
+            payer = Client(server.port, make_token("rs-payer"))
+            self.assertEqual(payer.request("POST", "/v1/cart/items", {"product_id": "rs-limit", "quantity": 1})[0], 200)
+            adr = payer.request("POST", "/v1/addresses", {"name": "Ada", "line1": "3 Same St", "city": "London",
+                                                          "postal_code": "N1", "country": "GB"})[2]["id"]
+            status, _, o, _ = payer.request("POST", "/v1/orders", {"shipping_address_id": adr,
+                                                                  "shipping_method": "standard"})
+            self.assertEqual(status, 201, o)
+            card = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}
+            self.assertEqual(payer.request("POST", "/v1/orders/%s/payments" % o["id"], {
+                "method": "card", "amount": o["total"], "card": card})[0], 201)
+            payer.close()
             time.sleep(2)
 
             def state():
@@ -567,6 +584,23 @@ class DropsRestart(unittest.TestCase):
             self.assertEqual(after[2]["seed_sha256"], before[2]["seed_sha256"])
             self.assertEqual(after[2]["seed"], before[2]["seed"])
             self.assertEqual(after[3], before[3])
+            p = admin.request("GET", "/v1/admin/products/rs-limit")[2]
+            self.assertEqual((p["max_per_address"], p["max_per_card"]), (1, 1), p)
+            admitted_user = next(u for u, t in after[0].items() if t["state"] == "admitted")
+            notes = Client(server.port, make_token(admitted_user)).request("GET", "/v1/notifications")[2]
+            self.assertEqual([n.get("drop_id") for n in notes["items"] if n["event"] == "drop.admitted"], ["rs-q"])
+            other = Client(server.port, make_token("rs-other"))
+            self.assertEqual(other.request("POST", "/v1/cart/items", {"product_id": "rs-limit", "quantity": 1})[0], 200)
+            adr = other.request("POST", "/v1/addresses", {"name": "Bo", "line1": "9 Elsewhere", "city": "Leeds",
+                                                          "postal_code": "LS1", "country": "GB"})[2]["id"]
+            status, _, o, _ = other.request("POST", "/v1/orders", {"shipping_address_id": adr,
+                                                                  "shipping_method": "standard"})
+            self.assertEqual(status, 201, o)
+            status, _, e, _ = other.request("POST", "/v1/orders/%s/payments" % o["id"], {
+                "method": "card", "amount": o["total"], "card": card})
+            self.assertEqual((status, e["error"]["code"], e["error"]["details"]["scope"]),
+                             (409, "limit_exceeded", "card"), e)
+            other.close()
             c.close()
             admin.close()
         finally:

@@ -6,15 +6,20 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
 namespace stampede::http {
 namespace {
 
-// Sends `request` to 127.0.0.1:port and returns the whole answer ("" if refused).
-std::string ask(unsigned short port, const std::string& request) {
+// A connection to 127.0.0.1:port whose reads give up after 5 s (-1 if refused).
+int dial(unsigned short port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -22,15 +27,56 @@ std::string ask(unsigned short port, const std::string& request) {
   ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
     ::close(fd);
-    return "";
+    return -1;
   }
-  (void)!::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+// Everything the server sends until it closes (or 5 s pass without a byte).
+std::string read_all(int fd) {
   std::string out;
   char buf[4096];
   for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+// Sends `request` to 127.0.0.1:port and returns the whole answer ("" if refused).
+std::string ask(unsigned short port, const std::string& request) {
+  int fd = dial(port);
+  if (fd < 0) return "";
+  (void)!::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string out = read_all(fd);
   ::close(fd);
   return out;
 }
+
+// A client that sends a request head a byte at a time, as slowly as it likes, until stopped.
+class trickler {
+ public:
+  explicit trickler(unsigned short port) : fd_(dial(port)) {
+    thread_ = std::thread([this] {
+      const std::string head = "GET /readyz HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+      for (size_t i = 0; !stop_; ++i) {
+        char c = i < head.size() ? head[i] : 'a';
+        if (::send(fd_, &c, 1, MSG_NOSIGNAL) != 1) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    });
+  }
+  ~trickler() {
+    stop_ = true;
+    thread_.join();
+    ::close(fd_);
+  }
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 TEST(StartupResponder, AnswersProbesAndShedsEverythingElseUntilStopped) {
   startup_responder r;
@@ -56,6 +102,45 @@ TEST(StartupResponder, AnswersProbesAndShedsEverythingElseUntilStopped) {
   unsigned short port = r.port();
   r.stop();
   EXPECT_EQ(ask(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"), "");
+}
+
+TEST(StartupResponder, ASlowClientHoldsNoOtherConnection) {
+  startup_responder r;
+  ASSERT_EQ(r.start("127.0.0.1", 0), "");
+  trickler slow(r.port());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // it is mid-head
+  // Every other client is answered while the slow one is still sending.
+  std::vector<std::future<std::string>> others;
+  for (int i = 0; i < 20; ++i)
+    others.push_back(std::async(std::launch::async, [&] {
+      return ask(r.port(), "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+    }));
+  for (auto& f : others) EXPECT_EQ(f.get().rfind("HTTP/1.1 503 ", 0), 0u);
+  r.stop();
+}
+
+TEST(StartupResponder, AHeadThatNeverEndsIsCutAtItsDeadline) {
+  startup_responder r;
+  ASSERT_EQ(r.start("127.0.0.1", 0), "");
+  trickler slow(r.port());
+  // The responder gives up on the head (startup_head_timeout_ms) and closes: the read ends
+  // with the connection, well before the client's own 5 s read timeout.
+  auto start = std::chrono::steady_clock::now();
+  std::string got = read_all(slow.fd());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(4000));
+  EXPECT_EQ(got.find("HTTP/1.1 200"), std::string::npos);
+  r.stop();
+}
+
+TEST(StartupResponder, StoppingDoesNotWaitForASlowClient) {
+  startup_responder r;
+  ASSERT_EQ(r.start("127.0.0.1", 0), "");
+  trickler slow(r.port());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Recovery is over: the shards take the address at once, whatever the slow client does.
+  auto start = std::chrono::steady_clock::now();
+  r.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
 }
 
 TEST(StartupResponder, ABadAddressIsRefused) {

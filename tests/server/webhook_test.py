@@ -84,6 +84,21 @@ class Receiver:
         self.httpd.server_close()
 
 
+class Silent:
+    """A receiver that takes connections and never answers (its accept queue does the
+    taking), as a hung server does."""
+
+    def __init__(self):
+        import socket
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1024)
+        self.port = self.sock.getsockname()[1]
+
+    def close(self):
+        self.sock.close()
+
+
 def event_of(record):
     return json.loads(record[1])
 
@@ -129,6 +144,61 @@ class Webhooks(unittest.TestCase):
                                                            "shipping_method": "standard"})
         self.assertEqual(status, 201, o)
         return c, o
+
+    def place_orders(self, n):
+        """n orders by one buyer of one product: n order.created events."""
+        self.counter += 1
+        pid = "bulk-%d-%d" % (os.getpid(), self.counter)
+        self.assertEqual(self.admin.request("POST", "/v1/admin/products",
+                                            {"id": pid, "name": pid, "price": 500, "on_hand": n})[0], 201)
+        c = Client(self.server.port, make_token("bulk-buyer-%d" % self.counter))
+        self.addCleanup(c.close)
+        a = c.request("POST", "/v1/addresses", {"name": "N", "line1": "L", "city": "C",
+                                                 "postal_code": "1", "country": "GB"})[2]
+        ids = []
+        for _ in range(n):
+            self.assertEqual(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1})[0], 200)
+            status, _, o, _ = c.request("POST", "/v1/orders", {"shipping_address_id": a["id"],
+                                                               "shipping_method": "standard"})
+            self.assertEqual(status, 201, o)
+            ids.append(o["id"])
+        return ids
+
+    def test_a_receiver_that_never_answers_does_not_starve_a_healthy_one(self):
+        silent, healthy = Silent(), Receiver()
+        self.addCleanup(silent.close)
+        self.addCleanup(healthy.close)
+        self.register("http://127.0.0.1:%d/hung" % silent.port, ["order.created"])
+        self.register("http://127.0.0.1:%d/ok" % healthy.port, ["order.created"])
+        orders = set(self.place_orders(40))
+        # Well within the 10 s a delivery to the silent one takes to time out.
+        deadline = time.time() + 6
+        got = set()
+        while got != orders and time.time() < deadline:
+            with healthy.lock:
+                got = {event_of(r)["data"]["order_id"] for r in healthy.received}
+            time.sleep(0.05)
+        self.assertEqual(len(got & orders), len(orders))
+
+    def test_a_failing_receiver_is_left_alone_for_a_while_then_probed_and_caught_up(self):
+        rx = Receiver(fail_first=1_000_000)
+        self.addCleanup(rx.close)
+        self.register("http://127.0.0.1:%d/" % rx.port, ["order.created"])
+        orders = set(self.place_orders(30))
+        # Retried per event every 100 ms and doubling, 30 events would be over a hundred
+        # attempts in 3 s; the breaker opens after a few failures in a row instead.
+        time.sleep(3)
+        with rx.lock:
+            attempts = len(rx.received)
+            rx.fail_first = 0  # the receiver comes back
+        self.assertLess(attempts, 20)
+        got = set()
+        deadline = time.time() + 15
+        while got != orders and time.time() < deadline:
+            with rx.lock:
+                got = {event_of(r)["data"]["order_id"] for r in rx.received[attempts:]}
+            time.sleep(0.05)
+        self.assertEqual(got, orders)
 
     def test_registration_routes_and_their_refusals(self):
         w = self.register("http://127.0.0.1:9/hooks", ["order.*"])

@@ -33,8 +33,9 @@ class sim_log final : public effect_log {
         lie_(lie_about_durability) {}
 
   uint64_t append(const effect& e) override {
-    wal::append_record(batch_, ++appended_, e);
-    return appended_;
+    // As the real log: a record over its size is refused (0), and nothing is appended.
+    if (!wal::append_record(batch_, appended_ + 1, e)) return 0;
+    return ++appended_;
   }
   void flush() override {
     if (batch_.empty() || in_flight_lsn_ != 0) return;  // grows until the sync in flight ends

@@ -1,0 +1,187 @@
+"""The HTTP/1.1 transport from outside: framing (Host, the absolute form, a leading empty
+line, Expect: 100-continue, repeated Authorization), answers after which the server closes
+(lingering close, RFC 9112 section 9.6), and draining on SIGTERM.
+
+Usage: transport_test.py PATH_TO_STAMPEDE
+"""
+import os
+import re
+import signal
+import socket
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Client, Server, make_token  # noqa: E402
+
+BINARY = None
+TOKEN = make_token("framer")
+
+
+def connect(port, timeout=5.0, sndbuf=None):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if sndbuf:
+        # A small send buffer: a big request cannot all sit in kernel buffers, so the
+        # client is still sending when the server answers (as over a real network).
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", port))
+    return s
+
+
+def read_answer(s):
+    """One whole answer (head and Content-Length body) from s, or what came before EOF."""
+    data = b""
+    while True:
+        head, sep, body = data.partition(b"\r\n\r\n")
+        if sep:
+            m = re.search(rb"content-length:\s*(\d+)", head, re.I)
+            if m and len(body) >= int(m.group(1)):
+                return data
+        chunk = s.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def status_of(raw):
+    m = re.match(rb"HTTP/1\.1 (\d{3})", raw)
+    return int(m.group(1)) if m else None
+
+
+def ask(port, raw):
+    with connect(port) as s:
+        s.sendall(raw)
+        return read_answer(s)
+
+
+class OneServer(unittest.TestCase):
+    """One server for the class, with `shards` shards."""
+    shards = "2"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(BINARY, "--shards", cls.shards)
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.server.stop() == 0
+
+
+class Framing(OneServer):
+
+    def test_each_framing_case_gets_its_answer(self):
+        other = make_token("someone-else")
+        cases = [
+            ("no Host", b"GET /healthz HTTP/1.1\r\n\r\n", 400),
+            ("two Hosts", b"GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+            ("HTTP/1.0 needs no Host", b"GET /healthz HTTP/1.0\r\n\r\n", 200),
+            ("the absolute form", b"GET http://127.0.0.1/v1/products?limit=1 HTTP/1.1\r\n"
+                                  b"Host: 127.0.0.1\r\n\r\n", 200),
+            ("a leading empty line", b"\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 200),
+            ("two Authorization headers", ("GET /v1/cart HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                                           "Authorization: Bearer %s\r\n\r\n" % (TOKEN, other)).encode(), 400),
+        ]
+        for name, request, expected in cases:
+            with self.subTest(name):
+                raw = ask(self.server.port, request)
+                self.assertEqual(status_of(raw), expected, raw)
+                if expected == 400:
+                    self.assertIn(b'"invalid_request"', raw)
+        self.assertIn(b'"items"', ask(self.server.port, cases[3][1]))
+
+    def test_expect_100_continue_is_answered_before_the_body_is_sent(self):
+        body = b'{"product_id":"nothing-here","quantity":1}'
+        head = ("POST /v1/cart/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                "Content-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                % (TOKEN, len(body))).encode()
+        with connect(self.server.port, timeout=3) as s:
+            s.sendall(head)
+            interim = b""
+            while b"\r\n\r\n" not in interim:
+                chunk = s.recv(4096)  # times out (fails) if the server waits for the body
+                self.assertTrue(chunk, "closed before 100 Continue")
+                interim += chunk
+            self.assertTrue(interim.startswith(b"HTTP/1.1 100 Continue\r\n"), interim)
+            s.sendall(body)
+            rest = interim.partition(b"\r\n\r\n")[2]
+            final = rest + read_answer(s) if not rest else rest
+            self.assertEqual(status_of(final), 404, final)
+
+    def test_a_body_over_the_limit_announced_in_the_head_is_refused_without_100_continue(self):
+        head = (b"POST /v1/cart/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: 2000000\r\nExpect: 100-continue\r\n\r\n")
+        with connect(self.server.port) as s:
+            s.sendall(head)
+            raw = read_answer(s)
+        self.assertEqual(status_of(raw), 413, raw)
+
+
+class LingeringClose(OneServer):
+    """A client that sends its whole request at once reads the answer, even when the server
+    refuses it after the head: the server reads and discards what follows before closing,
+    instead of resetting the connection (which throws away the answer)."""
+    shards = "1"
+
+    def send_all_then_read(self, raw):
+        with connect(self.server.port, timeout=10, sndbuf=64 * 1024) as s:
+            s.sendall(raw)  # EPIPE or a reset here is the defect
+            return read_answer(s)
+
+    def test_a_2_mb_body_sent_in_one_go_gets_its_413(self):
+        body = b'{"x":"' + b"a" * (2 * 1024 * 1024) + b'"}'
+        raw = self.send_all_then_read(
+            b"POST /v1/cart/items HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Authorization: Bearer " + TOKEN.encode() + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        self.assertEqual(status_of(raw), 413, raw[:200])
+        self.assertIn(b'"payload_too_large"', raw)
+        self.assertIn(b"Connection: close", raw)
+
+    def test_a_head_over_8_kib_followed_by_more_gets_its_431(self):
+        raw = self.send_all_then_read(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"p" * 9000 +
+                                      b"\r\n\r\n" + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 20000)
+        self.assertEqual(status_of(raw), 431, raw[:200])
+
+    def test_a_smuggling_attempt_with_a_big_body_gets_its_400(self):
+        body = b"0\r\n\r\n" + b"z" * (1024 * 1024)
+        raw = self.send_all_then_read(
+            b"POST /v1/cart/items HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n" % len(body) + body)
+        self.assertEqual(status_of(raw), 400, raw[:200])
+
+
+class Draining(unittest.TestCase):
+    def test_sigterm_closes_idle_connections_at_once_and_finishes_a_request_being_read(self):
+        server = Server(BINARY, "--shards", "2")
+        idle, fresh, partial = connect(server.port), connect(server.port), connect(server.port)
+        try:
+            idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(status_of(read_answer(idle)), 200)  # now idle between requests
+            partial.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # half a head
+            time.sleep(0.2)
+            start = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            # The idle connections are closed by the server, well before its 5 s drain limit.
+            for s in (idle, fresh):
+                s.settimeout(4)
+                self.assertEqual(s.recv(4096), b"")
+            self.assertLess(time.monotonic() - start, 3.0)
+            # The request being read is still answered, and its connection then closes.
+            partial.sendall(b"\r\n")
+            raw = read_answer(partial)
+            self.assertEqual(status_of(raw), 200, raw)
+            self.assertIn(b"Connection: close", raw)
+            self.assertEqual(server.stop(timeout=10), 0)
+            self.assertLess(time.monotonic() - start, 3.0)
+        finally:
+            for s in (idle, fresh, partial):
+                s.close()
+            if server.proc.poll() is None:
+                server.proc.kill()
+                server.proc.wait()
+
+
+if __name__ == "__main__":
+    BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=1)
