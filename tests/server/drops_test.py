@@ -458,7 +458,11 @@ class DropRaces(DropCase):
         self.assertTrue(samples)
         for reserved, committed, on_hand in samples:
             self.assertLessEqual(reserved + committed, on_hand, samples)
-        p = self.admin.request("GET", "/v1/admin/products/" + pid)[2]
+        # A fresh connection: the race can outlast the server's keep-alive idle timeout (60 s)
+        # on a busy machine, which closes the class's idle admin connection.
+        admin = Client(port, self.admin_token)
+        p = admin.request("GET", "/v1/admin/products/" + pid)[2]
+        admin.close()
         self.assertEqual((p["reserved"], p["committed"]), (units, 0), p)
 
 
