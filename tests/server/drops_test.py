@@ -401,8 +401,9 @@ class Drops(DropCase):
 
 
 class DropRaces(DropCase):
-    """Holds outlive the race (60 s), so every unit taken stays taken while it runs."""
-    server_args = ("--shards", "2", "--hold-ttl", "60", "--rate-limit", "0")
+    """Holds outlive the race many times over (300 s against a few seconds), so every unit
+    taken stays taken while it runs and no lapsed hold can legitimately hand a unit on."""
+    server_args = ("--shards", "2", "--hold-ttl", "300", "--rate-limit", "0")
 
     def test_shoppers_racing_for_admissions_never_take_more_than_the_units(self):
         """60 shoppers from 8 threads join, poll and add with their tokens; overbook lets
@@ -410,7 +411,8 @@ class DropRaces(DropCase):
         than units, and reserved + committed <= on_hand at every sample."""
         units = 5
         pid = self.product(on_hand=units, max_per_user=1)
-        did = self.drop([pid], opens_in=1, admit_per_s=1000, overbook=2, admission_ttl=30)["id"]
+        opens_at = time.time() + 1
+        did = self.drop([pid], opens_in=1, admit_per_s=1000, overbook=2, admission_ttl=60)["id"]
         users = [self.unique("racer") for _ in range(60)]
         port = self.server.port
         stop = threading.Event()
@@ -431,12 +433,17 @@ class DropRaces(DropCase):
             parallel(users, lambda k, u: self.assertEqual(clients[k].request(
                 "POST", "/v1/drops/%s/queue" % did, token=make_token(u))[0], 201))
 
+            # One deadline for everyone, a few seconds after the opening: at 1000 a second the
+            # admissions are done within milliseconds of it, and the shoppers left waiting stay
+            # waiting (units are held, so the drop is sold_out_pending, not sold_out). A deadline
+            # a shopper would make each of them wait it out in turn (the race took over a minute).
+            deadline = max(opens_at, time.time()) + 3
+
             def race(k, u):
                 c, tok = clients[k], make_token(u)
-                deadline = time.time() + 10
-                while time.time() < deadline:
+                while True:
                     t = c.request("GET", "/v1/drops/%s/queue/me" % did, token=tok)[2]
-                    if t["state"] != "waiting":
+                    if t["state"] != "waiting" or time.time() > deadline:
                         break
                     time.sleep(0.05)
                 if t["state"] != "admitted":
