@@ -38,31 +38,25 @@ struct rig {
   }
 };
 
-void BM_DropJoinAfterOpening(benchmark::State& state) {
+// Times 200,000 joins at `join_ms`; `opened`: the drop has opened first (FIFO joins), else
+// each join is ranked into the pre-queue by its HMAC.
+void join_all(benchmark::State& state, bool opened, int64_t join_ms) {
   const size_t n = 200'000;
   for (auto _ : state) {
     state.PauseTiming();
     rig r(n);
     auto emit = r.emitter();
-    r.d->tick(opens_ms, emit);
+    if (opened) r.d->tick(opens_ms, emit);
     state.ResumeTiming();
-    for (const auto& u : r.users) benchmark::DoNotOptimize(r.d->join(u, opens_ms + 1, emit));
+    for (const auto& u : r.users) benchmark::DoNotOptimize(r.d->join(u, join_ms, emit));
   }
   state.SetItemsProcessed(int64_t(state.iterations() * n));
 }
+
+void BM_DropJoinAfterOpening(benchmark::State& state) { join_all(state, true, opens_ms + 1); }
 BENCHMARK(BM_DropJoinAfterOpening)->Unit(benchmark::kMillisecond);
 
-void BM_DropJoinBeforeOpening(benchmark::State& state) {
-  const size_t n = 200'000;
-  for (auto _ : state) {
-    state.PauseTiming();
-    rig r(n);
-    auto emit = r.emitter();
-    state.ResumeTiming();
-    for (const auto& u : r.users) benchmark::DoNotOptimize(r.d->join(u, t0_ms + 1, emit));
-  }
-  state.SetItemsProcessed(int64_t(state.iterations() * n));
-}
+void BM_DropJoinBeforeOpening(benchmark::State& state) { join_all(state, false, t0_ms + 1); }
 BENCHMARK(BM_DropJoinBeforeOpening)->Unit(benchmark::kMillisecond);
 
 void BM_DropOpeningOfAPreQueue(benchmark::State& state) {
