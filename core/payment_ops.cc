@@ -23,6 +23,14 @@ void pay(shard& s, user_turn& turn, const std::string& order_id) {
   STAMPEDE_CHECK(freed.empty());
 }
 
+// A card's fingerprint is never shown and is not in an answer's encoding, so a replay under
+// the idempotency key carries none: the first answer carries none either, to equal it.
+payment_result without_fingerprints(payment_result r) {
+  r.pay.card_fingerprint.clear();
+  for (auto& p : r.order_now.payments) p.card_fingerprint.clear();
+  return r;
+}
+
 // The gateway's outcome, back on the shard with the user's turn: recorded on the order,
 // which is paid, or notified of the failure (or refunded, if canceled meanwhile).
 void finish_payment(shard& s, user_turn turn, const std::string& order_id, payment p,
@@ -52,7 +60,7 @@ void finish_payment(shard& s, user_turn turn, const std::string& order_id, payme
   } else if (p.status == payment_status::refunded) {
     events::notify(s, turn.user(), *s.orders().find(order_id), "order.refunded");
   }
-  payment_result answer{std::move(p), *s.orders().find(order_id)};
+  payment_result answer = without_fingerprints({std::move(p), *s.orders().find(order_id)});
   // Successes, pending actions and declines (402) are all stored under the key.
   if (scope) s.record(kept_answer(turn->id, *scope, s.now_ms(), answer));
   s.when_answerable([answer = std::move(answer), done = std::move(done)]() mutable {
