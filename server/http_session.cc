@@ -167,6 +167,8 @@ void http_session::dispatch() {
   if (auto it = req.find("Idempotency-Key"); it != req.end())
     r.idempotency_key = std::string(it->value());
   r.signature = header("Stampede-Signature");
+  if (auto it = req.find("Stampede-Admission"); it != req.end())
+    r.admission = std::string(it->value());
   if (r.path == "/v1/ws") return upgrade(r);
   r.body = std::move(req.body());
   // The flag the engine sees: a fresh one unless no earlier write still holds the last.

@@ -199,6 +199,7 @@ int serve(const http::config& cfg) {
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
+  ec.secret = cfg.jwt_secret;  // keys drops' admission tokens and card fingerprints
   ec.email = !cfg.smtp_url.empty();
   ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
   ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;

@@ -67,6 +67,7 @@ class ws_hub final : public live_sink {
   void watch_answered(uint64_t ticket, result<watch_snapshot> answer) override;
   void order_changed(const std::shared_ptr<const order_event>& e) override;
   void availability(const std::string& product_id, int64_t available, int64_t at_ms) override;
+  void ticket_changed(const std::string& key, const ticket_view& ticket) override;
 
  private:
   struct pending_watch {

@@ -187,6 +187,11 @@ std::optional<std::string> ws_session::core_topic(const std::string& client_topi
     return client_topic;
   }
   if (client_topic.starts_with("product:")) return client_topic;
+  if (client_topic.starts_with("queue:")) {  // the caller's own ticket: queue:<drop>:<user>
+    if (!who_) return refuse("unauthorized", "a queue topic needs a token");
+    if (client_topic.find(':', std::string_view("queue:").size()) != std::string::npos) return refuse("not_found", "no such drop");
+    return client_topic + ":" + who_->user_id;
+  }
   return refuse("not_found", "no such topic");
 }
 
