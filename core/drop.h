@@ -17,7 +17,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "core/drop_admission.h"
-#include "core/drop_crypto.h"
+#include "core/crypto.h"
 #include "core/drop_draw.h"
 #include "core/drop_effects.h"
 #include "core/drop_queue.h"

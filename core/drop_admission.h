@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/drop_crypto.h"
+#include "core/crypto.h"
 #include "core/errors.h"
 
 namespace stampede {

@@ -13,7 +13,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/node_hash_map.h"
-#include "core/drop_crypto.h"
+#include "core/crypto.h"
 #include "core/drop_types.h"
 
 namespace stampede {

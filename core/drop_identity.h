@@ -15,7 +15,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "core/address.h"
 #include "core/order.h"
-#include "core/drop_crypto.h"
+#include "core/crypto.h"
 #include "core/drop_types.h"
 
 namespace stampede {

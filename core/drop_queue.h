@@ -15,7 +15,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
-#include "core/drop_crypto.h"
+#include "core/crypto.h"
 #include "core/drop_line.h"
 #include "core/drop_types.h"
 

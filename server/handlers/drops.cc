@@ -14,6 +14,14 @@ namespace {
 // API.md says) while an absurd string is refused here.
 constexpr size_t drop_id_read_bytes_max = 1024;
 
+// A join that may be a repeat: 201 with what was made, or 200 with what was there.
+template <class T>
+reply<created<T>> created_answer(handler_context& ctx, call& c) {
+  return answer<created<T>>(ctx, c, [](created<T> v) {
+    return json_response(v.is_new ? 201 : 200, to_json(v.value));
+  });
+}
+
 reply<drop_view> drop_answer(handler_context& ctx, call& c, unsigned status, bool admin) {
   return answer<drop_view>(ctx, c, [status, admin](drop_view v) {
     return json_response(status, to_json(v, admin));
@@ -101,9 +109,7 @@ void get_drop(handler_context& ctx, call& c) {
 }
 
 void join_queue(handler_context& ctx, call& c) {
-  ctx.eng.join_queue(c.params[0], c.who.user_id, answer<created<ticket_view>>(ctx, c, [](created<ticket_view> t) {
-                       return json_response(t.is_new ? 201 : 200, to_json(t.value));
-                     }));
+  ctx.eng.join_queue(c.params[0], c.who.user_id, created_answer<ticket_view>(ctx, c));
 }
 
 void get_ticket(handler_context& ctx, call& c) {
@@ -116,9 +122,7 @@ void leave_queue(handler_context& ctx, call& c) {
 }
 
 void enter_draw(handler_context& ctx, call& c) {
-  ctx.eng.enter_draw(c.params[0], c.who.user_id, answer<created<entry_view>>(ctx, c, [](created<entry_view> e) {
-                       return json_response(e.is_new ? 201 : 200, to_json(e.value));
-                     }));
+  ctx.eng.enter_draw(c.params[0], c.who.user_id, created_answer<entry_view>(ctx, c));
 }
 
 void get_entry(handler_context& ctx, call& c) {
@@ -131,9 +135,7 @@ void join_waitlist(handler_context& ctx, call& c) {
   auto quantity = rd.integer("quantity", limits::quantity_min, limits::quantity_max);
   if (!rd.bad.empty()) return c.fail(field_error("quantity", "quantity must be an integer 1..10000"));
   ctx.eng.join_waitlist(c.params[0], c.who.user_id, quantity.value_or(1),
-                        answer<created<waitlist_place>>(ctx, c, [](created<waitlist_place> w) {
-                          return json_response(w.is_new ? 201 : 200, to_json(w.value));
-                        }));
+                        created_answer<waitlist_place>(ctx, c));
 }
 
 void get_waitlist_place(handler_context& ctx, call& c) {

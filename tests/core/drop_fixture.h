@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/drop_book.h"
-#include "core/drop_crypto.h"
+#include "core/crypto.h"
 #include "core/limits.h"
 
 namespace stampede::testing {

@@ -3,7 +3,7 @@ include(GoogleTest)
 add_executable(drop_tests
   tests/core/drop_admission_test.cc
   tests/core/drop_claims_test.cc
-  tests/core/drop_crypto_test.cc
+  tests/core/crypto_test.cc
   tests/core/drop_definition_test.cc
   tests/core/drop_draw_test.cc
   tests/core/drop_identity_test.cc

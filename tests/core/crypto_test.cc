@@ -1,4 +1,4 @@
-#include "core/drop_crypto.h"
+#include "core/crypto.h"
 
 #include <gtest/gtest.h>
 
