@@ -1,5 +1,6 @@
 #include "core/cart_ops.h"
 
+#include "core/drop_user_ops.h"
 #include "core/shard.h"
 
 namespace stampede::cart_ops {
@@ -70,16 +71,17 @@ void shrink_line(shard& s, user_turn turn, const std::string& product_id, int64_
 
 // A line gets more units: the product's shard grants them (or refuses) first.
 void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
-               line_done done) {
+               const take_pass& pass, line_done done) {
   const cart_line* line = turn->basket.find(product_id);
   int64_t current = line ? line->quantity : 0;
   int64_t increase = target - current;
   // A held line needs only the added units; a lapsed one needs them all again.
   stock_ask ask{product_id, line && line->held ? increase : target, true, increase,
                 turn->units_already(product_id)};
+  ask.pass = pass;
   int64_t already = ask.already;
   int64_t taking = ask.units;
-  auto granted = [&s, turn = std::move(turn), product_id, target, already, taking,
+  auto granted = [&s, turn = std::move(turn), product_id, target, already, taking, pass,
                   done = std::move(done)](std::vector<stock_answer> answers) mutable {
     const stock_answer& a = answers[0];
     if (a.refused) {
@@ -99,6 +101,7 @@ void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
       s.exchange().move(stock_move::kind::release, product_id, taking);
       return done(std::move(turn), too_large_to_store(), {});
     }
+    drop_user_ops::admission_taken(s, turn->id, pass);
     cart_view view = view_of(turn->basket);
     done(std::move(turn), std::move(view), {});
   };
@@ -106,7 +109,7 @@ void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
 }
 
 void change_line(shard& s, user_turn turn, std::string product_id, int64_t quantity,
-                 line_change how, line_done done) {
+                 line_change how, const take_pass& pass, line_done done) {
   const cart_line* line = turn->basket.find(product_id);
   if (how == line_change::set && !line)
     return done(std::move(turn), make_error(error_code::not_found, "no such cart line"), {});
@@ -126,7 +129,7 @@ void change_line(shard& s, user_turn turn, std::string product_id, int64_t quant
                 {});
   }
   if (target <= current) return shrink_line(s, std::move(turn), product_id, target, std::move(done));
-  grow_line(s, std::move(turn), std::move(product_id), target, std::move(done));
+  grow_line(s, std::move(turn), std::move(product_id), target, pass, std::move(done));
 }
 
 }  // namespace
@@ -137,7 +140,8 @@ void get_cart(shard& s, const std::string& user_id, reply<cart_view> done) {
 }
 
 void add_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,
-              std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done) {
+              std::optional<std::string> idempotency_key, std::optional<std::string> admission,
+              reply<idempotent<cart_view>> done) {
   if (quantity < limits::quantity_min || quantity > limits::quantity_max)
     return done(field_error("quantity", "quantity must be an integer " +
                                             std::to_string(limits::quantity_min) + ".." +
@@ -146,7 +150,8 @@ void add_item(shard& s, const std::string& user_id, std::string product_id, int6
     return done(make_error(error_code::not_found, "no such product"));
   s.users().with_user(user_id, caller::customer, std::move(done),
                       [&s, product_id = std::move(product_id), quantity,
-                       key = std::move(idempotency_key)](user_turn turn, auto done) mutable {
+                       key = std::move(idempotency_key),
+                       admission = std::move(admission)](user_turn turn, auto done) mutable {
     std::optional<idempotency_scope> scope;
     if (key) {
       scope = add_item_scope(*key, product_id, quantity);
@@ -161,31 +166,35 @@ void add_item(shard& s, const std::string& user_id, std::string product_id, int6
                      done(idempotent<cart_view>{std::move(view), false});
                    });
     };
-    change_line(s, std::move(turn), product_id, quantity, line_change::add, std::move(finished));
+    take_pass pass = drop_user_ops::pass_of(s, turn->id, admission);
+    change_line(s, std::move(turn), product_id, quantity, line_change::add, pass,
+                std::move(finished));
   });
 }
 
 void set_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,
-              reply<cart_view> done) {
+              std::optional<std::string> admission, reply<cart_view> done) {
   if (quantity < 0 || quantity > limits::quantity_max)
     return done(field_error("quantity", "quantity must be an integer 0.." +
                                             std::to_string(limits::quantity_max)));
   s.users().with_user(user_id, caller::customer, std::move(done),
-                      [&s, product_id = std::move(product_id), quantity](user_turn turn,
-                                                                         auto done) mutable {
+                      [&s, product_id = std::move(product_id), quantity,
+                       admission = std::move(admission)](user_turn turn, auto done) mutable {
     auto finished = [&s, done = std::move(done)](user_turn turn, result<cart_view> r,
                                                  std::vector<stock_move> freed) mutable {
       if (!r.ok()) return done(std::move(r).err());
       answer_after(s, std::move(turn), std::move(r).value(), std::move(freed),
                    [done = std::move(done)](cart_view view) mutable { done(std::move(view)); });
     };
-    change_line(s, std::move(turn), product_id, quantity, line_change::set, std::move(finished));
+    take_pass pass = drop_user_ops::pass_of(s, turn->id, admission);
+    change_line(s, std::move(turn), product_id, quantity, line_change::set, pass,
+                std::move(finished));
   });
 }
 
 void remove_item(shard& s, const std::string& user_id, std::string product_id,
                  reply<cart_view> done) {
-  set_item(s, user_id, std::move(product_id), 0, std::move(done));
+  set_item(s, user_id, std::move(product_id), 0, std::nullopt, std::move(done));
 }
 
 void clear_cart(shard& s, const std::string& user_id, reply<cart_view> done) {

@@ -19,11 +19,14 @@ class shard;
 namespace cart_ops {
 
 void get_cart(shard& s, const std::string& user_id, reply<cart_view> done);
+// `admission`: the Stampede-Admission token, checked here (drop_user_ops::pass_of); a
+// drop's product needs one that is valid for this user (its shard decides).
 void add_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,
-              std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done);
+              std::optional<std::string> idempotency_key, std::optional<std::string> admission,
+              reply<idempotent<cart_view>> done);
 // quantity 0 removes the line.
 void set_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,
-              reply<cart_view> done);
+              std::optional<std::string> admission, reply<cart_view> done);
 void remove_item(shard& s, const std::string& user_id, std::string product_id,
                  reply<cart_view> done);
 void clear_cart(shard& s, const std::string& user_id, reply<cart_view> done);

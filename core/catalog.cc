@@ -22,7 +22,9 @@ product_view view_of(const product& p) {
                       p.units.available(),
                       p.units.on_hand(),
                       p.units.reserved(),
-                      p.units.committed()};
+                      p.units.committed(),
+                      p.max_per_address,
+                      p.max_per_card};
 }
 
 namespace {
@@ -56,6 +58,11 @@ std::optional<error> check_on_hand(int64_t on_hand) {
     return field_error("on_hand", "on_hand must be 0..1000000000");
   return std::nullopt;
 }
+std::optional<error> check_account_limit(const char* field, std::optional<int64_t> m) {
+  if (m && (*m < 0 || *m > limits::account_limit_max))
+    return field_error(field, std::string(field) + " must be 0..1000000");
+  return std::nullopt;
+}
 std::optional<error> check_max_per_user(int64_t m) {
   if (m < 0 || m > limits::max_per_user_max)
     return field_error("max_per_user", "max_per_user must be 0..1000000");
@@ -86,6 +93,8 @@ std::optional<error> validate(const product_create& c) {
   if (auto e = check_images(c.images)) return e;
   if (auto e = check_on_hand(c.on_hand)) return e;
   if (auto e = check_max_per_user(c.max_per_user)) return e;
+  if (auto e = check_account_limit("max_per_address", c.max_per_address)) return e;
+  if (auto e = check_account_limit("max_per_card", c.max_per_card)) return e;
   return check_window(c.sale_starts_at_ms, c.sale_ends_at_ms);
 }
 
@@ -102,6 +111,8 @@ std::optional<error> validate(const product_patch& p) {
     if (auto e = check_on_hand(*p.on_hand)) return e;
   if (p.max_per_user)
     if (auto e = check_max_per_user(*p.max_per_user)) return e;
+  if (auto e = check_account_limit("max_per_address", p.max_per_address)) return e;
+  if (auto e = check_account_limit("max_per_card", p.max_per_card)) return e;
   return std::nullopt;
 }
 
@@ -133,6 +144,8 @@ result<const product*> catalog::insert(product_create c) {
   p.price = c.price;
   p.images = std::move(c.images);
   p.max_per_user = c.max_per_user;
+  p.max_per_address = c.max_per_address;
+  p.max_per_card = c.max_per_card;
   p.sale_starts_at_ms = c.sale_starts_at_ms;
   p.sale_ends_at_ms = c.sale_ends_at_ms;
   p.version = 1;
@@ -182,6 +195,8 @@ result<product_view> catalog::patch(std::string_view id, const product_patch& pa
   if (patch.price) p->price = *patch.price;
   if (patch.images) p->images = *patch.images;
   if (patch.max_per_user) p->max_per_user = *patch.max_per_user;
+  if (patch.max_per_address) p->max_per_address = *patch.max_per_address;
+  if (patch.max_per_card) p->max_per_card = *patch.max_per_card;
   p->sale_starts_at_ms = starts;
   p->sale_ends_at_ms = ends;
   if (patch.active) p->active = *patch.active;
@@ -241,7 +256,7 @@ std::vector<product_view> catalog::list(std::string_view after, size_t limit,
   return out;
 }
 
-stock_answer catalog::decide(const stock_ask& ask, int64_t now_ms) {
+stock_answer catalog::decide(const stock_ask& ask, int64_t now_ms, int64_t held_back) {
   stock_answer a;
   product* p = find_mutable(ask.product_id);
   if (!p || !p->active) {
@@ -253,7 +268,8 @@ stock_answer catalog::decide(const stock_ask& ask, int64_t now_ms) {
   a.max_per_user = p->max_per_user;
   a.sale_starts_at_ms = p->sale_starts_at_ms;
   a.sale_ends_at_ms = p->sale_ends_at_ms;
-  a.available = p->units.available();
+  // Units spoken for by waitlist offers are nobody else's.
+  a.available = std::max<int64_t>(0, p->units.available() - held_back);
   // API.md's order: sale window, then the per-user limit, then stock.
   if (p->sale_starts_at_ms && now_ms < *p->sale_starts_at_ms) {
     a.refused = error_code::sale_not_started;
@@ -262,11 +278,11 @@ stock_answer catalog::decide(const stock_ask& ask, int64_t now_ms) {
   } else if (p->max_per_user > 0 && ask.already + ask.adding > p->max_per_user) {
     a.refused = error_code::limit_exceeded;
   } else if (ask.units > 0 && ask.take) {
-    if (p->units.try_reserve(ask.units)) {
+    if (ask.units <= a.available && p->units.try_reserve(ask.units)) {
       reserved_total_ += ask.units;
       a.reserved = true;
       ++p->version;
-      a.available = p->units.available();
+      a.available = std::max<int64_t>(0, p->units.available() - held_back);
     } else {
       a.refused = error_code::out_of_stock;
     }
@@ -325,6 +341,15 @@ void catalog::uncommit(std::string_view id, int64_t quantity) {
   p->units.uncommit(quantity);
   committed_total_ -= quantity;
   ++p->version;
+}
+
+bool catalog::set_account_limits(std::string_view id, int64_t max_per_address,
+                                 int64_t max_per_card) {
+  product* p = find_mutable(id);
+  if (!p) return false;
+  p->max_per_address = max_per_address;
+  p->max_per_card = max_per_card;
+  return true;
 }
 
 }  // namespace stampede

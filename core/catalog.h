@@ -12,6 +12,7 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
+#include "core/drop_types.h"
 #include "core/errors.h"
 #include "core/stock.h"
 
@@ -30,6 +31,9 @@ struct product {
   bool active = true;
   uint64_t version = 0;  // bumped on every change, stock included: the ETag
   stock units;
+  // Limits across accounts (API.md), over orders that are not canceled; 0: none.
+  int64_t max_per_address = 0;
+  int64_t max_per_card = 0;
 };
 
 // A copy of a product for a reply, taken on its shard.
@@ -48,6 +52,8 @@ struct product_view {
   int64_t on_hand = 0;  // the admin view's three counts
   int64_t reserved = 0;
   int64_t committed = 0;
+  int64_t max_per_address = 0;
+  int64_t max_per_card = 0;
 };
 product_view view_of(const product& p);
 
@@ -62,6 +68,8 @@ struct product_create {
   int64_t max_per_user = 0;
   std::optional<int64_t> sale_starts_at_ms;
   std::optional<int64_t> sale_ends_at_ms;
+  int64_t max_per_address = 0;
+  int64_t max_per_card = 0;
   bool operator==(const product_create&) const = default;
 };
 
@@ -77,6 +85,8 @@ struct product_patch {
   std::optional<std::optional<int64_t>> sale_starts_at_ms;
   std::optional<std::optional<int64_t>> sale_ends_at_ms;
   std::optional<bool> active;
+  std::optional<int64_t> max_per_address;
+  std::optional<int64_t> max_per_card;
   bool operator==(const product_patch&) const = default;
 };
 
@@ -93,6 +103,14 @@ struct stock_ask {
   bool take = true;
   int64_t adding = 0;
   int64_t already = 0;
+  // Drops (drop_gate.h): what lets a take through the product's drop, if it is in one; and
+  // a limit across accounts to count `adding` units against, under `limit_key` (a
+  // normalized address at checkout, a card fingerprint at payment). `limit_only`: decide
+  // nothing else (a payment's card: the order holds its units already).
+  take_pass pass;
+  limit_scope limit = limit_scope::user;
+  std::string limit_key;
+  bool limit_only = false;
 };
 
 // The product shard's answer to one stock_ask.
@@ -105,6 +123,13 @@ struct stock_answer {
   std::optional<int64_t> sale_ends_at_ms;
   std::string name;
   int64_t unit_price = 0;
+  // Drops (drop_gate.h): the product's open drop ("" for none); whether the units were
+  // counted under the ask's limit key; a refused limit across accounts and its counts.
+  std::string drop_id;
+  bool limit_counted = false;
+  limit_scope refused_limit = limit_scope::user;
+  int64_t limit = 0;
+  int64_t limit_already = 0;
 };
 
 class catalog {
@@ -129,8 +154,9 @@ class catalog {
   std::vector<product_view> list(std::string_view after, size_t limit, std::string_view query,
                                  bool include_inactive) const;
 
-  // Decides one line of a cart change or a checkout, at time now_ms.
-  stock_answer decide(const stock_ask& ask, int64_t now_ms);
+  // Decides one line of a cart change or a checkout, at time now_ms, leaving `held_back`
+  // units (spoken for by waitlist offers in flight) to nobody else.
+  stock_answer decide(const stock_ask& ask, int64_t now_ms, int64_t held_back = 0);
   // Returns held units (line removed, hold lapsed, checkout rolled back).
   void release(std::string_view id, int64_t quantity);
   void commit(std::string_view id, int64_t quantity);
@@ -144,6 +170,8 @@ class catalog {
   std::string check_counts() const;
 
   const product* find(std::string_view id) const;
+  // Sets a product's limits across accounts (product_limits_set); false: no such product.
+  bool set_account_limits(std::string_view id, int64_t max_per_address, int64_t max_per_card);
   size_t size() const { return products_.size(); }
   // Units held by carts and in live orders, over this catalog's products.
   int64_t reserved_total() const { return reserved_total_; }

@@ -10,14 +10,22 @@ error no_product() { return make_error(error_code::not_found, "no such product")
 
 // Logs a change of product `id` and answers with the product once it is durable. An
 // increase of stock is applied only then; anything else at once.
+// `limits`: the product's limits across accounts after the change, logged right after it
+// (product_limits_set: the product's own encoding predates them).
 void log_change(shard& s, const std::string& id, effect e, bool new_stock,
-                reply<product_view> done, product_admin_queue::finish_fn finish) {
+                reply<product_view> done, product_admin_queue::finish_fn finish,
+                std::optional<product_limits_set> limits = std::nullopt) {
   auto answer = [&s, id, done = std::move(done), finish = std::move(finish)]() mutable {
     done(view_of(*s.products().find(id)));
     finish();
   };
-  if (new_stock) return s.record_when_durable(std::move(e), std::move(answer));
+  if (new_stock) {
+    if (!limits) return s.record_when_durable(std::move(e), std::move(answer));
+    s.record_when_durable(std::move(e), [] {});
+    return s.record_when_durable(std::move(*limits), std::move(answer));
+  }
   s.record(std::move(e));
+  if (limits) s.record(std::move(*limits));
   s.when_durable(std::move(answer));
 }
 
@@ -33,7 +41,11 @@ void create_product(shard& s, product_create c, reply<product_view> done) {
       return finish();
     }
     std::string id = c.id;
-    log_change(s, id, product_created{std::move(c)}, true, std::move(done), std::move(finish));
+    std::optional<product_limits_set> limits;
+    if (c.max_per_address || c.max_per_card)
+      limits = product_limits_set{id, c.max_per_address, c.max_per_card};
+    log_change(s, id, product_created{std::move(c)}, true, std::move(done), std::move(finish),
+               std::move(limits));
   });
 }
 
@@ -52,8 +64,12 @@ void patch_product(shard& s, std::string id, product_patch p, reply<product_view
       return finish();
     }
     bool increase = p.on_hand && *p.on_hand > now->units.on_hand();
+    std::optional<product_limits_set> limits;
+    if (p.max_per_address || p.max_per_card)
+      limits = product_limits_set{id, p.max_per_address.value_or(now->max_per_address),
+                                  p.max_per_card.value_or(now->max_per_card)};
     log_change(s, id, product_patched{id, std::move(p)}, increase, std::move(done),
-               std::move(finish));
+               std::move(finish), std::move(limits));
   });
 }
 

@@ -29,6 +29,15 @@ std::pair<unit_kind, const std::string*> unit_of(const effect& e) {
           return {unit_kind::mail, nullptr};
         } else if constexpr (std::is_same_v<T, order_placed> || std::is_same_v<T, order_updated>) {
           return {unit_kind::user, &x.value.user_id};
+        } else if constexpr (std::is_same_v<T, drop_created>) {
+          return {unit_kind::drop, &x.definition.id};
+        } else if constexpr (std::is_same_v<T, drop_status_set> || std::is_same_v<T, drop_ticket_set> ||
+                             std::is_same_v<T, drop_ticket_removed> || std::is_same_v<T, drop_entry_set>) {
+          return {unit_kind::drop, &x.drop_id};
+        } else if constexpr (std::is_same_v<T, waitlist_entry_set> ||
+                             std::is_same_v<T, waitlist_entry_removed> ||
+                             std::is_same_v<T, product_limits_set>) {
+          return {unit_kind::product, &x.product_id};  // a waitlist goes with its product
         } else {
           return {unit_kind::user, &x.user_id};
         }
@@ -55,6 +64,17 @@ bool* change_tracker::whole_unit_flag(round& r, unit_kind kind) {
   }
 }
 
+absl::flat_hash_set<std::string>& change_tracker::ids_of(round& r, unit_kind kind) {
+  return kind == unit_kind::product ? r.products : kind == unit_kind::drop ? r.drops : r.users;
+}
+
+absl::flat_hash_set<std::string>::const_iterator& change_tracker::cursor_of(round& r,
+                                                                          unit_kind kind) {
+  return kind == unit_kind::product ? r.next_product
+         : kind == unit_kind::drop  ? r.next_drop
+                                    : r.next_user;
+}
+
 void change_tracker::note(const effect& e, capture_fn capture) {
   auto [kind, id] = unit_of(e);
   if (run_ && run_->started) {
@@ -63,7 +83,7 @@ void change_tracker::note(const effect& e, capture_fn capture) {
     round& r = *run_;
     if (bool* whole = whole_unit_flag(r, kind)) {
       if (std::exchange(*whole, false)) r.chunk.push_back(capture(kind, no_id));
-    } else if ((kind == unit_kind::product ? r.products : r.users).contains(*id)) {
+    } else if (ids_of(r, kind).contains(*id)) {
       std::string key = static_cast<char>(kind) + *id;
       if (r.taken_early.insert(std::move(key)).second) r.chunk.push_back(capture(kind, *id));
     }
@@ -87,12 +107,16 @@ void change_tracker::note(const effect& e, capture_fn capture) {
     case unit_kind::user:
       users_.insert(*id);
       break;
+    case unit_kind::drop:
+      drops_.insert(*id);
+      break;
   }
 }
 
 void change_tracker::forget() {
   users_.clear();
   products_.clear();
+  drops_.clear();
   shipping_ = webhooks_ = outbox_ = mail_ = false;
 }
 
@@ -110,8 +134,10 @@ void change_tracker::start(uint64_t lsn) {
   r.lsn = lsn;
   r.users.swap(users_);
   r.products.swap(products_);
+  r.drops.swap(drops_);
   r.next_user = r.users.begin();
   r.next_product = r.products.begin();
+  r.next_drop = r.drops.begin();
   r.shipping = std::exchange(shipping_, false);
   r.webhooks = std::exchange(webhooks_, false);
   r.outbox = std::exchange(outbox_, false);
@@ -126,9 +152,9 @@ bool change_tracker::step(uint32_t shard, size_t budget, capture_fn capture) {
     if (std::exchange(*whole_unit_flag(r, kind), false)) r.chunk.push_back(capture(kind, no_id));
   }
   std::string key;
-  for (unit_kind kind : {unit_kind::product, unit_kind::user}) {
-    auto& next = kind == unit_kind::product ? r.next_product : r.next_user;
-    const auto end = (kind == unit_kind::product ? r.products : r.users).end();
+  for (unit_kind kind : {unit_kind::product, unit_kind::user, unit_kind::drop}) {
+    auto& next = cursor_of(r, kind);
+    const auto end = ids_of(r, kind).end();
     for (; budget > 0 && next != end; ++next) {
       if (!r.taken_early.empty()) {  // most rounds take nothing early
         key.assign(1, static_cast<char>(kind));
@@ -140,7 +166,8 @@ bool change_tracker::step(uint32_t shard, size_t budget, capture_fn capture) {
     }
   }
   if (!r.chunk.empty()) r.sink->units(shard, std::exchange(r.chunk, {}));
-  return r.next_user == r.users.end() && r.next_product == r.products.end();
+  return r.next_user == r.users.end() && r.next_product == r.products.end() &&
+         r.next_drop == r.drops.end();
 }
 
 std::pair<snapshot_sink*, uint64_t> change_tracker::finish() {

@@ -2,8 +2,9 @@
 // snapshot round in progress. A round starts at a log position and copies every unit
 // changed before it, a bounded chunk per turn of the shard's loop; a unit about to change
 // before the round took it is taken first (copy-on-write), so the round is the state right
-// after that position. Units: a product, a user with everything of theirs, the shipping
-// methods, the webhook registrations, the webhook outbox, the email outbox (snapshot_unit in effect.h).
+// after that position. Units: a product (with its waitlist), a user with everything of
+// theirs, a drop, the shipping methods, the webhook registrations, the webhook outbox,
+// the email outbox (snapshot_unit in effect.h).
 // Shard-local: only the owning shard's thread touches a change_tracker.
 #pragma once
 
@@ -26,6 +27,7 @@ enum class unit_kind : char {
   shipping = 's',
   webhooks = 'w',
   outbox = 'x',
+  drop = 'd',  // a drop with its tickets and entries
   mail = 'm',  // the email outbox
 };
 
@@ -61,8 +63,8 @@ class change_tracker {
     // the front of a flat set would rescan its emptied slots: quadratic), and those taken
     // early because they were about to change. Nothing is inserted while a round runs, so
     // the cursors stay valid.
-    absl::flat_hash_set<std::string> users, products;
-    absl::flat_hash_set<std::string>::const_iterator next_user, next_product;
+    absl::flat_hash_set<std::string> users, products, drops;
+    absl::flat_hash_set<std::string>::const_iterator next_user, next_product, next_drop;
     absl::flat_hash_set<std::string> taken_early;  // kind + id
     bool shipping = false;
     bool webhooks = false;
@@ -71,8 +73,11 @@ class change_tracker {
     std::vector<snapshot_unit> chunk;
   };
   bool* whole_unit_flag(round& r, unit_kind kind);
+  // The changed ids of a kind that has them (product, user, drop), and a round's cursor.
+  absl::flat_hash_set<std::string>& ids_of(round& r, unit_kind kind);
+  absl::flat_hash_set<std::string>::const_iterator& cursor_of(round& r, unit_kind kind);
 
-  absl::flat_hash_set<std::string> users_, products_;
+  absl::flat_hash_set<std::string> users_, products_, drops_;
   bool shipping_ = false;
   bool webhooks_ = false;
   bool outbox_ = false;

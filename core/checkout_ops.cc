@@ -1,5 +1,6 @@
 #include "core/checkout_ops.h"
 
+#include "core/drop_user_ops.h"
 #include "core/events.h"
 #include "core/shard.h"
 
@@ -40,13 +41,20 @@ result<inputs> resolve(const shard& s, const user_record& u, const checkout_requ
 
 // One ask per cart line: lapsed lines need their units again (taken at checkout, only
 // looked at for a preview); held lines only the sale window and the limit, which counts
-// the units in the user's live orders.
-std::vector<stock_ask> asks_for(const user_record& u, bool take) {
+// the units in the user's live orders. At checkout (`ship`) each line also counts against
+// its product's max_per_address, by the normalized shipping address, on the product's
+// shard: the one place two accounts racing with one address are told apart.
+std::vector<stock_ask> asks_for(const user_record& u, bool take, const address* ship = nullptr) {
   std::vector<stock_ask> asks;
   asks.reserve(u.basket.lines.size());
+  std::string key = ship ? address_key(*ship) : std::string();
   for (const auto& l : u.basket.lines) {
     asks.push_back(stock_ask{l.product_id, l.held ? 0 : l.quantity, take, l.quantity,
                              u.units_in_orders(l.product_id)});
+    if (ship) {
+      asks.back().limit = limit_scope::address;
+      asks.back().limit_key = key;
+    }
   }
   return asks;
 }
@@ -84,12 +92,14 @@ std::optional<error> input_refusal(const user_record& u, const checkout_request&
   return std::nullopt;
 }
 
-// API.md's order at checkout: sale_*, then limit_exceeded, then out_of_stock (every short
-// line at once).
+// API.md's order at checkout: sale_*, then limit_exceeded (a customer's, an address's),
+// then out_of_stock (every short line at once).
 std::optional<error> stock_refusal_of(const user_record& u,
                                       const std::vector<stock_answer>& answers) {
   const auto& lines = u.basket.lines;
-  for (error_code first : {error_code::sale_not_started, error_code::limit_exceeded}) {
+  // A drop's product without an admission (a lapsed hold taken again) answers first.
+  for (error_code first :
+       {error_code::not_admitted, error_code::sale_not_started, error_code::limit_exceeded}) {
     for (size_t i = 0; i < answers.size(); ++i) {
       auto c = answers[i].refused;
       bool match = c && (*c == first || (first == error_code::sale_not_started &&
@@ -132,12 +142,17 @@ order build_order(std::string id, const user_record& u, const std::vector<stock_
   return o;
 }
 
-// Gives back what a refused attempt took; it was never recorded, so no need to wait.
-void give_back(shard& s, const user_record& u, const std::vector<stock_answer>& answers) {
+// Gives back what a refused attempt took and counted; it was never recorded, so no need
+// to wait.
+void give_back(shard& s, const user_record& u, const std::vector<stock_answer>& answers,
+               const std::string& address) {
   const auto& lines = u.basket.lines;
   for (size_t i = 0; i < answers.size(); ++i) {
     if (answers[i].reserved)
       s.exchange().move(stock_move::kind::release, lines[i].product_id, lines[i].quantity);
+    if (answers[i].limit_counted)
+      s.exchange().release_limit(lines[i].product_id, limit_scope::address, address,
+                                 lines[i].quantity);
   }
 }
 
@@ -146,10 +161,12 @@ void give_back(shard& s, const user_record& u, const std::vector<stock_answer>& 
 void commit(shard& s, user_turn turn, order o, const std::vector<stock_answer>& answers,
             const std::optional<idempotency_scope>& scope, reply<idempotent<order>> done) {
   std::string id = o.id;
+  std::string address = address_key(o.shipping_address);
   if (!s.try_record(order_placed{std::move(o)})) {
-    give_back(s, turn.user(), answers);
+    give_back(s, turn.user(), answers, address);
     return done(too_large_to_store());
   }
+  drop_user_ops::tell_conversions(s, turn->id, answers);
   const order& stored = *s.orders().find(id);
   for (const auto& item : stored.items)
     s.exchange().move(stock_move::kind::commit, item.product_id, item.quantity);
@@ -191,13 +208,13 @@ void place_order(shard& s, const std::string& user_id, checkout_request req,
     if (auto refused = input_refusal(turn.user(), req)) return done(std::move(*refused));
     auto in = resolve(s, turn.user(), req);
     if (!in.ok()) return done(std::move(in).err());
-    auto asks = asks_for(turn.user(), /*take=*/true);
+    auto asks = asks_for(turn.user(), /*take=*/true, in->ship);
     s.exchange().ask(std::move(asks), s.now_ms(),
                      [&s, turn = std::move(turn), in = std::move(in).value(),
                       scope = std::move(scope), email = std::move(req.email),
                       done = std::move(done)](std::vector<stock_answer> answers) mutable {
       if (auto refused = stock_refusal_of(turn.user(), answers)) {
-        give_back(s, turn.user(), answers);
+        give_back(s, turn.user(), answers, address_key(*in.ship));
         return done(std::move(*refused));
       }
       order o = build_order(s.next_id("ord_", turn->id), turn.user(), answers, in, s.now_ms(),

@@ -108,6 +108,9 @@ template <class E> constexpr uint8_t enum_max();
 template <> constexpr uint8_t enum_max<order_status>() { return 6; }
 template <> constexpr uint8_t enum_max<payment_status>() { return 3; }
 template <> constexpr uint8_t enum_max<answer_kind>() { return 3; }
+template <> constexpr uint8_t enum_max<drop_mode>() { return 1; }
+template <> constexpr uint8_t enum_max<ticket_state>() { return 4; }
+template <> constexpr uint8_t enum_max<entry_stage>() { return 3; }
 
 // ---- Encoding ----
 

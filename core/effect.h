@@ -14,6 +14,7 @@
 #include "core/address.h"
 #include "core/cart.h"
 #include "core/catalog.h"
+#include "core/drop_effects.h"
 #include "core/email.h"
 #include "core/order.h"
 #include "core/webhook.h"
@@ -133,12 +134,25 @@ using effect =
                  product_restored, webhooks_replaced, webhook_event_queued, webhook_event_done,
                  idempotency_kept,
                  // mail's WAL tags (range 48..55): email_queued 48, email_done 49
-                 email_queued, email_done>;
+                 email_queued, email_done,
+                 // Drops (drop_effects.h), WAL tags 32..41 in this order (wal_format.cc)
+                 drop_created, drop_status_set, drop_ticket_set, drop_ticket_removed,
+                 drop_entry_set, waitlist_entry_set, waitlist_entry_removed, product_limits_set,
+                 card_fingerprint_set, drop_notice_added>;
 
-// One unit of a shard's state in a snapshot: a product ('p' + id), a user with the cart,
-// addresses, orders, notifications and idempotency keys ('u' + id), the shard's shipping
-// methods ("s"), its webhooks ("w"), its webhook outbox ("x") or its email outbox ("m"); as the effects that
-// rebuild it on a shard that does not have it yet.
+// One unit of a shard's state in a snapshot: a product with its waitlist ('p' + id), a user
+// with the cart, addresses, orders, notifications and idempotency keys ('u' + id), a drop
+// with its tickets and entries ('d' + id), the shard's shipping methods ("s"), its webhooks
+// ("w"), its webhook outbox ("x") or its email outbox ("m"); as the effects that rebuild it
+// on a shard that does not have it yet.
+// The effect that logs notification `n` of a user: drop_notice_added when it names a drop or
+// a product (fields notification_added's encoding predates), notification_added otherwise.
+inline effect notice_effect(std::string user_id, notification n) {
+  if (n.drop_id.empty() && n.product_id.empty())
+    return notification_added{std::move(user_id), std::move(n)};
+  return drop_notice_added{std::move(user_id), std::move(n)};
+}
+
 struct snapshot_unit {
   std::string key;
   std::vector<effect> effects;

@@ -7,6 +7,8 @@
 
 #include "core/address_ops.h"
 #include "core/cart_ops.h"
+#include "core/drop_ops.h"
+#include "core/drop_product_ops.h"
 #include "core/catalog_ops.h"
 #include "core/checkout_ops.h"
 #include "core/events.h"
@@ -62,6 +64,7 @@ engine::engine(engine_config config)
   sc.answer_before_durable = config.answer_before_durable;
   sc.email = config.email;
   sc.snapshot_units_per_turn = config.snapshot_units_per_turn;
+  sc.secret = config.secret;
   sc.writes = config.writes;
   for (uint32_t i = 0; i < routes_.shard_count(); ++i) {
     shards_.push_back(std::make_unique<shard>(i, routes_, *clock_, sc));
@@ -326,17 +329,17 @@ void engine::get_cart(std::string user_id, reply<cart_view> done) {
 
 void engine::add_item(std::string user_id, std::string product_id, int64_t quantity,
                       std::optional<std::string> idempotency_key,
-                      reply<idempotent<cart_view>> done) {
+                      reply<idempotent<cart_view>> done, std::optional<std::string> admission) {
   uint32_t i = routes_.user_shard(user_id);
   run_on(i, admission::write, &cart_ops::add_item, std::move(done), std::move(user_id),
-         std::move(product_id), quantity, std::move(idempotency_key));
+         std::move(product_id), quantity, std::move(idempotency_key), std::move(admission));
 }
 
 void engine::set_item(std::string user_id, std::string product_id, int64_t quantity,
-                      reply<cart_view> done) {
+                      reply<cart_view> done, std::optional<std::string> admission) {
   uint32_t i = routes_.user_shard(user_id);
   run_on(i, admission::write, &cart_ops::set_item, std::move(done), std::move(user_id),
-         std::move(product_id), quantity);
+         std::move(product_id), quantity, std::move(admission));
 }
 
 void engine::remove_item(std::string user_id, std::string product_id, reply<cart_view> done) {
@@ -472,6 +475,75 @@ void engine::list_notifications(std::string user_id, std::string cursor, int64_t
 
 // ---- Timers and audit ----
 
+// ---- Drops ----
+
+void engine::create_drop(drop_definition d, reply<drop_view> done) {
+  uint32_t i = routes_.drop_shard(d.id);
+  run_on(i, admission::write, &drop_ops::create_drop, std::move(done), std::move(d));
+}
+
+void engine::get_drop(std::string drop_id, reply<drop_view> done) {
+  uint32_t i = routes_.drop_shard(drop_id);
+  run_on(i, admission::read, &drop_ops::get_drop, std::move(done), std::move(drop_id));
+}
+
+void engine::command_drop(std::string drop_id, drop_command what, reply<drop_view> done) {
+  uint32_t i = routes_.drop_shard(drop_id);
+  run_on(i, admission::write, &drop_ops::command, std::move(done), std::move(drop_id), what);
+}
+
+void engine::join_queue(std::string drop_id, std::string user_id,
+                        reply<created<ticket_view>> done) {
+  uint32_t i = routes_.drop_shard(drop_id);
+  run_on(i, admission::write, &drop_ops::join_queue, std::move(done), std::move(drop_id),
+         std::move(user_id));
+}
+
+void engine::get_ticket(std::string drop_id, std::string user_id, reply<ticket_view> done) {
+  uint32_t i = routes_.drop_shard(drop_id);
+  run_on(i, admission::read, &drop_ops::get_ticket, std::move(done), std::move(drop_id),
+         std::move(user_id));
+}
+
+void engine::leave_queue(std::string drop_id, std::string user_id, reply<ok_t> done) {
+  uint32_t i = routes_.drop_shard(drop_id);
+  run_on(i, admission::write, &drop_ops::leave_queue, std::move(done), std::move(drop_id),
+         std::move(user_id));
+}
+
+void engine::enter_draw(std::string drop_id, std::string user_id,
+                        reply<created<entry_view>> done) {
+  uint32_t i = routes_.drop_shard(drop_id);
+  run_on(i, admission::write, &drop_ops::enter_draw, std::move(done), std::move(drop_id),
+         std::move(user_id));
+}
+
+void engine::get_entry(std::string drop_id, std::string user_id, reply<entry_view> done) {
+  uint32_t i = routes_.drop_shard(drop_id);
+  run_on(i, admission::read, &drop_ops::get_entry, std::move(done), std::move(drop_id),
+         std::move(user_id));
+}
+
+void engine::join_waitlist(std::string product_id, std::string user_id, int64_t quantity,
+                           reply<created<waitlist_place>> done) {
+  uint32_t i = routes_.product_shard(product_id);
+  run_on(i, admission::write, &drop_product_ops::join_waitlist, std::move(done),
+         std::move(product_id), std::move(user_id), quantity);
+}
+
+void engine::waitlist_place_of(std::string product_id, std::string user_id,
+                               reply<waitlist_place> done) {
+  uint32_t i = routes_.product_shard(product_id);
+  run_on(i, admission::read, &drop_product_ops::waitlist_place_of, std::move(done),
+         std::move(product_id), std::move(user_id));
+}
+
+void engine::leave_waitlist(std::string product_id, std::string user_id, reply<ok_t> done) {
+  uint32_t i = routes_.product_shard(product_id);
+  run_on(i, admission::write, &drop_product_ops::leave_waitlist, std::move(done),
+         std::move(product_id), std::move(user_id));
+}
+
 void engine::tick_all(reply<ok_t> done) {
   scatter<ok_t>(
       [](shard& s) {
@@ -542,8 +614,9 @@ std::vector<uint32_t> engine::topic_owners(std::string_view key) const {
   if (!t) return {};
   switch (t->kind) {
     case topic_kind::product:
-    case topic_kind::queue:  // a drop lives on the shard of its id's hash (DESIGN.md)
       return {routes_.product_shard(t->id)};
+    case topic_kind::queue:
+      return {routes_.drop_shard(t->id)};
     case topic_kind::orders:
       return {routes_.user_shard(t->user)};
     case topic_kind::order:

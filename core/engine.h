@@ -26,6 +26,7 @@
 #include "core/catalog.h"
 #include "core/checkout.h"
 #include "core/clock.h"
+#include "core/drop.h"
 #include "core/effect.h"
 #include "core/limits.h"
 #include "core/live.h"
@@ -57,6 +58,8 @@ struct engine_config {
   bool answer_before_durable = false;  // --durability async
   bool email = false;  // --smtp-url: orders with an address get their notifications as email
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;
+  // Keys drops' admission tokens and card fingerprints (the server passes its JWT secret).
+  std::string secret = "stampede-dev-secret";
   write_gate_config writes;  // admission of client writes by queueing time (core/write_gate.h)
 };
 
@@ -119,10 +122,12 @@ class engine {
 
   // Cart.
   void get_cart(std::string user_id, reply<cart_view> done);
+  // `admission`: the Stampede-Admission token, for a product in a drop.
   void add_item(std::string user_id, std::string product_id, int64_t quantity,
-                std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done);
+                std::optional<std::string> idempotency_key, reply<idempotent<cart_view>> done,
+                std::optional<std::string> admission = std::nullopt);
   void set_item(std::string user_id, std::string product_id, int64_t quantity,
-                reply<cart_view> done);
+                reply<cart_view> done, std::optional<std::string> admission = std::nullopt);
   void remove_item(std::string user_id, std::string product_id, reply<cart_view> done);
   void clear_cart(std::string user_id, reply<cart_view> done);
 
@@ -154,6 +159,21 @@ class engine {
                          int64_t limit, reply<page<order>> done);
   void list_notifications(std::string user_id, std::string cursor, int64_t limit,
                           reply<page<notification>> done);
+
+  // Drops (API.md, "Drops"): on the drop's shard, except waitlists (the product's).
+  void create_drop(drop_definition d, reply<drop_view> done);
+  // The view with the admin's counts; the public route shows part of it.
+  void get_drop(std::string drop_id, reply<drop_view> done);
+  void command_drop(std::string drop_id, drop_command what, reply<drop_view> done);
+  void join_queue(std::string drop_id, std::string user_id, reply<created<ticket_view>> done);
+  void get_ticket(std::string drop_id, std::string user_id, reply<ticket_view> done);
+  void leave_queue(std::string drop_id, std::string user_id, reply<ok_t> done);
+  void enter_draw(std::string drop_id, std::string user_id, reply<created<entry_view>> done);
+  void get_entry(std::string drop_id, std::string user_id, reply<entry_view> done);
+  void join_waitlist(std::string product_id, std::string user_id, int64_t quantity,
+                     reply<created<waitlist_place>> done);
+  void waitlist_place_of(std::string product_id, std::string user_id, reply<waitlist_place> done);
+  void leave_waitlist(std::string product_id, std::string user_id, reply<ok_t> done);
 
   // Every shard runs its timers now (holds, payments, idempotency keys); answers when all
   // have. With the periodic timers off this is how tests move the engine through time.

@@ -23,6 +23,8 @@ std::string_view to_string(error_code code) {
     case error_code::not_primary: return "not_primary";
     case error_code::io_error: return "io_error";
     case error_code::corruption: return "corruption";
+    case error_code::not_admitted: return "not_admitted";
+    case error_code::sold_out: return "sold_out";
   }
   return "invalid_request";
 }

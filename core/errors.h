@@ -35,6 +35,8 @@ enum class error_code : uint8_t {
   not_primary,  // a standby or replica, or a deposed primary (replication)
   io_error,
   corruption,
+  not_admitted,  // a drop's product without a valid admission (403)
+  sold_out,      // joining a drop's queue when nothing is left (410)
 };
 
 // The stable machine-readable code of API.md ("out_of_stock").
@@ -56,6 +58,8 @@ struct error_details {
   std::optional<int64_t> sale_starts_at_ms;
   std::optional<int64_t> sale_ends_at_ms;
   std::optional<std::string> field;  // the request field at fault, for invalid_request
+  std::optional<std::string> scope;  // limit_exceeded: "user", "address" or "card"
+  std::optional<int64_t> limit;      // limit_exceeded by address or card: the product's limit
   std::vector<shortage> items;       // every short line, for out_of_stock at checkout
   std::optional<int64_t> retry_after_s;  // when a refusal ends, if not at once (Retry-After)
   bool operator==(const error_details&) const = default;

@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "core/drop_ops.h"
 #include "core/shard.h"
 #include "core/topic.h"
 
@@ -63,9 +64,36 @@ result<watch_snapshot> snapshot_of(shard& s, const topic& t, const std::string& 
     case topic_kind::admin_orders:
     case topic_kind::admin_stats:  // its figures come from server/'s stats publisher
       return answer;
+    case topic_kind::queue: {
+      auto ticket = drop_ops::watch(s, t.id, t.user);
+      if (!ticket.ok()) return std::move(ticket).err();
+      answer.ticket = std::move(ticket).value();
+      answer.watched_queue = true;
+      return answer;
+    }
     default:
       return make_error(error_code::not_found, "no such topic");
   }
+}
+
+// The inbox, the webhook outbox, and (once durable) the watchers of `e`'s topics.
+// `o`: the order the notification is about, if any (an email goes out for it).
+void fan_out(shard& s, user_record& u, notification n, std::shared_ptr<order_event> e,
+             const order* o) {
+  if (e) e->note = n;
+  std::string event_id;
+  for (const auto& w : s.webhooks().registrations()) {
+    if (!webhook_wants(w, n.event)) continue;
+    if (event_id.empty()) event_id = s.next_id("evt_", u.id);
+    s.record(webhook_event_queued{outbox_entry{event_id, w.id, n, n.created_at_ms}});
+  }
+  if (o && s.config().email && !o->email.empty()) {
+    if (event_id.empty()) event_id = s.next_id("evt_", u.id);
+    s.record(email_queued{email_entry{event_id, n, *o, n.created_at_ms}});
+  }
+  s.record(notice_effect(u.id, std::move(n)));
+  // Watchers hear of it once it is durable, as the client that caused it does.
+  if (e) s.when_durable([&s, e = std::move(e)]() mutable { publish(s, std::move(e)); });
 }
 
 }  // namespace
@@ -76,23 +104,19 @@ void notify(shard& s, user_record& u, const order& o, std::string_view event) {
   if (!s.live().empty()) {
     e = std::make_shared<order_event>();
     e->now = o;
-    e->note = n;
     e->status_changed = event != "order.payment_failed" && event != "order.refunded";
     if (o.history.size() >= 2) e->previous = o.history[o.history.size() - 2].status;
   }
-  std::string event_id;
-  for (const auto& w : s.webhooks().registrations()) {
-    if (!webhook_wants(w, n.event)) continue;
-    if (event_id.empty()) event_id = s.next_id("evt_", u.id);
-    s.record(webhook_event_queued{outbox_entry{event_id, w.id, n, n.created_at_ms}});
+  fan_out(s, u, std::move(n), std::move(e), &o);
+}
+
+void notify_user(shard& s, user_record& u, notification n) {
+  std::shared_ptr<order_event> e;
+  if (!s.live().empty()) {
+    e = std::make_shared<order_event>();
+    e->now.user_id = u.id;  // no order: only the owner's `orders` watchers hear of it
   }
-  if (s.config().email && !o.email.empty()) {
-    if (event_id.empty()) event_id = s.next_id("evt_", u.id);
-    s.record(email_queued{email_entry{event_id, n, o, n.created_at_ms}});
-  }
-  s.record(notification_added{u.id, std::move(n)});
-  // Watchers hear of it once it is durable, as the client that caused it does.
-  if (e) s.when_durable([&s, e = std::move(e)]() mutable { publish(s, std::move(e)); });
+  fan_out(s, u, std::move(n), std::move(e), nullptr);
 }
 
 void watch(shard& s, const std::string& key, const std::string& requester, bool admin,
@@ -106,7 +130,11 @@ void watch(shard& s, const std::string& key, const std::string& requester, bool 
          }});
 }
 
-void unwatch(shard& s, const std::string& key, uint32_t from) { s.live().remove(key, from); }
+void unwatch(shard& s, const std::string& key, uint32_t from) {
+  s.live().remove(key, from);
+  if (auto t = parse_topic_key(key); t && t->kind == topic_kind::queue)
+    drop_ops::unwatch(s, t->id, t->user);
+}
 
 void publish_availability(shard& s) {
   auto& published = s.live().published_availability();

@@ -22,6 +22,9 @@ struct user_record;
 namespace events {
 
 void notify(shard& s, user_record& u, const order& o, std::string_view event);
+// The same fan-out for a notification made elsewhere (a drop's event: no order; it reaches
+// the owner's `orders` watchers).
+void notify_user(shard& s, user_record& u, notification n);
 
 // Connection `ticket` on shard `from` watches the topic `key` (requester and role decide
 // whether it may); the answer, a snapshot or not_found, goes to `from`'s live sink.

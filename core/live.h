@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "core/drop_types.h"
 #include "core/errors.h"
 #include "core/order.h"
 
@@ -31,6 +32,8 @@ struct order_event {
 struct watch_snapshot {
   std::optional<order> order_now;        // order:<id>
   std::optional<int64_t> available;      // product:<id>
+  std::optional<ticket_view> ticket;     // queue:<drop>:<user>, once the user has one
+  bool watched_queue = false;            // a queue topic (with or without a ticket yet)
 };
 
 // One per shard; every call on that shard's thread.
@@ -40,6 +43,12 @@ class live_sink {
   virtual void watch_answered(uint64_t ticket, result<watch_snapshot> answer) = 0;
   virtual void order_changed(const std::shared_ptr<const order_event>& e) = 0;
   virtual void availability(const std::string& product_id, int64_t available, int64_t at_ms) = 0;
+  // A watched queue ticket changed (queue:<drop>:<user> is `key`): at most once a second,
+  // at once on admission and sold out.
+  virtual void ticket_changed(const std::string& key, const ticket_view& ticket) {
+    (void)key;
+    (void)ticket;
+  }
 };
 
 }  // namespace stampede

@@ -35,13 +35,17 @@ struct stock_reply {
 };
 
 // User shard -> product shard, fire and forget: held units released (line removed, hold
-// lapsed, checkout rolled back), holds moved into an order, or an order's units returned.
-// A release or uncommit of a recorded change is sent only once its record is durable.
+// lapsed, checkout rolled back), holds moved into an order, or an order's units returned;
+// or units counted under a limit across accounts given back (limit_release: `scope` and
+// `key` name the count). A release, uncommit or limit release of a recorded change is
+// sent only once its record is durable.
 struct stock_move {
-  enum class kind : uint8_t { release, commit, uncommit };
+  enum class kind : uint8_t { release, commit, uncommit, limit_release };
   kind what = kind::release;
   std::string product_id;
   int64_t units = 0;
+  limit_scope scope = limit_scope::user;
+  std::string key;
 };
 
 // Runs on the destination shard's thread.

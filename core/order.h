@@ -58,6 +58,9 @@ struct payment {
   std::string card_last4;
   std::string redirect_url;
   int64_t created_at_ms = 0;
+  // A card's fingerprint (drop_identity.h: a keyed HMAC of the number only), for
+  // max_per_card; never shown. Empty for other methods.
+  std::string card_fingerprint;
   bool operator==(const payment&) const = default;
 };
 
@@ -108,6 +111,10 @@ struct notification {
   std::optional<std::string> tracking_number;
   std::string message;
   int64_t created_at_ms = 0;
+  // Drop events (drop.admitted, drop.won, waitlist.offered) name a drop or a product and no
+  // order (order_id empty).
+  std::string drop_id;
+  std::string product_id;
   bool operator==(const notification&) const = default;
 };
 

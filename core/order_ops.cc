@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/drop_user_ops.h"
 #include "core/events.h"
 #include "core/shard.h"
 
@@ -98,8 +99,11 @@ std::vector<stock_move> change_status(shard& s, user_turn& turn, std::string_vie
       refund = true;
     }
   }
+  order before = o;
   s.record(order_updated{std::move(next)});
   const order& now_order = *s.orders().find(order_id);
+  // A canceled order's address and cards stop counting against their limits.
+  drop_user_ops::release_counts(s, before, now_order);
   events::notify(s, turn.user(), now_order, event_name_for(to));
   if (refund) events::notify(s, turn.user(), now_order, "order.refunded");
   if (holds_stock(from) && !holds_stock(to)) return returns_of(now_order);

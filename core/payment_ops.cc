@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/drop_user_ops.h"
 #include "core/events.h"
 #include "core/order_ops.h"
 #include "core/shard.h"
@@ -22,11 +23,19 @@ void pay(shard& s, user_turn& turn, const std::string& order_id) {
   STAMPEDE_CHECK(freed.empty());
 }
 
+// A card's fingerprint is never shown and is not in an answer's encoding, so a replay under
+// the idempotency key carries none: the first answer carries none either, to equal it.
+payment_result without_fingerprints(payment_result r) {
+  r.pay.card_fingerprint.clear();
+  for (auto& p : r.order_now.payments) p.card_fingerprint.clear();
+  return r;
+}
+
 // The gateway's outcome, back on the shard with the user's turn: recorded on the order,
 // which is paid, or notified of the failure (or refunded, if canceled meanwhile).
 void finish_payment(shard& s, user_turn turn, const std::string& order_id, payment p,
                     charge_outcome outcome, const std::optional<idempotency_scope>& scope,
-                    payment_reply done) {
+                    bool card_counted, payment_reply done) {
   p.status = outcome.status;
   p.failure_reason = std::move(outcome.failure_reason);
   p.redirect_url = std::move(outcome.redirect_url);
@@ -39,6 +48,11 @@ void finish_payment(shard& s, user_turn turn, const std::string& order_id, payme
   next.payments.push_back(p);
   next.updated_at_ms = p.created_at_ms;
   s.record(order_updated{std::move(next)});
+  if (!p.card_fingerprint.empty())  // not in the order's encoding: logged beside it
+    s.record(card_fingerprint_set{turn->id, order_id, p.id, p.card_fingerprint});
+  // The card was counted for this payment (max_per_card): a decline, or a refund of an
+  // order canceled meanwhile, gives it back.
+  if (card_counted) drop_user_ops::release_card_if_unused(s, *s.orders().find(order_id), p.card_fingerprint);
   if (p.status == payment_status::succeeded) {
     pay(s, turn, order_id);
   } else if (p.status == payment_status::failed) {
@@ -46,7 +60,7 @@ void finish_payment(shard& s, user_turn turn, const std::string& order_id, payme
   } else if (p.status == payment_status::refunded) {
     events::notify(s, turn.user(), *s.orders().find(order_id), "order.refunded");
   }
-  payment_result answer{std::move(p), *s.orders().find(order_id)};
+  payment_result answer = without_fingerprints({std::move(p), *s.orders().find(order_id)});
   // Successes, pending actions and declines (402) are all stored under the key.
   if (scope) s.record(kept_answer(turn->id, *scope, s.now_ms(), answer));
   s.when_answerable([answer = std::move(answer), done = std::move(done)]() mutable {
@@ -69,7 +83,7 @@ std::optional<error> payment_refusal(const order& o, const payment_request& req)
 }
 
 void charge(shard& s, user_turn turn, std::string order_id, payment_request req,
-            std::optional<idempotency_scope> scope, payment_reply done) {
+            std::optional<idempotency_scope> scope, bool card_counted, payment_reply done) {
   STAMPEDE_CHECK(s.config().gateway != nullptr);
   payment p;
   p.id = s.next_id("pay_", turn->id);
@@ -78,6 +92,7 @@ void charge(shard& s, user_turn turn, std::string order_id, payment_request req,
   if (req.method == "card") {
     p.card_brand = card_brand(req.card.number);
     p.card_last4 = last4_of(req.card.number);
+    p.card_fingerprint = s.fingerprints().fingerprint(req.card.number);
   }
   charge_request request{p.id, order_id, req.method, req.amount, std::move(req.card)};
   // The outcome comes back as a message to this shard, whichever thread the gateway
@@ -85,12 +100,13 @@ void charge(shard& s, user_turn turn, std::string order_id, payment_request req,
   s.config().gateway->charge(
       std::move(request),
       [&s, turn = std::move(turn), order_id = std::move(order_id), p = std::move(p),
-       scope = std::move(scope), done = std::move(done)](charge_outcome outcome) mutable {
+       scope = std::move(scope), card_counted, done = std::move(done)](charge_outcome outcome) mutable {
         s.post(shard_task{[turn = std::move(turn), order_id = std::move(order_id),
                            p = std::move(p), outcome = std::move(outcome),
-                           scope = std::move(scope), done = std::move(done)](shard& home) mutable {
+                           scope = std::move(scope), card_counted,
+                           done = std::move(done)](shard& home) mutable {
           finish_payment(home, std::move(turn), order_id, std::move(p), std::move(outcome), scope,
-                         std::move(done));
+                         card_counted, std::move(done));
         }});
       });
 }
@@ -111,10 +127,22 @@ void pay_order(shard& s, std::string order_id, std::string requester, payment_re
                             req.card.exp_month, req.card.exp_year);
       if (answered_from(s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
     }
-    if (auto refused = payment_refusal(*s.orders().find(order_id), req))
-      return done(std::move(*refused));
-    charge(s, std::move(turn), std::move(order_id), std::move(req), std::move(scope),
-           std::move(done));
+    const order& o = *s.orders().find(order_id);
+    if (auto refused = payment_refusal(o, req)) return done(std::move(*refused));
+    if (req.method != "card")
+      return charge(s, std::move(turn), std::move(order_id), std::move(req), std::move(scope),
+                    false, std::move(done));
+    // max_per_card, decided on the products' shards before the card is charged; a refused
+    // order stays pending.
+    std::string fingerprint = s.fingerprints().fingerprint(req.card.number);
+    drop_user_ops::count_card(
+        s, std::move(turn), o, fingerprint,
+        [&s, order_id = std::move(order_id), req = std::move(req), scope = std::move(scope),
+         done = std::move(done)](user_turn turn, result<bool> counted) mutable {
+          if (!counted.ok()) return done(std::move(counted).err());
+          charge(s, std::move(turn), std::move(order_id), std::move(req), std::move(scope),
+                 counted.value(), std::move(done));
+        });
   });
 }
 
@@ -126,7 +154,8 @@ void settle_payment(shard& s, std::string payment_id, payment_status status,
   s.users().with_user(owner, caller::staff, std::move(done),
                       [&s, order_id = *order_id, payment_id = std::move(payment_id), status,
                        reason = std::move(reason)](user_turn turn, auto done) mutable {
-    order next = *s.orders().find(order_id);
+    order before = *s.orders().find(order_id);
+    order next = before;
     auto p = std::find_if(next.payments.begin(), next.payments.end(),
                           [&](const payment& x) { return x.id == payment_id; });
     STAMPEDE_CHECK(p != next.payments.end());
@@ -147,6 +176,7 @@ void settle_payment(shard& s, std::string payment_id, payment_status status,
     }
     next.updated_at_ms = s.now_ms();
     s.record(order_updated{std::move(next)});
+    drop_user_ops::release_counts(s, before, *s.orders().find(order_id));
     if (pay) payment_ops::pay(s, turn, order_id);
     if (event) events::notify(s, turn.user(), *s.orders().find(order_id), event);
     s.when_answerable([done = std::move(done)]() mutable { done(ok_t{}); });

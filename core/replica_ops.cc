@@ -3,8 +3,6 @@
 #include <string>
 #include <utility>
 
-#include <boost/asio/post.hpp>
-
 #include "absl/container/flat_hash_map.h"
 #include "core/shard.h"
 
@@ -12,11 +10,6 @@ namespace stampede::replica_ops {
 
 namespace {
 
-// Per product: units held by a user's cart and units in the user's live orders.
-struct claim {
-  int64_t held = 0;
-  int64_t ordered = 0;
-};
 using claims = absl::flat_hash_map<std::string, claim>;
 
 void add_claims(const user_record* u, int64_t sign, claims& out) {
@@ -42,19 +35,38 @@ const std::string* on_hand_of(const effect& e) {
   return nullptr;
 }
 
-// On the product's shard: adds a claim's change to the counts. The product may not be
-// there yet (its shard's stream is followed apart from the user's): then try again on a
-// later turn of the loop.
-void add_counts(shard& s, std::string product_id, claim delta) {
-  if (s.products().add_counts(product_id, delta.held, delta.ordered)) return;
-  boost::asio::post(s.io(), [&s, product_id = std::move(product_id), delta]() mutable {
-    add_counts(s, std::move(product_id), delta);
-  });
+// The product an effect brings into this shard's catalog, if it brings one.
+const std::string* created(const effect& e) {
+  if (auto* x = std::get_if<product_created>(&e)) return &x->fields.id;
+  if (auto* x = std::get_if<product_restored>(&e)) return &x->fields.id;
+  return nullptr;
 }
 
 }  // namespace
 
-void apply(shard& s, effect&& e, uint64_t lsn) {
+void waiting_claims::add(shard& owner, const std::string& product_id, claim delta) {
+  if (owner.products().add_counts(product_id, delta.held, delta.ordered)) return;
+  claim& w = by_shard_[owner.index()][product_id];
+  w.held += delta.held;
+  w.ordered += delta.ordered;
+}
+
+void waiting_claims::arrived(shard& owner, const std::string& product_id) {
+  auto& mine = by_shard_[owner.index()];
+  auto it = mine.find(product_id);
+  if (it == mine.end()) return;
+  claim w = it->second;
+  mine.erase(it);
+  add(owner, product_id, w);
+}
+
+void apply(shard& s, effect&& e, uint64_t lsn, waiting_claims& waiting) {
+  if (const std::string* product_id = created(e)) {
+    std::string id = *product_id;
+    s.replicated(std::move(e), lsn);
+    waiting.arrived(s, id);
+    return;
+  }
   if (const std::string* product_id = on_hand_of(e)) {
     // The primary checked on_hand against its own counts; ours may lead them for a moment.
     // Set it without that check: take our counts out, apply, put them back.
@@ -79,7 +91,9 @@ void apply(shard& s, effect&& e, uint64_t lsn) {
   for (auto& [product_id, delta] : change) {
     if (delta.held == 0 && delta.ordered == 0) continue;
     s.send(s.routes().product_shard(product_id),
-           shard_task{[product_id, delta](shard& owner) { add_counts(owner, product_id, delta); }});
+           shard_task{[&waiting, product_id, delta](shard& owner) {
+             waiting.add(owner, product_id, delta);
+           }});
   }
 }
 

@@ -18,6 +18,8 @@ class router {
   uint32_t product_shard(std::string_view product_id) const {
     return static_cast<uint32_t>(stable_hash(product_id) % shard_count_);
   }
+  // A drop lives where a product of the same id would (DESIGN.md: hash(drop_id)).
+  uint32_t drop_shard(std::string_view drop_id) const { return product_shard(drop_id); }
   // Users route by the same 32-bit tag their ids carry, so an order id alone finds them.
   uint32_t user_shard(std::string_view user_id) const { return user_tag(user_id) % shard_count_; }
   std::optional<uint32_t> owned_id_shard(std::string_view id, std::string_view prefix) const {

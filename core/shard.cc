@@ -7,6 +7,9 @@
 #include <boost/asio/post.hpp>
 
 #include "core/cart_ops.h"
+#include "core/drop_identity.h"
+#include "core/drop_ops.h"
+#include "core/drop_product_ops.h"
 #include "core/events.h"
 #include "core/ids.h"
 #include "core/order_ops.h"
@@ -33,12 +36,14 @@ shard::shard(uint32_t index, const router& routes, const clock& time, shard_conf
       routes_(routes),
       clock_(time),
       config_(config),
+      signer_(config.secret),
+      fingerprints_(config.secret),
       shipping_(default_shipping_methods()),
       users_(owner_, time, config.user_requests_per_s),
       webhooks_(owner_, *this),
       mail_(owner_, *this),
       live_(routes.shard_count()),
-      exchange_(index, routes, catalog_, *this),
+      exchange_(index, routes, catalog_, drop_gate_, *this),
       next_sequence_((static_cast<uint64_t>(index) << sequence_shard_shift) + 1),
       mailbox_([this] {
         // The loop drains the mailbox itself; a post only wakes it if it is asleep.
@@ -109,7 +114,7 @@ void shard::run() {
     // While messages flow, the reactor (one epoll_wait each) is polled every
     // reactor_period rather than after every batch.
     if (mailbox_.depth() <= 0 || now - last_poll >= reactor_period) {
-      worked = poll_handlers() > 0;
+      worked = io_.poll() > 0;
       last_poll = now;
       // Handlers outside drain() (sockets, later) may have recorded or sent something.
       if (worked) end_of_pass();
@@ -139,17 +144,6 @@ void shard::run() {
     wake_up();
     idle_since = std::chrono::steady_clock::now();
   }
-}
-
-size_t shard::poll_handlers() {
-  size_t n = 0;
-  while (n < limits::shard_poll_handlers_max && io_.poll_one() > 0) ++n;
-  if (n < limits::shard_poll_handlers_max) {
-    gate_.reactor_caught_up();
-  } else {
-    gate_.reactor_behind(steady_now_ns());
-  }
-  return n;
 }
 
 bool shard::fall_asleep() {
@@ -374,12 +368,18 @@ struct shard::applier {
     s.note_id(x.value.id, "ntf_");
     s.users_.add_notification(x.user_id, std::move(x.value));
   }
+  void operator()(drop_notice_added& x) {
+    notification_added same{x.user_id, std::move(x.value)};
+    (*this)(same);
+  }
   void operator()(order_placed& x) {
     s.note_ids(x.value);
     s.users_.order_placed(s.orders_.place(std::move(x.value)));
   }
   void operator()(order_updated& x) {
     s.note_ids(x.value);
+    // A replayed update does not carry its payments' card fingerprints (card_fingerprint_set).
+    if (const order* before = s.orders_.find(x.value.id)) keep_card_fingerprints(*before, x.value);
     order was = s.orders_.update(std::move(x.value));
     s.users_.order_changed(was, *s.orders_.find(was.id));
   }
@@ -400,6 +400,20 @@ struct shard::applier {
   }
   void operator()(const webhook_event_done& x) {
     s.webhooks_.remove({x.created_at_ms, x.event_id, x.webhook_id});
+  }
+  // Drops: the drop's shard and the product's.
+  void operator()(drop_created& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(drop_status_set& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(drop_ticket_set& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(drop_ticket_removed& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(drop_entry_set& x) { s.drops_.apply(drop_effect(std::move(x))); }
+  void operator()(waitlist_entry_set& x) { s.drop_gate_.lists().apply(waitlist_effect(std::move(x))); }
+  void operator()(waitlist_entry_removed& x) { s.drop_gate_.lists().apply(waitlist_effect(std::move(x))); }
+  void operator()(const product_limits_set& x) {
+    STAMPEDE_CHECK(s.catalog_.set_account_limits(x.product_id, x.max_per_address, x.max_per_card));
+  }
+  void operator()(const card_fingerprint_set& x) {
+    if (order* o = s.orders_.find(x.order_id)) set_card_fingerprint(*o, x.payment_id, x.fingerprint);
   }
   void operator()(email_queued& x) {
     s.note_id(x.entry.event_id, "evt_");
@@ -475,6 +489,11 @@ std::string shard::rebuild_stock(const std::vector<const shard*>& all) {
       for (const auto& item : o.items) count("order " + o.id, item.product_id, 0, item.quantity);
     });
   }
+  // Derived like the counts: which products are in an open drop, and the limits across
+  // accounts; then the drops restart (their tickets count as seen now).
+  drop_ops::restore_claims(*this, all);
+  drop_product_ops::restore(*this, all);
+  drop_ops::restore_drops(*this);
   return problem.empty() ? catalog_.check_counts() : problem;
 }
 
@@ -490,6 +509,9 @@ void shard::tick() {
   idempotency().expire(now);  // in memory only, not logged
   // Availability goes out at most once a tick (10 a second) a product, the latest value.
   events::publish_availability(*this);
+  // Drops: their products' supply and waitlist offers here, the drops' clocks here.
+  drop_product_ops::tick(*this);
+  drop_ops::tick(*this, now);
 }
 
 void shard::stats_into(store_stats& out) const {
@@ -499,6 +521,11 @@ void shard::stats_into(store_stats& out) const {
   mine.committed_units = catalog_.committed_total();
   mine.carts_holding = users_.carts_holding();
   mine.orders_by_status = orders_.by_status();
+  drops_.for_each([&](const drop& d) {
+    drop_view v = d.view(clock_.now_ms());
+    mine.drops.push_back(drop_figures{d.id(), v.state, v.waiting, v.admitted, v.converted,
+                                      v.expired});
+  });
   mine.writes_shed = static_cast<int64_t>(shed_at_gate_.load(std::memory_order_relaxed));
   mine.writes_late = static_cast<int64_t>(writes_.stats().late.load(std::memory_order_relaxed));
   mine.writes_gone = static_cast<int64_t>(writes_.stats().gone.load(std::memory_order_relaxed));

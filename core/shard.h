@@ -32,6 +32,8 @@
 #include "core/change_tracker.h"
 #include "core/check.h"
 #include "core/clock.h"
+#include "core/drop_book.h"
+#include "core/drop_gate.h"
 #include "core/email_outbox.h"
 #include "core/effect.h"
 #include "core/idempotency.h"
@@ -64,6 +66,8 @@ struct shard_config {
   bool email = false;  // --smtp-url: notify() queues a mail for each order with an address
   int64_t user_requests_per_s = limits::user_requests_per_s_default;  // 0: no rate limit
   size_t snapshot_units_per_turn = limits::snapshot_units_per_turn;  // tests lower it
+  // The server's secret: admission tokens and card fingerprints are keyed from it.
+  std::string secret = "stampede-dev-secret";
   write_gate_config writes;  // admission of client writes by queueing time
 };
 
@@ -110,8 +114,6 @@ class shard final : private effect_recorder, private message_sink {
   // Client writes for this shard: the gate says whether one may queue now; post_write
   // queues it (directly from this shard's own thread, through the mailbox from others).
   const write_gate& writes_gate() const { return gate_; }
-  // The write queue's counters (ran, refused unrun), readable from any thread.
-  const write_queue::counters& writes_stats() const { return writes_.stats(); }
   void post_write(write_task&& t);
   // Writes refused: at the gate (counted by the engine), and by the queue (late, gone, full).
   std::atomic<uint64_t>& writes_shed_at_gate() { return shed_at_gate_; }
@@ -163,6 +165,14 @@ class shard final : private effect_recorder, private message_sink {
   const webhook_outbox& webhooks() const { return checked(webhooks_); }
   email_outbox& mail() { return checked(mail_); }
   product_admin_queue& product_admin() { return checked(product_admin_); }
+  // Drops: those whose id hashes here, and the gate of the products that do (drop_gate.h);
+  // the admission tokens and card fingerprints made and checked here.
+  drop_book& drops() { return checked(drops_); }
+  const drop_book& drops() const { return checked(drops_); }
+  drop_gate& gate() { return checked(drop_gate_); }
+  const drop_gate& gate() const { return checked(drop_gate_); }
+  const admission_signer& signer() const { return checked(signer_); }
+  const card_fingerprinter& fingerprints() const { return checked(fingerprints_); }
   // The outbox for its deliverer, taken on any thread; the outbox checks its own thread at
   // every use.
   webhook_outbox& outbox_handle() { return webhooks_; }
@@ -227,8 +237,6 @@ class shard final : private effect_recorder, private message_sink {
   // The loop.
   class loop_binding;
   size_t drain(size_t messages_max);
-  // Runs at most limits::shard_poll_handlers_max ready handlers of the io_context.
-  size_t poll_handlers();
   bool fall_asleep();
   void wake_up();
   void end_of_pass();
@@ -264,6 +272,10 @@ class shard final : private effect_recorder, private message_sink {
   // Owned state. Declared before the loop's queues, so that it outlives every closure
   // still waiting in them when the shard is destroyed (they may hold a user's turn).
   catalog catalog_;
+  drop_gate drop_gate_;  // before exchange_, which decides through it
+  drop_book drops_;
+  admission_signer signer_;
+  card_fingerprinter fingerprints_;
   std::vector<shipping_method> shipping_;
   user_table users_;
   order_book orders_;

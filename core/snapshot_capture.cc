@@ -65,8 +65,20 @@ snapshot_unit shard::capture(unit_kind kind, const std::string& id) const {
         unit.effects.emplace_back(product_restored{
             product_create{p->id, p->name, p->description, p->price, p->images,
                            p->units.on_hand(), p->max_per_user, p->sale_starts_at_ms,
-                           p->sale_ends_at_ms},
+                           p->sale_ends_at_ms, p->max_per_address, p->max_per_card},
             p->active, p->version});
+        if (p->max_per_address || p->max_per_card)  // not in product_restored's encoding
+          unit.effects.emplace_back(product_limits_set{p->id, p->max_per_address, p->max_per_card});
+      }
+      drop_gate_.lists().for_each_of(id, [&](const waitlist_entry& e) {
+        unit.effects.emplace_back(waitlist_entry_set{id, e});
+      });
+      break;
+    case unit_kind::drop:
+      if (const drop* d = drops_.find(id)) {
+        d->capture([&](drop_effect&& e) {
+          std::visit([&](auto&& x) { unit.effects.emplace_back(std::move(x)); }, std::move(e));
+        });
       }
       break;
     case unit_kind::user:
@@ -81,10 +93,15 @@ void shard::capture_user(const std::string& id, std::vector<effect>& out) const 
   if (!u) return;
   // Orders first: placing one empties the cart, which comes next.
   for (const auto& order_id : u->order_ids)
-    if (const order* o = orders_.find(order_id)) out.emplace_back(order_placed{*o});
+    if (const order* o = orders_.find(order_id)) {
+      out.emplace_back(order_placed{*o});
+      for (const auto& p : o->payments)  // not in the order's encoding
+        if (!p.card_fingerprint.empty())
+          out.emplace_back(card_fingerprint_set{id, o->id, p.id, p.card_fingerprint});
+    }
   out.emplace_back(cart_replaced{id, u->basket});
   for (const auto& a : u->addresses) out.emplace_back(address_added{id, a});
-  for (const auto& n : u->notifications) out.emplace_back(notification_added{id, n});
+  for (const auto& n : u->notifications) out.emplace_back(notice_effect(id, n));
   idempotency_.for_each_of(id, [&](const std::string& scope_key, const auto& e) {
     out.emplace_back(
         idempotency_kept{id, scope_key, e.fingerprint, e.stored_at_ms, e.kind, e.answer});

@@ -7,8 +7,10 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/drop_types.h"
 
 namespace stampede {
 
@@ -32,12 +34,23 @@ using stock_audit = absl::flat_hash_map<std::string, stock_audit_line>;
 // Orders counted per order_status (order.h), indexed by the status' value.
 inline constexpr size_t order_status_count = 7;
 
+// One drop's figures for /metrics and the dashboard.
+struct drop_figures {
+  std::string id;
+  drop_state state = drop_state::scheduled;
+  int64_t waiting = 0;
+  int64_t admitted = 0;
+  int64_t converted = 0;
+  int64_t expired = 0;
+};
+
 struct store_stats {
   int64_t products = 0;
   int64_t reserved_units = 0;
   int64_t committed_units = 0;
   int64_t carts_holding = 0;
   std::array<int64_t, order_status_count> orders_by_status{};
+  std::vector<drop_figures> drops;  // each drop once: on its own shard
   // Client writes refused by admission control (core/write_gate.h), since start: at the
   // gate, and by the write queue because they waited past their deadline, their client
   // left, or the queue was full.
@@ -46,6 +59,7 @@ struct store_stats {
   int64_t writes_gone = 0;
   int64_t writes_full = 0;
   store_stats& operator+=(const store_stats& o) {
+    drops.insert(drops.end(), o.drops.begin(), o.drops.end());
     products += o.products;
     writes_shed += o.writes_shed;
     writes_late += o.writes_late;

@@ -21,9 +21,20 @@ error stock_refusal(error_code code, const std::string& product_id, const stock_
       d.sale_ends_at_ms = a.sale_ends_at_ms;
       return make_error(code, "the sale has ended", std::move(d));
     case error_code::limit_exceeded:
+      d.scope = std::string(to_string(a.refused_limit));
+      if (a.refused_limit != limit_scope::user) {
+        d.limit = a.limit;
+        d.already = a.limit_already;
+        return make_error(code, "at most " + std::to_string(a.limit) + " per " + *d.scope,
+                          std::move(d));
+      }
       d.max_per_user = a.max_per_user;
       d.already = already;
       return make_error(code, "at most " + std::to_string(a.max_per_user) + " per customer",
+                        std::move(d));
+    case error_code::not_admitted:
+      return make_error(code, "product " + product_id + " is in drop " + a.drop_id +
+                                  ": it needs an admission (Stampede-Admission)",
                         std::move(d));
     default:
       d.available = a.available;
@@ -48,7 +59,7 @@ void stock_exchange::ask(std::vector<stock_ask> asks, int64_t now_ms, continuati
   absl::InlinedVector<std::pair<uint32_t, stock_request>, 4> outgoing;
   for (auto& [owner, positions] : by_shard) {
     if (owner == index_) {
-      for (size_t i : positions) g.answers[i] = catalog_.decide(asks[i], now_ms);
+      for (size_t i : positions) g.answers[i] = gate_.decide(catalog_, asks[i], now_ms);
       continue;
     }
     stock_request r;
@@ -69,7 +80,7 @@ void stock_exchange::ask(std::vector<stock_ask> asks, int64_t now_ms, continuati
 void stock_exchange::on_request(stock_request& m) {
   stock_reply r;
   r.token = m.token;
-  for (const auto& a : m.asks) r.answers.push_back(catalog_.decide(a, m.now_ms));
+  for (const auto& a : m.asks) r.answers.push_back(gate_.decide(catalog_, a, m.now_ms));
   out_.send(m.reply_shard, std::move(r));
 }
 
@@ -88,8 +99,16 @@ void stock_exchange::on_reply(stock_reply& m) {
 }
 
 void stock_exchange::move(stock_move::kind what, const std::string& product_id, int64_t units) {
-  stock_move m{what, product_id, units};
-  uint32_t owner = routes_.product_shard(product_id);
+  send_move(stock_move{what, product_id, units});
+}
+
+void stock_exchange::release_limit(const std::string& product_id, limit_scope scope,
+                                   std::string key, int64_t units) {
+  send_move(stock_move{stock_move::kind::limit_release, product_id, units, scope, std::move(key)});
+}
+
+void stock_exchange::send_move(stock_move&& m) {
+  uint32_t owner = routes_.product_shard(m.product_id);
   if (owner == index_) return apply(m);
   ++moves_sent_;
   out_.send(owner, std::move(m));
@@ -134,6 +153,9 @@ void stock_exchange::apply(const stock_move& m) {
       break;
     case stock_move::kind::uncommit:
       catalog_.uncommit(m.product_id, m.units);
+      break;
+    case stock_move::kind::limit_release:
+      gate_.release_limit(m.product_id, m.scope, m.key, m.units);
       break;
   }
 }

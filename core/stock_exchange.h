@@ -16,6 +16,7 @@
 #include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
 #include "core/catalog.h"
+#include "core/drop_gate.h"
 #include "core/limits.h"
 #include "core/message.h"
 #include "core/router.h"
@@ -31,8 +32,10 @@ class stock_exchange {
  public:
   using continuation = absl::AnyInvocable<void(std::vector<stock_answer>)>;
 
-  stock_exchange(uint32_t index, const router& routes, catalog& products, message_sink& out)
-      : index_(index), routes_(routes), catalog_(products), out_(out) {}
+  // Asks are decided by `gate` (drops, waitlists, limits across accounts) around `products`.
+  stock_exchange(uint32_t index, const router& routes, catalog& products, drop_gate& gate,
+                 message_sink& out)
+      : index_(index), routes_(routes), catalog_(products), gate_(gate), out_(out) {}
 
   // Decides every ask at now_ms, on whichever shards own the products, then calls
   // then(answers) with one answer per ask in the same order (at once if all are local).
@@ -40,6 +43,9 @@ class stock_exchange {
   // Moves units on the product's shard. A release or uncommit of a recorded change must be
   // called only once that record is durable (DESIGN.md, "durable before it frees stock").
   void move(stock_move::kind what, const std::string& product_id, int64_t units);
+  // Gives back units counted under a limit across accounts (the same rule: once durable).
+  void release_limit(const std::string& product_id, limit_scope scope, std::string key,
+                     int64_t units);
   // Moves them all, then calls applied() (if given) once every product's shard has applied
   // its moves: each shard that got one is sent a barrier (an empty stock_request), answered
   // after everything sent to it before, since one shard's messages to another arrive in
@@ -71,11 +77,13 @@ class stock_exchange {
     size_t remaining = 0;
     continuation then;
   };
+  void send_move(stock_move&& m);
   void apply(const stock_move& m);
 
   const uint32_t index_;
   const router& routes_;
   catalog& catalog_;
+  drop_gate& gate_;
   message_sink& out_;
   absl::flat_hash_map<uint64_t, gather> pending_;
   uint64_t next_gather_ = 1;

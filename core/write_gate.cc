@@ -7,13 +7,7 @@ bool write_gate::standing(int64_t now_ns) const {
   return head != 0 && now_ns - last_empty_ns_.load(std::memory_order_relaxed) > config_.interval_ns;
 }
 
-bool write_gate::reactor_standing(int64_t now_ns) const {
-  int64_t since = behind_since_ns_.load(std::memory_order_relaxed);
-  return since != 0 && now_ns - since > config_.interval_ns;
-}
-
 bool write_gate::admit(int64_t now_ns) const {
-  if (reactor_standing(now_ns)) return false;
   int64_t head = head_ns_.load(std::memory_order_relaxed);
   if (head == 0) return true;
   int64_t allowed = standing(now_ns) ? config_.target_ns : config_.interval_ns;

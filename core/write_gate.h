@@ -8,10 +8,6 @@
 // control law assumes TCP senders), so rather than drop one at a time the gate refuses every
 // new write while the oldest waiting one has waited longer than allowed; the queue holds
 // about `target` of work and the rest is refused cheaply at the door.
-// Requests also wait where no queue of ours can see them: in socket buffers, unread, while
-// the shard is busy. The shard reports whether it keeps up with its sockets (it ran out of
-// ready handlers) or not; a shard that has not caught up for a whole interval refuses new
-// writes, which then cost only their 503, until it catches up.
 // Thread-safety: admit() from any thread; the owner methods only on the owning shard's
 // thread (the state they publish is relaxed atomics, read approximately by admit()).
 #pragma once
@@ -55,16 +51,6 @@ class write_gate {
     head_ns_.store(0, std::memory_order_relaxed);
   }
 
-  // Owner: the shard ran out of ready socket and timer handlers (it keeps up).
-  void reactor_caught_up() { behind_since_ns_.store(0, std::memory_order_relaxed); }
-  // Owner: at now_ns the shard still had ready handlers after a full turn's worth.
-  void reactor_behind(int64_t now_ns) {
-    if (behind_since_ns_.load(std::memory_order_relaxed) == 0)
-      behind_since_ns_.store(now_ns, std::memory_order_relaxed);
-  }
-  // Whether the shard has been behind on its sockets for more than an interval at now_ns.
-  bool reactor_standing(int64_t now_ns) const;
-
   const write_gate_config& config() const { return config_; }
 
  private:
@@ -72,8 +58,6 @@ class write_gate {
   // 0: the queue is empty. Written by the owner at each dequeue, read by every shard.
   alignas(64) std::atomic<int64_t> head_ns_{0};
   std::atomic<int64_t> last_empty_ns_{0};
-  // 0: the shard keeps up with its sockets; else since when it has not.
-  std::atomic<int64_t> behind_since_ns_{0};
 };
 
 }  // namespace stampede

@@ -207,6 +207,7 @@ std::string replication_node::attach(engine& eng, const std::vector<wal::snapsho
     // A follower records nothing until it takes over (its shard threads are not running yet).
     eng.shard_at(k).set_writable(false);
   }
+  waiting_ = replica_ops::waiting_claims(options_.shards);
   engine_ = &eng;
   return "";
 }
@@ -308,7 +309,7 @@ void replication_node::on_frame(uint32_t k, shard& s, stream_tail::message&& m) 
                   true);
     auto e = wal::decode_effect(h->type, payload);
     if (!e) return fail("log record " + std::to_string(h->sequence) + " does not decode");
-    replica_ops::apply(s, std::move(*e), h->sequence);
+    replica_ops::apply(s, std::move(*e), h->sequence, waiting_);
     lsn = h->sequence;
   }
   f.applied_lsn.store(lsn);
@@ -474,6 +475,7 @@ bool replication_node::become_primary(uint64_t epoch, const std::vector<uint64_t
   for (uint32_t k = 0; k < options_.shards; ++k) {
     on_shard_and_wait(*eng, k, [&, k](shard& s) {
       s.products().clear_counts();
+      waiting_.clear(k);  // the audit's counts include what waited
       for (const auto& [id, line] : audit.value())
         if (eng->routes().product_shard(id) == k)
           s.products().add_counts(id, line.held_in_carts, line.in_live_orders);

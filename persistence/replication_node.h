@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/engine.h"
+#include "core/replica_ops.h"
 #include "core/errors.h"
 #include "persistence/nats_stream.h"
 #include "persistence/replicated_log.h"
@@ -141,6 +142,9 @@ class replication_node {
   std::atomic<uint64_t> takeovers_{0};
   std::unique_ptr<leader_info> leader_;           // who leads: epoch, node, URL (its own mutex)
   std::vector<std::unique_ptr<follower>> shards_;  // per shard, for the node's life
+  // The attached engine's claims waiting for their products (remade by attach(), before
+  // the engine's shards run; then each shard's part on its own thread).
+  replica_ops::waiting_claims waiting_;
 
   // The engine attached, shared by the serve loop and the coordinator.
   mutable std::mutex mu_;

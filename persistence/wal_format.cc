@@ -73,6 +73,16 @@ constexpr effect_type type_number(std::type_identity<webhook_event_done>) { retu
 constexpr effect_type type_number(std::type_identity<idempotency_kept>) { return effect_type::idempotency_kept; }
 constexpr effect_type type_number(std::type_identity<email_queued>) { return effect_type::email_queued; }
 constexpr effect_type type_number(std::type_identity<email_done>) { return effect_type::email_done; }
+constexpr effect_type type_number(std::type_identity<drop_created>) { return effect_type::drop_created; }
+constexpr effect_type type_number(std::type_identity<drop_status_set>) { return effect_type::drop_status_set; }
+constexpr effect_type type_number(std::type_identity<drop_ticket_set>) { return effect_type::drop_ticket_set; }
+constexpr effect_type type_number(std::type_identity<drop_ticket_removed>) { return effect_type::drop_ticket_removed; }
+constexpr effect_type type_number(std::type_identity<drop_entry_set>) { return effect_type::drop_entry_set; }
+constexpr effect_type type_number(std::type_identity<waitlist_entry_set>) { return effect_type::waitlist_entry_set; }
+constexpr effect_type type_number(std::type_identity<waitlist_entry_removed>) { return effect_type::waitlist_entry_removed; }
+constexpr effect_type type_number(std::type_identity<product_limits_set>) { return effect_type::product_limits_set; }
+constexpr effect_type type_number(std::type_identity<card_fingerprint_set>) { return effect_type::card_fingerprint_set; }
+constexpr effect_type type_number(std::type_identity<drop_notice_added>) { return effect_type::drop_notice_added; }
 
 // For each type number, the index of its alternative in `effect` (-1: none). An effect
 // without a number does not compile; two with one number fail here.

@@ -62,7 +62,18 @@ enum class effect_type : uint16_t {
   webhook_event_queued = 15,
   webhook_event_done = 16,
   idempotency_kept = 17,
-  // 32..47: drops; 56..63: replication
+  // 32..47: drops (core/drop_effects.h, core/drop_extras.h)
+  drop_created = 32,
+  drop_status_set = 33,
+  drop_ticket_set = 34,
+  drop_ticket_removed = 35,
+  drop_entry_set = 36,
+  waitlist_entry_set = 37,
+  waitlist_entry_removed = 38,
+  product_limits_set = 39,  // a product's limits across accounts
+  card_fingerprint_set = 40,  // the card fingerprint of an order's payment
+  drop_notice_added = 41,  // a notification that names a drop or product
+  // 56..63: replication
   email_queued = 48,  // order email (core/email_outbox.h)
   email_done = 49,
 };

@@ -1,10 +1,5 @@
 #include "server/auth.h"
 
-#include <openssl/core_names.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <boost/json.hpp>
 
 #include "core/limits.h"
@@ -65,14 +60,6 @@ size_t utf8_length(std::string_view s) {
   return n;
 }
 
-std::string hmac_raw(std::string_view key, std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
-
 std::optional<boost::json::object> json_object(std::string_view text) {
   boost::json::parse_options opts;
   opts.max_depth = 8;
@@ -84,68 +71,18 @@ std::optional<boost::json::object> json_object(std::string_view text) {
 
 }  // namespace
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string raw = hmac_raw(key, data);
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
 std::string sign_token(std::string_view secret, std::string_view subject, std::string_view role,
                        int64_t expires_at_s, std::string_view email) {
   boost::json::object claims{{"sub", subject}, {"role", role}, {"exp", expires_at_s}};
   if (!email.empty()) claims["email"] = email;
   std::string signing_input = b64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
                               b64url_encode(boost::json::serialize(claims));
-  return signing_input + "." + b64url_encode(hmac_raw(secret, signing_input));
+  return signing_input + "." + b64url_encode(digest_bytes(hmac_sha256(secret, signing_input)));
 }
 
-// A MAC context made once per verifier and re-keyed cheaply for every token.
-struct token_verifier::mac_state {
-  EVP_MAC* mac = nullptr;
-  EVP_MAC_CTX* ctx = nullptr;
-  ~mac_state() {
-    EVP_MAC_CTX_free(ctx);
-    EVP_MAC_free(mac);
-  }
-};
-
-token_verifier::token_verifier(std::string secret)
-    : secret_(std::move(secret)), mac_(std::make_unique<mac_state>()) {
-  mac_->mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (mac_->mac) mac_->ctx = EVP_MAC_CTX_new(mac_->mac);
-  // Key the context once; each token then re-initialises it without a key, which keeps the
-  // key's inner and outer pads (the costly part of HMAC set-up).
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  if (mac_->ctx && EVP_MAC_init(mac_->ctx, reinterpret_cast<const unsigned char*>(secret_.data()),
-                                secret_.size(), params) != 1) {
-    EVP_MAC_CTX_free(mac_->ctx);
-    mac_->ctx = nullptr;
-  }
-}
+token_verifier::token_verifier(std::string secret) : key_(std::move(secret)) {}
 
 token_verifier::~token_verifier() = default;
-
-std::string token_verifier::mac_raw(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  size_t len = 0;
-  if (!mac_->ctx || EVP_MAC_init(mac_->ctx, nullptr, 0, nullptr) != 1 ||
-      EVP_MAC_update(mac_->ctx, reinterpret_cast<const unsigned char*>(data.data()),
-                     data.size()) != 1 ||
-      EVP_MAC_final(mac_->ctx, out, &len, sizeof out) != 1)
-    return hmac_raw(secret_, data);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
 
 std::optional<identity> token_verifier::verify(std::string_view token, int64_t now_s) {
   if (token.size() > token_bytes_max) return std::nullopt;
@@ -166,7 +103,7 @@ std::optional<identity> token_verifier::verify(std::string_view token, int64_t n
   if (!header) return std::nullopt;
   auto alg = header->if_contains("alg");
   if (!alg || !alg->is_string() || alg->as_string() != "HS256") return std::nullopt;
-  if (!constant_time_equal(mac_raw(token.substr(0, dot2)), *signature)) return std::nullopt;
+  if (!constant_time_equal(digest_bytes(key_.sign(token.substr(0, dot2))), *signature)) return std::nullopt;
   auto claims = json_object(*payload_json);
   if (!claims) return std::nullopt;
   identity id;

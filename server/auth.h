@@ -1,18 +1,18 @@
 // Authentication: JWT HS256 (RFC 7519) as API.md sets it: `alg` must be HS256 (`none` and
 // everything else refused), `exp` required and in the future, `sub` 1..128 characters,
 // `role` customer (default) or admin, `email` optional (where order email goes); the signature
-// compared in constant time. Also the
-// HMAC-SHA256 helpers for the payment webhook. One verifier per shard thread: it keeps a
-// reused OpenSSL MAC context and a cache of verified tokens (not thread-safe).
+// compared in constant time. The HMAC, hex and comparison are core/crypto.h's. One verifier
+// per shard thread: it keeps a keyed MAC (core/crypto.h's hmac_key) and a cache of verified
+// tokens (not thread-safe).
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "absl/container/flat_hash_map.h"
+#include "core/crypto.h"
 
 namespace stampede::http {
 
@@ -26,10 +26,9 @@ struct identity {
   std::string email;  // the `email` claim as signed ("" without one); checked where it is used
 };
 
-// HMAC-SHA256 of `data` with `key`, as 64 lowercase hex digits.
-std::string hmac_sha256_hex(std::string_view key, std::string_view data);
-// Constant-time comparison of two byte strings.
-bool constant_time_equal(std::string_view a, std::string_view b);
+// The payment webhook's and the gateway's signatures (core/crypto.h).
+using stampede::constant_time_equal;
+using stampede::hmac_sha256_hex;
 
 // Signs a token for `stampede token` and tests; `email` "" for no email claim.
 std::string sign_token(std::string_view secret, std::string_view subject, std::string_view role,
@@ -46,10 +45,7 @@ class token_verifier {
   std::optional<identity> verify(std::string_view token, int64_t now_s);
 
  private:
-  std::string mac_raw(std::string_view data);
-  std::string secret_;
-  struct mac_state;
-  std::unique_ptr<mac_state> mac_;
+  hmac_key key_;  // the JWT secret's MAC, keyed once
   absl::flat_hash_map<std::string, identity> cache_;  // token -> identity, until it expires
 };
 

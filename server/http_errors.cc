@@ -22,6 +22,7 @@ unsigned status_of(error_code code) {
     case error_code::invalid_request: return 400;
     case error_code::unauthorized: return 401;
     case error_code::forbidden:
+    case error_code::not_admitted:
     case error_code::sale_not_started:
     case error_code::sale_ended: return 403;
     case error_code::not_found: return 404;
@@ -34,6 +35,7 @@ unsigned status_of(error_code code) {
     case error_code::idempotency_mismatch:
     case error_code::amount_mismatch: return 422;
     case error_code::rate_limited: return 429;
+    case error_code::sold_out: return 410;
     case error_code::overloaded:
     case error_code::not_primary: return 503;
     case error_code::io_error:

@@ -1,6 +1,7 @@
 #include "server/http_server.h"
 
 #include <future>
+#include <thread>
 
 #include "server/http_session.h"
 #include "server/listener.h"
@@ -63,6 +64,31 @@ void http_server::stop_accepting() {
       ctx->hub.close_all();
       ctx->webhooks.stop();
       ctx->mail.stop();
+      done.set_value();
+    });
+    done.get_future().wait();
+  }
+}
+
+void http_server::finish_drain(std::chrono::milliseconds limit) {
+  wait_for_connections(std::chrono::steady_clock::now() + limit);
+  close_remaining();
+  // The sessions just closed end as soon as their shards run the cancelled operations.
+  wait_for_connections(std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_settle_ms));
+}
+
+void http_server::wait_for_connections(std::chrono::steady_clock::time_point until) const {
+  while (open_connections() > 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(drain_poll_ms));
+}
+
+void http_server::close_remaining() {
+  for (auto& shard : shards_) {
+    std::promise<void> done;
+    asio::post(shard->io, [ctx = shard.get(), &done] {
+      std::vector<http_session*> sessions(ctx->sessions.begin(), ctx->sessions.end());
+      for (http_session* s : sessions) s->close_now();
+      ctx->hub.end_all();
       done.set_value();
     });
     done.get_future().wait();

@@ -5,6 +5,7 @@
 // main thread; everything else runs on the shards.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,11 @@ class http_server {
   unsigned short port() const { return port_; }
   // Stops accepting; idle connections close at once, the others after the request in flight.
   void stop_accepting();
+  // After stop_accepting(): waits up to `limit` for the connections to end by themselves,
+  // then closes every one still open (half a head or body, an answer being written, a
+  // WebSocket whose client never answers the close) and waits for their sessions to end on
+  // their shards, so that none outlives this server. Before the engine stops.
+  void finish_drain(std::chrono::milliseconds limit);
   // Connections still open, across shards.
   size_t open_connections() const;
 
@@ -41,6 +47,11 @@ class http_server {
   std::shared_ptr<descriptor_budget> descriptors_;  // shared with the sessions' slots
   std::vector<std::unique_ptr<shard_context>> shards_;
   std::vector<std::unique_ptr<listener>> listeners_;
+  // Closes every connection still open, on each shard's thread.
+  void close_remaining();
+  // Sleeps until no connection is open or `until` has come.
+  void wait_for_connections(std::chrono::steady_clock::time_point until) const;
+
   std::unique_ptr<stats_publisher> stats_;  // admin:stats, made on shard 0
   unsigned short port_ = 0;
 };

@@ -54,6 +54,11 @@ void http_session::drain() {
   }
 }
 
+void http_session::close_now() {
+  if (gone_ && awaiting_answer_) gone_->store(true, std::memory_order_relaxed);
+  close();
+}
+
 // Read the next request's head, with every limit set before a byte is parsed.
 void http_session::do_read_header() {
   parser_.emplace();
@@ -162,6 +167,8 @@ void http_session::dispatch() {
   if (auto it = req.find("Idempotency-Key"); it != req.end())
     r.idempotency_key = std::string(it->value());
   r.signature = header("Stampede-Signature");
+  if (auto it = req.find("Stampede-Admission"); it != req.end())
+    r.admission = std::string(it->value());
   if (r.path == "/v1/ws") return upgrade(r);
   r.body = std::move(req.body());
   // The flag the engine sees: a fresh one unless no earlier write still holds the last.
@@ -179,24 +186,27 @@ void http_session::dispatch() {
     do_watch();
 }
 
+// Looks first: a client that closed right after sending (its FIN came with the request)
+// wakes no wait before the shard runs the writes it read in this pass.
 void http_session::do_watch() {
+  char byte;
+  ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+    gone_->store(true, std::memory_order_relaxed);  // closed, or the connection broke
+    return;
+  }
+  if (n > 0) return;  // a pipelined request waits: read once this one is answered
   watching_ = true;
   stream_.socket().async_wait(tcp::socket::wait_read,
                               beast::bind_front_handler(&http_session::on_watch, shared_from_this()));
 }
 
 // The socket is readable while a write is in the engine: the client closed it, or sent
-// more (a pipelined request, read once this one is answered).
+// more; or woken for nothing.
 void http_session::on_watch(beast::error_code ec) {
   watching_ = false;
   if (ec || !awaiting_answer_) return;  // answered meanwhile (the wait was cancelled)
-  char byte;
-  ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
-    gone_->store(true, std::memory_order_relaxed);
-  } else if (n < 0) {
-    do_watch();  // woken for nothing: wait again
-  }
+  do_watch();
 }
 
 // GET /v1/ws: check the token (header or ?access_token=) and hand the socket to a

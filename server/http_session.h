@@ -30,6 +30,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // Draining: a session waiting for a request that has not begun closes now; one that is
   // reading or serving a request closes after answering it.
   void drain();
+  // The drain's time is up: the connection closes now, in whatever state (half a head, half
+  // a body, an answer being written); a write of its still queued is not run.
+  void close_now();
 
  private:
   void do_read_header();
@@ -44,7 +47,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_read_error(beast::error_code ec);
   void dispatch();
   // While a write is in the engine: watch the socket, and flag the request gone when the
-  // client closes it (a queued write is then not run, and nothing is written back).
+  // client has closed it, already or later (a queued write is then not run, and nothing is
+  // written back).
   void do_watch();
   void on_watch(beast::error_code ec);
   void upgrade(const request& r);

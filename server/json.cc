@@ -47,6 +47,8 @@ json::value to_json(const product_view& p, const presentation& pr, bool admin) {
                  {"images", std::move(images)},
                  {"available", p.available},
                  {"max_per_user", p.max_per_user},
+                 {"max_per_address", p.max_per_address},
+                 {"max_per_card", p.max_per_card},
                  {"sale_starts_at", time_or_null(p.sale_starts_at_ms)},
                  {"sale_ends_at", time_or_null(p.sale_ends_at_ms)},
                  {"active", p.active}};
@@ -166,19 +168,26 @@ json::value to_json(const order& o, const presentation& pr) {
 }
 
 json::value to_json(const notification& n, const presentation& pr) {
-  return json::object{
-      {"id", n.id},
-      {"event", n.event},
-      {"order_id", n.order_id},
-      {"order", json::object{{"id", n.order_id},
-                             {"status", to_string(n.order_status_now)},
-                             {"items", items_json(n.items)},
-                             {"total", n.total},
-                             {"currency", pr.currency}}},
-      {"tracking_number", str_or_null(n.tracking_number)},
-      {"support_email", pr.support_email},
-      {"message", n.message},
-      {"created_at", format_rfc3339_ms(n.created_at_ms)}};
+  json::object o{{"id", n.id},
+                 {"event", n.event},
+                 {"order_id", n.order_id},
+                 {"order", json::object{{"id", n.order_id},
+                                        {"status", to_string(n.order_status_now)},
+                                        {"items", items_json(n.items)},
+                                        {"total", n.total},
+                                        {"currency", pr.currency}}},
+                 {"tracking_number", str_or_null(n.tracking_number)},
+                 {"support_email", pr.support_email},
+                 {"message", n.message},
+                 {"created_at", format_rfc3339_ms(n.created_at_ms)}};
+  // A drop's event names its drop or product and no order.
+  if (n.order_id.empty()) {
+    o["order_id"] = nullptr;
+    o["order"] = nullptr;
+  }
+  if (!n.drop_id.empty()) o["drop_id"] = n.drop_id;
+  if (!n.product_id.empty()) o["product_id"] = n.product_id;
+  return o;
 }
 
 json::value to_json(const checkout_summary& s, const presentation& pr) {
@@ -203,6 +212,63 @@ json::value to_json(const checkout_summary& s, const presentation& pr) {
       {"ready", s.ready}};
 }
 
+// ---- Drops ----
+
+namespace {
+template <class T>
+json::value value_or_null(const std::optional<T>& v) {
+  return v ? json::value(*v) : json::value(nullptr);
+}
+}  // namespace
+
+
+json::value to_json(const drop_view& v, bool admin) {
+  const drop_definition& d = v.definition;
+  json::array products;
+  for (const auto& p : d.product_ids) products.emplace_back(p);
+  json::object o{{"id", d.id},
+                 {"mode", to_string(d.mode)},
+                 {"state", to_string(v.state)},
+                 {"opens_at", format_rfc3339_ms(d.opens_at_ms)},
+                 {"draw_closes_at", time_or_null(d.draw_closes_at_ms)},
+                 {"product_ids", std::move(products)},
+                 {"seed_sha256", v.seed_sha256},
+                 {"seed", value_or_null(v.seed)},
+                 {"order", "hmac-sha256(seed, user_id)"}};
+  if (!admin) return o;
+  o["paused"] = v.paused;
+  o["admit_per_s"] = d.admit_per_s;
+  o["admission_ttl"] = d.admission_ttl_s;
+  o["overbook"] = static_cast<double>(d.overbook_permille) / 1000.0;
+  o["created_at"] = format_rfc3339_ms(v.created_at_ms);
+  o["waiting"] = v.waiting;
+  o["admitted"] = v.admitted;
+  o["converted"] = v.converted;
+  o["expired"] = v.expired;
+  o["entries"] = v.entries;
+  o["winners"] = v.winners;
+  return o;
+}
+
+json::value to_json(const ticket_view& t) {
+  return json::object{{"drop_id", t.drop_id},
+                      {"state", to_string(t.state)},
+                      {"position", value_or_null(t.position)},
+                      {"ahead", value_or_null(t.ahead)},
+                      {"eta_s", value_or_null(t.eta_s)},
+                      {"admission_token", value_or_null(t.admission_token)},
+                      {"admitted_until", time_or_null(t.admitted_until_ms)}};
+}
+
+json::value to_json(const entry_view& e) {
+  return json::object{{"drop_id", e.drop_id}, {"state", public_name(e.stage)}, {"rank", value_or_null(e.rank)}};
+}
+
+json::value to_json(const waitlist_place& w) {
+  return json::object{{"product_id", w.product_id}, {"position", w.position}, {"quantity", w.quantity}};
+}
+
+
 json::value error_json(const error& e) {
   json::object details;
   const error_details& d = e.details;
@@ -213,6 +279,8 @@ json::value error_json(const error& e) {
   if (d.sale_starts_at_ms) details["sale_starts_at"] = format_rfc3339_ms(*d.sale_starts_at_ms);
   if (d.sale_ends_at_ms) details["sale_ends_at"] = format_rfc3339_ms(*d.sale_ends_at_ms);
   if (d.field) details["field"] = *d.field;
+  if (d.scope) details["scope"] = *d.scope;
+  if (d.limit) details["limit"] = *d.limit;
   if (!d.items.empty()) {
     json::array items;
     for (const auto& s : d.items)

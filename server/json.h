@@ -16,6 +16,7 @@
 #include "core/cart.h"
 #include "core/catalog.h"
 #include "core/checkout.h"
+#include "core/drop.h"
 #include "core/errors.h"
 #include "core/order.h"
 
@@ -46,6 +47,12 @@ json::value to_json(const payment& p, const presentation& pr);
 json::value to_json(const notification& n, const presentation& pr);
 json::value to_json(const checkout_summary& s, const presentation& pr);
 json::value error_json(const error& e);
+// Drops: the public view (with the admin's counts and settings when `admin`), a queue
+// ticket, a draw entry, a place on a waitlist.
+json::value to_json(const drop_view& v, bool admin);
+json::value to_json(const ticket_view& t);
+json::value to_json(const entry_view& e);
+json::value to_json(const waitlist_place& w);
 
 // Field readers. Each returns nullopt when the field is absent, and sets `bad` to the field
 // name when it is present with the wrong type or out of range.

@@ -186,8 +186,11 @@ int serve(const http::config& cfg) {
   size_t descriptor_limit = http::raise_descriptor_limit(descriptors_report);
   size_t connections_max = http::connections_allowed(descriptor_limit);
   std::fprintf(stderr, "stampede: %s; up to %zu connections\n", descriptors_report.c_str(), connections_max);
-  // (A replicated node raises the limit too; its connections are not yet counted against it.)
-  if (!cfg.replicate.empty()) return http::serve_replicated(cfg, host, port, signals);
+  if (!cfg.replicate.empty()) {
+    // One mailer for the node's life: each engine it builds hands it mail while primary.
+    auto mailer = make_mailer(cfg);
+    return http::serve_replicated(cfg, host, port, signals, {mailer.get(), connections_max});
+  }
 
 
   engine_config ec;
@@ -196,6 +199,7 @@ int serve(const http::config& cfg) {
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
+  ec.secret = cfg.jwt_secret;  // keys drops' admission tokens and card fingerprints
   ec.email = !cfg.smtp_url.empty();
   ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
   ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
@@ -261,9 +265,7 @@ int serve(const http::config& cfg) {
   std::fprintf(stderr, "stampede: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   http::handlers::set_ready(false);
   server.stop_accepting();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  server.finish_drain(std::chrono::milliseconds(http::drain_time_ms));
   // A last snapshot makes the next start read little log.
   if (auto err = snapshots.take(); !err.empty())
     std::fprintf(stderr, "stampede: final snapshot failed: %s\n", err.c_str());

@@ -34,6 +34,48 @@ void metrics::observe(size_t route, unsigned status, double latency_ms) {
   latency_sum_us_.fetch_add(static_cast<uint64_t>(latency_ms * 1000), std::memory_order_relaxed);
 }
 
+namespace {
+
+// Drops: each one's queue depth and counts since creation, and the store's totals.
+void render_drops(std::string& out, const store_stats& store) {
+  struct family {
+    const char* name;
+    const char* help;
+    const char* type;
+    int64_t drop_figures::*field;
+  };
+  const family families[] = {
+      {"stampede_drop_queue_depth", "Waiting tickets of a drop.", "gauge", &drop_figures::waiting},
+      {"stampede_drop_admitted_total", "Shoppers a drop admitted.", "counter", &drop_figures::admitted},
+      {"stampede_drop_converted_total", "Admitted shoppers (or winners) who ordered.", "counter",
+       &drop_figures::converted},
+      {"stampede_drop_expired_total", "Tickets and admissions that expired unused.", "counter",
+       &drop_figures::expired},
+  };
+  int64_t admissions = 0, conversions = 0, expired = 0;
+  for (const auto& d : store.drops) {
+    admissions += d.admitted;
+    conversions += d.converted;
+    expired += d.expired;
+  }
+  for (const auto& f : families) {
+    out += std::string("# HELP ") + f.name + " " + f.help + "\n# TYPE " + f.name + " " + f.type + "\n";
+    for (const auto& d : store.drops)
+      out += std::string(f.name) + "{drop=\"" + d.id + "\"} " + std::to_string(d.*f.field) + "\n";
+  }
+  out += "# HELP stampede_drop_admissions_total Shoppers every drop admitted.\n"
+         "# TYPE stampede_drop_admissions_total counter\nstampede_drop_admissions_total " +
+         std::to_string(admissions) + "\n";
+  out += "# HELP stampede_drop_conversions_total Admitted shoppers and winners who ordered.\n"
+         "# TYPE stampede_drop_conversions_total counter\nstampede_drop_conversions_total " +
+         std::to_string(conversions) + "\n";
+  out += "# HELP stampede_drop_tickets_expired_total Tickets and admissions that expired.\n"
+         "# TYPE stampede_drop_tickets_expired_total counter\nstampede_drop_tickets_expired_total " +
+         std::to_string(expired) + "\n";
+}
+
+}  // namespace
+
 std::string metrics::render(engine& eng, const store_stats& store) const {
   std::string out;
   char line[256];
@@ -93,6 +135,7 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
     out += line;
   }
   gauge("stampede_ws_connections", "Open WebSocket connections.", ws_connections.load());
+  render_drops(out, store);
   // Durability.
   const auto& d = wal::durability();
   out += "# HELP stampede_wal_records_appended_total Effects appended to the write-ahead logs.\n"

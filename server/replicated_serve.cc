@@ -54,6 +54,9 @@ engine_config engine_config_of(const config& cfg, uint32_t shards) {
   ec.payment_ttl_s = cfg.payment_ttl_s;
   ec.user_requests_per_s = cfg.rate_limit_per_s;
   ec.answer_before_durable = cfg.durability == "async";
+  // Every node queues order email in the replicated outbox; only the primary's deliverers
+  // send it (a follower's outbox is inactive), so a new primary sends what is left.
+  ec.email = !cfg.smtp_url.empty();
   ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
   ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
   return ec;
@@ -71,6 +74,7 @@ struct node_context {
   wal::data_dir_lock& lock;
   const wal::store_options& store;
   std::optional<startup_responder>& early;
+  node_resources resources;
   bool announced = false;
 };
 
@@ -98,10 +102,8 @@ bool seed_from_peer(node_context& nc) {
   return false;
 }
 
-void wait_for_connections(const http_server& server) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_wait_ms);
-  while (server.open_connections() > 0 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+void wait_for_connections(http_server& server) {
+  server.finish_drain(std::chrono::milliseconds(drain_wait_ms));
 }
 
 // Waits for SIGINT/SIGTERM or a reset of the node.
@@ -148,7 +150,8 @@ ending serve_engine(node_context& nc) {
   snapshots.start();
   server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
                            cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
-                           &nc.node, nc.lock.snapshots()};
+                           &nc.node, nc.lock.snapshots(), nc.resources.mailer,
+                           cfg.email_retry_ms, nc.resources.connections_max};
   http_server server(eng, settings);
   if (auto err = server.start(nc.host, nc.early->port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
@@ -193,7 +196,7 @@ ending serve_engine(node_context& nc) {
 }  // namespace
 
 int serve_replicated(const config& cfg, const std::string& host, unsigned short port,
-                     const sigset_t& signals) {
+                     const sigset_t& signals, node_resources resources) {
   if (cfg.node_id.empty()) {
     std::fprintf(stderr, "stampede: --replicate needs --node-id\n");
     return 2;
@@ -219,7 +222,7 @@ int serve_replicated(const config& cfg, const std::string& host, unsigned short 
     std::fprintf(stderr, "stampede: replication: %s\n", err.c_str());
     return 1;
   }
-  node_context nc{cfg, host, bound, signals, *node, lock, store, early};
+  node_context nc{cfg, host, bound, signals, *node, lock, store, early, resources};
   for (;;) {
     ending end = serve_engine(nc);
     if (end == ending::failed) return 1;

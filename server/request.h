@@ -38,6 +38,7 @@ struct request {
   std::optional<std::string> idempotency_key;
   std::string if_none_match;
   std::string signature;  // Stampede-Signature
+  std::optional<std::string> admission;  // Stampede-Admission: a drop's admission token
   std::string body;
   // Set by the transport when the client goes away while the request is in the engine; a
   // write still queued then is not run.

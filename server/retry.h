@@ -1,5 +1,5 @@
-// What the outboxes' deliverers share (webhooks: webhook_client.h; email:
-// email/deliverer.h), and the stats publisher's clock: wall-clock time, and the delay
+// What the outboxes' retry loop (outbox_scanner.h, for webhook_client.h and
+// email/deliverer.h) and the stats publisher's clock use: wall-clock time, and the delay
 // before the next attempt. Pure functions: any thread (each caller owns its generator).
 #pragma once
 

@@ -83,6 +83,22 @@ constexpr route routes[] = {
     {"POST", "/v1/webhooks/payments", anyone, write, unkeyed, raw, any_body, &h::payment_webhook},
     // Notifications (handlers/notifications.cc).
     {"GET", "/v1/notifications", user, read, unkeyed, none, any_body, &h::list_notifications},
+    // Drops, queue tickets, draw entries, waitlists (handlers/drops.cc). A join or an entry
+    // answers 201 the first time, then 200 with the same ticket or entry.
+    {"POST", "/v1/admin/drops", admin, write, unkeyed, json, any_body, &h::admin_create_drop},
+    {"GET", "/v1/admin/drops/{}", admin, read, unkeyed, none, any_body, &h::admin_get_drop},
+    {"POST", "/v1/admin/drops/{}/pause", admin, write, unkeyed, none, any_body, &h::admin_pause_drop},
+    {"POST", "/v1/admin/drops/{}/resume", admin, write, unkeyed, none, any_body, &h::admin_resume_drop},
+    {"POST", "/v1/admin/drops/{}/close", admin, write, unkeyed, none, any_body, &h::admin_close_drop},
+    {"GET", "/v1/drops/{}", anyone, read, unkeyed, none, any_body, &h::get_drop},
+    {"POST", "/v1/drops/{}/queue", user, write, unkeyed, none, any_body, &h::join_queue},
+    {"GET", "/v1/drops/{}/queue/me", user, read, unkeyed, none, any_body, &h::get_ticket},
+    {"DELETE", "/v1/drops/{}/queue/me", user, write, unkeyed, none, any_body, &h::leave_queue},
+    {"POST", "/v1/drops/{}/entries", user, write, unkeyed, none, any_body, &h::enter_draw},
+    {"GET", "/v1/drops/{}/entries/me", user, read, unkeyed, none, any_body, &h::get_entry},
+    {"POST", "/v1/products/{}/waitlist", user, write, unkeyed, json, any_body, &h::join_waitlist},
+    {"GET", "/v1/products/{}/waitlist/me", user, read, unkeyed, none, any_body, &h::get_waitlist_place},
+    {"DELETE", "/v1/products/{}/waitlist/me", user, write, unkeyed, none, any_body, &h::leave_waitlist},
     // Replication (handlers/cluster.cc).
     {"GET", "/v1/admin/cluster", admin, read, unkeyed, none, any_body, &h::admin_cluster},
     {"GET", "/v1/admin/snapshot", admin, read, unkeyed, none, any_body, &h::admin_snapshot},

@@ -23,6 +23,12 @@ inline constexpr int leading_empty_lines_max = 8;
 inline constexpr int linger_time_ms = 5'000;
 inline constexpr size_t linger_bytes_max = 16 * 1024 * 1024;
 inline constexpr size_t linger_read_bytes = 16 * 1024;  // one read's worth
+// Draining (SIGTERM): connections get this long to finish the request in flight, then
+// every one still open is closed; the shards then get drain_settle_ms to end their
+// sessions before the engine stops. The main thread looks every drain_poll_ms.
+inline constexpr int drain_time_ms = 5'000;
+inline constexpr int drain_settle_ms = 1'000;
+inline constexpr int drain_poll_ms = 10;
 // File descriptors: kept free of connections for the write-ahead logs, snapshots, webhook
 // clients and the process itself; connections past (soft limit - this) are closed at once.
 inline constexpr size_t descriptors_reserved = 128;

@@ -1,11 +1,9 @@
 #include "server/webhook_client.h"
 
 #include <chrono>
-#include <random>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -17,6 +15,7 @@
 #include "absl/functional/any_invocable.h"
 #include "core/limits.h"
 #include "server/auth.h"
+#include "server/outbox_scanner.h"
 #include "server/retry.h"
 #include "server/rfc3339.h"
 
@@ -125,10 +124,11 @@ class exchange : public std::enable_shared_from_this<exchange<Stream>> {
 }  // namespace
 
 struct webhook_deliverer::state : std::enable_shared_from_this<state> {
+  using scanner_type = outbox_scanner<webhook_outbox::key>;
   state(asio::io_context& io, webhook_outbox& outbox, const presentation& pres, metrics& m,
         int64_t base, const std::string& ca_file)
-      : io(io), outbox(outbox), pres(pres), stats(m), retry_base_ms(base), timer(io),
-        rng(std::random_device{}()) {
+      : io(io), outbox(outbox), pres(pres), stats(m), retry_base_ms(base),
+        scanner(io, {scan_period_ms, base, webhook_backoff_max_ms, limits::webhook_retry_window_ms}) {
     // https receivers: the system's trusted CAs, and --webhook-ca-file's too.
     boost::system::error_code ec;
     tls.set_default_verify_paths(ec);
@@ -140,82 +140,42 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
   const presentation& pres;
   metrics& stats;
   const int64_t retry_base_ms;
-  asio::steady_timer timer;
+  scanner_type scanner;
   asio::ssl::context tls{asio::ssl::context::tls_client};
-  std::mt19937_64 rng;
-  bool stopped = false;
-  struct attempt {
-    int failures = 0;
-    int64_t next_at_ms = 0;
-    bool in_flight = false;
-  };
-  absl::flat_hash_map<webhook_outbox::key, attempt> attempts;
   absl::flat_hash_map<std::string, receiver_breaker> receivers;  // by webhook id
-  size_t in_flight = 0;
-  uint64_t seen_arrivals = ~uint64_t{0};
-  int64_t next_due_ms = 0;
 
-  void arm() {
-    timer.expires_after(std::chrono::milliseconds(scan_period_ms));
-    timer.async_wait([self = shared_from_this()](beast::error_code ec) {
-      if (ec || self->stopped) return;
-      self->scan();
-      self->arm();
-    });
-  }
-
-  // Starts what is due, oldest first, each receiver within its own share. The outbox is
-  // scanned only when something new arrived or a retry is due, not every tick while a
-  // receiver is down.
+  // Starts what is due, oldest first, each receiver within its own share.
   void scan() {
     if (!outbox.active()) return;  // a replication follower: its primary delivers
-    int64_t now = wall_ms();
-    if (outbox.arrivals() == seen_arrivals && now < next_due_ms) return;
-    seen_arrivals = outbox.arrivals();
-    next_due_ms = INT64_MAX;
-    std::vector<webhook_outbox::key> give_up;
-    for (const auto& [key, entry] : outbox.events()) {
-      if (in_flight >= webhook_in_flight_max) {
-        next_due_ms = now;  // more may be due: look again next tick
-        break;
-      }
-      attempt& a = attempts[key];
-      if (a.in_flight) continue;
-      if (now - entry.created_at_ms > limits::webhook_retry_window_ms) {
-        give_up.push_back(key);
-        continue;
-      }
-      if (a.next_at_ms > now) {
-        next_due_ms = std::min(next_due_ms, a.next_at_ms);
-        continue;
-      }
-      receiver_breaker& r = receivers[entry.webhook_id];
-      if (!r.may_send(now)) {
-        // Full (look again when one of its deliveries ends) or open (when it closes).
-        if (r.open_until_ms > now) next_due_ms = std::min(next_due_ms, r.open_until_ms);
-        continue;
-      }
-      const webhook* w = nullptr;
-      for (const auto& candidate : outbox.registrations())
-        if (candidate.id == entry.webhook_id) w = &candidate;
-      if (!w) continue;
-      deliver(key, entry, *w, a, r);
-    }
-    for (const auto& key : give_up) {
-      attempts.erase(key);
+    auto expired = scanner.scan(outbox.arrivals(), outbox.events(),
+                                [this](const webhook_outbox::key& key, const outbox_entry& e, int64_t now) {
+                                  return try_deliver(key, e, now);
+                                });
+    for (const auto& key : expired) {
       ++stats.webhook_given_up;
       outbox.done(key);
     }
     forget_what_left();
   }
 
+  scanner_type::step try_deliver(const webhook_outbox::key& key, const outbox_entry& e, int64_t now) {
+    if (scanner.in_flight() >= webhook_in_flight_max) return scanner_type::step::full;
+    receiver_breaker& r = receivers[e.webhook_id];
+    if (!r.may_send(now)) {
+      // Full (look again when one of its deliveries ends) or open (when it closes).
+      if (r.open_until_ms > now) scanner.due_at(r.open_until_ms);
+      return scanner_type::step::passed;
+    }
+    for (const auto& w : outbox.registrations())
+      if (w.id == e.webhook_id) return deliver(key, e, w, r);
+    return scanner_type::step::passed;
+  }
+
   // Attempts of events that left the outbox (their webhook was deleted), and receivers no
   // registration names any more, are forgotten.
   void forget_what_left() {
-    if (attempts.size() > outbox.events().size())
-      absl::erase_if(attempts, [&](const auto& kv) {
-        return !kv.second.in_flight && !outbox.events().contains(kv.first);
-      });
+    scanner.forget_left(outbox.events().size(),
+                        [&](const webhook_outbox::key& k) { return !outbox.events().contains(k); });
     if (receivers.size() > outbox.registrations().size())
       absl::erase_if(receivers, [&](const auto& kv) {
         if (kv.second.in_flight > 0) return false;
@@ -225,19 +185,17 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
       });
   }
 
-  void deliver(const webhook_outbox::key& key, const outbox_entry& e, const webhook& w, attempt& a,
-               receiver_breaker& r) {
+  scanner_type::step deliver(const webhook_outbox::key& key, const outbox_entry& e, const webhook& w,
+                             receiver_breaker& r) {
     auto url = parse_http_url(w.url);
-    if (!url) return;
+    if (!url) return scanner_type::step::passed;
     std::string body = json::serialize(json::object{{"id", e.event_id},
                                                     {"event", e.note.event},
                                                     {"created_at", format_rfc3339_ms(e.created_at_ms)},
                                                     {"data", to_json(e.note, pres)}});
     std::string t = std::to_string(wall_ms() / 1000);
     std::string signature = "t=" + t + ",v1=" + hmac_sha256_hex(w.secret, t + "." + body);
-    a.in_flight = true;
     r.started();
-    ++in_flight;
     auto done = [self = shared_from_this(), key, id = w.id](unsigned status) {
       self->finished(key, id, status);
     };
@@ -251,38 +209,30 @@ struct webhook_deliverer::state : std::enable_shared_from_this<state> {
                                                     e.event_id, std::move(signature), std::move(done))
           ->run();
     }
+    return scanner_type::step::started;
   }
 
   void finished(const webhook_outbox::key& key, const std::string& webhook_id, unsigned status) {
-    --in_flight;
-    if (stopped) return;
     const bool ok = status >= 200 && status < 300;
+    if (!scanner.ended(key, ok)) return;  // stopped
     int64_t now = wall_ms();
     if (auto r = receivers.find(webhook_id); r != receivers.end()) {
       if (r->second.ended(ok, now, breaker_open_ms(r->second.trips + 1))) ++stats.webhook_breaker_opened;
     }
-    next_due_ms = std::min(next_due_ms, now);  // its receiver has room again
-    auto it = attempts.find(key);
-    if (ok) {
-      if (it != attempts.end()) attempts.erase(it);
-      ++stats.webhook_delivered;
-      // Recorded like any change; leaves the outbox. (A node deposed meanwhile records
-      // nothing: the new primary delivers it again, at least once.)
-      if (outbox.active()) outbox.done(key);
+    scanner.due_at(now);  // its receiver has room again
+    if (!ok) {
+      ++stats.webhook_failed_attempts;
       return;
     }
-    ++stats.webhook_failed_attempts;
-    if (it == attempts.end()) return;
-    attempt& a = it->second;
-    a.in_flight = false;
-    ++a.failures;
-    a.next_at_ms = now + backoff_ms(retry_base_ms, a.failures, webhook_backoff_max_ms, rng);
-    next_due_ms = std::min(next_due_ms, a.next_at_ms);
+    ++stats.webhook_delivered;
+    // Recorded like any change; leaves the outbox. (A node deposed meanwhile records
+    // nothing: the new primary delivers it again, at least once.)
+    if (outbox.active()) outbox.done(key);
   }
 
   // How long a receiver's breaker stays open the n-th time in a row it opens.
   int64_t breaker_open_ms(int trips) {
-    return backoff_ms(retry_base_ms * webhook_breaker_open_factor, trips, webhook_backoff_max_ms, rng);
+    return scanner.backoff(retry_base_ms * webhook_breaker_open_factor, trips);
   }
 };
 
@@ -294,14 +244,13 @@ webhook_deliverer::webhook_deliverer(asio::io_context& io, webhook_outbox& outbo
 webhook_deliverer::~webhook_deliverer() = default;
 
 void webhook_deliverer::start() {
-  asio::post(state_->io, [st = state_] { st->arm(); });
+  asio::post(state_->io, [st = state_] {
+    st->scanner.every_period([st] { st->scan(); });
+  });
 }
 
 void webhook_deliverer::stop() {
-  asio::post(state_->io, [st = state_] {
-    st->stopped = true;
-    st->timer.cancel();
-  });
+  asio::post(state_->io, [st = state_] { st->scanner.stop(); });
 }
 
 }  // namespace stampede::http

@@ -97,6 +97,11 @@ void ws_hub::close_all() {
   for (ws_session* s : all) s->going_away();
 }
 
+void ws_hub::end_all() {
+  std::vector<ws_session*> all(sessions_.begin(), sessions_.end());
+  for (ws_session* s : all) s->close_now();
+}
+
 void ws_hub::publish(const std::string& key, const std::shared_ptr<const ws::frame>& message) {
   auto it = subscribers_.find(key);
   if (it == subscribers_.end()) return;
@@ -117,7 +122,8 @@ void ws_hub::watch_answered(uint64_t ticket, result<watch_snapshot> answer) {
     pending_.erase(it);
     return;
   }
-  if (answer->order_now || answer->available) w.snapshot = std::move(answer.value());
+  if (answer->order_now || answer->available || answer->watched_queue)
+    w.snapshot = std::move(answer.value());
   if (--w.remaining > 0) return;
   pending_watch done = std::move(w);
   pending_.erase(it);
@@ -138,6 +144,9 @@ void ws_hub::answered(pending_watch done, const std::shared_ptr<ws_session>& s) 
   } else if (done.snapshot && done.snapshot->available) {
     msg["snapshot"] = json::object{{"product_id", done.topic.substr(product_topic_prefix.size())},
                                    {"available", *done.snapshot->available}};
+  } else if (done.snapshot && done.snapshot->watched_queue) {
+    // The caller's ticket, or null before they join.
+    msg["snapshot"] = done.snapshot->ticket ? to_json(*done.snapshot->ticket) : json::value(nullptr);
   }
   s->deliver(ws_text(msg));
 }
@@ -195,6 +204,14 @@ void ws_hub::availability(const std::string& product_id, int64_t available, int6
                                    {"available", available},
                                    {"at", format_rfc3339_ms(at_ms)}},
                       "p:" + product_id);
+  for (const auto& s : it->second) s->deliver(text);
+}
+
+// A queue ticket: the latest view replaces one not yet sent.
+void ws_hub::ticket_changed(const std::string& key, const ticket_view& ticket) {
+  auto it = subscribers_.find(key);
+  if (it == subscribers_.end()) return;
+  auto text = ws_text(json::object{{"type", "ticket"}, {"ticket", to_json(ticket)}}, "q:" + key);
   for (const auto& s : it->second) s->deliver(text);
 }
 

@@ -57,6 +57,9 @@ class ws_hub final : public live_sink {
   void unsubscribe(ws_session& s, const std::string& topic);
   // Draining: every session is closed with "going away".
   void close_all();
+  // The drain's time is up: every session still open is closed at once, without waiting
+  // for the client's close frame.
+  void end_all();
   // A message made once for a topic no shard owns the data of (admin:stats), sent to this
   // shard's subscribers of `key`; an unsent older one is replaced.
   void publish(const std::string& key, const std::shared_ptr<const ws::frame>& message);
@@ -64,6 +67,7 @@ class ws_hub final : public live_sink {
   void watch_answered(uint64_t ticket, result<watch_snapshot> answer) override;
   void order_changed(const std::shared_ptr<const order_event>& e) override;
   void availability(const std::string& product_id, int64_t available, int64_t at_ms) override;
+  void ticket_changed(const std::string& key, const ticket_view& ticket) override;
 
  private:
   struct pending_watch {

@@ -70,6 +70,7 @@ void ws_session::run(bhttp::request<bhttp::string_body> req) {
 void ws_session::on_accept(beast::error_code ec) {
   socket_ = handshake_->next_layer().release_socket();
   handshake_.reset();
+  if (state_ == state::closed) return;  // close_now() came during the handshake
   if (ec) return end();
   const bool drain = state_ == state::closing;  // going_away() came during the handshake
   state_ = state::open;
@@ -186,6 +187,11 @@ std::optional<std::string> ws_session::core_topic(const std::string& client_topi
     return client_topic;
   }
   if (client_topic.starts_with("product:")) return client_topic;
+  if (client_topic.starts_with("queue:")) {  // the caller's own ticket: queue:<drop>:<user>
+    if (!who_) return refuse("unauthorized", "a queue topic needs a token");
+    if (client_topic.find(':', std::string_view("queue:").size()) != std::string::npos) return refuse("not_found", "no such drop");
+    return client_topic + ":" + who_->user_id;
+  }
   return refuse("not_found", "no such topic");
 }
 

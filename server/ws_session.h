@@ -57,6 +57,8 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void forget(const std::string& topic);
   // Draining: a close frame with "going away" after what is queued.
   void going_away();
+  // The drain's time is up: the socket closes now, whatever state the connection is in.
+  void close_now() { end(); }
 
   uint64_t last_status_event = 0;  // the hub's event counter, so one event reaches a
   uint64_t last_note_event = 0;    // connection once whichever topics brought it

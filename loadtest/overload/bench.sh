@@ -2,7 +2,8 @@
 # Overload figures (issue 9) for BENCHMARKS.md: one shard on core 0, the open-model tool on
 # core 1. Finds the add-to-cart capacity of binary A, then drives 10x that rate at A and at
 # a peer binary B (e.g. the previous commit's), alternating, ROUNDS times each.
-# usage: loadtest/overload/bench.sh OVERLOAD_TOOL STAMPEDE_A STAMPEDE_B [ROUNDS] [OUT_DIR]
+# usage: [LOAD_RATE=R] loadtest/overload/bench.sh OVERLOAD_TOOL STAMPEDE_A STAMPEDE_B [ROUNDS] [OUT_DIR]
+# LOAD_RATE: drive this rate instead of 10x the capacity found (the search still runs).
 set -euo pipefail
 tool=$1; a=$2; b=$3; rounds=${4:-2}; out=${5:-$(mktemp -d /tmp/overload-bench-XXXX)}
 port=$((20000 + RANDOM % 20000))
@@ -32,7 +33,7 @@ taskset -c 1 "$tool" --target "http://127.0.0.1:$port" --jwt-secret S --find-cap
     --seconds 3 | tee "$out/capacity.txt"
 stop_server
 capacity=$(sed -n 's/^capacity: about \([0-9]*\)\/s.*/\1/p' "$out/capacity.txt")
-rate=$((capacity * 10))
+rate=${LOAD_RATE:-$((capacity * 10))}
 echo "capacity of A: $capacity/s; the load: $rate/s"
 for r in $(seq "$rounds"); do
   for which in a b; do

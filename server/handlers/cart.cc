@@ -42,14 +42,15 @@ void add_cart_item(handler_context& ctx, call& c) {
                      response r = cart_response(v.value, ctx.settings.pres);
                      if (v.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
                      return r;
-                   }));
+                   }),
+                   c.req.admission);
 }
 
 void set_cart_item(handler_context& ctx, call& c) {
   reader rd{c.body};
   auto quantity = rd.integer("quantity", 0, limits::quantity_max);
   if (!rd.bad.empty() || !quantity) return c.fail(field_error("quantity", quantity_range(0)));
-  ctx.eng.set_item(c.who.user_id, c.params[0], *quantity, cart_answer(ctx, c));
+  ctx.eng.set_item(c.who.user_id, c.params[0], *quantity, cart_answer(ctx, c), c.req.admission);
 }
 
 void remove_cart_item(handler_context& ctx, call& c) {

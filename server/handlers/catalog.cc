@@ -101,6 +101,8 @@ void admin_create_product(handler_context& ctx, call& c) {
                             limits::product_image_url_length_max);
   auto on_hand = rd.integer("on_hand", 0, limits::on_hand_max);
   auto max_per_user = rd.integer("max_per_user", 0, limits::max_per_user_max);
+  auto max_per_address = rd.integer("max_per_address", 0, limits::account_limit_max);
+  auto max_per_card = rd.integer("max_per_card", 0, limits::account_limit_max);
   auto starts = rd.time_or_null("sale_starts_at");
   auto ends = rd.time_or_null("sale_ends_at");
   if (!rd.bad.empty()) return c.fail(bad_type(rd.bad));
@@ -114,6 +116,8 @@ void admin_create_product(handler_context& ctx, call& c) {
   if (images) pc.images = std::move(*images);
   if (on_hand) pc.on_hand = *on_hand;
   if (max_per_user) pc.max_per_user = *max_per_user;
+  if (max_per_address) pc.max_per_address = *max_per_address;
+  if (max_per_card) pc.max_per_card = *max_per_card;
   if (starts) pc.sale_starts_at_ms = *starts;
   if (ends) pc.sale_ends_at_ms = *ends;
   ctx.eng.create_product(std::move(pc), answer<product_view>(ctx, c, [&ctx](product_view p) {
@@ -131,6 +135,8 @@ void admin_patch_product(handler_context& ctx, call& c) {
                          limits::product_image_url_length_max);
   p.on_hand = rd.integer("on_hand", 0, limits::on_hand_max);
   p.max_per_user = rd.integer("max_per_user", 0, limits::max_per_user_max);
+  p.max_per_address = rd.integer("max_per_address", 0, limits::account_limit_max);
+  p.max_per_card = rd.integer("max_per_card", 0, limits::account_limit_max);
   p.sale_starts_at_ms = rd.time_or_null("sale_starts_at");
   p.sale_ends_at_ms = rd.time_or_null("sale_ends_at");
   p.active = rd.boolean("active");

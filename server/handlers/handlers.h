@@ -58,6 +58,21 @@ void admin_list_webhooks(handler_context& ctx, call& c);
 void admin_get_webhook(handler_context& ctx, call& c);
 void admin_delete_webhook(handler_context& ctx, call& c);
 
+// drops.cc: drops (admin and public), queue tickets, draw entries, product waitlists.
+void admin_create_drop(handler_context& ctx, call& c);
+void admin_get_drop(handler_context& ctx, call& c);
+void admin_pause_drop(handler_context& ctx, call& c);
+void admin_resume_drop(handler_context& ctx, call& c);
+void admin_close_drop(handler_context& ctx, call& c);
+void get_drop(handler_context& ctx, call& c);
+void join_queue(handler_context& ctx, call& c);
+void get_ticket(handler_context& ctx, call& c);
+void leave_queue(handler_context& ctx, call& c);
+void enter_draw(handler_context& ctx, call& c);
+void get_entry(handler_context& ctx, call& c);
+void join_waitlist(handler_context& ctx, call& c);
+void get_waitlist_place(handler_context& ctx, call& c);
+void leave_waitlist(handler_context& ctx, call& c);
 // cluster.cc: replication (API.md, "Replication and failover").
 void admin_cluster(handler_context& ctx, call& c);
 void admin_snapshot(handler_context& ctx, call& c);

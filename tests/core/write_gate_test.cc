@@ -53,19 +53,6 @@ TEST(WriteGate, OnceTheQueueEmptiesTheAllowanceIsTheIntervalAgain) {
   EXPECT_TRUE(gate.admit(1250 * ms));  // 40 ms in a good queue
 }
 
-TEST(WriteGate, AShardBehindOnItsSocketsForAWholeIntervalRefusesWritesUntilItCatchesUp) {
-  write_gate gate;
-  gate.reactor_behind(1000 * ms);
-  gate.reactor_behind(1050 * ms);  // still behind: the first instant counts
-  EXPECT_TRUE(gate.admit(1100 * ms));  // behind for the interval: a burst, still admitted
-  EXPECT_FALSE(gate.admit(1101 * ms));  // behind for longer: requests wait unread
-  EXPECT_TRUE(gate.reactor_standing(1101 * ms));
-  gate.reactor_caught_up();
-  EXPECT_TRUE(gate.admit(1102 * ms));
-  gate.reactor_behind(1200 * ms);  // behind again: counted afresh
-  EXPECT_TRUE(gate.admit(1250 * ms));
-}
-
 struct recorder {
   std::vector<std::string> log;
   write_task task(std::string name, int64_t enqueued_ns, int64_t deadline_ns,

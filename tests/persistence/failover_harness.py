@@ -32,6 +32,9 @@ STEP_DOWN_BOUND_S = 5.0
 class Node:
     """One `stampede serve --replicate` process."""
 
+    # Runs in the child before exec: dies with the test process (and, in subclasses, more).
+    preexec = staticmethod(_die_with_parent)
+
     def __init__(self, binary, nats, node_id, cluster="shop", role="auto", data_dir=None,
                  takeover_ms=TAKEOVER_MS, shards=2, port=None, extra=()):
         self.binary, self.nats, self.node_id, self.cluster = binary, nats, node_id, cluster
@@ -51,7 +54,7 @@ class Node:
                 "--advertise", self.url, "--cluster", self.cluster, "--role", self.role_flag,
                 "--takeover-after-ms", str(self.takeover_ms), *self.extra]
         log = open(os.path.join(self.data_dir, "node.log"), "ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=self.preexec)
         log.close()
 
     def log(self):

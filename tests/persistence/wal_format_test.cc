@@ -51,6 +51,18 @@ order sample_order() {
   return o;
 }
 
+// A drop's notification: no order, a drop and a product named (drop_notice_added).
+notification drop_note() {
+  notification n;
+  n.id = "ntf_2";
+  n.event = "waitlist.offered";
+  n.message = "Units are held in your cart.";
+  n.created_at_ms = 43;
+  n.drop_id = "drp_1";
+  n.product_id = "sku-1";
+  return n;
+}
+
 std::vector<effect> one_of_each() {
   product_create pc{"sku-1", "Sneaker", "désc ✓", 12999, {"a.jpg", "b.jpg"}, 300, 2, 100, std::nullopt};
   product_patch pp;
@@ -90,6 +102,17 @@ std::vector<effect> one_of_each() {
       idempotency_kept{"alice", "POST /v1/orders\nk5", 4, 81, answer_kind::order, "\x01\x02"},
       email_queued{email_entry{"evt_2", n, sample_order(), 1235}},
       email_done{1235, "evt_2"},
+      drop_created{drop_definition{"drp_1", {"sku-1", "sku-2"}, drop_mode::draw, 1000, 5000, 50, 300, 200},
+                   std::string("\x00\xff seed", 7), 900},
+      drop_status_set{"drp_1", drop_status{true, true, false, true, false, 2, 10, 4, 3, 50}},
+      drop_ticket_set{"drp_1", drop_ticket{"alice", ticket_state::admitted, 3, 100, 200, 300, true, false}},
+      drop_ticket_removed{"drp_1", "bob"},
+      drop_entry_set{"drp_1", drop_entry{"alice", entry_stage::won, 7, 150, 9000}},
+      waitlist_entry_set{"sku-1", waitlist_entry{"alice", 2, 4, 160, true}},
+      waitlist_entry_removed{"sku-1", "bob"},
+      product_limits_set{"sku-1", 1, 2},
+      card_fingerprint_set{"alice", "ord_1", "pay_1", "0123abcd"},
+      drop_notice_added{"alice", drop_note()},
   };
 }
 
@@ -178,7 +201,11 @@ TEST(WalFormat, EveryEffectKeepsTheTypeNumberItWasFirstWrittenWith) {
       {address_added{}, 7}, {address_deleted{}, 8}, {order_placed{}, 9}, {order_updated{}, 10},
       {notification_added{}, 11}, {idempotency_stored{}, 12}, {product_restored{}, 13},
       {webhooks_replaced{}, 14}, {webhook_event_queued{}, 15}, {webhook_event_done{}, 16},
-      {idempotency_kept{}, 17}, {email_queued{}, 48}, {email_done{}, 49}};
+      {idempotency_kept{}, 17}, {email_queued{}, 48}, {email_done{}, 49},
+      {drop_created{}, 32}, {drop_status_set{}, 33}, {drop_ticket_set{}, 34},
+      {drop_ticket_removed{}, 35}, {drop_entry_set{}, 36}, {waitlist_entry_set{}, 37},
+      {waitlist_entry_removed{}, 38}, {product_limits_set{}, 39}, {card_fingerprint_set{}, 40},
+      {drop_notice_added{}, 41}};
   ASSERT_EQ(pinned.size(), std::variant_size_v<effect>);
   for (const auto& [e, number] : pinned) {
     EXPECT_EQ(static_cast<int>(type_of(e)), number) << "alternative " << e.index();

@@ -9,13 +9,20 @@ connection: the shard reads them all in one pass (a JWT check and a parse each) 
 runs the first write, so the last writes of the burst have waited past 1 ms on any machine.
 Before admission control was wired into HTTP, every one of them was served (or waited).
 
+GoneClients: a write whose client has gone is not run. Add-to-cart requests whose connections
+close before their answer leave no hold and the stock as it was, whether they wait behind a
+backlog of writes (the client's close is seen while they wait) or the close came with the
+request (seen when the request is read, before the shard runs the writes of that pass).
+
 Usage: overload_test.py PATH_TO_STAMPEDE
 """
 import json
 import os
 import re
+import signal
 import socket
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -58,14 +65,20 @@ def raw_request(method, path, token, body=None):
     return (head + "\r\n").encode() + payload
 
 
-class Overload(unittest.TestCase):
+class OneShard(unittest.TestCase):
+    """A one-shard server allowing writes `wait_ms` of queueing time, with no rate limit."""
+    wait_ms = "1"
+
     def setUp(self):
         self.server = Server(BINARY, "--shards", "1", "--rate-limit", "0",
-                             "--write-wait-target-ms", "1", "--write-wait-interval-ms", "1")
+                             "--write-wait-target-ms", self.wait_ms,
+                             "--write-wait-interval-ms", self.wait_ms)
         self.sockets = []
         self.admin = Client(self.server.port, make_token("root", role="admin"))
 
     def tearDown(self):
+        if self.server.proc.poll() is None:
+            self.server.proc.send_signal(signal.SIGCONT)  # if a test paused it
         for s in self.sockets:
             s.close()
         self.admin.close()
@@ -76,11 +89,15 @@ class Overload(unittest.TestCase):
         self.sockets.append(s)
         return s
 
-    def test_a_burst_past_the_allowed_wait_is_shed_with_503_and_changes_nothing(self):
+    def product(self, pid, on_hand):
         status, _, _, _ = self.admin.request("POST", "/v1/admin/products",
-                                          {"id": "burst", "name": "Burst", "price": 100,
-                                           "on_hand": 1_000_000})
+                                          {"id": pid, "name": pid, "price": 100, "on_hand": on_hand})
         self.assertEqual(status, 201)
+
+
+class Overload(OneShard):
+    def test_a_burst_past_the_allowed_wait_is_shed_with_503_and_changes_nothing(self):
+        self.product("burst", 1_000_000)
         adds = [(self.connect(), raw_request("POST", "/v1/cart/items", make_token("u%d" % i),
                                              {"product_id": "burst", "quantity": 1}))
                 for i in range(BURST)]
@@ -125,6 +142,77 @@ class Overload(unittest.TestCase):
         counted = sum(int(n) for n in re.findall(r'stampede_writes_shed_total\{reason="[a-z_]+"\} (\d+)',
                                                   text))
         self.assertEqual(counted, shed)
+
+
+class GoneClients(OneShard):
+    """The server is paused (SIGSTOP) while the requests arrive and the gone clients close,
+    so that on resuming the shard finds them all at once: as a shard busy with something
+    else would. Queueing time sheds nothing here (a 10 s allowance): only the client's
+    absence may stop a write."""
+    BACKLOG = 300  # live adds queued ahead of the gone ones
+    GONE = 120     # more than a pass's write batch (core/limits.h, write_batch_max)
+    wait_ms = "10000"
+
+    def send_while_paused(self, backlog, gone):
+        """Sends `backlog` adds of "busy" that wait for their answers, then `gone` adds of
+        "left" whose connections close at once, all while the server is stopped; returns
+        the live sockets once it runs again."""
+        live = [(self.connect(), raw_request("POST", "/v1/cart/items", make_token("live%d" % i),
+                                             {"product_id": "busy", "quantity": 1}))
+                for i in range(backlog)]
+        leaving = [(self.connect(), raw_request("POST", "/v1/cart/items", make_token("gone%d" % i),
+                                                {"product_id": "left", "quantity": 1}))
+                   for i in range(gone)]
+        time.sleep(0.3)  # every connection accepted, its session waiting for a head
+        self.server.proc.send_signal(signal.SIGSTOP)
+        try:
+            for s, data in live:
+                s.sendall(data)
+            for s, data in leaving:
+                s.sendall(data)
+                s.close()
+        finally:
+            self.server.proc.send_signal(signal.SIGCONT)
+        return [s for s, _ in live]
+
+    def assert_nothing_ran_for_the_gone(self, gone):
+        # Answered after every write the shard took before them: by now they are decided.
+        status, _, product, _ = self.admin.request("GET", "/v1/admin/products/left")
+        self.assertEqual(status, 200)
+        self.assertEqual(product["reserved"], 0, "adds of clients that had gone were run")
+        self.assertEqual(product["available"], 1000)
+        for i in (0, gone // 2, gone - 1):
+            status, _, cart, _ = Client(self.server.port, make_token("gone%d" % i)).request(
+                "GET", "/v1/cart")
+            self.assertEqual(status, 200)
+            self.assertEqual(cart["items"], [], "a gone client's add left a hold")
+        status, _, text, _ = self.admin.request("GET", "/metrics")
+        m = re.search(r'stampede_writes_shed_total\{reason="client_gone"\} (\d+)', text)
+        self.assertEqual(int(m.group(1)), gone)
+
+    def test_adds_queued_behind_a_backlog_do_not_run_once_their_clients_have_gone(self):
+        self.product("busy", 1_000_000)
+        self.product("left", 1000)
+        for s in self.send_while_paused(self.BACKLOG, self.GONE):
+            status, _, body = read_answer(s)
+            self.assertEqual(status, 200, body)
+        self.assert_nothing_ran_for_the_gone(self.GONE)
+
+    def test_adds_whose_close_came_with_the_request_do_not_run(self):
+        self.product("busy", 1_000_000)
+        self.product("left", 1000)
+        self.send_while_paused(0, self.GONE)
+        # The server reads them, finds each client gone, and closes: wait for that.
+        deadline = time.monotonic() + 10
+        while True:
+            _, _, text, _ = self.admin.request("GET", "/metrics")
+            decided = sum(int(n) for n in re.findall(
+                r'stampede_writes_shed_total\{reason="client_gone"\} (\d+)', text))
+            status, _, product, _ = self.admin.request("GET", "/v1/admin/products/left")
+            if decided + product["reserved"] >= self.GONE or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assert_nothing_ran_for_the_gone(self.GONE)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -141,6 +142,35 @@ TEST(StartupResponder, StoppingDoesNotWaitForASlowClient) {
   auto start = std::chrono::steady_clock::now();
   r.stop();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+}
+
+// SIGTERM with a client still in the responder (half a head, held open): the process's exit
+// waits for the responder's thread (its destructor), which ends by the head's deadline, idle
+// meanwhile, and the client is closed unanswered.
+TEST(StartupResponder, AHalfHeadHeldAtTheEndLastsNoLongerThanItsDeadline) {
+  auto start = std::chrono::steady_clock::now();
+  int fd = -1;
+  timespec cpu_before{}, cpu_after{};
+  {
+    startup_responder r;
+    ASSERT_EQ(r.start("127.0.0.1", 0), "");
+    fd = dial(r.port());
+    ASSERT_GE(fd, 0);
+    const std::string half = "GET /readyz HTTP/1.1\r\nHo";
+    ASSERT_EQ(::send(fd, half.data(), half.size(), MSG_NOSIGNAL), static_cast<ssize_t>(half.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    r.stop();
+    ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu_before);
+  }  // ~startup_responder: joins its thread
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu_after);
+  EXPECT_LT(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(startup_head_timeout_ms + 2000));
+  double cpu_s = static_cast<double>(cpu_after.tv_sec - cpu_before.tv_sec) +
+                 static_cast<double>(cpu_after.tv_nsec - cpu_before.tv_nsec) / 1e9;
+  EXPECT_LT(cpu_s, 0.5) << "the wait for the client's deadline spun";
+  char byte;
+  EXPECT_EQ(::recv(fd, &byte, 1, 0), 0);  // closed (not answered, not left open)
+  ::close(fd);
 }
 
 TEST(StartupResponder, ABadAddressIsRefused) {

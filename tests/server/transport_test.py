@@ -1,6 +1,8 @@
 """The HTTP/1.1 transport from outside: framing (Host, the absolute form, a leading empty
 line, Expect: 100-continue, repeated Authorization), answers after which the server closes
-(lingering close, RFC 9112 section 9.6), and draining on SIGTERM.
+(lingering close, RFC 9112 section 9.6), and draining on SIGTERM: idle connections close at
+once, a request being read is still answered, and every connection still open when the drain
+limit (5 s) passes is closed then, in whatever state, so that the server exits.
 
 Usage: transport_test.py PATH_TO_STAMPEDE
 """
@@ -8,12 +10,13 @@ import os
 import re
 import signal
 import socket
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Client, Server, make_token  # noqa: E402
+from harness import Client, Server, WebSocket, make_token  # noqa: E402
 
 BINARY = None
 TOKEN = make_token("framer")
@@ -180,6 +183,63 @@ class Draining(unittest.TestCase):
             if server.proc.poll() is None:
                 server.proc.kill()
                 server.proc.wait()
+
+
+class DrainLimit(unittest.TestCase):
+    """SIGTERM with connections that never finish what they started: each is closed when the
+    drain limit passes, and the server then exits with status 0. Before, a session still
+    open at the limit outlived the server's state and the process spun in its destructor at
+    exit, never ending."""
+    DRAIN_S = 5    # server/transport_limits.h: drain_time_ms
+    MARGIN_S = 4   # a last snapshot, the engine's stop, a loaded machine
+
+    def test_half_a_head_half_a_body_and_a_websocket_mid_frame_are_closed_by_the_limit(self):
+        server = Server(BINARY, "--shards", "2")
+        socks = []
+        try:
+            head = connect(server.port)
+            head.sendall(b"GET /v1/products HTTP/1.1\r\nHo")
+            body = connect(server.port)
+            body.sendall(b"POST /v1/cart/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: 60\r\n\r\n"
+                         b'{"product_id": "p' % TOKEN.encode())
+            ws = WebSocket(server.port)
+            self.assertEqual(ws.status, 101)
+            # A masked text frame announcing 40 bytes, of which 3 come.
+            ws.sock.sendall(bytes([0x81, 0x80 | 40]) + os.urandom(4) + b"abc")
+            socks = [("half a head", head), ("half a body", body), ("a WebSocket mid-frame", ws.sock)]
+            time.sleep(0.3)  # all three are read as far as they go
+            start = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            try:
+                code = server.proc.wait(self.DRAIN_S + self.MARGIN_S)
+            except subprocess.TimeoutExpired:
+                self.fail("still running %d s after SIGTERM" % (self.DRAIN_S + self.MARGIN_S))
+            self.assertEqual(code, 0, server.proc.stderr.read()[-2000:])
+            self.assertGreater(time.monotonic() - start, self.DRAIN_S - 1)  # they had their time
+            # The server closed each (a WebSocket first says it is going away).
+            for name, s in socks:
+                s.settimeout(1)
+                data = b""
+                try:
+                    while True:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                except ConnectionResetError:
+                    pass
+                if s is ws.sock:
+                    self.assertTrue(data.startswith(b"\x88\x02\x03\xe9"), data)  # close, 1001
+                else:
+                    self.assertEqual(data, b"", name)
+        finally:
+            for _, s in socks:
+                s.close()
+            if server.proc.poll() is None:
+                server.proc.kill()
+                server.proc.wait()
+            server.stop()
 
 
 if __name__ == "__main__":

@@ -1,0 +1,61 @@
+#include "core/drop_claims.h"
+
+#include <gtest/gtest.h>
+
+namespace stampede {
+namespace {
+
+constexpr int64_t opens_ms = 1'795'000'060'000;
+
+drop_claims with(std::string product, drop_claim c) {
+  drop_claims claims;
+  claims.set(product, std::move(c));
+  return claims;
+}
+
+take_pass admission_to(std::string drop) {
+  return take_pass{take_pass::kind::admission, std::move(drop)};
+}
+
+TEST(DropClaims, AProductInAnOpenDropCannotJoinAnother) {
+  drop_claims claims = with("sku-1", drop_claim{"fall", drop_mode::queue, opens_ms});
+  auto e = claims.check_claim("sku-1", "winter");
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->code, error_code::conflict);
+  EXPECT_EQ(e->details.product_id, "sku-1");
+  EXPECT_FALSE(claims.check_claim("sku-1", "fall").has_value());
+  EXPECT_FALSE(claims.check_claim("sku-2", "winter").has_value());
+  claims.set("sku-1", std::nullopt);  // the drop closed
+  EXPECT_FALSE(claims.check_claim("sku-1", "winter").has_value());
+}
+
+TEST(DropClaims, AQueueProductNeedsAnAdmissionToItsDropAfterTheOpening) {
+  drop_claims claims = with("sku-1", drop_claim{"fall", drop_mode::queue, opens_ms});
+  EXPECT_TRUE(claims.check_take("sku-1", {}, opens_ms)->code == error_code::not_admitted);
+  EXPECT_TRUE(claims.check_take("sku-1", admission_to("winter"), opens_ms)->code == error_code::not_admitted);
+  EXPECT_TRUE(claims.check_take("sku-1", admission_to("fall"), opens_ms - 1)->code == error_code::not_admitted);
+  EXPECT_FALSE(claims.check_take("sku-1", admission_to("fall"), opens_ms).has_value());
+  EXPECT_FALSE(claims.check_take("sku-2", {}, opens_ms).has_value());  // in no drop
+  EXPECT_TRUE(claims.check_take("sku-1", {take_pass::kind::waitlist_offer, ""}, opens_ms)->code == error_code::not_admitted);
+}
+
+TEST(DropClaims, ADrawProductGoesOnlyToTheDrawsWinners) {
+  drop_claims claims = with("sku-1", drop_claim{"raffle", drop_mode::draw, opens_ms});
+  EXPECT_TRUE(claims.check_take("sku-1", admission_to("raffle"), opens_ms)->code == error_code::not_admitted);
+  EXPECT_FALSE(claims.check_take("sku-1", {take_pass::kind::draw_grant, "raffle"}, opens_ms));
+  EXPECT_TRUE(
+      claims.check_take("sku-1", {take_pass::kind::draw_grant, "x"}, opens_ms)->code == error_code::not_admitted);
+}
+
+TEST(DropClaims, OnceItsDropSoldOutAProductsUnitsGoToItsWaitlist) {
+  drop_claims claims = with("sku-1", drop_claim{"fall", drop_mode::queue, opens_ms});
+  EXPECT_FALSE(claims.offers_to_waitlist("sku-1"));
+  EXPECT_TRUE(claims.offers_to_waitlist("sku-2"));
+  claims.set("sku-1", drop_claim{"fall", drop_mode::queue, opens_ms, true});
+  EXPECT_TRUE(claims.offers_to_waitlist("sku-1"));
+  EXPECT_FALSE(claims.check_take("sku-1", {take_pass::kind::waitlist_offer, ""}, opens_ms));
+  EXPECT_TRUE(claims.check_take("sku-1", {}, opens_ms)->code == error_code::not_admitted);
+}
+
+}  // namespace
+}  // namespace stampede
