@@ -1,12 +1,8 @@
 // The contracts core/ checks on itself (STAMPEDE_DCHECK, on in every build of the suite):
 // shard-local state touched from another thread, and a reply answered twice or dropped,
 // each stop the process; replies still queued in a shard that is torn down may be dropped.
-// Where an answer runs: at once for the io_context of the shard loop answering it, posted
-// to any other.
 // Built only with STAMPEDE_DCHECKS (tests/core/CMakeLists.txt).
 #include <future>
-#include <string>
-#include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
@@ -88,38 +84,6 @@ TEST_F(Contracts, RepliesStillQueuedInAShardThatIsTornDownAreDroppedWithIt) {
   }  // never run: the task and its reply go with the shard, and nothing fails
   io.run();
   EXPECT_FALSE(answered);
-}
-
-// The shard drains its mailbox between its io_context's handlers; an answer for that very
-// context runs there and then, as asio::dispatch runs one inside a handler, instead of
-// waiting (as an allocated operation) for the loop's next poll.
-TEST(Replies, AnAnswerForTheDrainingShardsOwnContextRunsAtOnce) {
-  router routes(1);
-  manual_clock time;
-  shard s(0, routes, time, shard_config{});
-  std::vector<std::string> seen;
-  s.post(shard_task{[&seen](shard& home) {
-    reply<ok_t> done(home.io().get_executor(), [&seen](result<ok_t>) { seen.push_back("answer"); });
-    done(ok_t{});
-    seen.push_back("after");
-  }});
-  EXPECT_EQ(s.step_drain(1), 1u);
-  EXPECT_EQ(seen, (std::vector<std::string>{"answer", "after"}));
-}
-
-TEST(Replies, AnAnswerForAnotherContextIsPostedThere) {
-  router routes(1);
-  manual_clock time;
-  shard s(0, routes, time, shard_config{});
-  boost::asio::io_context elsewhere;
-  bool answered = false;
-  s.post(shard_task{[&](shard&) {
-    reply<ok_t>(elsewhere.get_executor(), [&answered](result<ok_t>) { answered = true; })(ok_t{});
-  }});
-  EXPECT_EQ(s.step_drain(1), 1u);
-  EXPECT_FALSE(answered);
-  elsewhere.run();
-  EXPECT_TRUE(answered);
 }
 
 }  // namespace
