@@ -18,7 +18,6 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/dispatch.hpp>
-#include <boost/asio/io_context.hpp>
 
 #include "absl/functional/any_invocable.h"
 #include "core/check.h"
@@ -42,15 +41,6 @@ struct reply_drop_window {
   };
 };
 
-// The io_context whose loop the calling thread runs between that context's own handlers (a
-// shard's loop draining its mailbox: core/shard.cc binds it). An answer for an executor of
-// that context is called inline there, as asio::dispatch does from inside one of its
-// handlers; otherwise dispatch would post it, allocating an operation for every answer and
-// delaying it to the loop's next poll.
-struct reply_inline_context {
-  static inline thread_local const boost::asio::io_context* current = nullptr;
-};
-
 template <class T>
 class reply {
  public:
@@ -67,14 +57,18 @@ class reply {
   reply(const reply&) = delete;
   ~reply() {
     STAMPEDE_DCHECK(state_ != state::waiting || reply_drop_window::open > 0);
-    // Posted, never inline: the shard is clearing the queue this reply was in.
     if (state_ == state::waiting && reply_drop_window::abandoning > 0)
-      deliver(make_error(error_code::not_primary,
-                         "this node stopped being the primary before the change was durable"),
-              /*may_inline=*/false);
+      (*this)(make_error(error_code::not_primary,
+                         "this node stopped being the primary before the change was durable"));
   }
 
-  void operator()(result<T> r) { deliver(std::move(r), /*may_inline=*/true); }
+  void operator()(result<T> r) {
+    STAMPEDE_DCHECK(state_ == state::waiting);  // answered once, and not after a move
+    state_ = state::answered;
+    boost::asio::dispatch(executor_, [fn = std::move(fn_), r = std::move(r)]() mutable {
+      fn(std::move(r));
+    });
+  }
   void operator()(error e) { (*this)(result<T>(std::move(e))); }
 
   // The flag the transport sets when the client goes away while the request is queued.
@@ -82,19 +76,6 @@ class reply {
   const std::shared_ptr<const std::atomic<bool>>& gone() const { return gone_; }
 
  private:
-  void deliver(result<T> r, bool may_inline) {
-    STAMPEDE_DCHECK(state_ == state::waiting);  // answered once, and not after a move
-    state_ = state::answered;
-    if (const auto* ex = executor_.template target<boost::asio::io_context::executor_type>();
-        may_inline && ex && &ex->context() == reply_inline_context::current) {
-      auto fn = std::move(fn_);
-      return fn(std::move(r));
-    }
-    boost::asio::dispatch(executor_, [fn = std::move(fn_), r = std::move(r)]() mutable {
-      fn(std::move(r));
-    });
-  }
-
   enum class state : uint8_t { waiting, answered, moved };
   boost::asio::any_io_executor executor_;
   callback fn_;

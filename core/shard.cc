@@ -77,15 +77,12 @@ shard* shard::current() { return this_thread_shard; }
 // step of the simulator.
 class shard::loop_binding {
  public:
-  explicit loop_binding(shard& s)
-      : s_(s), was_(this_thread_shard), was_context_(reply_inline_context::current) {
+  explicit loop_binding(shard& s) : s_(s), was_(this_thread_shard) {
     this_thread_shard = &s;
-    reply_inline_context::current = &s.io_;
     s.owner_.bind();
   }
   ~loop_binding() {
     s_.owner_.unbind();
-    reply_inline_context::current = was_context_;
     this_thread_shard = was_;
   }
   loop_binding(const loop_binding&) = delete;
@@ -94,7 +91,6 @@ class shard::loop_binding {
  private:
   shard& s_;
   shard* was_;
-  const boost::asio::io_context* was_context_;
 };
 
 void shard::run() {

@@ -47,8 +47,8 @@ void stock_exchange::ask(std::vector<stock_ask> asks, int64_t now_ms, continuati
   gather g;
   g.answers.resize(asks.size());
   // Group the asks by the shard that owns each product: one message per shard.
-  absl::InlinedVector<std::pair<uint32_t, positions_of_request>, 4> by_shard;
-  for (uint32_t i = 0; i < asks.size(); ++i) {
+  absl::InlinedVector<std::pair<uint32_t, std::vector<size_t>>, 4> by_shard;
+  for (size_t i = 0; i < asks.size(); ++i) {
     uint32_t owner = routes_.product_shard(asks[i].product_id);
     auto it = std::find_if(by_shard.begin(), by_shard.end(),
                            [&](const auto& group) { return group.first == owner; });
@@ -67,7 +67,7 @@ void stock_exchange::ask(std::vector<stock_ask> asks, int64_t now_ms, continuati
     r.reply_shard = index_;
     r.now_ms = now_ms;
     for (size_t i : positions) r.asks.push_back(std::move(asks[i]));
-    g.positions.push_back(std::move(positions));
+    g.positions.push_back(positions);
     outgoing.emplace_back(owner, std::move(r));
   }
   g.remaining = outgoing.size();

@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/container/inlined_vector.h"
 #include "absl/functional/any_invocable.h"
 #include "core/catalog.h"
 #include "core/drop_gate.h"
@@ -67,13 +66,9 @@ class stock_exchange {
   static_assert(limits::shards_max <= (size_t{1} << token_part_bits),
                 "a stock token's part holds every shard index");
 
-  // Per request sent: the indexes into answers of the asks it carries. Inline for a cart
-  // of a few lines on a few shards, so that a gather allocates nothing but its answers
-  // (the profile of BM_Checkout3LinesOnOtherShard: BENCHMARKS.md).
-  using positions_of_request = absl::InlinedVector<uint32_t, 4>;
   struct gather {
     std::vector<stock_answer> answers;
-    absl::InlinedVector<positions_of_request, 2> positions;
+    std::vector<std::vector<size_t>> positions;  // per request sent: indexes into answers
     size_t remaining = 0;
     continuation then;
   };

@@ -53,25 +53,17 @@ bool user_table::take_request_token(user_record& u) {
   return true;
 }
 
-user_table::entry user_table::admit(user_record& u, caller who) {
-  if (who == caller::customer && !take_request_token(u)) return entry::refuse;
-  if (!u.busy) return entry::now;
-  if (who != caller::internal && u.waiting.size() >= limits::user_requests_queued_max)
-    return entry::refuse;
-  return entry::queue;
-}
-
 void user_table::enter(std::string_view user_id, caller who, turn_op op) {
   user_record& u = get(user_id);
-  switch (admit(u, who)) {
-    case entry::refuse:
+  if (who == caller::customer && !take_request_token(u)) return op(std::nullopt);
+  if (u.busy) {
+    if (who != caller::internal && u.waiting.size() >= limits::user_requests_queued_max)
       return op(std::nullopt);
-    case entry::now:
-      return op(begin_turn(u));
-    case entry::queue:
-      u.waiting.push_back(std::move(op));
-      return;
+    u.waiting.push_back(std::move(op));
+    return;
   }
+  u.busy = true;
+  op(user_turn(this, &u));
 }
 
 void user_table::with_user(std::string_view user_id, absl::AnyInvocable<void(user_turn)> op) {

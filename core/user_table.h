@@ -96,21 +96,11 @@ class user_table {
   // queue full, is answered rate_limited (never queued, nothing changes).
   template <class T, class Op>
   void with_user(std::string_view user_id, caller who, reply<T> done, Op op) {
-    user_record& u = get(user_id);
-    switch (admit(u, who)) {
-      case entry::refuse:
-        return done(refusal());
-      case entry::now:
-        // The common case (an idle user) runs at once: no closure is made for the queue.
-        return op(begin_turn(u), std::move(done));
-      case entry::queue:
-        u.waiting.push_back([done = std::move(done), op = std::move(op)](
-                                std::optional<user_turn> turn) mutable {
-          if (!turn) return done(refusal());
-          op(std::move(*turn), std::move(done));
-        });
-        return;
-    }
+    enter(user_id, who, [done = std::move(done), op = std::move(op)](
+                            std::optional<user_turn> turn) mutable {
+      if (!turn) return done(refusal());
+      op(std::move(*turn), std::move(done));
+    });
   }
   // The engine's own work on a user (a hold lapsing, a payment deadline): never refused.
   void with_user(std::string_view user_id, absl::AnyInvocable<void(user_turn)> op);
@@ -145,14 +135,6 @@ class user_table {
 
  private:
   friend class user_turn;
-  // Whether a request of `who` for `u` starts now (the user is idle and within the rate),
-  // waits for the requests ahead of it, or is refused.
-  enum class entry : uint8_t { now, queue, refuse };
-  entry admit(user_record& u, caller who);
-  user_turn begin_turn(user_record& u) {
-    u.busy = true;
-    return user_turn(this, &u);
-  }
   void enter(std::string_view user_id, caller who, turn_op op);
   bool take_request_token(user_record& u);
   void end_turn(user_record& u);
