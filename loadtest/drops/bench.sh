@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Issue 12's HTTP figure: queue joins (POST /v1/drops/{id}/queue, each a distinct user's
+# first join) and ticket reads (GET /v1/drops/{id}/queue/me) against nginx serving a static
+# file of the ticket's size, on the same machine and in the same run. As loadtest/http_bench.sh:
+# the server (--shards 1) and nginx (one worker) pinned to core 0, wrk pinned to core 1,
+# the same wrk settings for all three; the per-user rate limit is off (these are machines).
+#   [DURABILITY=fsync|async] [DURATION=10s] [CONNS=64] [JOIN_USERS=600000] [PROFILE=1] \
+#     loadtest/drops/bench.sh [path/to/stampede]
+# PROFILE=1: perf record -g of the server during the join run; its top symbols are printed.
+# JOIN_USERS must exceed the joins wrk makes in DURATION, or users come round again (a
+# second join answers 200 with the same ticket and writes nothing): the script says so.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin=${1:-$here/../../build/stampede}
+secret=loadtest-secret
+port=18191
+nginx_port=18192
+duration=${DURATION:-10s}
+conns=${CONNS:-64}
+join_users=${JOIN_USERS:-600000}
+readers=10000
+work=$(mktemp -d)
+chmod 755 "$work"   # nginx workers run as another user
+trap 'kill $(jobs -p) 2>/dev/null; [ -f $work/nginx.pid ] && kill $(cat $work/nginx.pid) 2>/dev/null; rm -rf $work' EXIT
+
+durability=${DURABILITY:-fsync}
+taskset -c 0 "$bin" serve --shards 1 --listen 127.0.0.1:$port --jwt-secret $secret \
+  --data-dir $work/data --durability $durability --rate-limit 0 > $work/serve.log 2>&1 &
+for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
+admin=$("$bin" token --sub loadtest-admin --role admin --jwt-secret $secret)
+api() { curl -sf -X"$1" http://127.0.0.1:$port"$2" -H "Authorization: Bearer $admin" \
+          -H 'Content-Type: application/json' ${3:+-d "$3"}; }
+api POST /v1/admin/products '{"id":"drop-sku","name":"Limited sneaker","price":12999,"on_hand":1000000000}' >/dev/null
+opens_at=$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)
+api POST /v1/admin/drops "{\"id\":\"bench\",\"product_ids\":[\"drop-sku\"],\"opens_at\":\"$opens_at\",\"mode\":\"queue\",\"admit_per_s\":50}" >/dev/null
+/usr/bin/python3 "$here/../make_tokens.py" $secret "$join_users" > $work/tokens.txt
+sleep 3   # open: joins after the opening queue FIFO (the engine's faster case is not chosen:
+          # before the opening each join is ranked by HMAC, see BENCHMARKS.md)
+
+run() {  # name, then wrk arguments
+  local name=$1; shift
+  local out rps p50 p99
+  out=$(taskset -c 1 wrk -t1 -c$conns -d$duration --latency "$@")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  printf "%-44s %12s req/s   p50 %8s   p99 %8s   %s\n" "$name" "$rps" "$p50" "$p99" \
+    "$(grep -E '^statuses' <<<"$out" || true)"
+  grep -E "Non-2xx|Socket errors" <<<"$out" || true
+  echo "$rps" > "$work/rps.$name"
+}
+
+echo "wrk -t1 -c$conns -d$duration; server (--shards 1, --durability $durability) and nginx on core 0, wrk on core 1"
+server=$(jobs -p | head -1)
+[ -n "${PROFILE:-}" ] && { perf record -q -F 499 -g -p "$server" -o $work/perf.data 2>/dev/null & }
+DROP=bench TOKENS=$work/tokens.txt run join -s "$here/join.lua" http://127.0.0.1:$port
+if [ -n "${PROFILE:-}" ]; then
+  kill -INT $(jobs -p | tail -1); wait $(jobs -p | tail -1) 2>/dev/null || true
+  echo "  server profile during the joins (perf report --children: time in each function and what it calls):"
+  perf report -i $work/perf.data --children --percent-limit 3 --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | cut -c1-160 | head -60
+fi
+view=$(api GET /v1/admin/drops/bench)
+tickets=$(/usr/bin/python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(v["waiting"]+v["admitted"])' "$view")
+requests=$(awk -v r="$(cat $work/rps.join)" -v d="${duration%s}" 'BEGIN {printf "%d", r * d}')
+echo "  tickets made: $tickets (about $requests joins; $join_users users)"
+if [ "$tickets" -lt "$join_users" ] && [ "$requests" -gt "$tickets" ] && [ $((requests - tickets)) -gt $((requests / 100)) ]; then
+  echo "  WARNING: users came round again; raise JOIN_USERS"
+fi
+
+# nginx: a ticket's body (GET /v1/drops/bench/queue/me of a waiting user), as a static file.
+mkdir -p $work/www
+curl -sf http://127.0.0.1:$port/v1/drops/bench/queue/me \
+  -H "Authorization: Bearer $(sed -n "${readers}p" $work/tokens.txt)" > $work/www/ticket.json
+echo "  ticket body: $(wc -c < $work/www/ticket.json) bytes: $(cat $work/www/ticket.json)"
+chmod -R a+rX $work/www
+cat > $work/nginx.conf <<CONF
+worker_processes 1;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$nginx_port;
+    location / { root $work/www; default_type application/json; }
+  }
+}
+CONF
+taskset -c 0 nginx -c $work/nginx.conf
+DROP=bench TOKENS=$work/tokens.txt READERS=$readers run ticket -s "$here/ticket.lua" http://127.0.0.1:$port
+run nginx http://127.0.0.1:$nginx_port/ticket.json
+awk -v j="$(cat $work/rps.join)" -v t="$(cat $work/rps.ticket)" -v n="$(cat $work/rps.nginx)" \
+  'BEGIN {printf "ratio to nginx static: joins %.2fx, ticket reads %.2fx (goal >= 0.6x)\n", j / n, t / n}'
