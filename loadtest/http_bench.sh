@@ -30,33 +30,8 @@ curl -sf -XPOST http://127.0.0.1:$port/v1/admin/products -H "Authorization: Bear
 # nginx: the same body GET /v1/products/hot returns, as a static file.
 mkdir -p $work/www
 curl -sf http://127.0.0.1:$port/v1/products/hot > $work/www/product.json
-chmod -R a+rX $work/www
-cat > $work/nginx.conf <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { root $work/www; default_type application/json; }
-  }
-}
-CONF
-taskset -c 0 nginx -c $work/nginx.conf
-
-run() {  # name, then wrk arguments
-  local name=$1; shift
-  local out
-  out=$(taskset -c 1 wrk -t1 -c$conns -d$duration --latency "$@")
-  local rps p50 p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  printf "%-34s %12s req/s   p50 %8s   p99 %8s\n" "$name" "$rps" "$p50" "$p99"
-  grep -E "Non-2xx|Socket errors" <<<"$out" || true
-}
+source "$here/wrk_vs_nginx.sh"
+start_nginx $nginx_port
 
 echo "wrk -t1 -c$conns -d$duration, server (--durability $durability) and nginx on core 0, wrk on core 1"
 run "nginx static product.json" http://127.0.0.1:$nginx_port/product.json

@@ -697,6 +697,49 @@ std::string watch_queue(const options& o, std::vector<conn>& conns, std::vector<
   return "";
 }
 
+// The admissions as the control saw them before the sell-out: how many, and in what steps.
+void print_admissions(const options& o, const std::vector<control_sample>& samples, int64_t sold_at_ms,
+                      double secs, uint64_t messages) {
+  int64_t admitted = 0, steps = 0, step_max = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (samples[i].sent_ms >= sold_at_ms) break;
+    admitted = std::max(admitted, samples[i].admitted);
+    if (i > 0 && samples[i].admitted > samples[i - 1].admitted) {
+      ++steps;
+      step_max = std::max(step_max, samples[i].admitted - samples[i - 1].admitted);
+    }
+  }
+  std::printf("queue: %lld admitted in %.1f s (%.0f/s; asked %d/s); %llu ticket messages; %zu control samples\n",
+              static_cast<long long>(admitted), secs, static_cast<double>(admitted) / secs, o.rate,
+              static_cast<unsigned long long>(messages), samples.size());
+  std::printf("  the control saw the admissions grow %lld times, by at most %lld at once\n",
+              static_cast<long long>(steps), static_cast<long long>(step_max));
+}
+
+// Resumes the drop for o.seconds, then takes all its stock (nothing available, nothing
+// held: sold out) and waits for the news to spread; the readers and the control run
+// meanwhile. Returns false when the driver's requests failed.
+bool admit_then_sell_out(const options& o, const plan& p, const std::string& id, int64_t& sold_at_ms,
+                         double& secs) {
+  http_client driver(o.port);
+  const auto server_before = cpu_s(o.pid > 0 ? o.pid : ::getpid());
+  auto start = std::chrono::steady_clock::now();
+  auto resumed = driver.request("POST", "/v1/admin/drops/" + id + "/resume", p.admin);
+  std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
+  secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto server_after = cpu_s(o.pid > 0 ? o.pid : ::getpid());
+  auto sold = driver.request("POST", "/v1/admin/products/" + id + "/stock", p.admin,
+                             R"({"delta":-)" + std::to_string(queue_on_hand) + "}");
+  sold_at_ms = now_ms();
+  std::this_thread::sleep_for(std::chrono::seconds(sold_out_wait_s));
+  if (o.pid > 0)
+    std::printf("server CPU while admitting: %.2f user + %.2f system cores\n",
+                (server_after.first - server_before.first) / secs, (server_after.second - server_before.second) / secs);
+  if (resumed.first == 200 && sold.first == 200) return true;
+  std::fprintf(stderr, "resume %d, stock %d %s\n", resumed.first, sold.first, sold.second.c_str());
+  return false;
+}
+
 int run_queue(const options& o) {
   plan p;
   p.admin = sign_token(o.secret, "fanout-admin", "admin", p.expires_s);
@@ -723,46 +766,17 @@ int run_queue(const options& o) {
       std::vector<char> buf(read_buffer_bytes);
       while (!stop) pump(conns, r, events, buf, 50, true);
     });
-  http_client driver(o.port);
-  const auto server_before = cpu_s(o.pid > 0 ? o.pid : ::getpid());
-  auto start = std::chrono::steady_clock::now();
-  auto resumed = driver.request("POST", "/v1/admin/drops/" + id + "/resume", p.admin);
-  std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
-  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const auto server_after = cpu_s(o.pid > 0 ? o.pid : ::getpid());
-  // Everything left goes at once: nothing available, nothing held: sold out.
-  auto sold = driver.request("POST", "/v1/admin/products/" + id + "/stock", p.admin,
-                             R"({"delta":-)" + std::to_string(queue_on_hand) + "}");
-  const int64_t sold_at_ms = now_ms();
-  std::this_thread::sleep_for(std::chrono::seconds(sold_out_wait_s));
+  int64_t sold_at_ms = 0;
+  double secs = 0;
+  bool driven = admit_then_sell_out(o, p, id, sold_at_ms, secs);
   stop = true;
   for (auto& t : threads) t.join();
   stop_control = true;
   poller.join();
-  if (resumed.first != 200 || sold.first != 200 || samples.empty()) {
-    std::fprintf(stderr, "resume %d, stock %d %s, %zu control samples\n", resumed.first, sold.first,
-                 sold.second.c_str(), samples.size());
-    return 1;
-  }
-  int64_t admitted = 0, steps = 0, step_max = 0;
-  for (size_t i = 0; i < samples.size(); ++i) {
-    if (samples[i].sent_ms >= sold_at_ms) break;
-    admitted = std::max(admitted, samples[i].admitted);
-    if (i > 0 && samples[i].admitted > samples[i - 1].admitted) {
-      ++steps;
-      step_max = std::max(step_max, samples[i].admitted - samples[i - 1].admitted);
-    }
-  }
+  if (!driven || samples.empty()) return 1;
   uint64_t messages = 0;
   for (const auto& r : readers) messages += r.messages;
-  std::printf("queue: %lld admitted in %.1f s (%.0f/s; asked %d/s); %llu ticket messages; %zu control samples\n",
-              static_cast<long long>(admitted), secs, static_cast<double>(admitted) / secs, o.rate,
-              static_cast<unsigned long long>(messages), samples.size());
-  std::printf("  the control saw the admissions grow %lld times, by at most %lld at once\n",
-              static_cast<long long>(steps), static_cast<long long>(step_max));
-  if (o.pid > 0)
-    std::printf("server CPU while admitting: %.2f user + %.2f system cores\n",
-                (server_after.first - server_before.first) / secs, (server_after.second - server_before.second) / secs);
+  print_admissions(o, samples, sold_at_ms, secs, messages);
   queue_figures(readers, samples, sold_at_ms, conns.size());
   for (auto& c : conns) ::close(c.fd);
   return 0;

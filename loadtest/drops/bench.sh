@@ -37,31 +37,35 @@ api POST /v1/admin/drops "{\"id\":\"bench\",\"product_ids\":[\"drop-sku\"],\"ope
 sleep 3   # open: joins after the opening queue FIFO (the engine's faster case is not chosen:
           # before the opening each join is ranked by HMAC, see BENCHMARKS.md)
 
-run() {  # name, then wrk arguments
-  local name=$1; shift
-  local out rps p50 p99
-  out=$(taskset -c 1 wrk -t1 -c$conns -d$duration --latency "$@")
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  printf "%-44s %12s req/s   p50 %8s   p99 %8s   %s\n" "$name" "$rps" "$p50" "$p99" \
-    "$(grep -E '^statuses' <<<"$out" || true)"
-  grep -E "Non-2xx|Socket errors" <<<"$out" || true
-  echo "$rps" > "$work/rps.$name"
-}
+source "$here/../wrk_vs_nginx.sh"
 
 echo "wrk -t1 -c$conns -d$duration; server (--shards 1, --durability $durability) and nginx on core 0, wrk on core 1"
 server=$(jobs -p | head -1)
 [ -n "${PROFILE:-}" ] && { perf record -q -F 499 -g -p "$server" -o $work/perf.data 2>/dev/null & }
-DROP=bench TOKENS=$work/tokens.txt run join -s "$here/join.lua" http://127.0.0.1:$port
+MODE=join DROP=bench TOKENS=$work/tokens.txt run join -s "$here/queue.lua" http://127.0.0.1:$port
+join_rps=$last_rps
 if [ -n "${PROFILE:-}" ]; then
   kill -INT $(jobs -p | tail -1); wait $(jobs -p | tail -1) 2>/dev/null || true
-  echo "  server profile during the joins (perf report --children: time in each function and what it calls):"
-  perf report -i $work/perf.data --children --percent-limit 3 --stdio -g none 2>/dev/null | grep -E '^ +[0-9]' | cut -c1-160 | head -60
+  echo "  server profile during the joins (self time, by what it is for):"
+  # Self time by symbol (the call graphs lack frame pointers), summed into what each is for.
+  perf report -i $work/perf.data --no-children --sort dso,sym --stdio -g none 2>/dev/null |
+    awk '/^ +[0-9.]+%/ {
+      pct = $1 + 0; line = $0
+      if (line ~ /fdatasync|ext4|jbd2|blk_|nvme|virtio_blk|posix_file|wal::/) k = "log (write, fdatasync)"
+      else if (line ~ /tcp_|ip_|sock|skb|sendmsg|recvmsg|epoll|net_|napi|__dev_|loopback|syscall|irq|entry_SYSCALL/) k = "kernel: sockets, syscalls, interrupts"
+      else if (line ~ /malloc|free|_int_|cfree|operator new|operator delete|sysmalloc|memcpy|memmove/) k = "allocation and copies"
+      else if (line ~ /token_verifier|b64url|sha256|SHA256|hmac|identity/) k = "the bearer token (HS256, base64, its cache)"
+      else if (line ~ /beast|http_session|basic_parser|http::/) k = "HTTP parsing and answering"
+      else if (line ~ /drop|ticket|queue/) k = "the drop (join, ticket, record)"
+      else if (line ~ /json|boost::json/) k = "JSON"
+      else { k = "other"; if (pct >= 1) { sub(/^ +/, "", line); top = top sprintf("      (other: %s)\n", substr(line, 1, 110)) } }
+      sum[k] += pct
+    }
+    END { for (k in sum) printf "    %5.1f%%  %s\n", sum[k], k; printf "%s", top }' | sort -rn -s
 fi
 view=$(api GET /v1/admin/drops/bench)
 tickets=$(/usr/bin/python3 -c 'import json,sys; v=json.loads(sys.argv[1]); print(v["waiting"]+v["admitted"])' "$view")
-requests=$(awk -v r="$(cat $work/rps.join)" -v d="${duration%s}" 'BEGIN {printf "%d", r * d}')
+requests=$(awk -v r="$join_rps" -v d="${duration%s}" 'BEGIN {printf "%d", r * d}')
 echo "  tickets made: $tickets (about $requests joins; $join_users users)"
 if [ "$tickets" -lt "$join_users" ] && [ "$requests" -gt "$tickets" ] && [ $((requests - tickets)) -gt $((requests / 100)) ]; then
   echo "  WARNING: users came round again; raise JOIN_USERS"
@@ -72,22 +76,9 @@ mkdir -p $work/www
 curl -sf http://127.0.0.1:$port/v1/drops/bench/queue/me \
   -H "Authorization: Bearer $(sed -n "${readers}p" $work/tokens.txt)" > $work/www/ticket.json
 echo "  ticket body: $(wc -c < $work/www/ticket.json) bytes: $(cat $work/www/ticket.json)"
-chmod -R a+rX $work/www
-cat > $work/nginx.conf <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { root $work/www; default_type application/json; }
-  }
-}
-CONF
-taskset -c 0 nginx -c $work/nginx.conf
-DROP=bench TOKENS=$work/tokens.txt READERS=$readers run ticket -s "$here/ticket.lua" http://127.0.0.1:$port
+start_nginx $nginx_port
+MODE=ticket DROP=bench TOKENS=$work/tokens.txt READERS=$readers run ticket -s "$here/queue.lua" http://127.0.0.1:$port
+ticket_rps=$last_rps
 run nginx http://127.0.0.1:$nginx_port/ticket.json
-awk -v j="$(cat $work/rps.join)" -v t="$(cat $work/rps.ticket)" -v n="$(cat $work/rps.nginx)" \
+awk -v j="$join_rps" -v t="$ticket_rps" -v n="$last_rps" \
   'BEGIN {printf "ratio to nginx static: joins %.2fx, ticket reads %.2fx (goal >= 0.6x)\n", j / n, t / n}'
