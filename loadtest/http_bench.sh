@@ -13,15 +13,9 @@ port=18181
 nginx_port=18182
 duration=${DURATION:-10s}
 conns=${CONNS:-64}
-work=$(mktemp -d)
-chmod 755 "$work"   # nginx workers run as another user
-trap 'kill $(jobs -p) 2>/dev/null; [ -f $work/nginx.pid ] && kill $(cat $work/nginx.pid) 2>/dev/null; rm -rf $work' EXIT
-
 durability=${DURABILITY:-fsync}
-taskset -c 0 "$bin" serve --shards 1 --listen 127.0.0.1:$port --jwt-secret $secret \
-  --data-dir $work/data --durability $durability --rate-limit 0 > $work/serve.log 2>&1 &
-for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
-admin=$("$bin" token --sub loadtest-admin --role admin --jwt-secret $secret)
+source "$here/wrk_vs_nginx.sh"
+start_server
 curl -sf -XPOST http://127.0.0.1:$port/v1/admin/products -H "Authorization: Bearer $admin" \
   -H 'Content-Type: application/json' \
   -d '{"id":"hot","name":"Limited sneaker","description":"The drop everyone is waiting for.","price":12999,"on_hand":1000000000,"images":["https://cdn.example/hot.jpg"]}' >/dev/null
@@ -30,7 +24,6 @@ curl -sf -XPOST http://127.0.0.1:$port/v1/admin/products -H "Authorization: Bear
 # nginx: the same body GET /v1/products/hot returns, as a static file.
 mkdir -p $work/www
 curl -sf http://127.0.0.1:$port/v1/products/hot > $work/www/product.json
-source "$here/wrk_vs_nginx.sh"
 start_nginx $nginx_port
 
 echo "wrk -t1 -c$conns -d$duration, server (--durability $durability) and nginx on core 0, wrk on core 1"

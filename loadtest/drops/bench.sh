@@ -19,15 +19,9 @@ duration=${DURATION:-10s}
 conns=${CONNS:-64}
 join_users=${JOIN_USERS:-600000}
 readers=10000
-work=$(mktemp -d)
-chmod 755 "$work"   # nginx workers run as another user
-trap 'kill $(jobs -p) 2>/dev/null; [ -f $work/nginx.pid ] && kill $(cat $work/nginx.pid) 2>/dev/null; rm -rf $work' EXIT
-
 durability=${DURABILITY:-fsync}
-taskset -c 0 "$bin" serve --shards 1 --listen 127.0.0.1:$port --jwt-secret $secret \
-  --data-dir $work/data --durability $durability --rate-limit 0 > $work/serve.log 2>&1 &
-for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
-admin=$("$bin" token --sub loadtest-admin --role admin --jwt-secret $secret)
+source "$here/../wrk_vs_nginx.sh"
+start_server
 api() { curl -sf -X"$1" http://127.0.0.1:$port"$2" -H "Authorization: Bearer $admin" \
           -H 'Content-Type: application/json' ${3:+-d "$3"}; }
 api POST /v1/admin/products '{"id":"drop-sku","name":"Limited sneaker","price":12999,"on_hand":1000000000}' >/dev/null
@@ -36,8 +30,6 @@ api POST /v1/admin/drops "{\"id\":\"bench\",\"product_ids\":[\"drop-sku\"],\"ope
 /usr/bin/python3 "$here/../make_tokens.py" $secret "$join_users" > $work/tokens.txt
 sleep 3   # open: joins after the opening queue FIFO (the engine's faster case is not chosen:
           # before the opening each join is ranked by HMAC, see BENCHMARKS.md)
-
-source "$here/../wrk_vs_nginx.sh"
 
 echo "wrk -t1 -c$conns -d$duration; server (--shards 1, --durability $durability) and nginx on core 0, wrk on core 1"
 server=$(jobs -p | head -1)
@@ -70,6 +62,8 @@ echo "  tickets made: $tickets (about $requests joins; $join_users users)"
 if [ "$tickets" -lt "$join_users" ] && [ "$requests" -gt "$tickets" ] && [ $((requests - tickets)) -gt $((requests / 100)) ]; then
   echo "  WARNING: users came round again; raise JOIN_USERS"
 fi
+
+readers=$((tickets < readers ? tickets : readers))   # the first users joined (a short run: fewer)
 
 # nginx: a ticket's body (GET /v1/drops/bench/queue/me of a waiting user), as a static file.
 mkdir -p $work/www
