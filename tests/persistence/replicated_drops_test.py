@@ -75,7 +75,7 @@ class ReplicatedDrops(ClusterTest):
         # a takeover would end the test, so it is put far off.
         a, b = self.pair(takeover_ms=20000)
         self.product(a, "sku-clock", 10)
-        opens_at = time.time() + 2.0
+        opens_at = time.time() + 4.0  # room for the standby to catch up on a busy machine
         status, _, d = a.request("POST", "/v1/admin/drops", {
             "id": "clock", "product_ids": ["sku-clock"], "opens_at": rfc3339(opens_at), "mode": "queue"})
         self.assertEqual(status, 201, d)
