@@ -232,6 +232,29 @@ def metric(node, name):
     return sum(float(m.group(1)) for m in re.finditer(r"^%s(?:\{[^}]*\})? (\S+)$" % name, text, re.M))
 
 
+# A phase of a node's start, as server/replicated_serve.cc logs it: what, and its seconds.
+PHASE = re.compile(r"^stampede: replication: (.*) \(([\d.]+) s\)$", re.M)
+
+
+def download_snapshot(node):
+    """GET /v1/admin/snapshot read to nothing: (bytes, seconds), the copy and its transfer."""
+    import http.client
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", node.port, timeout=120)
+    conn.request("GET", "/v1/admin/snapshot", headers={"Authorization": "Bearer " + ADMIN})
+    r = conn.getresponse()
+    total = 0
+    while True:
+        chunk = r.read(1 << 20)
+        if not chunk:
+            break
+        total += len(chunk)
+    conn.close()
+    if r.status != 200:
+        raise SystemExit("GET /v1/admin/snapshot said %d" % r.status)
+    return total, time.monotonic() - started
+
+
 def catchup(binary, nats, work, seconds=60):
     a = Node(binary, nats, "a", extra=("--rate-limit", "0", "--snapshot-interval",
                                        str(CATCHUP_SNAPSHOT_S)))
@@ -248,18 +271,30 @@ def catchup(binary, nats, work, seconds=60):
         while metric(a, "stampede_snapshots_total") < snaps + 2 and time.monotonic() < deadline:
             time.sleep(0.5)
         time.sleep(12)  # a purge round (every 10 s)
+        copy_bytes, copy_s = download_snapshot(a)
         started = time.monotonic()
         b = Node(binary, nats, "b", extra=("--rate-limit", "0"))
         b.wait_role("standby", timeout=600)
         b.wait_caught_up(a, timeout=600)
         took = time.monotonic() - started
-        seeded = "seeded from" in b.log()
+        with open(os.path.join(b.data_dir, "node.log"), errors="replace") as f:
+            phases = PHASE.findall(f.read())
+        seeded = any("seeded from" in what for what, _ in phases)
         print("catch-up through snapshot seeding: the primary took %d product creations (%d log "
               "records in all) over %d s; a new node %s" % (
                   created, records, seconds,
                   "was seeded from its snapshot" if seeded else "was NOT seeded (replayed the stream)"))
         print("  from starting the node to a caught-up standby: %.1f s   %.0f records/s"
               % (took, records / took))
+        print("  the primary's snapshot copy alone, to /dev/null over loopback before b started: "
+              "%d bytes in %.2f s (%.0f MB/s)" % (copy_bytes, copy_s, copy_bytes / copy_s / 1e6))
+        print("  phases in b's log (each since the one before):")
+        logged = 0.0
+        for what, secs in phases:
+            logged += float(secs)
+            print("    %7.3f s  %s" % (float(secs), what))
+        print("    %7.3f s  the process's start before its first phase, the tail replayed after "
+              "serving, and the bench's 100 ms polls (the rest of the %.1f s)" % (took - logged, took))
     finally:
         for n in (a, b):
             if n:

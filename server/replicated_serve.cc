@@ -64,6 +64,21 @@ engine_config engine_config_of(const config& cfg, uint32_t shards) {
 
 enum class ending : uint8_t { signal, reset, behind, failed };
 
+// Start-up and seeding phases, each logged with the time it took, so that a slow start or
+// catch-up can be broken down from the log alone (BENCHMARKS.md, the seeding breakdown).
+class phase_log {
+ public:
+  void done(const std::string& what) {
+    auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "stampede: replication: %s (%.3f s)\n", what.c_str(),
+                 std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 // What one engine's life needs from the process.
 struct node_context {
   const config& cfg;
@@ -75,6 +90,7 @@ struct node_context {
   const wal::store_options& store;
   std::optional<startup_responder>& early;
   node_resources resources;
+  phase_log& phases;
   bool announced = false;
 };
 
@@ -88,15 +104,17 @@ bool seed_from_peer(node_context& nc) {
                                  now_s + seed_token_ttl_s);
   std::string copy = nc.cfg.data_dir + "/seed.mdb";
   for (const std::string& peer : nc.node.peer_urls()) {
-    if (auto err = fetch_snapshot(peer, token, copy); !err.empty()) {
+    uint64_t bytes = 0;
+    if (auto err = fetch_snapshot(peer, token, copy, bytes); !err.empty()) {
       std::fprintf(stderr, "stampede: replication: %s\n", err.c_str());
       continue;
     }
+    nc.phases.done("fetched " + peer + "'s snapshot, " + std::to_string(bytes) + " bytes, synced");
     if (auto err = nc.lock.replace_snapshots(copy, nc.store); !err.empty()) {
       std::fprintf(stderr, "stampede: replication: %s\n", err.c_str());
       return false;
     }
-    std::fprintf(stderr, "stampede: replication: seeded from %s's snapshot\n", peer.c_str());
+    nc.phases.done("seeded from " + peer + "'s snapshot: it replaced this node's store");
     return true;
   }
   return false;
@@ -130,16 +148,20 @@ ending serve_engine(node_context& nc) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
     return ending::failed;
   }
+  nc.phases.done("loaded " + std::to_string(loaded.snapshot_units) + " snapshot units");
   std::vector<recovered_shard> logs;
   if (auto err = nc.node.attach(eng, from, logs); !err.empty()) {
     std::fprintf(stderr, "stampede: replication: %s\n", err.c_str());
-    return nc.node.behind_purge() ? ending::behind : ending::failed;
+    if (!nc.node.behind_purge()) return ending::failed;
+    nc.phases.done("found the streams purged past this node's snapshot");
+    return ending::behind;
   }
   if (auto err = eng.restore(std::move(logs)); !err.empty()) {
     std::fprintf(stderr, "stampede: refusing to start: after loading the snapshot, %s\n", err.c_str());
     return ending::failed;
   }
   eng.start();
+  nc.phases.done("attached to the streams, shards started");
   wal::snapshot_options so{cfg.snapshot_interval_s * 1000,
                            static_cast<uint64_t>(cfg.snapshot_log_mb) << 20};
   so.stream_sequence = [&nc](uint32_t shard, uint64_t lsn) {
@@ -165,6 +187,7 @@ ending serve_engine(node_context& nc) {
   // answer its next request with overloaded.
   nc.node.start_following();
   handlers::set_ready(true);
+  nc.phases.done("serving, following the streams from the snapshot's sequence");
   if (!nc.announced) {
     std::printf("stampede: serving http://%s:%u with %u shards, node %s of cluster %s\n",
                 nc.host.c_str(), server.port(), eng.shard_count(), cfg.node_id.c_str(),
@@ -215,6 +238,7 @@ int serve_replicated(const config& cfg, const std::string& host, unsigned short 
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
     return 1;
   }
+  phase_log phases;
   std::string err;
   auto node = repl::replication_node::start(options_of(cfg, host, bound, shards),
                                             nats_start_wait_ms, err);
@@ -222,7 +246,8 @@ int serve_replicated(const config& cfg, const std::string& host, unsigned short 
     std::fprintf(stderr, "stampede: replication: %s\n", err.c_str());
     return 1;
   }
-  node_context nc{cfg, host, bound, signals, *node, lock, store, early, resources};
+  phases.done("connected to NATS, streams ready");
+  node_context nc{cfg, host, bound, signals, *node, lock, store, early, resources, phases};
   for (;;) {
     ending end = serve_engine(nc);
     if (end == ending::failed) return 1;

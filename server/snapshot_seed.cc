@@ -62,7 +62,7 @@ int connect_to(const std::string& host, const std::string& port) {
 }  // namespace
 
 std::string fetch_snapshot(const std::string& peer_url, const std::string& token,
-                           const std::string& out_path) {
+                           const std::string& out_path, uint64_t& bytes) {
   std::string host, port;
   if (!split_url(peer_url, host, port)) return "cannot seed from " + peer_url + ": not http://host:port";
   fd_closer sock{connect_to(host, port)};
@@ -107,6 +107,7 @@ std::string fetch_snapshot(const std::string& peer_url, const std::string& token
       wal::load_u64(held.data() + sizeof snapshot_trailer_magic) != body_bytes)
     return peer_url + "'s snapshot was cut short";
   if (::fdatasync(out.fd) != 0) return "cannot sync " + out_path + ": " + std::strerror(errno);
+  bytes = body_bytes;
   return "";
 }
 

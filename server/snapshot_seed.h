@@ -18,8 +18,8 @@ inline constexpr size_t snapshot_trailer_bytes = sizeof(snapshot_trailer_magic) 
 inline constexpr int snapshot_fetch_idle_s = 30;
 
 // Fetches `peer_url`'s snapshot (an admin bearer `token`) into the file `out_path` (the
-// trailer checked and cut off, the file synced). "" or what went wrong.
+// trailer checked and cut off, the file synced; its length in `bytes`). "" or what went wrong.
 std::string fetch_snapshot(const std::string& peer_url, const std::string& token,
-                           const std::string& out_path);
+                           const std::string& out_path, uint64_t& bytes);
 
 }  // namespace stampede::http

@@ -1,6 +1,7 @@
 """Failover of real `stampede serve --replicate` nodes on three local nats-servers: the
 primary killed under concurrent orders, the zombie (a paused primary that comes back after
-a takeover), a killed node rejoining, and idempotency across a failover.
+a takeover), a killed node rejoining, a new node seeded from the primary's snapshot, and
+idempotency across a failover.
 
     failover_test.py build/stampede [TestName]
 """
@@ -10,6 +11,10 @@ import time
 
 from failover_harness import (ClusterTest, Shoppers, check_store, create_product, main,
                               make_token, primary_of, FAILOVER_BOUND_S, STEP_DOWN_BOUND_S)
+
+# How long the primary gets to snapshot and purge its streams (persistence/replication_node.h
+# purges every 10 s), polled.
+PURGE_WAIT_S = 60
 
 
 class Failover(ClusterTest):
@@ -139,6 +144,44 @@ class Failover(ClusterTest):
         self.assertEqual([o["id"] for o in orders["items"]], [first["id"]])
         status, _, p = b.request("GET", "/v1/admin/products/sku-i")
         self.assertEqual((p["committed"], p["reserved"]), (1, 0), p)
+
+    def test_a_node_behind_the_purge_point_is_seeded_from_a_snapshot_and_oversells_nothing(self):
+        a = self.node("a", extra=("--snapshot-interval", "1"))
+        a.wait_role("primary")
+        create_product(a, "sku-s", 60)
+        shoppers = Shoppers([a], "sku-s", threads=2).start()
+        while len(shoppers.orders) < 10:
+            time.sleep(0.05)
+        shoppers.stop()
+        holders = [make_token("holder-%d" % i) for i in range(3)]
+        for t in holders:  # holds: reserved units the snapshot must carry
+            status, _, body = a.request("POST", "/v1/cart/items", {"product_id": "sku-s", "quantity": 2},
+                                        token=t)
+            self.assertEqual(status, 200, body)
+        # Until a snapshot covers all that and every stream is purged past its first message.
+        deadline = time.monotonic() + PURGE_WAIT_S
+        while any((self.nats.stream_first_seq("STAMPEDE_shop_%d" % k) or 0) <= 1 for k in range(2)):
+            self.assertLess(time.monotonic(), deadline, "the primary never purged its streams")
+            time.sleep(0.5)
+        # A tail after the snapshot's sequence: more orders, and a hold released.
+        tail = Shoppers([a], "sku-s", threads=1).start()
+        while len(tail.orders) < 3:
+            time.sleep(0.05)
+        tail.stop()
+        status, _, _ = a.request("DELETE", "/v1/cart/items/sku-s", token=holders[0])
+        self.assertEqual(status, 200)
+        b = self.node("b")
+        b.wait_role("standby", timeout=120)
+        b.wait_caught_up(a, timeout=120)
+        self.assertIn("seeded from", b.log(), "b was not seeded from a's snapshot")
+        _, _, before = a.request("GET", "/v1/admin/products/sku-s")
+        self.assertEqual((before["reserved"] > 0, before["committed"] > 0), (True, True), before)
+        a.kill()
+        b.wait_role("primary", timeout=FAILOVER_BOUND_S + 5)
+        orders = dict(shoppers.orders, **tail.orders)
+        after = check_store(self, b, "sku-s", orders)  # reserved + committed <= on_hand, ...
+        for field in ("on_hand", "reserved", "committed", "available"):
+            self.assertEqual(after[field], before[field], (before, after))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import tempfile
 import time
 import urllib.request
 
-READY_TIMEOUT_S = 30
+READY_TIMEOUT_S = 90  # generous: on a machine at load 20, 30 s was not enough
 POLL_S = 0.1
 _PR_SET_PDEATHSIG = 1
 
@@ -167,6 +167,22 @@ class NatsCluster:
                         leader = (st.get("cluster") or {}).get("leader")
                         if leader:
                             return leader
+        return None
+
+    def stream_first_seq(self, stream):
+        """The first message `stream` still holds (past a purge), as a running server sees
+        it; None when none answers."""
+        for s in self.servers:
+            if s["proc"] is None:
+                continue
+            try:
+                _, jsz = _get_json(s["monitor"], "/jsz?accounts=true&streams=true")
+            except (OSError, ValueError):
+                continue
+            for account in jsz.get("account_details") or []:
+                for st in account.get("stream_detail") or []:
+                    if st.get("name") == stream and st.get("state"):
+                        return st["state"].get("first_seq")
         return None
 
     def stop(self):
