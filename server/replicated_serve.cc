@@ -137,11 +137,9 @@ ending wait_for_end(node_context& nc) {
   }
 }
 
-// One engine: from this node's snapshot, following the streams, until a signal or a reset.
-ending serve_engine(node_context& nc) {
-  const config& cfg = nc.cfg;
-  uint32_t shards = nc.node.options().shards;
-  engine eng(engine_config_of(cfg, shards));
+// Loads this node's snapshot into `eng` and the streams' records after it. nullopt: the
+// engine may start; otherwise how this engine's life ends before it began.
+std::optional<ending> restore_from_streams(node_context& nc, engine& eng) {
   std::vector<wal::snapshot_point> from;
   wal::recovery_report loaded;
   if (auto err = wal::load_snapshots(eng, nc.lock, from, loaded); !err.empty()) {
@@ -160,15 +158,39 @@ ending serve_engine(node_context& nc) {
     std::fprintf(stderr, "stampede: refusing to start: after loading the snapshot, %s\n", err.c_str());
     return ending::failed;
   }
-  eng.start();
-  nc.phases.done("attached to the streams, shards started");
-  wal::snapshot_options so{cfg.snapshot_interval_s * 1000,
-                           static_cast<uint64_t>(cfg.snapshot_log_mb) << 20};
+  return std::nullopt;
+}
+
+// Snapshots that record the stream sequence they cover and report it to the node (the
+// purge point follows the oldest snapshot a known node still needs).
+wal::snapshot_options snapshot_options_of(node_context& nc) {
+  wal::snapshot_options so{nc.cfg.snapshot_interval_s * 1000,
+                           static_cast<uint64_t>(nc.cfg.snapshot_log_mb) << 20};
   so.stream_sequence = [&nc](uint32_t shard, uint64_t lsn) {
     return nc.node.sequence_through(shard, lsn);
   };
   so.taken = [&nc](const std::vector<uint64_t>& seqs) { nc.node.snapshot_taken(seqs); };
-  wal::snapshotter snapshots(eng, cfg.data_dir, *nc.lock.snapshots(), so);
+  return so;
+}
+
+// The first engine of the process says where it serves; later ones (after a reset) do not.
+void announce_once(node_context& nc, const http_server& server, const engine& eng) {
+  if (nc.announced) return;
+  std::printf("stampede: serving http://%s:%u with %u shards, node %s of cluster %s\n",
+              nc.host.c_str(), server.port(), eng.shard_count(), nc.cfg.node_id.c_str(),
+              nc.cfg.cluster.c_str());
+  std::fflush(stdout);
+  nc.announced = true;
+}
+
+// One engine: from this node's snapshot, following the streams, until a signal or a reset.
+ending serve_engine(node_context& nc) {
+  const config& cfg = nc.cfg;
+  engine eng(engine_config_of(cfg, nc.node.options().shards));
+  if (auto end = restore_from_streams(nc, eng)) return *end;
+  eng.start();
+  nc.phases.done("attached to the streams, shards started");
+  wal::snapshotter snapshots(eng, cfg.data_dir, *nc.lock.snapshots(), snapshot_options_of(nc));
   snapshots.start();
   server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
                            cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
@@ -188,13 +210,7 @@ ending serve_engine(node_context& nc) {
   nc.node.start_following();
   handlers::set_ready(true);
   nc.phases.done("serving, following the streams from the snapshot's sequence");
-  if (!nc.announced) {
-    std::printf("stampede: serving http://%s:%u with %u shards, node %s of cluster %s\n",
-                nc.host.c_str(), server.port(), eng.shard_count(), cfg.node_id.c_str(),
-                cfg.cluster.c_str());
-    std::fflush(stdout);
-    nc.announced = true;
-  }
+  announce_once(nc, server, eng);
   ending end = wait_for_end(nc);
   handlers::set_ready(false);
   if (end == ending::reset && nc.node.behind_purge()) end = ending::behind;
