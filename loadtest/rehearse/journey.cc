@@ -305,7 +305,7 @@ void journeys::on_refusal(shopper& s, journey_step st, const http_answer& a,
     s.declined_done = true;  // the retry pays with a good card, as a new request
     return next(s, journey_step::pay, a.answered);
   }
-  if (code == "sold_out") return end(s, ending::sold_out);  // 410 at the queue's door
+  if (code == "sold_out") return queue_sold_out(s, a.answered);  // 410 at the queue's door
   bool turned_away = code == "out_of_stock" || code == "limit_exceeded" ||
                      code == "cart_empty" || code == "not_admitted";
   end(s, turned_away ? ending::turned_away : ending::gave_up);
@@ -381,7 +381,7 @@ void journeys::admission_settled(shopper& s, const std::string& state,
   stats_.record_answer(id, stats_.outcome(state == "admitted" ? "ok" : state), s.waiting_since,
                        now);
   if (auto ws = std::move(s.queue_ws)) ws->close();
-  if (state == "sold_out") return end(s, ending::sold_out);
+  if (state == "sold_out") return queue_sold_out(s, now);
   if (state != "admitted") return end(s, ending::turned_away);
   s.admission = std::move(admission_token);
   next(s, journey_step::add, now);
@@ -400,6 +400,7 @@ void journeys::wait_for_admission(shopper& s) {
         --queue_sockets_;
         if (s.ended || !s.admission.empty()) return;
         s.queue_ws.reset();  // its own async operation keeps it alive until this returns
+        if (stopped_) return cut_off(s);
         poll_ticket(s, steady::now());
       });
 }
@@ -426,6 +427,12 @@ void journeys::retry(shopper& s, journey_step st, steady::time_point at) {
 void journeys::next(shopper& s, journey_step st, steady::time_point answered) {
   if (stopped_) return cut_off(s);
   sched_.at(answered + think(), [this, &s, st](steady::time_point due) { begin(s, st, due); });
+}
+
+void journeys::queue_sold_out(shopper& s, steady::time_point now) {
+  if (!counts_.queue_sold_out_at || now < *counts_.queue_sold_out_at)
+    counts_.queue_sold_out_at = now;
+  end(s, ending::sold_out);
 }
 
 // The deadline came: a shopper still waiting in the queue ends its wait there.

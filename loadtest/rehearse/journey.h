@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ struct journey_counts {
   uint64_t sold_out = 0;  // the drop sold out while they queued (or before they could join)
   uint64_t retries_rate_limited = 0, retries_overloaded = 0;
   uint64_t queue_polled = 0;  // shoppers who waited by polling, not on a WebSocket
+  std::optional<steady::time_point> queue_sold_out_at;  // the first ticket seen sold out
   uint64_t ended() const { return converted + abandoned + turned_away + gave_up + cut + sold_out; }
 };
 
@@ -101,6 +103,7 @@ class journeys {
   void admission_settled(shopper& s, const std::string& state, std::string admission_token,
                          steady::time_point now);
   void cut_off(shopper& s);
+  void queue_sold_out(shopper& s, steady::time_point now);
   void end(shopper& s, ending e);
   steady::duration think();
 

@@ -235,6 +235,8 @@ std::string figures_html(const run_result& r) {
     s += figure(std::to_string(q->admitted) + " / " + std::to_string(q->joined),
                 "admitted / joined the queue (" + std::to_string(q->sold_out) + " sold out)");
     s += figure(fmt("%.1f ms", q->wait_p99_ms), "wait to admission p99");
+    s += figure(q->sold_out_at_s ? fmt("%.2f s", *q->sold_out_at_s) : "no",
+                "queue sold out after opening");
   }
   s += figure(fmt("%.1f ms", r.ws_p99_ms), "WebSocket delay p99");
   bool saturated = r.generator_lag_p99_ms > generator_lag_warn_ms;

@@ -44,6 +44,7 @@ struct queue_summary {
   uint64_t sold_out = 0;  // tickets seen sold out, and joins refused 410 sold_out
   uint64_t expired = 0;   // tickets seen expired
   uint64_t polled = 0;    // shoppers who waited by polling (no descriptor for a WebSocket)
+  std::optional<double> sold_out_at_s;  // since the opening: the first ticket seen sold out
   // From the join's answer to the admission, over the admitted shoppers only.
   double wait_p50_ms = 0, wait_p90_ms = 0, wait_p99_ms = 0, wait_max_ms = 0;
 };

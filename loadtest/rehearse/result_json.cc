@@ -40,6 +40,8 @@ json::value queue_json(const std::optional<queue_summary>& q) {
                       {"sold_out", q->sold_out},
                       {"expired", q->expired},
                       {"polled", q->polled},
+                      {"sold_out_at_s", q->sold_out_at_s ? json::value(*q->sold_out_at_s)
+                                                         : json::value(nullptr)},
                       {"wait_to_admission", {{"p50_ms", q->wait_p50_ms},
                                              {"p90_ms", q->wait_p90_ms},
                                              {"p99_ms", q->wait_p99_ms},
@@ -149,10 +151,12 @@ std::optional<queue_summary> read_queue(const json::object& o) {
   if (!v || !v->is_object()) return std::nullopt;
   const auto& q = v->get_object();
   const auto& w = obj(q, "wait_to_admission");
-  return queue_summary{text(q, "drop"),         count(q, "joined"),  count(q, "admitted"),
-                       count(q, "sold_out"),    count(q, "expired"), count(q, "polled"),
-                       num(w, "p50_ms"),        num(w, "p90_ms"),    num(w, "p99_ms"),
-                       num(w, "max_ms")};
+  queue_summary s{text(q, "drop"),      count(q, "joined"),  count(q, "admitted"),
+                  count(q, "sold_out"), count(q, "expired"), count(q, "polled")};
+  if (auto* at = q.if_contains("sold_out_at_s"); at && !at->is_null()) s.sold_out_at_s = num(*at);
+  s.wait_p50_ms = num(w, "p50_ms"), s.wait_p90_ms = num(w, "p90_ms");
+  s.wait_p99_ms = num(w, "p99_ms"), s.wait_max_ms = num(w, "max_ms");
+  return s;
 }
 
 run_result from_json(const json::object& o) {

@@ -89,9 +89,12 @@ run_series make_series(const run_stats& stats, const run_stats& ws,
 }
 
 // The queue's figures from the steps "queue" and "admission" (see journeys::on_ticket).
-queue_summary summarize_queue(const run_stats& stats, const std::string& drop, uint64_t polled) {
+queue_summary summarize_queue(const run_stats& stats, const std::string& drop,
+                              const journey_counts& c) {
   queue_summary q{drop};
-  q.polled = polled;
+  q.polled = c.queue_polled;
+  if (c.queue_sold_out_at)
+    q.sold_out_at_s = std::chrono::duration<double>(*c.queue_sold_out_at - stats.origin()).count();
   auto count_of = [&](std::string_view step, std::string_view outcome) -> uint64_t {
     auto s = stats.find_step(step);
     auto o = stats.find_outcome(outcome);
@@ -137,7 +140,7 @@ run_result make_result(const rehearse_options& o, const sale_setup& setup, const
   r.converted = c.converted, r.abandoned = c.abandoned, r.turned_away = c.turned_away;
   r.unfinished = c.gave_up + c.cut + (r.shoppers - c.ended());
   r.sold_out = c.sold_out;
-  if (!setup.drop.empty()) r.queue = summarize_queue(stats, setup.drop, c.queue_polled);
+  if (!setup.drop.empty()) r.queue = summarize_queue(stats, setup.drop, c);
   r.retries_rate_limited = c.retries_rate_limited, r.retries_overloaded = c.retries_overloaded;
   const auto& w = run.watchers();
   r.watchers = w.watchers, r.watchers_connected = w.connected, r.ws_messages = w.messages;
@@ -184,11 +187,12 @@ void print_summary(const run_result& r, std::FILE* out) {
   if (const auto& q = r.queue)
     std::fprintf(out,
                  "  queue        drop %s: %llu joined, %llu admitted (wait p50 %.1f ms, p99 %.1f "
-                 "ms, max %.1f ms), %llu sold out, %llu expired, %llu waited by polling\n",
+                 "ms, max %.1f ms), %llu sold out (the first at %.3f s), %llu expired, %llu "
+                 "waited by polling\n",
                  q->drop.c_str(), static_cast<unsigned long long>(q->joined),
                  static_cast<unsigned long long>(q->admitted), q->wait_p50_ms, q->wait_p99_ms,
                  q->wait_max_ms, static_cast<unsigned long long>(q->sold_out),
-                 static_cast<unsigned long long>(q->expired),
+                 q->sold_out_at_s.value_or(NAN), static_cast<unsigned long long>(q->expired),
                  static_cast<unsigned long long>(q->polled));
   std::fprintf(out, "  retries      %llu after 429, %llu after 503\n",
                static_cast<unsigned long long>(r.retries_rate_limited),

@@ -230,6 +230,8 @@ class Drop(unittest.TestCase):
         self.assertEqual(q["joined"], q["admitted"] + r["steps"]["admission"]["errors"].get("sold_out", 0) + q["expired"])
         self.assertGreater(r["shoppers"]["sold_out"], 0)
         self.assertEqual(r["shoppers"]["sold_out"], q["sold_out"])
+        # The tickets turned sold out once nothing was left, not before every unit was taken.
+        self.assertGreaterEqual(q["sold_out_at_s"], r["sold_out_at_s"])
         self.assertEqual(r["shoppers"]["unfinished"], 0)
         self.assertEqual(r["shoppers"]["arrived"], 500)
         # The wait to admission is its own latency, and the report and summary show the queue.
