@@ -279,19 +279,44 @@ void tick(shard& s, int64_t now_ms) {
   });
 }
 
-void restore_claims(shard& s, const std::vector<const shard*>& all) {
+claim_list claims_of(const shard& s) {
+  claim_list out;
+  s.drops().for_each([&](const drop& d) {
+    if (d.closed()) return;
+    const drop_definition& def = d.definition();
+    for (const auto& product_id : def.product_ids)
+      out.emplace_back(product_id, drop_claim{def.id, def.mode, def.opens_at_ms, d.status().sold_out});
+  });
+  return out;
+}
+
+namespace {
+
+// This shard's products' claims, from every shard's; each product's supply goes to its
+// drop again at the next tick.
+void set_claims(shard& s, const std::vector<claim_list>& all) {
   s.gate().claims().clear();
-  for (const shard* other : all) {
-    other->drops().for_each([&](const drop& d) {
-      if (d.closed()) return;
-      const drop_definition& def = d.definition();
-      for (const auto& product_id : def.product_ids) {
-        if (s.routes().product_shard(product_id) != s.index()) continue;
-        s.gate().claims().set(product_id, drop_claim{def.id, def.mode, def.opens_at_ms,
-                                                     d.status().sold_out});
-      }
-    });
+  for (const auto& part : all) {
+    for (const auto& [product_id, claim] : part) {
+      if (s.routes().product_shard(product_id) != s.index()) continue;
+      s.gate().claims().set(product_id, claim);
+      s.gate().forget_supply(product_id);
+    }
   }
+}
+
+}  // namespace
+
+void restore_claims(shard& s, const std::vector<const shard*>& all) {
+  std::vector<claim_list> parts;
+  parts.reserve(all.size());
+  for (const shard* other : all) parts.push_back(claims_of(*other));
+  set_claims(s, parts);
+}
+
+void take_over(shard& s, const std::vector<claim_list>& all) {
+  set_claims(s, all);
+  restore_drops(s);
 }
 
 void restore_drops(shard& s) {

@@ -57,5 +57,14 @@ void tick(shard& s, int64_t now_ms);
 void restore_claims(shard& s, const std::vector<const shard*>& all);
 void restore_drops(shard& s);
 
+// A takeover, while the shards run (replication_node::become_primary): a standby applied
+// the drops' records, but the claims on their products (which keep a drop's products to
+// its admitted shoppers) are not records, and its tickets were seen on the old primary.
+// claims_of, on any shard: its open drops' claims; take_over, on each shard with every
+// shard's claims: what restore_claims and restore_drops do at a restart.
+using claim_list = std::vector<std::pair<std::string, drop_claim>>;
+claim_list claims_of(const shard& s);
+void take_over(shard& s, const std::vector<claim_list>& all);
+
 }  // namespace drop_ops
 }  // namespace stampede

@@ -46,5 +46,18 @@ void tick(shard& s);
 // shard's live orders (read-only), and offers in flight made again at the first tick.
 void restore(shard& s, const std::vector<const shard*>& all);
 
+// A takeover, while the shards run (replication_node::become_primary): a standby applied
+// the orders but never counted them. limit_units_of, on any shard: what its live orders
+// count, product by product; recount, on each shard: its products' counts from every
+// shard's list, as restore does.
+struct limit_units {
+  std::string product_id;
+  std::string address;  // address_key of the shipping address
+  std::vector<std::string> cards;
+  int64_t quantity = 0;
+};
+std::vector<limit_units> limit_units_of(const shard& s);
+void recount(shard& s, const std::vector<std::vector<limit_units>>& all);
+
 }  // namespace drop_product_ops
 }  // namespace stampede

@@ -505,9 +505,13 @@ void shard::tick() {
   idempotency().expire(now);  // in memory only, not logged
   // Availability goes out at most once a tick (10 a second) a product, the latest value.
   events::publish_availability(*this);
-  // Drops: their products' supply and waitlist offers here, the drops' clocks here.
-  drop_product_ops::tick(*this);
-  drop_ops::tick(*this, now);
+  // Drops: their products' supply and waitlist offers here, the drops' clocks here. A
+  // follower's drops open, admit, expire and sell out by its primary's records: its own
+  // clock would record (and a follower's log refuses every record).
+  if (writable_) {
+    drop_product_ops::tick(*this);
+    drop_ops::tick(*this, now);
+  }
 }
 
 void shard::stats_into(store_stats& out) const {

@@ -13,15 +13,9 @@ port=18181
 nginx_port=18182
 duration=${DURATION:-10s}
 conns=${CONNS:-64}
-work=$(mktemp -d)
-chmod 755 "$work"   # nginx workers run as another user
-trap 'kill $(jobs -p) 2>/dev/null; [ -f $work/nginx.pid ] && kill $(cat $work/nginx.pid) 2>/dev/null; rm -rf $work' EXIT
-
 durability=${DURABILITY:-fsync}
-taskset -c 0 "$bin" serve --shards 1 --listen 127.0.0.1:$port --jwt-secret $secret \
-  --data-dir $work/data --durability $durability --rate-limit 0 > $work/serve.log 2>&1 &
-for _ in $(seq 50); do curl -sf http://127.0.0.1:$port/readyz >/dev/null && break; sleep 0.1; done
-admin=$("$bin" token --sub loadtest-admin --role admin --jwt-secret $secret)
+source "$here/wrk_vs_nginx.sh"
+start_server
 curl -sf -XPOST http://127.0.0.1:$port/v1/admin/products -H "Authorization: Bearer $admin" \
   -H 'Content-Type: application/json' \
   -d '{"id":"hot","name":"Limited sneaker","description":"The drop everyone is waiting for.","price":12999,"on_hand":1000000000,"images":["https://cdn.example/hot.jpg"]}' >/dev/null
@@ -30,33 +24,7 @@ curl -sf -XPOST http://127.0.0.1:$port/v1/admin/products -H "Authorization: Bear
 # nginx: the same body GET /v1/products/hot returns, as a static file.
 mkdir -p $work/www
 curl -sf http://127.0.0.1:$port/v1/products/hot > $work/www/product.json
-chmod -R a+rX $work/www
-cat > $work/nginx.conf <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  server {
-    listen 127.0.0.1:$nginx_port;
-    location / { root $work/www; default_type application/json; }
-  }
-}
-CONF
-taskset -c 0 nginx -c $work/nginx.conf
-
-run() {  # name, then wrk arguments
-  local name=$1; shift
-  local out
-  out=$(taskset -c 1 wrk -t1 -c$conns -d$duration --latency "$@")
-  local rps p50 p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  printf "%-34s %12s req/s   p50 %8s   p99 %8s\n" "$name" "$rps" "$p50" "$p99"
-  grep -E "Non-2xx|Socket errors" <<<"$out" || true
-}
+start_nginx $nginx_port
 
 echo "wrk -t1 -c$conns -d$duration, server (--durability $durability) and nginx on core 0, wrk on core 1"
 run "nginx static product.json" http://127.0.0.1:$nginx_port/product.json

@@ -11,6 +11,13 @@
 //     N users each place an order and watch it on its own connection (order:{id}); the driver
 //     then pays each order and moves it through processing, shipped, out_for_delivery and
 //     delivered, as fast as it can.
+//   ws_fanout --port P --secret S queue [--connections N] [--rate R] [--seconds T] [--sources K]
+//     Issue 12's watching figure: a queue drop (R admissions a second, paused while N users
+//     join, one ticket each), each user watching its own ticket (queue:{drop}) on its own
+//     connection; the drop resumes for T seconds, then the driver takes all its stock and it
+//     sells out. Ticket messages carry no "at", so delays are measured from what a control
+//     client saw (queue_figures below). --sources K: connect from 127.0.0.2 .. 127.0.0.(K+1),
+//     past the ~28k ephemeral ports of one source address.
 //
 // Reports messages delivered a second, delivery latency (now minus the message's "at",
 // milliseconds: both clocks are this machine's), and the server's memory per connection
@@ -33,6 +40,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -56,6 +64,7 @@ struct options {
   int pid = 0;
   int driver_threads = 4;
   int readers = 1;
+  int sources = 0;  // loopback source addresses 127.0.0.2 ..; 0: the kernel's choice
 };
 
 constexpr size_t read_buffer_bytes = 64 * 1024;
@@ -106,6 +115,30 @@ int connect_to(int port, bool blocking) {
   ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS) {
     ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// A non-blocking connect from loopback address 127.0.0.`source` (the port chosen at
+// connect, so each source address has its own ephemeral ports towards the server).
+int connect_from(int port, int source) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  from.sin_addr.s_addr = htonl((127u << 24) | static_cast<uint32_t>(source));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  ::inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 && errno != EINPROGRESS)) {
+    int saved = errno;
+    ::close(fd);
+    errno = saved;
     return -1;
   }
   return fd;
@@ -180,6 +213,7 @@ struct conn {
   std::string in;  // an unfinished frame (or the upgrade answer) only
   bool sent_upgrade = false;
   bool upgraded = false;
+  bool closed = false;  // the server ended it (read 0 or an error)
 };
 
 // One reader thread's connections and tallies (read by main once the thread is joined).
@@ -193,7 +227,37 @@ struct reader {
   // A tick's messages all carry the same "at": parse it once.
   std::string last_at;
   int64_t last_at_ms = 0;
+  // queue mode: (admissions the message implies, when it came) of each waiting ticket's
+  // message, and when each sold_out came.
+  bool queue = false;
+  std::vector<std::pair<int64_t, int64_t>> positions;
+  std::vector<int64_t> sold_out_ms;
 };
+
+// The integer after `"key":` in `msg`, or -1 (null or missing).
+int64_t json_int(std::string_view msg, std::string_view key) {
+  auto at = msg.find(key);
+  if (at == std::string_view::npos) return -1;
+  at += key.size();
+  if (at >= msg.size() || msg[at] < '0' || msg[at] > '9') return -1;
+  int64_t v = 0;
+  while (at < msg.size() && msg[at] >= '0' && msg[at] <= '9') v = v * 10 + (msg[at++] - '0');
+  return v;
+}
+
+// A ticket message: a waiting ticket at `position` with `ahead` in front implies that
+// position - 1 - ahead tickets in front were admitted (nobody leaves or expires in this
+// run); a sold_out one, when it came.
+void queue_message(reader& r, std::string_view msg, int64_t now) {
+  if (!msg.starts_with(R"({"type":"ticket")")) return;
+  if (msg.find(R"("state":"sold_out")") != std::string_view::npos) {
+    r.sold_out_ms.push_back(now);
+    return;
+  }
+  if (msg.find(R"("state":"waiting")") == std::string_view::npos) return;
+  int64_t position = json_int(msg, R"("position":)"), ahead = json_int(msg, R"("ahead":)");
+  if (position > 0 && ahead >= 0) r.positions.emplace_back(position - 1 - ahead, now);
+}
 
 // Handles the whole frames at the front of `data`; returns the bytes used.
 size_t frames(conn& c, reader& r, std::string_view data, bool measuring, int64_t now) {
@@ -227,6 +291,10 @@ size_t frames(conn& c, reader& r, std::string_view data, bool measuring, int64_t
     }
     if (!measuring) continue;
     ++r.messages;
+    if (r.queue) {
+      queue_message(r, msg, now);
+      continue;
+    }
     auto at = msg.find(R"("at":")");
     if (at == std::string_view::npos) continue;
     std::string_view stamp = msg.substr(at + 6, msg.find('"', at + 6) - at - 6);
@@ -301,6 +369,7 @@ void pump(std::vector<conn>& conns, reader& r, std::vector<epoll_event>& events,
     if (!(events[e].events & EPOLLIN)) continue;
     for (;;) {
       ssize_t got = ::recv(c.fd, buf.data(), buf.size(), 0);
+      if (got == 0 || (got < 0 && errno != EAGAIN)) c.closed = true;
       if (got <= 0) break;
       consume(c, r, std::string_view(buf.data(), static_cast<size_t>(got)), measuring, now);
       if (static_cast<size_t>(got) < buf.size()) break;
@@ -322,6 +391,7 @@ options parse_options(int argc, char** argv) {
     else if (a == "--pid") o.pid = std::stoi(next());
     else if (a == "--driver-threads") o.driver_threads = std::stoi(next());
     else if (a == "--readers") o.readers = std::max(1, std::stoi(next()));
+    else if (a == "--sources") o.sources = std::max(0, std::stoi(next()));
     else o.mode = a;
   }
   return o;
@@ -377,10 +447,11 @@ std::string setup_orders(const options& o, plan& p, std::vector<conn>& conns) {
 
 // Connects every connection (upgrade and subscriptions follow from the readers' pumps),
 // spread over the readers' epoll sets.
-std::string connect_all(const options& o, std::vector<conn>& conns, std::vector<reader>& readers) {
-  for (auto& r : readers) r.ep = ::epoll_create1(0);
-  for (size_t i = 0; i < conns.size(); ++i) {
-    conns[i].fd = connect_to(o.port, false);
+std::string connect_range(const options& o, std::vector<conn>& conns, std::vector<reader>& readers, size_t from,
+                          size_t to) {
+  for (size_t i = from; i < to; ++i) {
+    conns[i].fd = o.sources > 0 ? connect_from(o.port, 2 + static_cast<int>(i % static_cast<size_t>(o.sources)))
+                                : connect_to(o.port, false);
     if (conns[i].fd < 0) return "connect failed at " + std::to_string(i) + ": " + std::strerror(errno);
     reader& r = readers[i % readers.size()];
     r.conns.push_back(i);
@@ -390,6 +461,11 @@ std::string connect_all(const options& o, std::vector<conn>& conns, std::vector<
     ::epoll_ctl(r.ep, EPOLL_CTL_ADD, conns[i].fd, &ev);
   }
   return "";
+}
+
+std::string connect_all(const options& o, std::vector<conn>& conns, std::vector<reader>& readers) {
+  for (auto& r : readers) r.ep = ::epoll_create1(0);
+  return connect_range(o, conns, readers, 0, conns.size());
 }
 
 // The product driver: one unit off each product in turn, `rate` a second over all threads.
@@ -464,13 +540,257 @@ void report(const options& o, std::vector<reader>& readers, uint64_t changes, do
               percentile(all, 0.99999));
 }
 
+
+// ---- queue mode (issue 12's watching figure) ----
+
+// What the control client saw: GET /v1/admin/drops/{id} sent and answered, and the
+// drop's admissions so far.
+struct control_sample {
+  int64_t sent_ms = 0, got_ms = 0, admitted = 0;
+};
+
+constexpr int64_t queue_on_hand = 1'000'000'000;
+// Connections opened before their upgrades are awaited: a batch the server answers within
+// its WebSocket handshake timeout (10 s) on a busy machine (10,000 at once lost some).
+constexpr size_t queue_connect_batch = 2'000;
+constexpr int control_poll_ms = 5;
+constexpr int sold_out_wait_s = 5;
+
+std::string setup_queue(const options& o, plan& p, const std::string& id) {
+  http_client setup(o.port);
+  // max_per_user 1: admission counts one unit a shopper (a billion units never stop it).
+  auto r = setup.request("POST", "/v1/admin/products", p.admin,
+                         R"({"id":")" + id + R"(","name":"Drop","price":100,"max_per_user":1,"on_hand":)" +
+                             std::to_string(queue_on_hand) + "}");
+  if (r.first != 201) return "create product: " + std::to_string(r.first) + " " + r.second;
+  r = setup.request("POST", "/v1/admin/drops", p.admin,
+                    R"({"id":")" + id + R"(","product_ids":[")" + id + R"("],"mode":"queue","opens_at":")" +
+                        stampede::http::format_rfc3339_ms(now_ms() + 1000) + R"(","admit_per_s":)" +
+                        std::to_string(o.rate) + R"(,"admission_ttl":3600})");
+  if (r.first != 201) return "create drop: " + std::to_string(r.first) + " " + r.second;
+  // Open, then paused while everyone joins (in arrival order) and starts watching.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
+  r = setup.request("POST", "/v1/admin/drops/" + id + "/pause", p.admin);
+  if (r.first != 200) return "pause: " + std::to_string(r.first) + " " + r.second;
+  return "";
+}
+
+std::string join_queue(const options& o, const plan& p, const std::string& id, std::vector<conn>& conns) {
+  std::printf("%zu users join drop %s...\n", conns.size(), id.c_str());
+  std::vector<std::string> errors(static_cast<size_t>(o.driver_threads));
+  std::vector<std::thread> joiners;
+  for (int d = 0; d < o.driver_threads; ++d)
+    joiners.emplace_back([&, d] {
+      http_client h(o.port);
+      for (size_t i = static_cast<size_t>(d); i < conns.size(); i += static_cast<size_t>(o.driver_threads)) {
+        conns[i].token = sign_token(o.secret, "q-" + p.run + "-" + std::to_string(i), "customer", p.expires_s);
+        conns[i].topics = {"queue:" + id};
+        auto r = h.request("POST", "/v1/drops/" + id + "/queue", conns[i].token);
+        if (r.first != 201) {
+          errors[static_cast<size_t>(d)] = "join: " + std::to_string(r.first) + " " + r.second;
+          return;
+        }
+      }
+    });
+  for (auto& t : joiners) t.join();
+  for (const auto& e : errors)
+    if (!e.empty()) return e;
+  return "";
+}
+
+// Polls the drop's admin view until `stop`.
+void control(const options& o, const plan& p, const std::string& id, std::atomic<bool>& stop,
+             std::vector<control_sample>& out) {
+  http_client h(o.port);
+  while (!stop) {
+    control_sample c;
+    c.sent_ms = now_ms();
+    auto r = h.request("GET", "/v1/admin/drops/" + id, p.admin);
+    c.got_ms = now_ms();
+    c.admitted = json_int(r.second, R"("admitted":)");
+    if (r.first == 200 && c.admitted >= 0) out.push_back(c);
+    std::this_thread::sleep_for(std::chrono::milliseconds(control_poll_ms));
+  }
+}
+
+int64_t nth(std::vector<int64_t>& v, double p) {
+  if (v.empty()) return -1;
+  size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+// A position message implying `m` admissions shows the queue as it was once the m-th
+// admission was made: after the last poll that saw fewer (sent at lo), by the first that saw
+// m (answered at hi). Its delay lies in [got - hi, got - lo]; both bounds are reported. It
+// includes the wait for the next push round (a watched ticket is pushed at most once a
+// second), so the spread of each round is given too: every message of a round shows the
+// same m, and each came this long after the round's first.
+void queue_figures(std::vector<reader>& readers, const std::vector<control_sample>& samples, int64_t sold_at_ms,
+                   size_t connections) {
+  std::vector<int64_t> lo, hi, sold, spread;
+  std::map<int64_t, int64_t> first_of_round;
+  for (auto& r : readers)
+    for (auto [m, got] : r.positions) {
+      auto [it, added] = first_of_round.emplace(m, got);
+      if (!added) it->second = std::min(it->second, got);
+    }
+  uint64_t before_resume = 0, unmatched = 0;
+  for (auto& r : readers) {
+    for (auto [m, got] : r.positions) spread.push_back(got - first_of_round[m]);
+    for (auto [m, got] : r.positions) {
+      if (m <= 0) {
+        ++before_resume;
+        continue;
+      }
+      auto it = std::lower_bound(samples.begin(), samples.end(), m,
+                                 [](const control_sample& c, int64_t v) { return c.admitted < v; });
+      if (it == samples.end()) {
+        ++unmatched;
+        continue;
+      }
+      lo.push_back(got - it->got_ms);
+      hi.push_back(got - (it == samples.begin() ? it->sent_ms : std::prev(it)->sent_ms));
+    }
+    for (int64_t t : r.sold_out_ms) sold.push_back(t - sold_at_ms);
+  }
+  std::printf("position updates: %zu timed (%llu with no admission ahead yet, %llu past the last poll)\n", lo.size(),
+              static_cast<unsigned long long>(before_resume), static_cast<unsigned long long>(unmatched));
+  std::printf("  delay from the admission the message reflects: p50 %lld..%lld ms, p99 %lld..%lld ms, "
+              "max %lld..%lld ms\n",
+              static_cast<long long>(nth(lo, 0.5)), static_cast<long long>(nth(hi, 0.5)),
+              static_cast<long long>(nth(lo, 0.99)), static_cast<long long>(nth(hi, 0.99)),
+              static_cast<long long>(nth(lo, 1.0)), static_cast<long long>(nth(hi, 1.0)));
+  std::printf("  %zu push rounds; each message after its round's first: p50 %lld ms, p99 %lld ms, max %lld ms\n",
+              first_of_round.size(), static_cast<long long>(nth(spread, 0.5)),
+              static_cast<long long>(nth(spread, 0.99)), static_cast<long long>(nth(spread, 1.0)));
+  std::printf("sold_out: %zu watchers told (of %zu: the admitted keep their admission); delay from the answer to "
+              "the stock change that sold the last unit: first %lld ms, p50 %lld ms, p99 %lld ms, max %lld ms\n",
+              sold.size(), connections, static_cast<long long>(nth(sold, 0.0)), static_cast<long long>(nth(sold, 0.5)),
+              static_cast<long long>(nth(sold, 0.99)), static_cast<long long>(nth(sold, 1.0)));
+}
+
+// Joins, watches (connections opened queue_connect_batch at a time), resumes, measures.
+std::string watch_queue(const options& o, std::vector<conn>& conns, std::vector<reader>& readers) {
+  for (auto& r : readers) {
+    r.ep = ::epoll_create1(0);
+    r.queue = true;
+  }
+  auto open_start = std::chrono::steady_clock::now();
+  for (size_t from = 0; from < conns.size(); from += queue_connect_batch) {
+    size_t to = std::min(conns.size(), from + queue_connect_batch);
+    if (auto err = connect_range(o, conns, readers, from, to); !err.empty()) return err;
+    if (!await_subscriptions(conns, readers, to)) {
+      size_t unconnected = 0, unanswered = 0, closed = 0;
+      for (size_t i = 0; i < to; ++i) {
+        closed += conns[i].closed;
+        unconnected += !conns[i].closed && !conns[i].sent_upgrade;
+        unanswered += !conns[i].closed && conns[i].sent_upgrade && !conns[i].upgraded;
+      }
+      return "subscriptions not answered: of " + std::to_string(to) + " connections " + std::to_string(closed) +
+             " closed by the server, " + std::to_string(unconnected) + " never connected, " +
+             std::to_string(unanswered) + " upgrade unanswered";
+    }
+  }
+  std::printf("%zu connections watching their tickets in %.2f s\n", conns.size(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - open_start).count());
+  return "";
+}
+
+// The admissions as the control saw them before the sell-out: how many, and in what steps.
+void print_admissions(const options& o, const std::vector<control_sample>& samples, int64_t sold_at_ms,
+                      double secs, uint64_t messages) {
+  int64_t admitted = 0, steps = 0, step_max = 0;
+  for (size_t i = 0; i < samples.size(); ++i) {
+    if (samples[i].sent_ms >= sold_at_ms) break;
+    admitted = std::max(admitted, samples[i].admitted);
+    if (i > 0 && samples[i].admitted > samples[i - 1].admitted) {
+      ++steps;
+      step_max = std::max(step_max, samples[i].admitted - samples[i - 1].admitted);
+    }
+  }
+  std::printf("queue: %lld admitted in %.1f s (%.0f/s; asked %d/s); %llu ticket messages; %zu control samples\n",
+              static_cast<long long>(admitted), secs, static_cast<double>(admitted) / secs, o.rate,
+              static_cast<unsigned long long>(messages), samples.size());
+  std::printf("  the control saw the admissions grow %lld times, by at most %lld at once\n",
+              static_cast<long long>(steps), static_cast<long long>(step_max));
+}
+
+// Resumes the drop for o.seconds, then takes all its stock (nothing available, nothing
+// held: sold out) and waits for the news to spread; the readers and the control run
+// meanwhile. Returns false when the driver's requests failed.
+bool admit_then_sell_out(const options& o, const plan& p, const std::string& id, int64_t& sold_at_ms,
+                         double& secs) {
+  http_client driver(o.port);
+  const auto server_before = cpu_s(o.pid > 0 ? o.pid : ::getpid());
+  auto start = std::chrono::steady_clock::now();
+  auto resumed = driver.request("POST", "/v1/admin/drops/" + id + "/resume", p.admin);
+  std::this_thread::sleep_for(std::chrono::seconds(o.seconds));
+  secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const auto server_after = cpu_s(o.pid > 0 ? o.pid : ::getpid());
+  auto sold = driver.request("POST", "/v1/admin/products/" + id + "/stock", p.admin,
+                             R"({"delta":-)" + std::to_string(queue_on_hand) + "}");
+  sold_at_ms = now_ms();
+  std::this_thread::sleep_for(std::chrono::seconds(sold_out_wait_s));
+  if (o.pid > 0)
+    std::printf("server CPU while admitting: %.2f user + %.2f system cores\n",
+                (server_after.first - server_before.first) / secs, (server_after.second - server_before.second) / secs);
+  if (resumed.first == 200 && sold.first == 200) return true;
+  std::fprintf(stderr, "resume %d, stock %d %s\n", resumed.first, sold.first, sold.second.c_str());
+  return false;
+}
+
+int run_queue(const options& o) {
+  plan p;
+  p.admin = sign_token(o.secret, "fanout-admin", "admin", p.expires_s);
+  const std::string id = "queue-" + p.run;
+  std::vector<conn> conns(static_cast<size_t>(o.connections));
+  std::vector<reader> readers(static_cast<size_t>(o.readers));
+  long rss_before = rss_kb(o.pid);
+  std::string err = setup_queue(o, p, id);
+  if (err.empty()) err = join_queue(o, p, id, conns);
+  if (err.empty()) err = watch_queue(o, conns, readers);
+  if (!err.empty()) {
+    std::fprintf(stderr, "%s\n", err.c_str());
+    return 1;
+  }
+  if (o.pid > 0)
+    std::printf("server RSS %ld -> %ld KB (tickets and connections)\n", rss_before, rss_kb(o.pid));
+  std::atomic<bool> stop{false}, stop_control{false};
+  std::vector<control_sample> samples;
+  std::thread poller(control, std::cref(o), std::cref(p), std::cref(id), std::ref(stop_control), std::ref(samples));
+  std::vector<std::thread> threads;
+  for (auto& r : readers)
+    threads.emplace_back([&conns, &r, &stop] {
+      std::vector<epoll_event> events(epoll_events_max);
+      std::vector<char> buf(read_buffer_bytes);
+      while (!stop) pump(conns, r, events, buf, 50, true);
+    });
+  int64_t sold_at_ms = 0;
+  double secs = 0;
+  bool driven = admit_then_sell_out(o, p, id, sold_at_ms, secs);
+  stop = true;
+  for (auto& t : threads) t.join();
+  stop_control = true;
+  poller.join();
+  if (!driven || samples.empty()) return 1;
+  uint64_t messages = 0;
+  for (const auto& r : readers) messages += r.messages;
+  print_admissions(o, samples, sold_at_ms, secs, messages);
+  queue_figures(readers, samples, sold_at_ms, conns.size());
+  for (auto& c : conns) ::close(c.fd);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   options o = parse_options(argc, argv);
+  if (o.mode == "queue") return run_queue(o);
   if (o.mode != "product" && o.mode != "orders") {
-    std::fprintf(stderr, "usage: ws_fanout --port P --secret S product|orders [--connections N] "
-                         "[--products K] [--rate R] [--seconds T] [--pid SERVER_PID] [--readers R]\n");
+    std::fprintf(stderr, "usage: ws_fanout --port P --secret S product|orders|queue [--connections N] "
+                         "[--products K] [--rate R] [--seconds T] [--pid SERVER_PID] [--readers R] "
+                         "[--sources K]\n");
     return 2;
   }
   plan p;

@@ -8,6 +8,8 @@
 
 #include <boost/asio/system_executor.hpp>
 
+#include "core/drop_ops.h"
+#include "core/drop_product_ops.h"
 #include "core/replica_ops.h"
 #include "core/shard.h"
 #include "persistence/stream_frame.h"
@@ -45,6 +47,24 @@ void on_shard_and_wait(engine& eng, uint32_t i, F fn) {
     done.set_value();
   }});
   done.get_future().wait();
+}
+
+// The drops' derived state, as a restart derives it (engine::restore): which products open
+// drops hold, the counts of the limits across accounts, the tickets seen now. Before the
+// shards take writes, or a drop's product could be added without an admission.
+void rederive_drops(engine& eng, uint32_t shards) {
+  std::vector<drop_ops::claim_list> claims(shards);
+  std::vector<std::vector<drop_product_ops::limit_units>> units(shards);
+  for (uint32_t k = 0; k < shards; ++k)
+    on_shard_and_wait(eng, k, [&, k](shard& s) {
+      claims[k] = drop_ops::claims_of(s);
+      units[k] = drop_product_ops::limit_units_of(s);
+    });
+  for (uint32_t k = 0; k < shards; ++k)
+    on_shard_and_wait(eng, k, [&](shard& s) {
+      drop_ops::take_over(s, claims);
+      drop_product_ops::recount(s, units);
+    });
 }
 
 // What a node advertises: "url=...\nrole=...\nsnapshots=s0,s1,...\n".
@@ -471,6 +491,7 @@ bool replication_node::become_primary(uint64_t epoch, const std::vector<uint64_t
     f.applied_seq.store(seqs[k]);
     f.last_seq.store(seqs[k]);
   }
+  rederive_drops(*eng, options_.shards);
   std::string problem;
   for (uint32_t k = 0; k < options_.shards; ++k) {
     on_shard_and_wait(*eng, k, [&, k](shard& s) {

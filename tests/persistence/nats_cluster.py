@@ -124,7 +124,8 @@ class NatsCluster:
             self.servers[i]["proc"] = None
 
     def wait_ready(self, timeout=READY_TIMEOUT_S):
-        """Waits until every running server's /healthz is 200 (JetStream current)."""
+        """Waits until every running server's /healthz is 200 (JetStream current) and it sees
+        the whole meta group with a leader."""
         deadline = time.monotonic() + timeout
         while True:
             ok = True
@@ -133,7 +134,7 @@ class NatsCluster:
                     continue
                 try:
                     status, _ = _get_json(s["monitor"], "/healthz")
-                    ok = ok and status == 200
+                    ok = ok and status == 200 and self._meta_group_formed(s)
                 except (OSError, ValueError):
                     ok = False
             if ok:
@@ -141,6 +142,15 @@ class NatsCluster:
             if time.monotonic() > deadline:
                 return False
             time.sleep(POLL_S)
+
+    def _meta_group_formed(self, s):
+        """Whether server s knows every peer of the JetStream meta group and its leader.
+        /healthz turns 200 before that on a busy machine (a server saw cluster_size 2 of 3)."""
+        if len(self.servers) == 1:
+            return True
+        _, jsz = _get_json(s["monitor"], "/jsz")
+        meta = jsz.get("meta_cluster") or {}
+        return meta.get("cluster_size") == len(self.servers) and bool(meta.get("leader"))
 
     def stream_leader(self, stream):
         """The server name leading `stream`, as a running server sees it (None: no leader)."""
