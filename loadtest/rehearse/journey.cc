@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <memory>
+#include <sys/resource.h>
 
 #include "loadtest/rehearse/ws_client.h"
 #include "server/auth.h"
@@ -54,8 +55,8 @@ std::string error_code_of(const http_answer& a) {
 }  // namespace
 
 const char* step_name(journey_step s) {
-  static const char* names[] = {"browse",  "queue", "admission", "add",    "address",
-                                "preview", "order", "pay",       "webhook"};
+  static const char* names[] = {"browse", "queue", "admission", "add",     "address",
+                                "preview", "order", "pay",       "webhook", "ticket"};
   return names[static_cast<int>(s)];
 }
 
@@ -69,7 +70,9 @@ struct journeys::shopper {
   uint32_t key_serial = 0;
   std::string key;  // Idempotency-Key of the current request (kept across its retries)
   std::string address_id, order_id, payment_id, admission;
-  steady::time_point waiting_since;  // in a drop's queue
+  steady::time_point waiting_since;  // in a drop's queue, from the join's answer
+  bool queued = false;               // joined; admission is being waited for or settled
+  bool polling = false;              // waits by reading its ticket, not on a WebSocket
   int64_t total = 0;
   bool declined_done = false;
   bool ended = false;
@@ -93,6 +96,11 @@ journeys::journeys(asio::io_context& io, const rehearse_options& o, const sale_s
     step_ids_[i] = stats_.step(step_name(static_cast<journey_step>(i)));
   std::random_device rd;
   run_id_ = std::to_string(rd() % 1'000'000'000);
+  // Every other socket of the run (shoppers' pool, watchers) comes first.
+  rlimit files{};
+  size_t others = static_cast<size_t>(o.connections + o.watchers) + descriptors_spare;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur > others)
+    queue_sockets_max_ = static_cast<size_t>(files.rlim_cur) - others;
   mint(static_cast<size_t>(o.shoppers));
 }
 
@@ -140,7 +148,7 @@ void journeys::stop() {
       s.queue_ws->close();  // its closed handler ends the journey
       continue;
     }
-    end(s, ending::cut);
+    cut_off(s);
   }
 }
 
@@ -178,6 +186,9 @@ http_request journeys::request_for(shopper& s, journey_step st) {
       return {build_request("GET", "/v1/products/" + setup_.product, host, "", "", ""), true};
     case journey_step::queue:
       return {build_request("POST", "/v1/drops/" + setup_.drop + "/queue", host, s.token, "", ""),
+              true};
+    case journey_step::ticket:
+      return {build_request("GET", "/v1/drops/" + setup_.drop + "/queue/me", host, s.token, "", ""),
               true};
     case journey_step::add: {
       std::string admission =
@@ -227,7 +238,7 @@ void journeys::on_answer(shopper& s, journey_step st, http_answer&& a) {
   uint16_t id = step_ids_[static_cast<int>(st)];
   if (a.failed != failure::none) {
     stats_.record_answer(id, stats_.outcome(failure_name(a.failed)), a.due, a.answered);
-    if (a.failed == failure::abandoned) return end(s, ending::cut);
+    if (a.failed == failure::abandoned) return cut_off(s);
     auto wait =
         std::min<steady::duration>(retry_most, retry_first * (1 << std::min(s.attempts, 8)));
     return retry(s, st, a.answered + wait);
@@ -253,6 +264,7 @@ void journeys::on_success(shopper& s, journey_step st, const http_answer& a) {
       if (s.abandon_at == 0) return end(s, ending::abandoned);
       return next(s, setup_.drop.empty() ? journey_step::add : journey_step::queue, now);
     case journey_step::queue:
+    case journey_step::ticket:
       return on_ticket(s, a.body, now);
     case journey_step::add:
       return after_add(s, now);
@@ -293,9 +305,10 @@ void journeys::on_refusal(shopper& s, journey_step st, const http_answer& a,
     s.declined_done = true;  // the retry pays with a good card, as a new request
     return next(s, journey_step::pay, a.answered);
   }
-  bool sold_out = code == "out_of_stock" || code == "limit_exceeded" || code == "sold_out" ||
-                  code == "cart_empty" || code == "not_admitted";
-  end(s, sold_out ? ending::turned_away : ending::gave_up);
+  if (code == "sold_out") return queue_sold_out(s, a.answered);  // 410 at the queue's door
+  bool turned_away = code == "out_of_stock" || code == "limit_exceeded" ||
+                     code == "cart_empty" || code == "not_admitted";
+  end(s, turned_away ? ending::turned_away : ending::gave_up);
 }
 
 void journeys::after_add(shopper& s, steady::time_point now) {
@@ -338,49 +351,69 @@ void journeys::after_payment(shopper& s, const std::string& body, steady::time_p
   end(s, status == "succeeded" ? ending::converted : ending::gave_up);
 }
 
-// The ticket, from joining (the answer's body) or from the WebSocket ({"type": "ticket",
-// "ticket": {...}}, or the subscription's snapshot). Waiting for admission is recorded as
-// the step "admission", from the join's answer to the ticket's last state.
+// The ticket, from joining (the answer's body), from polling, or from the WebSocket
+// ({"type": "ticket", "ticket": {...}}, or the subscription's snapshot). Waiting for admission
+// is recorded as the step "admission", from the join's answer to the ticket's last state.
 void journeys::on_ticket(shopper& s, const std::string& text, steady::time_point now) {
   auto o = parse_object(text);
-  if (!o || s.ended) return;
+  if (!o || s.ended || !s.admission.empty()) return;
   const json::object* ticket = &*o;
   for (const char* wrapper : {"ticket", "snapshot"})
     if (auto* t = o->if_contains(wrapper); t && t->is_object()) ticket = &t->get_object();
   std::string state = string_at(*ticket, {"state"});
-  uint16_t id = step_ids_[static_cast<int>(journey_step::admission)];
-  bool joining = !s.queue_ws;
-  if (joining) {
+  if (state.empty()) return;  // not a ticket (a pong, an error)
+  if (!s.queued) {
+    s.queued = true;
     s.waiting_since = now;
-    stats_.record_due(id, now);
+    stats_.record_due(step_ids_[static_cast<int>(journey_step::admission)], now);
+    if (state == "waiting") return wait_for_admission(s);
   }
   if (state == "waiting") {
-    if (joining) wait_for_admission(s);
+    if (s.polling) poll_ticket(s, now + ticket_poll_interval);
     return;
   }
+  admission_settled(s, state, string_at(*ticket, {"admission_token"}), now);
+}
+
+void journeys::admission_settled(shopper& s, const std::string& state,
+                                 std::string admission_token, steady::time_point now) {
+  uint16_t id = step_ids_[static_cast<int>(journey_step::admission)];
   stats_.record_answer(id, stats_.outcome(state == "admitted" ? "ok" : state), s.waiting_since,
                        now);
-  if (s.queue_ws) s.queue_ws->close();
+  if (auto ws = std::move(s.queue_ws)) ws->close();
+  if (state == "sold_out") return queue_sold_out(s, now);
   if (state != "admitted") return end(s, ending::turned_away);
-  s.admission = string_at(*ticket, {"admission_token"});
+  s.admission = std::move(admission_token);
   next(s, journey_step::add, now);
 }
 
+// On a WebSocket while the descriptors last; a socket that cannot open, or that the server
+// closes while the shopper still waits, leaves it polling.
 void journeys::wait_for_admission(shopper& s) {
+  if (queue_sockets_ >= queue_sockets_max_) return poll_ticket(s, steady::now());
+  ++queue_sockets_;
   std::string subscribe = R"({"op":"subscribe","topic":"queue:)" + setup_.drop + R"("})";
   s.queue_ws = ws_client::open(
       io_, setup_.endpoints, setup_.t, s.token, {subscribe},
       [this, &s](std::string_view text) { on_ticket(s, std::string(text), steady::now()); },
       [this, &s](bool, const std::string&) {
+        --queue_sockets_;
         if (s.ended || !s.admission.empty()) return;
-        uint16_t id = step_ids_[static_cast<int>(journey_step::admission)];
-        stats_.record_answer(id, stats_.outcome("closed"), s.waiting_since, steady::now());
-        end(s, stopped_ ? ending::cut : ending::gave_up);
+        s.queue_ws.reset();  // its own async operation keeps it alive until this returns
+        if (stopped_) return cut_off(s);
+        poll_ticket(s, steady::now());
       });
 }
 
+void journeys::poll_ticket(shopper& s, steady::time_point at) {
+  if (!s.polling) ++counts_.queue_polled;
+  s.polling = true;
+  if (stopped_) return cut_off(s);
+  sched_.at(at, [this, &s](steady::time_point due) { begin(s, journey_step::ticket, due); });
+}
+
 void journeys::retry(shopper& s, journey_step st, steady::time_point at) {
-  if (stopped_) return end(s, ending::cut);
+  if (stopped_) return cut_off(s);
   if (++s.attempts >= attempts_max) {
     // A payment whose outcome is unknown may have gone through.
     if (st == journey_step::pay || st == journey_step::webhook)
@@ -392,8 +425,23 @@ void journeys::retry(shopper& s, journey_step st, steady::time_point at) {
 }
 
 void journeys::next(shopper& s, journey_step st, steady::time_point answered) {
-  if (stopped_) return end(s, ending::cut);
+  if (stopped_) return cut_off(s);
   sched_.at(answered + think(), [this, &s, st](steady::time_point due) { begin(s, st, due); });
+}
+
+void journeys::queue_sold_out(shopper& s, steady::time_point now) {
+  if (!counts_.queue_sold_out_at || now < *counts_.queue_sold_out_at)
+    counts_.queue_sold_out_at = now;
+  end(s, ending::sold_out);
+}
+
+// The deadline came: a shopper still waiting in the queue ends its wait there.
+void journeys::cut_off(shopper& s) {
+  if (s.ended) return;
+  if (s.queued && s.admission.empty())
+    stats_.record_answer(step_ids_[static_cast<int>(journey_step::admission)],
+                         stats_.outcome("cut"), s.waiting_since, steady::now());
+  end(s, ending::cut);
 }
 
 void journeys::end(shopper& s, ending e) {
@@ -401,7 +449,7 @@ void journeys::end(shopper& s, ending e) {
   s.ended = true;
   s.queue_ws.reset();
   uint64_t* by_ending[] = {&counts_.converted, &counts_.abandoned, &counts_.turned_away,
-                           &counts_.gave_up, &counts_.cut};  // in the order of `ending`
+                           &counts_.gave_up,   &counts_.cut,       &counts_.sold_out};  // as `ending`
   ++*by_ending[static_cast<int>(e)];
 }
 

@@ -80,7 +80,8 @@ std::vector<flag> run_table(rehearse_options& o) {
       {"--timeout-ms", "MS", "a request unanswered this long has failed (default 10000)",
        set_integer(o.timeout_ms, 10, 600'000)},
       {"--drop", "ID",
-       "the drop whose queue shoppers join (default: the product's drop, if it is in one)",
+       "the queue-mode drop the product is in: shoppers join its queue and add with their "
+       "admission (it opens the sale)",
        set_text(o.drop)},
       {"--report", "FILE", "write a self-contained HTML report", set_text(o.report_path)},
       {"--json", "FILE", "write the figures as JSON, for --compare", set_text(o.json_path)},

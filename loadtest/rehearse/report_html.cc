@@ -231,6 +231,13 @@ std::string figures_html(const run_result& r) {
   for (const auto& st : r.steps)
     if (st.name == "add" || st.name == "order" || st.name == "pay")
       s += figure(fmt("%.1f ms", st.p99_ms), st.name + " p99");
+  if (const auto& q = r.queue) {
+    s += figure(std::to_string(q->admitted) + " / " + std::to_string(q->joined),
+                "admitted / joined the queue (" + std::to_string(q->sold_out) + " sold out)");
+    s += figure(fmt("%.1f ms", q->wait_p99_ms), "wait to admission p99");
+    s += figure(q->sold_out_at_s ? fmt("%.2f s", *q->sold_out_at_s) : "no",
+                "queue sold out after opening");
+  }
   s += figure(fmt("%.1f ms", r.ws_p99_ms), "WebSocket delay p99");
   bool saturated = r.generator_lag_p99_ms > generator_lag_warn_ms;
   s += figure(fmt("%.1f ms", r.generator_lag_p99_ms),

@@ -36,6 +36,19 @@ struct audit_result {
   bool complete = true;            // false: the store could not be read (the run exits 1)
 };
 
+// A drop's queue as the shoppers saw it (tickets are the server's; see GET /v1/admin/drops).
+struct queue_summary {
+  std::string drop;
+  uint64_t joined = 0;    // join answers 2xx (one ticket a shopper)
+  uint64_t admitted = 0;  // tickets seen admitted
+  uint64_t sold_out = 0;  // tickets seen sold out, and joins refused 410 sold_out
+  uint64_t expired = 0;   // tickets seen expired
+  uint64_t polled = 0;    // shoppers who waited by polling (no descriptor for a WebSocket)
+  std::optional<double> sold_out_at_s;  // since the opening: the first ticket seen sold out
+  // From the join's answer to the admission, over the admitted shoppers only.
+  double wait_p50_ms = 0, wait_p90_ms = 0, wait_p99_ms = 0, wait_max_ms = 0;
+};
+
 struct stock_sample {
   double t_s = 0;  // since the opening
   int64_t on_hand = 0, reserved = 0, committed = 0, available = 0;
@@ -63,6 +76,8 @@ struct run_result {
   std::optional<double> sold_out_at_s;  // since the opening
   audit_result audit;
   uint64_t shoppers = 0, converted = 0, abandoned = 0, turned_away = 0, unfinished = 0;
+  uint64_t sold_out = 0;               // shoppers whose wait in the queue ended in sold out
+  std::optional<queue_summary> queue;  // with a drop
   uint64_t retries_rate_limited = 0, retries_overloaded = 0;
   uint64_t watchers = 0, watchers_connected = 0, ws_messages = 0;
   double ws_p50_ms = 0, ws_p99_ms = 0, ws_max_ms = 0;

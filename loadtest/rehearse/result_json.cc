@@ -1,5 +1,6 @@
 // The rehearsal's JSON file: API.md's shape ({"config", "steps", "sold_out_at_s", "audit"})
-// plus "shoppers", "retries", "ws" and "series" for the report and --compare.
+// plus "shoppers", "queue" (null without a drop), "retries", "ws" and "series" for the report
+// and --compare.
 #include <boost/json.hpp>
 #include <fstream>
 #include <sstream>
@@ -29,6 +30,22 @@ json::object audit_json(const audit_result& a) {
   return {{"orders", a.orders},           {"units_sold", a.units_sold}, {"violations", violations},
           {"paid_orders", a.paid_orders}, {"paid_units", a.paid_units}, {"notes", notes},
           {"complete", a.complete}};
+}
+
+json::value queue_json(const std::optional<queue_summary>& q) {
+  if (!q) return nullptr;
+  return json::object{{"drop", q->drop},
+                      {"joined", q->joined},
+                      {"admitted", q->admitted},
+                      {"sold_out", q->sold_out},
+                      {"expired", q->expired},
+                      {"polled", q->polled},
+                      {"sold_out_at_s", q->sold_out_at_s ? json::value(*q->sold_out_at_s)
+                                                         : json::value(nullptr)},
+                      {"wait_to_admission", {{"p50_ms", q->wait_p50_ms},
+                                             {"p90_ms", q->wait_p90_ms},
+                                             {"p99_ms", q->wait_p99_ms},
+                                             {"max_ms", q->wait_max_ms}}}};
 }
 
 json::object series_json(const run_series& s) {
@@ -129,6 +146,19 @@ void read_audit(const json::object& o, audit_result& a) {
   if (auto* c = o.if_contains("complete"); c && c->is_bool()) a.complete = c->get_bool();
 }
 
+std::optional<queue_summary> read_queue(const json::object& o) {
+  auto* v = o.if_contains("queue");
+  if (!v || !v->is_object()) return std::nullopt;
+  const auto& q = v->get_object();
+  const auto& w = obj(q, "wait_to_admission");
+  queue_summary s{text(q, "drop"),      count(q, "joined"),  count(q, "admitted"),
+                  count(q, "sold_out"), count(q, "expired"), count(q, "polled")};
+  if (auto* at = q.if_contains("sold_out_at_s"); at && !at->is_null()) s.sold_out_at_s = num(*at);
+  s.wait_p50_ms = num(w, "p50_ms"), s.wait_p90_ms = num(w, "p90_ms");
+  s.wait_p99_ms = num(w, "p99_ms"), s.wait_max_ms = num(w, "max_ms");
+  return s;
+}
+
 run_result from_json(const json::object& o) {
   run_result r;
   r.config = obj(o, "config");
@@ -151,7 +181,8 @@ run_result from_json(const json::object& o) {
   const auto& sh = obj(o, "shoppers");
   r.shoppers = count(sh, "arrived"), r.converted = count(sh, "converted");
   r.abandoned = count(sh, "abandoned"), r.turned_away = count(sh, "turned_away");
-  r.unfinished = count(sh, "unfinished");
+  r.unfinished = count(sh, "unfinished"), r.sold_out = count(sh, "sold_out");
+  r.queue = read_queue(o);
   r.retries_rate_limited = count(obj(o, "retries"), "rate_limited");
   r.retries_overloaded = count(obj(o, "retries"), "overloaded");
   const auto& ws = obj(o, "ws");
@@ -182,7 +213,9 @@ json::object to_json(const run_result& r) {
   o["duration_s"] = r.duration_s;
   o["shoppers"] = {{"arrived", r.shoppers},        {"converted", r.converted},
                    {"conversion", r.conversion()}, {"abandoned", r.abandoned},
-                   {"turned_away", r.turned_away}, {"unfinished", r.unfinished}};
+                   {"turned_away", r.turned_away}, {"sold_out", r.sold_out},
+                   {"unfinished", r.unfinished}};
+  o["queue"] = queue_json(r.queue);
   o["retries"] = {{"rate_limited", r.retries_rate_limited}, {"overloaded", r.retries_overloaded}};
   o["ws"] = {{"watchers", r.watchers},    {"connected", r.watchers_connected},
              {"messages", r.ws_messages}, {"p50_ms", r.ws_p50_ms},

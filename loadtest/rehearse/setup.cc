@@ -62,12 +62,10 @@ std::optional<std::string> find_or_make_product(const rehearse_options& o, sync_
   if (auto* at = p->if_contains("sale_starts_at"); at && at->is_string())
     if (auto ms = http::parse_rfc3339_ms(at->get_string()))
       s.opening_unix_ms = std::max(*ms, s.opening_unix_ms);
-  if (auto* d = p->if_contains("drop_id"); d && d->is_string())
-    s.drop = std::string(d->get_string());
   return std::nullopt;
 }
 
-// The drop named by --drop must exist and hold the product.
+// The drop named by --drop must exist and hold the product; it opens the sale.
 std::optional<std::string> check_drop(sync_client& c, sale_setup& s) {
   auto got = c.request("GET", "/v1/drops/" + s.drop);
   if (got.status != 200)
@@ -79,6 +77,10 @@ std::optional<std::string> check_drop(sync_client& c, sale_setup& s) {
     for (const auto& id : ids->get_array())
       holds = holds || (id.is_string() && id.get_string() == s.product);
   if (!holds) return "drop " + s.drop + " does not hold " + s.product;
+  // Nobody is let in before the drop opens: that is the sale's opening instant.
+  if (auto* at = d->if_contains("opens_at"); at && at->is_string())
+    if (auto ms = http::parse_rfc3339_ms(at->get_string()))
+      s.opening_unix_ms = std::max(*ms, s.opening_unix_ms);
   return std::nullopt;
 }
 
@@ -110,7 +112,7 @@ std::optional<std::string> prepare_sale(const rehearse_options& o, sale_setup& o
   out.admin_token = http::sign_token(o.jwt_secret, "rehearse-admin", "admin",
                                      unix_now_ms() / 1000 + rehearsal_token_ttl_s);
   if (auto err = find_or_make_product(o, c, out)) return err;
-  if (!o.drop.empty()) out.drop = o.drop;
+  out.drop = o.drop;
   if (!out.drop.empty())
     if (auto err = check_drop(c, out)) return err;
   return std::nullopt;

@@ -1,6 +1,6 @@
 // Before a rehearsal: the target answers, the admin token is accepted, the product exists
 // (made here with --units and sale_starts_at = now + --opens-in, or used as it is) and its
-// sale_starts_at is the opening instant; the drop it is in, if any. Blocking, on the
+// sale_starts_at (or its drop's opens_at, if later) is the opening instant. Blocking, on the
 // caller's thread, before the run's io_context starts. A failure here exits 2.
 #pragma once
 

@@ -88,6 +88,34 @@ run_series make_series(const run_stats& stats, const run_stats& ws,
   return s;
 }
 
+// The queue's figures from the steps "queue" and "admission" (see journeys::on_ticket).
+queue_summary summarize_queue(const run_stats& stats, const std::string& drop,
+                              const journey_counts& c) {
+  queue_summary q{drop};
+  q.polled = c.queue_polled;
+  if (c.queue_sold_out_at)
+    q.sold_out_at_s = std::chrono::duration<double>(*c.queue_sold_out_at - stats.origin()).count();
+  auto count_of = [&](std::string_view step, std::string_view outcome) -> uint64_t {
+    auto s = stats.find_step(step);
+    auto o = stats.find_outcome(outcome);
+    return s && o ? stats.total(*s, *o).count() : 0;
+  };
+  q.joined = count_of("queue", "ok");
+  q.admitted = count_of("admission", "ok");
+  q.sold_out = count_of("admission", "sold_out") + count_of("queue", "sold_out");
+  q.expired = count_of("admission", "expired");
+  auto s = stats.find_step("admission");
+  auto ok = stats.find_outcome("ok");
+  if (s && ok) {
+    const auto& h = stats.total(*s, *ok);
+    q.wait_p50_ms = to_ms(h.value_at_quantile(0.5));
+    q.wait_p90_ms = to_ms(h.value_at_quantile(0.9));
+    q.wait_p99_ms = to_ms(h.value_at_quantile(0.99));
+    q.wait_max_ms = to_ms(h.max());
+  }
+  return q;
+}
+
 }  // namespace
 
 run_result make_result(const rehearse_options& o, const sale_setup& setup, const sale& run,
@@ -111,6 +139,8 @@ run_result make_result(const rehearse_options& o, const sale_setup& setup, const
   r.shoppers = static_cast<uint64_t>(o.shoppers);
   r.converted = c.converted, r.abandoned = c.abandoned, r.turned_away = c.turned_away;
   r.unfinished = c.gave_up + c.cut + (r.shoppers - c.ended());
+  r.sold_out = c.sold_out;
+  if (!setup.drop.empty()) r.queue = summarize_queue(stats, setup.drop, c);
   r.retries_rate_limited = c.retries_rate_limited, r.retries_overloaded = c.retries_overloaded;
   const auto& w = run.watchers();
   r.watchers = w.watchers, r.watchers_connected = w.connected, r.ws_messages = w.messages;
@@ -146,12 +176,24 @@ void print_summary(const run_result& r, std::FILE* out) {
                static_cast<unsigned long long>(r.audit.paid_units), 100 * r.conversion(),
                static_cast<unsigned long long>(r.converted),
                static_cast<unsigned long long>(r.shoppers));
-  std::fprintf(
-      out,
-      "  shoppers     %llu paid, %llu abandoned, %llu turned away, %llu gave up or were cut off\n",
-      static_cast<unsigned long long>(r.converted), static_cast<unsigned long long>(r.abandoned),
-      static_cast<unsigned long long>(r.turned_away),
-      static_cast<unsigned long long>(r.unfinished));
+  std::fprintf(out,
+               "  shoppers     %llu paid, %llu abandoned, %llu turned away, %llu sold out in the "
+               "queue, %llu gave up or were cut off\n",
+               static_cast<unsigned long long>(r.converted),
+               static_cast<unsigned long long>(r.abandoned),
+               static_cast<unsigned long long>(r.turned_away),
+               static_cast<unsigned long long>(r.sold_out),
+               static_cast<unsigned long long>(r.unfinished));
+  if (const auto& q = r.queue)
+    std::fprintf(out,
+                 "  queue        drop %s: %llu joined, %llu admitted (wait p50 %.1f ms, p99 %.1f "
+                 "ms, max %.1f ms), %llu sold out (the first at %.3f s), %llu expired, %llu "
+                 "waited by polling\n",
+                 q->drop.c_str(), static_cast<unsigned long long>(q->joined),
+                 static_cast<unsigned long long>(q->admitted), q->wait_p50_ms, q->wait_p99_ms,
+                 q->wait_max_ms, static_cast<unsigned long long>(q->sold_out),
+                 q->sold_out_at_s.value_or(NAN), static_cast<unsigned long long>(q->expired),
+                 static_cast<unsigned long long>(q->polled));
   std::fprintf(out, "  retries      %llu after 429, %llu after 503\n",
                static_cast<unsigned long long>(r.retries_rate_limited),
                static_cast<unsigned long long>(r.retries_overloaded));
@@ -221,6 +263,11 @@ void print_comparison(const run_result& a, const run_result& b, const std::strin
   compare_row(out, "retries after 503", static_cast<double>(a.retries_overloaded),
               static_cast<double>(b.retries_overloaded), "%.0f");
   compare_row(out, "ws delay p99 (ms)", a.ws_p99_ms, b.ws_p99_ms, "%.2f");
+  if (a.queue && b.queue) {
+    compare_row(out, "admitted", static_cast<double>(a.queue->admitted),
+                static_cast<double>(b.queue->admitted), "%.0f");
+    compare_row(out, "admission wait p99 (ms)", a.queue->wait_p99_ms, b.queue->wait_p99_ms, "%.2f");
+  }
   for (const auto& sa : a.steps) {
     const step_summary* sb = find_step(b, sa.name);
     if (!sb) continue;

@@ -1,7 +1,8 @@
 """`stampede rehearse` against a real `stampede serve`: a small sale whose audit passes and
 whose figures agree with what the admin API lists, its HTML report, --compare; every audit
 rule firing when a stand-in proxy lies one way at a time; coordinated omission (a stall
-shows in the p99); exit 2 when the run cannot start.
+shows in the p99); exit 2 when the run cannot start; a sale in a queue-mode drop whose
+queue figures are the server's.
 
     rehearse_test.py path/to/stampede [TestClass ...]
 """
@@ -10,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -169,6 +171,75 @@ class Sale(unittest.TestCase):
                                  "--jwt-secret", "not-the-secret", "--shoppers", "10"])
         self.assertEqual(code, 2)
         self.assertIn("jwt-secret", err)
+
+
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int(t % 1 * 1000)
+
+
+class Drop(unittest.TestCase):
+    """A sale in a queue-mode drop: shoppers join the queue, wait for admission on the
+    WebSocket and add with their admission; the tool's queue figures are the server's."""
+
+    @classmethod
+    def setUpClass(cls):
+        # Short holds: carts given up on come back within the run, so the drop sells out.
+        cls.server = harness.Server(STAMPEDE, "--shards", "2", "--hold-ttl", "3")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def test_shoppers_queue_wait_for_admission_and_the_drop_sells_out(self):
+        admin = harness.Client(self.server.port, ADMIN)
+        self.addCleanup(admin.close)
+        status, _, p, _ = admin.request("POST", "/v1/admin/products", {
+            "id": "drop-a", "name": "Drop item", "price": 4200, "on_hand": 30, "max_per_user": 1})
+        self.assertEqual(status, 201, p)
+        status, _, d, _ = admin.request("POST", "/v1/admin/drops", {
+            "id": "drop-a", "product_ids": ["drop-a"], "opens_at": rfc3339(time.time() + 2), "mode": "queue",
+            "admit_per_s": 50, "admission_ttl": 10})
+        self.assertEqual(status, 201, d)
+        code, stdout, r, report = rehearse(self.server.port, "--shoppers", "500", "--product", "drop-a",
+                                           "--drop", "drop-a", "--watchers", "20", "--duration", "40",
+                                           "--seed", "3", expect=0)
+        self.assertEqual(r["audit"]["violations"], [])
+        orders, view = admin_orders(self.server.port, "drop-a")
+        admin = harness.Client(self.server.port, ADMIN)  # the first one's connection has idled out
+        self.addCleanup(admin.close)
+        status, _, drop, _ = admin.request("GET", "/v1/admin/drops/drop-a")
+        self.assertEqual(status, 200, drop)
+        # Every unit sold, and only to admitted shoppers: the server refuses a drop product
+        # without a live admission, and counts an admitted shopper's order as converted.
+        self.assertEqual(r["audit"]["units_sold"], 30)
+        self.assertEqual(view["committed"], 30)
+        self.assertEqual(drop["state"], "sold_out")
+        self.assertEqual(r["steps"]["add"]["errors"].get("not_admitted", 0), 0, r["steps"]["add"])
+        self.assertEqual(drop["converted"], len(orders))
+        self.assertEqual(r["steps"]["order"]["ok"], len(orders))
+        # The queue's figures are the server's counts.
+        q = r["queue"]
+        self.assertEqual(q["drop"], "drop-a")
+        self.assertEqual(q["admitted"], drop["admitted"])
+        self.assertEqual(q["expired"], drop["expired"])
+        self.assertEqual(drop["waiting"], 0)
+        self.assertGreaterEqual(q["admitted"], 30)
+        self.assertLessEqual(r["steps"]["add"]["ok"], q["admitted"])
+        # Everyone who got a ticket ended admitted, sold out or expired; nobody was cut off.
+        self.assertEqual(r["steps"]["admission"]["count"], q["joined"])
+        self.assertEqual(q["joined"], q["admitted"] + r["steps"]["admission"]["errors"].get("sold_out", 0) + q["expired"])
+        self.assertGreater(r["shoppers"]["sold_out"], 0)
+        self.assertEqual(r["shoppers"]["sold_out"], q["sold_out"])
+        # The tickets turned sold out once nothing was left, not before every unit was taken.
+        self.assertGreaterEqual(q["sold_out_at_s"], r["sold_out_at_s"])
+        self.assertEqual(r["shoppers"]["unfinished"], 0)
+        self.assertEqual(r["shoppers"]["arrived"], 500)
+        # The wait to admission is its own latency, and the report and summary show the queue.
+        self.assertGreater(q["wait_to_admission"]["p99_ms"], 0)
+        self.assertLessEqual(q["wait_to_admission"]["p50_ms"], q["wait_to_admission"]["p99_ms"])
+        self.assertIn("queue        drop drop-a: %d joined, %d admitted" % (q["joined"], q["admitted"]), stdout)
+        self.assertIn("wait to admission p99", report)
+        self.assertIn("Latency of admission", " | ".join(parsed(report).titles))
 
 
 class Audit(unittest.TestCase):
