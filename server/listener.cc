@@ -10,6 +10,24 @@
 
 namespace stampede::http {
 
+std::string check_port_free(const std::string& host, unsigned short port) {
+  if (port == 0) return "";
+  beast::error_code ec;
+  auto address = asio::ip::make_address(host, ec);
+  if (ec) return "bad listen address " + host;
+  asio::io_context io;
+  tcp::acceptor probe(io);
+  probe.open(address.is_v6() ? tcp::v6() : tcp::v4(), ec);
+  // SO_REUSEADDR only: connections of an earlier run in TIME_WAIT do not count as in use.
+  if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) probe.bind(tcp::endpoint(address, port), ec);
+  if (ec == asio::error::address_in_use)
+    return "cannot listen on " + host + ":" + std::to_string(port) +
+           ": another process listens there (is a stampede already serving on it?)";
+  if (ec) return "cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message();
+  return "";
+}
+
 std::string listener::open(tcp::endpoint& endpoint) {
   beast::error_code ec;
   acceptor_.open(endpoint.protocol(), ec);

@@ -12,6 +12,12 @@
 
 namespace stampede::http {
 
+// Whether another process already listens on host:port. The shards' acceptors share the
+// port with SO_REUSEPORT, which would let a second `stampede serve` bind beside the first
+// and take half its connections; so, once at start, a socket without SO_REUSEPORT tries
+// the address first. "" when it is free (or port is 0), else what the operator should read.
+std::string check_port_free(const std::string& host, unsigned short port);
+
 class listener {
  public:
   explicit listener(shard_context& ctx) : ctx_(ctx), acceptor_(ctx.io), pause_(ctx.io) {}

@@ -23,6 +23,7 @@
 #include "server/handlers/handlers.h"
 #include "server/http_server.h"
 #include "server/replicated_serve.h"
+#include "server/listener.h"
 #include "server/startup_responder.h"
 
 namespace {
@@ -173,6 +174,10 @@ int serve(const http::config& cfg) {
   if (!split_listen(cfg.listen, host, port)) {
     std::fprintf(stderr, "stampede: --listen must be host:port\n");
     return 2;
+  }
+  if (auto err = http::check_port_free(host, port); !err.empty()) {
+    std::fprintf(stderr, "stampede: %s\n", err.c_str());
+    return 1;
   }
   // Signals go to the main thread only: block them before any other thread exists.
   sigset_t signals;

@@ -72,6 +72,44 @@ class OneServer(unittest.TestCase):
         assert cls.server.stop() == 0
 
 
+class PortInUse(unittest.TestCase):
+    def test_a_second_server_on_a_port_in_use_refuses_to_start_and_the_first_keeps_serving(self):
+        import tempfile
+        first = Server(BINARY, "--shards", "2")
+        other_dir = tempfile.mkdtemp(prefix="stampede-test-")
+        try:
+            self.assertEqual(status_of(ask(first.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), 200)
+            second = subprocess.Popen(
+                [BINARY, "serve", "--listen", "127.0.0.1:%d" % first.port, "--jwt-secret", "s",
+                 "--data-dir", other_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            try:
+                _, err = second.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                second.kill()
+                second.communicate()
+                self.fail("a second server on a port in use kept running")
+            self.assertNotEqual(second.returncode, 0)
+            self.assertIn("another process listens there", err)
+            for _ in range(20):  # every connection still reaches the first server
+                self.assertEqual(status_of(ask(first.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), 200)
+        finally:
+            port = first.port
+            self.assertEqual(first.stop(), 0)
+            import shutil
+            shutil.rmtree(other_dir, ignore_errors=True)
+        # The first server's connections in TIME_WAIT do not keep the port from a new server.
+        again = subprocess.Popen(
+            [BINARY, "serve", "--listen", "127.0.0.1:%d" % port, "--jwt-secret", "s",
+             "--data-dir", other_dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = again.stdout.readline()
+            self.assertIn("serving http://127.0.0.1:%d" % port, line, again.stderr.read() if not line else "")
+        finally:
+            again.terminate()
+            again.communicate(timeout=20)
+            shutil.rmtree(other_dir, ignore_errors=True)
+
+
 class Framing(OneServer):
 
     def test_each_framing_case_gets_its_answer(self):
