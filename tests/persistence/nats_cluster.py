@@ -152,8 +152,8 @@ class NatsCluster:
         meta = jsz.get("meta_cluster") or {}
         return meta.get("cluster_size") == len(self.servers) and bool(meta.get("leader"))
 
-    def stream_leader(self, stream):
-        """The server name leading `stream`, as a running server sees it (None: no leader)."""
+    def _stream_details(self, stream):
+        """`stream`'s detail as each running server that answers sees it, in server order."""
         for s in self.servers:
             if s["proc"] is None:
                 continue
@@ -164,25 +164,22 @@ class NatsCluster:
             for account in jsz.get("account_details") or []:
                 for st in account.get("stream_detail") or []:
                     if st.get("name") == stream:
-                        leader = (st.get("cluster") or {}).get("leader")
-                        if leader:
-                            return leader
+                        yield st
+
+    def stream_leader(self, stream):
+        """The server name leading `stream`, as a running server sees it (None: no leader)."""
+        for st in self._stream_details(stream):
+            leader = (st.get("cluster") or {}).get("leader")
+            if leader:
+                return leader
         return None
 
     def stream_first_seq(self, stream):
         """The first message `stream` still holds (past a purge), as a running server sees
         it; None when none answers."""
-        for s in self.servers:
-            if s["proc"] is None:
-                continue
-            try:
-                _, jsz = _get_json(s["monitor"], "/jsz?accounts=true&streams=true")
-            except (OSError, ValueError):
-                continue
-            for account in jsz.get("account_details") or []:
-                for st in account.get("stream_detail") or []:
-                    if st.get("name") == stream and st.get("state"):
-                        return st["state"].get("first_seq")
+        for st in self._stream_details(stream):
+            if st.get("state"):
+                return st["state"].get("first_seq")
         return None
 
     def stop(self):
