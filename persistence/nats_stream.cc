@@ -387,21 +387,40 @@ result<ok_t> node_registry::put(const std::string& node_id, std::string_view val
   return ok_t{};
 }
 
+// The bucket's keys, each once. kvStore_Keys reads the bucket with an ordered consumer and
+// stops at the count the server announced; with writes racing it, the server may deliver a
+// key twice, and then the count ends the listing before a key it never delivered (seen:
+// ["b", "b"] without "a"; nats.go dedupes Keys() for the same reason). So a listing with a
+// repeated key is read again, a bounded number of times.
+result<std::vector<std::string>> node_registry::keys() {
+  std::vector<std::string> out;
+  for (int attempt = 0; attempt < registry_listing_attempts_max; ++attempt) {
+    kvKeysList listed;
+    natsStatus s = kvStore_Keys(&listed, impl_->kv, nullptr);
+    if (s == NATS_NOT_FOUND) return std::vector<std::string>{};
+    if (s != NATS_OK) return nats_error("cannot list " + impl_->bucket, s);
+    out.assign(listed.Keys, listed.Keys + listed.Count);
+    kvKeysList_Destroy(&listed);
+    std::sort(out.begin(), out.end());
+    auto repeated = std::unique(out.begin(), out.end());
+    if (repeated == out.end()) break;
+    out.erase(repeated, out.end());
+  }
+  return out;
+}
+
 result<std::vector<std::pair<std::string, std::string>>> node_registry::all() {
   if (auto r = ensure(); !r) return r.err();
+  auto listed = keys();
+  if (!listed) return listed.err();
   std::vector<std::pair<std::string, std::string>> out;
-  kvKeysList keys;
-  natsStatus s = kvStore_Keys(&keys, impl_->kv, nullptr);
-  if (s == NATS_NOT_FOUND) return out;
-  if (s != NATS_OK) return nats_error("cannot list " + impl_->bucket, s);
-  for (int i = 0; i < keys.Count; ++i) {
+  for (const std::string& key : listed.value()) {
     kvEntry* e = nullptr;
-    if (kvStore_Get(&e, impl_->kv, keys.Keys[i]) != NATS_OK) continue;  // lapsed meanwhile
-    out.emplace_back(keys.Keys[i], std::string(static_cast<const char*>(kvEntry_Value(e)),
-                                               static_cast<size_t>(kvEntry_ValueLen(e))));
+    if (kvStore_Get(&e, impl_->kv, key.c_str()) != NATS_OK) continue;  // lapsed meanwhile
+    out.emplace_back(key, std::string(static_cast<const char*>(kvEntry_Value(e)),
+                                      static_cast<size_t>(kvEntry_ValueLen(e))));
     kvEntry_Destroy(e);
   }
-  kvKeysList_Destroy(&keys);
   return out;
 }
 

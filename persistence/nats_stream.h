@@ -156,6 +156,9 @@ class shard_stream {
   std::unique_ptr<impl> impl_;
 };
 
+// How many times a listing of the registry with a repeated key is read again.
+inline constexpr int registry_listing_attempts_max = 3;
+
 // Advisory facts each node publishes about itself (its URL, role, the stream sequences its
 // snapshots cover), one value per node id in a JetStream key-value bucket whose entries
 // lapse after `ttl_ms` unless written again. Nothing correct depends on them: the log is
@@ -171,12 +174,15 @@ class node_registry {
   // Creates (or binds to) the bucket "STAMPEDE_<cluster>_nodes".
   result<ok_t> ensure();
   result<ok_t> put(const std::string& node_id, std::string_view value);
-  // Every node's latest value (those not lapsed).
+  // Every node's latest value (those not lapsed), by node id.
   result<std::vector<std::pair<std::string, std::string>>> all();
 
   struct impl;
 
  private:
+  // The bucket's keys, sorted, each once (see nats_stream.cc on repeated keys).
+  result<std::vector<std::string>> keys();
+
   std::unique_ptr<impl> impl_;
 };
 
