@@ -124,41 +124,35 @@ void tick(shard& s) {
 
 namespace {
 
-// Each live order item of `other`, as the limits across accounts count it.
-template <class F>
-void for_each_limit_unit(const shard& other, F f) {
-  other.orders().for_each([&](const order& o) {
-    if (!holds_stock(o.status)) return;
-    std::string address = address_key(o.shipping_address);
-    std::vector<std::string> cards = counted_cards(o);
-    for (const auto& item : o.items) f(item.product_id, address, cards, item.quantity);
-  });
-}
-
 // Counts units of `product_id` under the product's limits, when it is this shard's.
-void count_units(shard& s, const std::string& product_id, const std::string& address,
-                 const std::vector<std::string>& cards, int64_t quantity) {
-  if (s.routes().product_shard(product_id) != s.index()) return;
-  const product* p = s.products().find(product_id);
+void count_units(shard& s, const limit_units& u) {
+  if (s.routes().product_shard(u.product_id) != s.index()) return;
+  const product* p = s.products().find(u.product_id);
   if (!p) return;
-  if (p->max_per_address > 0) s.gate().count(limit_scope::address, product_id, address, quantity);
+  if (p->max_per_address > 0)
+    s.gate().count(limit_scope::address, u.product_id, u.address, u.quantity);
   if (p->max_per_card <= 0) return;
-  for (const auto& key : cards) s.gate().count(limit_scope::card, product_id, key, quantity);
+  for (const auto& key : u.cards) s.gate().count(limit_scope::card, u.product_id, key, u.quantity);
 }
 
 }  // namespace
 
+// A restart counts the same way as a takeover, from each shard's list.
 void restore(shard& s, const std::vector<const shard*>& all) {
-  s.gate().clear_counts();
-  for (const shard* other : all) for_each_limit_unit(*other, [&s](auto&&... u) { count_units(s, u...); });
-  s.gate().resend_offers();
+  std::vector<std::vector<limit_units>> parts;
+  parts.reserve(all.size());
+  for (const shard* other : all) parts.push_back(limit_units_of(*other));
+  recount(s, parts);
 }
 
 std::vector<limit_units> limit_units_of(const shard& s) {
   std::vector<limit_units> out;
-  for_each_limit_unit(s, [&out](const std::string& product_id, const std::string& address,
-                                const std::vector<std::string>& cards, int64_t quantity) {
-    out.push_back(limit_units{product_id, address, cards, quantity});
+  s.orders().for_each([&out](const order& o) {
+    if (!holds_stock(o.status)) return;
+    std::string address = address_key(o.shipping_address);
+    std::vector<std::string> cards = counted_cards(o);
+    for (const auto& item : o.items)
+      out.push_back(limit_units{item.product_id, address, cards, item.quantity});
   });
   return out;
 }
@@ -166,7 +160,7 @@ std::vector<limit_units> limit_units_of(const shard& s) {
 void recount(shard& s, const std::vector<std::vector<limit_units>>& all) {
   s.gate().clear_counts();
   for (const auto& part : all)
-    for (const auto& u : part) count_units(s, u.product_id, u.address, u.cards, u.quantity);
+    for (const auto& u : part) count_units(s, u);
   s.gate().resend_offers();
 }
 
