@@ -78,7 +78,7 @@ void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
   // A held line needs only the added units; a lapsed one needs them all again.
   stock_ask ask{product_id, line && line->held ? increase : target, true, increase,
                 turn->units_already(product_id)};
-  ask.pass = pass;
+  if (pass.what != take_pass::kind::none) ask.set_terms().pass = pass;
   int64_t already = ask.already;
   int64_t taking = ask.units;
   auto granted = [&s, turn = std::move(turn), product_id, target, already, taking, pass,
@@ -105,7 +105,9 @@ void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
     cart_view view = view_of(turn->basket);
     done(std::move(turn), std::move(view), {});
   };
-  s.exchange().ask({std::move(ask)}, s.now_ms(), std::move(granted));
+  std::vector<stock_ask> asks;  // not {ask}: an initializer list copies, and an ask moves only
+  asks.push_back(std::move(ask));
+  s.exchange().ask(std::move(asks), s.now_ms(), std::move(granted));
 }
 
 void change_line(shard& s, user_turn turn, std::string product_id, int64_t quantity,

@@ -256,6 +256,11 @@ std::vector<product_view> catalog::list(std::string_view after, size_t limit,
   return out;
 }
 
+const take_pass& stock_ask::pass() const {
+  static const take_pass none;
+  return terms ? terms->pass : none;
+}
+
 stock_answer catalog::decide(const stock_ask& ask, int64_t now_ms, int64_t held_back) {
   stock_answer a;
   product* p = find_mutable(ask.product_id);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,23 +95,53 @@ struct product_patch {
 std::optional<error> validate(const product_create& c);
 std::optional<error> validate(const product_patch& p);
 
+// What a drop or a limit across accounts adds to an ask (drop_gate.h): what lets a take
+// through the product's drop, if it is in one; and a limit across accounts to count
+// `adding` units against, under `limit_key` (a normalized address at checkout, a card
+// fingerprint at payment). `limit_only`: decide nothing else (a payment's card: the order
+// holds its units already).
+struct ask_terms {
+  take_pass pass;
+  limit_scope limit = limit_scope::user;
+  std::string limit_key;
+  bool limit_only = false;
+};
+
 // What a user shard asks of one line: `units` to take now (take) or merely to find
 // available (check), for a user who has `already` units of the product in the cart and in
 // orders that are not canceled and is `adding` more (the per-user limit counts both).
+// The drops' terms travel boxed, null for an ordinary ask: messages stay small on the hot
+// path (issue 13: every move of a message moves every field).
 struct stock_ask {
   std::string product_id;
   int64_t units = 0;
   bool take = true;
   int64_t adding = 0;
   int64_t already = 0;
-  // Drops (drop_gate.h): what lets a take through the product's drop, if it is in one; and
-  // a limit across accounts to count `adding` units against, under `limit_key` (a
-  // normalized address at checkout, a card fingerprint at payment). `limit_only`: decide
-  // nothing else (a payment's card: the order holds its units already).
-  take_pass pass;
-  limit_scope limit = limit_scope::user;
-  std::string limit_key;
-  bool limit_only = false;
+  std::unique_ptr<ask_terms> terms;  // null: no pass, no limit across accounts
+
+  ask_terms& set_terms() {
+    if (!terms) terms = std::make_unique<ask_terms>();
+    return *terms;
+  }
+  const take_pass& pass() const;
+  limit_scope limit() const { return terms ? terms->limit : limit_scope::user; }
+  // A limit across accounts to count against: a scope besides the user's, and its key.
+  bool counts_limit() const {
+    return terms && terms->limit != limit_scope::user && !terms->limit_key.empty();
+  }
+  bool limit_only() const { return terms && terms->limit_only; }
+};
+
+// What the drops add to an answer (drop_gate.h): the product's open drop; whether the
+// units were counted under the ask's limit key; a refused limit across accounts and its
+// counts.
+struct answer_terms {
+  std::string drop_id;
+  bool limit_counted = false;
+  limit_scope refused_limit = limit_scope::user;
+  int64_t limit = 0;
+  int64_t limit_already = 0;
 };
 
 // The product shard's answer to one stock_ask.
@@ -123,13 +154,14 @@ struct stock_answer {
   std::optional<int64_t> sale_ends_at_ms;
   std::string name;
   int64_t unit_price = 0;
-  // Drops (drop_gate.h): the product's open drop ("" for none); whether the units were
-  // counted under the ask's limit key; a refused limit across accounts and its counts.
-  std::string drop_id;
-  bool limit_counted = false;
-  limit_scope refused_limit = limit_scope::user;
-  int64_t limit = 0;
-  int64_t limit_already = 0;
+  std::unique_ptr<answer_terms> terms;  // null: in no drop, no limit across accounts met
+
+  answer_terms& set_terms() {
+    if (!terms) terms = std::make_unique<answer_terms>();
+    return *terms;
+  }
+  std::string_view drop_id() const { return terms ? std::string_view(terms->drop_id) : ""; }
+  bool limit_counted() const { return terms && terms->limit_counted; }
 };
 
 class catalog {

@@ -52,8 +52,9 @@ std::vector<stock_ask> asks_for(const user_record& u, bool take, const address* 
     asks.push_back(stock_ask{l.product_id, l.held ? 0 : l.quantity, take, l.quantity,
                              u.units_in_orders(l.product_id)});
     if (ship) {
-      asks.back().limit = limit_scope::address;
-      asks.back().limit_key = key;
+      ask_terms& t = asks.back().set_terms();
+      t.limit = limit_scope::address;
+      t.limit_key = key;
     }
   }
   return asks;
@@ -150,7 +151,7 @@ void give_back(shard& s, const user_record& u, const std::vector<stock_answer>& 
   for (size_t i = 0; i < answers.size(); ++i) {
     if (answers[i].reserved)
       s.exchange().move(stock_move::kind::release, lines[i].product_id, lines[i].quantity);
-    if (answers[i].limit_counted)
+    if (answers[i].limit_counted())
       s.exchange().release_limit(lines[i].product_id, limit_scope::address, address,
                                  lines[i].quantity);
   }

@@ -26,6 +26,8 @@ class drop_claims {
   // The product's drop as it now is (nullopt: none, its units are sold freely).
   void set(const std::string& product_id, std::optional<drop_claim> claim);
   void clear() { claims_.clear(); }
+  // No product of this shard is in an open drop.
+  bool empty() const { return claims_.empty(); }
 
   // nullopt when units of the product may be taken at now_ms with `pass`.
   std::optional<error> check_take(std::string_view product_id, const take_pass& pass,

@@ -8,18 +8,21 @@ product_supply supply_of(const product& p) {
 }
 
 stock_answer drop_gate::decide(catalog& products, const stock_ask& ask, int64_t now_ms) {
+  // The common case in one branch: no drop and no waitlist on this shard, no limit across
+  // accounts asked. The catalog alone decides, with one lookup (the hot product's path).
+  if (claims_.empty() && lists_.empty() && !ask.terms) return products.decide(ask, now_ms);
   const drop_claim* claim = claims_.find(ask.product_id);
   stock_answer a;
-  if (ask.limit_only) return decide_limit(products, ask, std::move(a));
+  if (ask.limit_only()) return decide_limit(products, ask, std::move(a));
   if (ask.take && ask.units > 0) {
-    if (auto refused = claims_.check_take(ask.product_id, ask.pass, now_ms)) {
+    if (auto refused = claims_.check_take(ask.product_id, ask.pass(), now_ms)) {
       a.refused = refused->code;
-      a.drop_id = claim ? claim->drop_id : "";
+      if (claim) a.set_terms().drop_id = claim->drop_id;
       return a;
     }
   }
-  a = products.decide(ask, now_ms, held_back(products, ask.product_id, ask.pass));
-  if (claim) a.drop_id = claim->drop_id;
+  a = products.decide(ask, now_ms, held_back(products, ask.product_id, ask.pass()));
+  if (claim) a.set_terms().drop_id = claim->drop_id;
   // API.md's order: the sale window and the per-user limit first, then the limits across
   // accounts, then stock.
   if (a.refused && *a.refused != error_code::out_of_stock) return a;
@@ -37,25 +40,28 @@ int64_t drop_gate::held_back(const catalog& products, const std::string& product
 }
 
 stock_answer drop_gate::decide_limit(catalog& products, const stock_ask& ask, stock_answer a) {
+  if (!ask.counts_limit()) return a;
   const product* p = products.find(ask.product_id);
-  if (!p || ask.limit == limit_scope::user || ask.limit_key.empty()) return a;
-  int64_t limit = ask.limit == limit_scope::address ? p->max_per_address : p->max_per_card;
+  if (!p) return a;
+  const ask_terms& t = *ask.terms;
+  int64_t limit = t.limit == limit_scope::address ? p->max_per_address : p->max_per_card;
   if (limit <= 0) return a;
-  auto breach = counts(ask.limit).check(ask.product_id, ask.limit_key, ask.adding, limit, ask.limit);
+  auto breach = counts(t.limit).check(ask.product_id, t.limit_key, ask.adding, limit, t.limit);
   if (breach) {
     if (a.reserved) {  // taken by this very decision: give it back
       products.release(ask.product_id, ask.units);
       a.reserved = false;
     }
     a.refused = error_code::limit_exceeded;
-    a.refused_limit = ask.limit;
-    a.limit = breach->limit;
-    a.limit_already = breach->already;
+    answer_terms& refused = a.set_terms();
+    refused.refused_limit = t.limit;
+    refused.limit = breach->limit;
+    refused.limit_already = breach->already;
     return a;
   }
   if (a.refused) return a;  // out of stock: nothing counted
-  counts(ask.limit).add(ask.product_id, ask.limit_key, ask.adding);
-  a.limit_counted = true;
+  counts(t.limit).add(ask.product_id, t.limit_key, ask.adding);
+  a.set_terms().limit_counted = true;
   return a;
 }
 

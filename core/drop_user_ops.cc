@@ -27,7 +27,7 @@ std::vector<stock_ask> asks_for(const user_record& u, const grants& lines, const
     const cart_line* l = u.basket.find(product_id);
     int64_t kept = l && l->held ? l->quantity : 0;
     stock_ask a{product_id, units, true, units, u.units_in_orders(product_id) + kept};
-    a.pass = pass;
+    if (pass.what != take_pass::kind::none) a.set_terms().pass = pass;
     asks.push_back(std::move(a));
   }
   return asks;
@@ -125,10 +125,11 @@ void tell_conversions(shard& s, const std::string& user_id,
                       const std::vector<stock_answer>& answers) {
   std::vector<std::string> told;
   for (const auto& a : answers) {
-    if (a.drop_id.empty() || contains(told, a.drop_id)) continue;
-    told.push_back(a.drop_id);
-    tell_drop_when_durable(s, s.routes().drop_shard(a.drop_id),
-                           [user_id, drop_id = a.drop_id](shard& ds) {
+    std::string drop_id(a.drop_id());
+    if (drop_id.empty() || contains(told, drop_id)) continue;
+    told.push_back(drop_id);
+    tell_drop_when_durable(s, s.routes().drop_shard(drop_id),
+                           [user_id, drop_id](shard& ds) {
                              drop_ops::converted(ds, drop_id, user_id);
                            });
   }
@@ -229,9 +230,10 @@ void count_card(shard& s, user_turn turn, const order& o, const std::string& fin
   std::vector<stock_ask> asks;
   for (const auto& item : o.items) {
     stock_ask a{item.product_id, 0, false, item.quantity, 0};
-    a.limit = limit_scope::card;
-    a.limit_key = fingerprint;
-    a.limit_only = true;
+    ask_terms& t = a.set_terms();
+    t.limit = limit_scope::card;
+    t.limit_key = fingerprint;
+    t.limit_only = true;
     asks.push_back(std::move(a));
   }
   s.exchange().ask(std::move(asks), s.now_ms(),
@@ -241,7 +243,7 @@ void count_card(shard& s, user_turn turn, const order& o, const std::string& fin
       if (!answers[i].refused) continue;
       // Nothing was recorded: what the other lines counted goes back at once.
       for (size_t j = 0; j < answers.size(); ++j)
-        if (answers[j].limit_counted)
+        if (answers[j].limit_counted())
           s.exchange().release_limit(items[j].product_id, limit_scope::card, fingerprint,
                                      items[j].quantity);
       error refused = stock_refusal(*answers[i].refused, items[i].product_id, answers[i], 0);

@@ -31,6 +31,8 @@ class waitlists {
   result<int64_t> position(std::string_view product_id, std::string_view user_id) const;
   const waitlist_entry* find(std::string_view product_id, std::string_view user_id) const;
   size_t size(std::string_view product_id) const;
+  // Nobody waits for any product of this shard (a list leaves with its last entry).
+  bool empty() const { return lists_.empty(); }
 
   // Units of the product being offered: not available to anyone else meanwhile.
   int64_t offered_units(std::string_view product_id) const;

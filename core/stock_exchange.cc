@@ -21,19 +21,20 @@ error stock_refusal(error_code code, const std::string& product_id, const stock_
       d.sale_ends_at_ms = a.sale_ends_at_ms;
       return make_error(code, "the sale has ended", std::move(d));
     case error_code::limit_exceeded:
-      d.scope = std::string(to_string(a.refused_limit));
-      if (a.refused_limit != limit_scope::user) {
-        d.limit = a.limit;
-        d.already = a.limit_already;
-        return make_error(code, "at most " + std::to_string(a.limit) + " per " + *d.scope,
+      if (a.terms && a.terms->refused_limit != limit_scope::user) {
+        d.scope = std::string(to_string(a.terms->refused_limit));
+        d.limit = a.terms->limit;
+        d.already = a.terms->limit_already;
+        return make_error(code, "at most " + std::to_string(*d.limit) + " per " + *d.scope,
                           std::move(d));
       }
+      d.scope = std::string(to_string(limit_scope::user));
       d.max_per_user = a.max_per_user;
       d.already = already;
       return make_error(code, "at most " + std::to_string(a.max_per_user) + " per customer",
                         std::move(d));
     case error_code::not_admitted:
-      return make_error(code, "product " + product_id + " is in drop " + a.drop_id +
+      return make_error(code, "product " + product_id + " is in drop " + std::string(a.drop_id()) +
                                   ": it needs an admission (Stampede-Admission)",
                         std::move(d));
     default:
