@@ -6,6 +6,7 @@ add_executable(drop_tests
   tests/core/crypto_test.cc
   tests/core/drop_definition_test.cc
   tests/core/drop_draw_test.cc
+  tests/core/drop_gate_test.cc
   tests/core/drop_identity_test.cc
   tests/core/drop_line_test.cc
   tests/core/drop_queue_test.cc
