@@ -253,6 +253,9 @@ class Drops(DropCase):
         self.assertEqual((status, w["position"]), (200, 2))
         self.assertEqual(waiting[3][1].request("GET", "/v1/products/%s/waitlist/me" % pid)[2]["position"], 4)
 
+        def position_of(c):
+            return c.request("GET", "/v1/products/%s/waitlist/me" % pid)[2]["position"]
+
         def offered_to(c):
             cart = c.request("GET", "/v1/cart")[2]
             return [i for i in cart["items"] if i["product_id"] == pid and i["held"]]
@@ -262,9 +265,9 @@ class Drops(DropCase):
         self.assertFalse(offered_to(waiting[1][1]))
         # The first's entry counts as ahead until the user's shard has answered the offer
         # (core/drop_waitlist.h): the cart line can be seen a moment before that answer
-        # reaches the product's shard (seen under TSan), so wait for it.
-        self.wait_for("the second to move up", lambda: waiting[1][1].request(
-            "GET", "/v1/products/%s/waitlist/me" % pid)[2]["position"] == 1)
+        # reaches the product's shard (seen under TSan and ASan), so wait for it, here and
+        # after the restock's offer below.
+        self.wait_for("the second to move up", lambda: position_of(waiting[1][1]) == 1)
         # 2. The first orders, then cancels: the unit goes to the second.
         c0 = waiting[0][1]
         status, _, o, _ = c0.request("POST", "/v1/orders", {"shipping_address_id": self.address(c0),
@@ -277,7 +280,7 @@ class Drops(DropCase):
         self.assertEqual(self.admin.request("POST", "/v1/admin/products/%s/stock" % pid, {"delta": 1})[0], 200)
         self.wait_for("the restock's offer", lambda: offered_to(waiting[2][1]))
         self.assertFalse(offered_to(waiting[3][1]))
-        self.assertEqual(waiting[3][1].request("GET", "/v1/products/%s/waitlist/me" % pid)[2]["position"], 1)
+        self.wait_for("the fourth to move up", lambda: position_of(waiting[3][1]) == 1)
         self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + pid)[2]["available"], 0)
 
     def test_a_waitlist_is_joined_only_while_nothing_is_available(self):
