@@ -249,6 +249,16 @@ void engine::shipping_methods(reply<std::vector<shipping_method>> done) {
   on_shard(0, [done = std::move(done)](shard& s) mutable { done(s.shipping_methods()); });
 }
 
+bool engine::writes_refused(int64_t now_ns) const {
+  for (uint32_t i = 0; i < shards_.size(); ++i)
+    if (admitted(i) && shards_[i]->writes_gate().admit(now_ns)) return false;
+  return true;
+}
+
+void engine::count_shed(uint32_t shard) {
+  shards_[shard]->writes_shed_at_gate().fetch_add(1, std::memory_order_relaxed);
+}
+
 bool engine::all_admitted() const {
   for (uint32_t i = 0; i < shards_.size(); ++i)
     if (!admitted(i)) return false;

@@ -199,6 +199,12 @@ class engine {
   // The whole store's stock accounting, each shard read on its own thread.
   void audit(reply<stock_audit> done);
   int64_t inbox_depth(uint32_t shard) const;
+  // Any thread: whether a client write would be refused at once on every shard (each one's
+  // write gate or inbox bound), so the transport may refuse one before it authenticates or
+  // parses it: shedding then costs little more than reading the request. Such a refusal is
+  // counted with count_shed(the caller's shard).
+  bool writes_refused(int64_t now_ns) const;
+  void count_shed(uint32_t shard);
 
  private:
   // Whether a call is shed when its shard is past the admission bound (a change), or

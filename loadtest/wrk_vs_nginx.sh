@@ -3,7 +3,9 @@
 #   start_server            $work (a scratch directory nginx's workers may read, removed at
 #                           exit with the server and nginx), then `$bin serve --shards 1` on
 #                           core 0 without the per-user rate limit, ready; $admin a token
-#   start_nginx PORT        one nginx worker on core 0, serving the files in $work/www
+#   start_nginx PORT [CONF] one nginx worker on core 0, serving the files in $work/www; CONF:
+#                           more directives for its server block (e.g. a location answering
+#                           a static 503)
 #   run NAME WRK-ARGS...    wrk -t1 -c$conns -d$duration pinned to core 1: req/s, p50, p99 and
 #                           a script's "statuses" line; req/s also in $last_rps
 
@@ -29,6 +31,7 @@ http {
   server {
     listen 127.0.0.1:$1;
     location / { root $work/www; default_type application/json; }
+    ${2:-}
   }
 }
 CONF

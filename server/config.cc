@@ -117,7 +117,7 @@ const std::vector<flag>& flags() {
        [](config& c, const std::string& v) { return to_int(v, 0, 1'000'000, c.rate_limit_per_s); }},
       {"--write-wait-target-ms", "STAMPEDE_WRITE_WAIT_TARGET_MS",
        "admission control: the wait a write may have in a queue that has not emptied for a "
-       "whole interval; longer and new writes get 503 overloaded (default 5)", true,
+       "whole interval; longer and new writes get 503 overloaded (default 50)", true,
        [](config& c, const std::string& v) { return to_int(v, 1, 10'000, c.write_wait_target_ms); }},
       {"--write-wait-interval-ms", "STAMPEDE_WRITE_WAIT_INTERVAL_MS",
        "admission control: the wait a write may have in a queue that empties at least this "

@@ -154,6 +154,13 @@ void http_session::on_read_error(beast::error_code ec) {
 void http_session::dispatch() {
   auto& req = parser_->get();
   keep_alive_ = req.keep_alive();
+  started_ = std::chrono::steady_clock::now();
+  if (auto shed = ctx_.routes.refused_early(req.method_string(), origin_form(req.target()))) {
+    // Overloaded: refused before the request is copied, authenticated or parsed.
+    static const response overloaded = overloaded_response("the store is busy; retry shortly");
+    route_ = *shed;
+    return do_write(overloaded);
+  }
   request r;
   r.method = std::string(req.method_string());
   parse_target(origin_form(req.target()), r);
@@ -175,7 +182,6 @@ void http_session::dispatch() {
   if (!gone_ || gone_.use_count() > 1) gone_ = std::make_shared<std::atomic<bool>>();
   gone_->store(false, std::memory_order_relaxed);
   r.gone = gone_;
-  started_ = std::chrono::steady_clock::now();
   awaiting_answer_ = true;
   route_ = ctx_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
     self->do_write(std::move(out));

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "core/write_queue.h"
 #include "server/handlers/handlers.h"
 #include "server/http_text.h"
 #include "server/transport_limits.h"
@@ -170,8 +171,8 @@ std::vector<std::string> api::route_names() {
 }
 
 api::api(engine& eng, const server_settings& settings, boost::asio::any_io_executor executor,
-         metrics& m)
-    : context_{eng, settings, std::move(executor), m}, verifier_(settings.jwt_secret) {}
+         metrics& m, uint32_t shard)
+    : context_{eng, settings, std::move(executor), m}, verifier_(settings.jwt_secret), shard_(shard) {}
 
 size_t api::handle(request req, responder respond) {
   std::vector<std::string> params;
@@ -187,6 +188,19 @@ size_t api::handle(request req, responder respond) {
     respond(http_error(404, "not_found", "no such route"));
   }
   return metrics::routes_max - 1;
+}
+
+std::optional<size_t> api::refused_early(std::string_view method, std::string_view target) {
+  // The gates first (two relaxed loads a shard): a server that admits writes pays nothing
+  // more, and reads are never shed.
+  if (method == "GET" || !context_.eng.writes_refused(steady_now_ns())) return std::nullopt;
+  request r;
+  parse_target(target, r);
+  std::vector<std::string> params;
+  lookup found = find_route(method, r.path, params);
+  if (!found.index || routes[*found.index].kind != route_kind::write) return std::nullopt;
+  context_.eng.count_shed(shard_);
+  return found.index;
 }
 
 size_t api::body_bytes_max(std::string_view method, std::string_view target) const {

@@ -49,12 +49,17 @@ struct route {
 class api {
  public:
   api(engine& eng, const server_settings& settings, boost::asio::any_io_executor executor,
-      metrics& m);
+      metrics& m, uint32_t shard = 0);
 
   // Routes and starts the request; returns the index of the route that matched (for
   // metrics; metrics::routes_max - 1 when none did). `respond` is called exactly once.
   size_t handle(request req, responder respond);
   metrics& stats() { return context_.stats; }
+  // Admission at the door: while every shard refuses writes (engine::writes_refused), a
+  // request for a write route is answered `503 overloaded` before its token or its body is
+  // looked at, as a standby answers not_primary. Returns the route's index when it is to
+  // be refused so (counted as shed), nullopt when it goes on to handle().
+  std::optional<size_t> refused_early(std::string_view method, std::string_view target);
   // The body limit of the route `method` and `target` name (the transport's when none).
   size_t body_bytes_max(std::string_view method, std::string_view target) const;
   // For the WebSocket upgrade: the identity in an `Authorization: Bearer` header value or in
@@ -72,6 +77,7 @@ class api {
 
   handler_context context_;
   token_verifier verifier_;
+  uint32_t shard_;  // the one this api serves
 };
 
 }  // namespace stampede::http

@@ -31,7 +31,7 @@ struct shard_context {
       : io(eng.io(shard)),
         settings(settings),
         descriptors(std::move(descriptors)),
-        routes(eng, settings, io.get_executor(), m),
+        routes(eng, settings, io.get_executor(), m, shard),
         hub(eng, shard, settings.pres, m),
         webhooks(io, eng.webhook_outbox_at(shard), settings.pres, m, settings.webhook_retry_ms,
                  settings.webhook_ca_file),

@@ -63,6 +63,7 @@ struct options {
   std::string json_path;
   std::string path;  // --path: GET this instead, with no product set-up
   bool find_capacity = false;
+  bool no_setup = false;  // --no-setup: the product is not made through the admin API
 };
 
 std::vector<flag> flag_table(options& o) {
@@ -107,6 +108,10 @@ std::vector<flag> flag_table(options& o) {
        "with --request browse: GET this path instead, and set nothing up (to measure this "
        "tool against wrk on any server, nginx included)",
        set_text(o.path)},
+      {"--no-setup", "",
+       "create nothing through the admin API: the target answers the load without it (a peer "
+       "such as nginx, answering adds with a static 503 and reads with a static product)",
+       set_switch(o.no_setup)},
       {"--find-capacity", "",
        "step the rate up from --rate (default 1000) until a step fails; report the last that "
        "passed",
@@ -373,7 +378,7 @@ int overload_main(int argc, char** argv) {
     std::fprintf(stderr, "overload: --path goes with --request browse\n");
     return 2;
   }
-  if (o.path.empty())
+  if (o.path.empty() && !o.no_setup)
     if (int rc = prepare(o, *t)) return rc;
   if (o.find_capacity) return find_capacity(o, *t);
   overload_run r(o, *t, o.rate_per_s, o.before_s, o.after_s);

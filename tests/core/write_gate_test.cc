@@ -29,7 +29,7 @@ TEST(WriteGate, AQueueThatEmptiedWithinTheIntervalLetsAWriteWaitUpToTheInterval)
 }
 
 TEST(WriteGate, AStandingQueueHoldsWritesToTheTarget) {
-  write_gate gate;
+  write_gate gate(write_gate_config{.target_ns = 5 * ms, .interval_ns = 100 * ms});
   gate.filled(1000 * ms);
   // Never empty since: after a whole interval the queue is standing.
   gate.head_is(1096 * ms);
@@ -41,10 +41,25 @@ TEST(WriteGate, AStandingQueueHoldsWritesToTheTarget) {
   EXPECT_TRUE(gate.admit(1102 * ms));  // 4 ms
 }
 
+// The lead's closed-model run (BENCHMARKS.md, "Overload"): 256 connections, each with one
+// write in the queue at a time, keep a queue that never empties but holds only about 13 ms
+// of work (50 us a write). The shard serves them well within issue 9's goals, so the
+// default gate must not shed them; a standing queue of half the deadline is still refused.
+TEST(WriteGate, TheDefaultAdmitsTheStandingQueueOfASteadyPopulationOfClients) {
+  write_gate gate;
+  gate.filled(1000 * ms);
+  gate.head_is(10'000 * ms - 13 * ms);  // never empty for 9 s; the oldest waited 13 ms
+  EXPECT_TRUE(gate.standing(10'000 * ms));
+  EXPECT_TRUE(gate.admit(10'000 * ms));
+  gate.head_is(10'000 * ms - 60 * ms);
+  EXPECT_FALSE(gate.admit(10'000 * ms));
+  EXPECT_LT(gate.config().target_ns, gate.config().interval_ns);  // admitted writes start in time
+}
+
 TEST(WriteGate, OnceTheQueueEmptiesTheAllowanceIsTheIntervalAgain) {
   write_gate gate;
   gate.filled(1000 * ms);
-  gate.head_is(1190 * ms);
+  gate.head_is(1140 * ms);  // standing, and the oldest waited 60 ms: past the target
   EXPECT_FALSE(gate.admit(1200 * ms));
   gate.emptied(1201 * ms);
   EXPECT_TRUE(gate.admit(1202 * ms));

@@ -76,6 +76,32 @@ class OverloadTool(unittest.TestCase):
         finally:
             stand_in.stop()
 
+    def test_no_setup_sends_nothing_to_the_admin_api(self):
+        # A peer such as nginx has no admin API: without --no-setup the tool cannot start
+        # against it; with it, the load runs and not one admin request is sent.
+        def peer(method, path, headers, body):
+            if path.startswith("/v1/admin/"):
+                return (404, {"error": {"code": "not_found", "message": "no admin here"}})
+            if method == "GET" and path.startswith("/v1/products/"):
+                return (200, {"id": "overload-item"})
+            return (503, {"error": {"code": "overloaded", "message": "busy"}}, {"Retry-After": "1"})
+        stand_in = StandIn(peer)
+        try:
+            args = ["--rate", "100", "--seconds", "0.3", "--before", "0", "--after", "0.2",
+                    "--probe-rate", "0", "--read-rate", "20", "--connections", "8"]
+            code, _, err = run_tool([OVERLOAD, "--target", "http://127.0.0.1:%d" % stand_in.port,
+                                     "--jwt-secret", harness.JWT_SECRET] + args)
+            self.assertEqual(code, 2, err)
+            admin_before = stand_in.count("GET", "/v1/admin/") + stand_in.count("POST", "/v1/admin/")
+            self.assertGreater(admin_before, 0)
+            figures, _ = self.run_overload(stand_in.port, "--no-setup", *args)
+            self.assertEqual(figures["shed"]["count"], 30)
+            self.assertGreater(figures["reads"]["count"], 0)
+            admin_after = stand_in.count("GET", "/v1/admin/") + stand_in.count("POST", "/v1/admin/")
+            self.assertEqual(admin_after, admin_before)
+        finally:
+            stand_in.stop()
+
     def test_requests_never_answered_count_as_unanswered(self):
         def silent(method, path, headers, body):
             return product_or_404(method, path) or NEVER
