@@ -78,7 +78,7 @@ void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
   // A held line needs only the added units; a lapsed one needs them all again.
   stock_ask ask{product_id, line && line->held ? increase : target, true, increase,
                 turn->units_already(product_id)};
-  if (pass.what != take_pass::kind::none) ask.set_terms().pass = pass;
+  ask.set_pass(pass);
   int64_t already = ask.already;
   int64_t taking = ask.units;
   auto granted = [&s, turn = std::move(turn), product_id, target, already, taking, pass,

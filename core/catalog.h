@@ -124,6 +124,10 @@ struct stock_ask {
     if (!terms) terms = std::make_unique<ask_terms>();
     return *terms;
   }
+  // Boxes `p` only when it is a pass at all: an ordinary take stays without terms.
+  void set_pass(const take_pass& p) {
+    if (p.what != take_pass::kind::none) set_terms().pass = p;
+  }
   const take_pass& pass() const;
   limit_scope limit() const { return terms ? terms->limit : limit_scope::user; }
   // A limit across accounts to count against: a scope besides the user's, and its key.

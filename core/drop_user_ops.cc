@@ -27,7 +27,7 @@ std::vector<stock_ask> asks_for(const user_record& u, const grants& lines, const
     const cart_line* l = u.basket.find(product_id);
     int64_t kept = l && l->held ? l->quantity : 0;
     stock_ask a{product_id, units, true, units, u.units_in_orders(product_id) + kept};
-    if (pass.what != take_pass::kind::none) a.set_terms().pass = pass;
+    a.set_pass(pass);
     asks.push_back(std::move(a));
   }
   return asks;

@@ -49,7 +49,7 @@ struct route {
 class api {
  public:
   api(engine& eng, const server_settings& settings, boost::asio::any_io_executor executor,
-      metrics& m, uint32_t shard = 0);
+      metrics& m, uint32_t shard);
 
   // Routes and starts the request; returns the index of the route that matched (for
   // metrics; metrics::routes_max - 1 when none did). `respond` is called exactly once.

@@ -114,22 +114,19 @@ void BM_HotProductReservationsOneThread(benchmark::State& state) {
   std::vector<message> replies(pass), outgoing;
   outgoing.reserve(pass);
   int64_t sent = 0, granted = 0;
+  auto round_trip = [&] {  // the pass in, through the shard, and its replies out
+    rig.product_shard.inbox().post_bulk(token, outgoing.data(), outgoing.size());
+    rig.product_shard.step_drain(outgoing.size());
+    outgoing.clear();
+    auto [n, more] = rig.replies.take(replies.data(), replies.size());
+    for (size_t i = 0; i < n; ++i) granted += !std::get<stock_reply>(replies[i]).answers[0].refused;
+  };
   for (auto _ : state) {
     outgoing.push_back(rig.ask(static_cast<uint64_t>(sent), true));
     ++sent;
-    if (outgoing.size() < pass) continue;
-    rig.product_shard.inbox().post_bulk(token, outgoing.data(), outgoing.size());
-    outgoing.clear();
-    rig.product_shard.step_drain(pass);
-    auto [n, more] = rig.replies.take(replies.data(), replies.size());
-    for (size_t i = 0; i < n; ++i) granted += !std::get<stock_reply>(replies[i]).answers[0].refused;
+    if (outgoing.size() == pass) round_trip();
   }
-  if (!outgoing.empty()) {
-    rig.product_shard.inbox().post_bulk(token, outgoing.data(), outgoing.size());
-    rig.product_shard.step_drain(outgoing.size());
-    auto [n, more] = rig.replies.take(replies.data(), replies.size());
-    for (size_t i = 0; i < n; ++i) granted += !std::get<stock_reply>(replies[i]).answers[0].refused;
-  }
+  if (!outgoing.empty()) round_trip();
   if (granted != sent) state.SkipWithError("a reservation was refused or unanswered");
   state.SetItemsProcessed(sent);
 }
