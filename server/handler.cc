@@ -11,6 +11,13 @@ response json_response(unsigned status, const json::value& v) {
   return r;
 }
 
+response json_text_response(unsigned status, std::string body) {
+  response r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 response no_content() {
   response r;
   r.status = 204;

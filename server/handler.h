@@ -72,6 +72,8 @@ reply<T> answer(handler_context& ctx, call& c, F ok) {
 }
 
 response json_response(unsigned status, const json::value& v);
+// A JSON body already written as text (json_writer: the hottest answers).
+response json_text_response(unsigned status, std::string body);
 // 204 No Content.
 response no_content();
 

@@ -18,6 +18,10 @@ std::string kib(size_t bytes) { return std::to_string(bytes / 1024) + " KiB"; }
 
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
+bool is_write(size_t route) {
+  return route < api::table().size() && api::table()[route].kind == route_kind::write;
+}
+
 }  // namespace
 
 std::shared_ptr<const int> body_source_of(int fd) {
@@ -31,7 +35,8 @@ http_session::http_session(tcp::socket socket, shard_context& ctx, descriptor_sl
     : stream_(std::move(socket)),
       buffer_(request_head_bytes_max + request_body_bytes_max),
       ctx_(ctx),
-      slot_(std::move(slot)) {
+      slot_(std::move(slot)),
+      idle_timer_(stream_.get_executor()) {
   ctx_.sessions.insert(this);
   ++ctx_.connections;
 }
@@ -48,7 +53,9 @@ void http_session::leave() {
 void http_session::drain() {
   // Waiting between requests, or for a first request of which nothing came yet: a read of a
   // head that has no byte of it in the buffer (Beast keeps a partial head there).
-  if (reading_ && buffer_.size() == 0 && parser_ && !parser_->got_some()) {
+  // Or answered, with the lookahead still waiting for the next request.
+  if ((reading_ && buffer_.size() == 0 && parser_ && !parser_->got_some()) ||
+      (waiting_next_ && buffer_.size() == 0)) {
     beast::error_code ignored;
     stream_.socket().cancel(ignored);  // the read ends with operation_aborted
   }
@@ -183,13 +190,53 @@ void http_session::dispatch() {
   gone_->store(false, std::memory_order_relaxed);
   r.gone = gone_;
   awaiting_answer_ = true;
+  // Before the routes: its first recv finds a client that closed right after sending (its
+  // FIN came with the request), and its completion runs in this same poll of the shard's
+  // reactor, before the shard runs the writes it read in this pass.
+  bool pipelined = buffer_.size() > 0;
+  if (!pipelined) do_lookahead();
   route_ = ctx_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
     self->do_write(std::move(out));
   });
   // Answered already (a read on this shard, a refusal): nothing to watch. A write waits in
   // a queue, where it should not run for a client that left.
-  if (awaiting_answer_ && route_ < api::table().size() && api::table()[route_].kind == route_kind::write)
-    do_watch();
+  if (pipelined && awaiting_answer_ && is_write(route_)) do_watch();
+}
+
+void http_session::do_lookahead() {
+  size_t room = beast::read_size(buffer_, lookahead_bytes_max);
+  if (room == 0) return;  // the buffer is full (it is not: nothing is buffered)
+  lookahead_pending_ = true;
+  stream_.socket().async_read_some(buffer_.prepare(room),
+                                   beast::bind_front_handler(&http_session::on_lookahead, shared_from_this()));
+}
+
+void http_session::on_lookahead(beast::error_code ec, size_t n) {
+  lookahead_pending_ = false;
+  if (!stream_.socket().is_open()) return;  // closed meanwhile
+  buffer_.commit(n);
+  if (lingering_) {
+    lingering_ = false;
+    lingered_bytes_ += n;
+    if (ec && ec != asio::error::operation_aborted) return close();  // the client's end
+    return linger_read();
+  }
+  if (ec) {
+    peer_closed_ = true;  // EOF, reset, or cancelled (draining, the idle time)
+    // Closed, or the connection broke: a write still queued is not run.
+    if (awaiting_answer_ && gone_ && is_write(route_)) gone_->store(true, std::memory_order_relaxed);
+  }
+  if (!waiting_next_) return;  // the answer is not out yet: on_write goes on from here
+  waiting_next_ = false;
+  idle_timer_.cancel();
+  if (peer_closed_) return close();
+  do_read_header();
+}
+
+void http_session::on_idle(beast::error_code ec) {
+  if (ec || !waiting_next_) return;  // the next request came first
+  beast::error_code ignored;
+  stream_.socket().cancel(ignored);  // the lookahead ends with operation_aborted: closed
 }
 
 // Looks first: a client that closed right after sending (its FIN came with the request)
@@ -319,6 +366,14 @@ void http_session::on_write(beast::error_code ec) {
   answered_ = true;
   if (ec) return close();
   if (!keep_alive_) return do_linger();
+  if (lookahead_pending_) {
+    // No byte of the next request yet: it is awaited up to the keep-alive idle time.
+    waiting_next_ = true;
+    idle_timer_.expires_after(std::chrono::seconds(keep_alive_idle_timeout_s));
+    idle_timer_.async_wait(beast::bind_front_handler(&http_session::on_idle, shared_from_this()));
+    return;
+  }
+  if (peer_closed_) return close();
   do_read_header();
 }
 
@@ -331,6 +386,18 @@ void http_session::do_linger() {
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   linger_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(linger_time_ms);
   stream_.expires_at(linger_until_);
+  if (peer_closed_) return close();  // the client's end is in already
+  if (lookahead_pending_) {
+    // It has no time limit: cancelled, and its end starts the timed reads.
+    lingering_ = true;
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
+    return;
+  }
+  linger_read();
+}
+
+void http_session::linger_read() {
   buffer_.consume(buffer_.size());
   stream_.async_read_some(buffer_.prepare(linger_read_bytes),
                           beast::bind_front_handler(&http_session::on_linger, shared_from_this()));
@@ -339,12 +406,12 @@ void http_session::do_linger() {
 void http_session::on_linger(beast::error_code ec, size_t n) {
   lingered_bytes_ += n;
   if (ec || lingered_bytes_ > linger_bytes_max) return close();  // EOF, time, or too much
-  stream_.async_read_some(buffer_.prepare(linger_read_bytes),
-                          beast::bind_front_handler(&http_session::on_linger, shared_from_this()));
+  linger_read();
 }
 
 void http_session::close() {
   leave();
+  idle_timer_.cancel();
   beast::error_code ignored;
   if (source_) source_->close(ignored);
   source_.reset();

@@ -2,9 +2,13 @@
 // transport limit set before a byte is parsed), check its framing, answer Expect:
 // 100-continue, read the body within its route's limit, hand the request to the shard's
 // routes, write the answer, read the next. Requests are handled one at a time in arrival
-// order, so pipelined requests are answered in order. An answer after which the connection
-// ends is followed by a lingering close. GET /v1/ws hands the socket to a WebSocket
-// session. Lifetime by shared_from_this. Shard-local: only its shard's thread calls it.
+// order, so pipelined requests are answered in order. While a request is served, one read
+// of the socket waits ahead ("lookahead"): it is the next request's first read and, for a
+// write in the engine, the watch for a client that has gone, so a request costs the read
+// that brought it, one that finds the socket empty, and the answer's write. An answer after
+// which the connection ends is followed by a lingering close. GET /v1/ws hands the socket
+// to a WebSocket session. Lifetime by shared_from_this. Shard-local: only its shard's
+// thread calls it.
 #pragma once
 
 #include <chrono>
@@ -14,6 +18,7 @@
 #include <string>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "server/beast.h"
 #include "server/descriptor_budget.h"
@@ -46,9 +51,16 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // A read failed: the peer left, timed out, or sent something malformed.
   void on_read_error(beast::error_code ec);
   void dispatch();
-  // While a write is in the engine: watch the socket, and flag the request gone when the
-  // client has closed it, already or later (a queued write is then not run, and nothing is
-  // written back).
+  // From a request's dispatch to the next request: read what the client sends next into
+  // the buffer. Its end (EOF, reset) while a write is in the engine flags the request gone
+  // (a queued write is then not run, and nothing is written back); its bytes are the next
+  // request's. Not started while bytes of a pipelined request are already buffered.
+  void do_lookahead();
+  void on_lookahead(beast::error_code ec, size_t n);
+  // Answered, the lookahead still waiting: the keep-alive idle time runs out.
+  void on_idle(beast::error_code ec);
+  // A write in the engine with a pipelined request already buffered: watch the socket for
+  // the client's end without reading it.
   void do_watch();
   void on_watch(beast::error_code ec);
   void upgrade(const request& r);
@@ -61,6 +73,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_stream_read(beast::error_code ec, size_t n);
   // Lingering close: stop writing, read and discard for a bounded time and size, close.
   void do_linger();
+  void linger_read();
   void on_linger(beast::error_code ec, size_t n);
   void leave();  // no longer counted as an open session (lingering or closed)
   void close();
@@ -90,6 +103,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::shared_ptr<std::atomic<bool>> gone_;  // the request in the engine's; reused when free
   bool awaiting_answer_ = false;  // a request is in the routes or the engine
   bool watching_ = false;         // a wait for the client's EOF is pending
+  bool lookahead_pending_ = false;  // do_lookahead's read is in flight
+  bool waiting_next_ = false;       // answered; the lookahead waits for the next request
+  bool peer_closed_ = false;        // the lookahead ended without bytes: no next request
+  bool lingering_ = false;          // closing: the lookahead is cancelled, then lingered
+  asio::steady_timer idle_timer_;   // keep-alive idle time while the lookahead waits
+  static constexpr size_t lookahead_bytes_max = 64 * 1024;  // one read's worth, as Beast's
 };
 
 }  // namespace stampede::http

@@ -260,6 +260,26 @@ json::value to_json(const ticket_view& t) {
                       {"admitted_until", time_or_null(t.admitted_until_ms)}};
 }
 
+std::string ticket_text(const ticket_view& t) {
+  std::string out;
+  out.reserve(192);
+  json_writer w(out);
+  auto number_or_null = [&w](std::optional<int64_t> n) { n ? w.value(*n) : w.null(); };
+  w.begin_object().key("drop_id").value(t.drop_id).key("state").value(to_string(t.state));
+  w.key("position");
+  number_or_null(t.position);
+  w.key("ahead");
+  number_or_null(t.ahead);
+  w.key("eta_s");
+  number_or_null(t.eta_s);
+  w.key("admission_token");
+  t.admission_token ? w.value(*t.admission_token) : w.null();
+  w.key("admitted_until");
+  t.admitted_until_ms ? w.value(format_rfc3339_ms(*t.admitted_until_ms)) : w.null();
+  w.end_object();
+  return out;
+}
+
 json::value to_json(const entry_view& e) {
   return json::object{{"drop_id", e.drop_id}, {"state", public_name(e.stage)}, {"rank", value_or_null(e.rank)}};
 }

@@ -51,6 +51,8 @@ json::value error_json(const error& e);
 // ticket, a draw entry, a place on a waitlist.
 json::value to_json(const drop_view& v, bool admin);
 json::value to_json(const ticket_view& t);
+// The same ticket, written straight to text (the join and ticket answers).
+std::string ticket_text(const ticket_view& t);
 json::value to_json(const entry_view& e);
 json::value to_json(const waitlist_place& w);
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -48,7 +49,7 @@ struct request {
 struct response {
   unsigned status = 200;
   std::string body;
-  std::string content_type = "application/json";
+  std::string_view content_type = "application/json";  // a literal (nothing to allocate)
   std::vector<std::pair<std::string, std::string>> headers;
   // A body too large to hold: read from this descriptor (a pipe) until its end, after the
   // head, and then the connection closes. Closed with the last copy of the response.

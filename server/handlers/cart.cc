@@ -10,14 +10,10 @@ namespace {
 // is a 404 (API.md), while an absurd string is refused here.
 constexpr size_t cart_product_id_read_bytes_max = 1024;
 
-response cart_response(const cart_view& v, const presentation& pres) {
-  response r;
-  r.body = cart_text(v, pres);
-  return r;
-}
-
 reply<cart_view> cart_answer(handler_context& ctx, call& c) {
-  return answer<cart_view>(ctx, c, [&ctx](cart_view v) { return cart_response(v, ctx.settings.pres); });
+  return answer<cart_view>(ctx, c, [&ctx](cart_view v) {
+    return json_text_response(200, cart_text(v, ctx.settings.pres));
+  });
 }
 
 std::string quantity_range(int64_t min) {
@@ -39,7 +35,7 @@ void add_cart_item(handler_context& ctx, call& c) {
   if (!quantity) return c.fail(field_error("quantity", "quantity is required"));
   ctx.eng.add_item(c.who.user_id, std::move(*product_id), *quantity, c.req.idempotency_key,
                    answer<idempotent<cart_view>>(ctx, c, [&ctx](idempotent<cart_view> v) {
-                     response r = cart_response(v.value, ctx.settings.pres);
+                     response r = json_text_response(200, cart_text(v.value, ctx.settings.pres));
                      if (v.replayed) r.headers.emplace_back("Idempotent-Replayed", "true");
                      return r;
                    }),

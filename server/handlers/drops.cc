@@ -109,12 +109,16 @@ void get_drop(handler_context& ctx, call& c) {
 }
 
 void join_queue(handler_context& ctx, call& c) {
-  ctx.eng.join_queue(c.params[0], c.who.user_id, created_answer<ticket_view>(ctx, c));
+  ctx.eng.join_queue(c.params[0], c.who.user_id,
+                     answer<created<ticket_view>>(ctx, c, [](created<ticket_view> t) {
+                       return json_text_response(t.is_new ? 201 : 200, ticket_text(t.value));
+                     }));
 }
 
 void get_ticket(handler_context& ctx, call& c) {
-  ctx.eng.get_ticket(c.params[0], c.who.user_id,
-                     answer<ticket_view>(ctx, c, [](ticket_view t) { return json_response(200, to_json(t)); }));
+  ctx.eng.get_ticket(c.params[0], c.who.user_id, answer<ticket_view>(ctx, c, [](ticket_view t) {
+                       return json_text_response(200, ticket_text(t));
+                     }));
 }
 
 void leave_queue(handler_context& ctx, call& c) {

@@ -19,6 +19,19 @@ TEST(Json, TheStreamedCartEqualsTheRenderedOneEvenWithAwkwardStrings) {
   EXPECT_EQ(cart_text(cart_view{}, pr), R"({"items":[],"subtotal":0,"currency":"EUR","item_count":0})");
 }
 
+TEST(Json, TheStreamedTicketEqualsTheRenderedOneInEveryState) {
+  ticket_view waiting{"drop \"quoted\" \\ ü", ticket_state::waiting, 12, 11, 30, std::nullopt, std::nullopt};
+  ticket_view admitted{"d", ticket_state::admitted, 3, 0, 0, "tok.en", 1'795'000'000'123};
+  ticket_view expired{"d", ticket_state::expired, std::nullopt, std::nullopt, std::nullopt,
+                      std::nullopt, 1'795'000'000'000};
+  for (const auto& t : {waiting, admitted, expired, ticket_view{"d", ticket_state::sold_out},
+                        ticket_view{"d", ticket_state::closed}})
+    EXPECT_EQ(boost::json::parse(ticket_text(t)), to_json(t)) << ticket_text(t);
+  EXPECT_EQ(ticket_text(ticket_view{"d", ticket_state::sold_out}),
+            R"({"drop_id":"d","state":"sold_out","position":null,"ahead":null,"eta_s":null,)"
+            R"("admission_token":null,"admitted_until":null})");
+}
+
 TEST(Json, BodiesThatAreNotJsonOrTooDeepAreRefused) {
   EXPECT_TRUE(parse_body(R"({"a":[1,2,{"b":null}]})"));
   EXPECT_FALSE(parse_body("{"));

@@ -48,6 +48,24 @@ def read_answer(s):
         data += chunk
 
 
+def read_answers(s, n):
+    """n whole answers (heads and Content-Length bodies) from s, in order."""
+    data, answers = b"", []
+    while len(answers) < n:
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        m = re.search(rb"content-length:\s*(\d+)", head, re.I) if sep else None
+        if m and len(rest) >= int(m.group(1)):
+            end = len(head) + 4 + int(m.group(1))
+            answers.append(data[:end])
+            data = data[end:]
+            continue
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return answers + [b""] * (n - len(answers))
+
+
 def status_of(raw):
     m = re.match(rb"HTTP/1\.1 (\d{3})", raw)
     return int(m.group(1)) if m else None
@@ -190,6 +208,90 @@ class LingeringClose(OneServer):
             b"POST /v1/cart/items HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n" % len(body) + body)
         self.assertEqual(status_of(raw), 400, raw[:200])
+
+
+class KeepAlive(unittest.TestCase):
+    """Between a request's dispatch and the next request, one read waits ahead on the socket:
+    it takes the next request's bytes whenever they come, tells a write that its client has
+    gone, and is cancelled for a lingering close. Requests on one connection in every timing
+    are answered in order; a client that half-closes after a read still gets its answer."""
+    ADMIN = make_token("keeper", role="admin")
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(BINARY, "--shards", "2", "--rate-limit", "0")  # one user, many requests
+        admin = Client(cls.server.port, cls.ADMIN)
+        # Products on both shards: some reads are answered by the other shard, later.
+        for i in range(8):
+            admin.request("POST", "/v1/admin/products",
+                          {"id": "keep-%d" % i, "name": "Kept", "price": 100, "on_hand": 1000})
+        admin.close()
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.server.stop() == 0
+
+    def request(self, method, path, body=b"", token=TOKEN, extra=b""):
+        head = b"%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n" % (
+            method.encode(), path.encode(), token.encode())
+        if body:
+            head += b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body)
+        return head + extra + b"\r\n" + body
+
+    def test_requests_one_at_a_time_on_one_connection_each_get_their_answer(self):
+        token = make_token("keeper-one-at-a-time")
+        with connect(self.server.port) as s:
+            for i in range(40):
+                add = b'{"product_id":"keep-%d","quantity":1}' % (i % 8)
+                s.sendall(self.request("POST", "/v1/cart/items", add, token))
+                self.assertEqual(status_of(read_answer(s)), 200)
+                s.sendall(self.request("GET", "/v1/products/keep-%d" % (i % 8)))
+                raw = read_answer(s)
+                self.assertEqual(status_of(raw), 200, raw)
+                self.assertIn(b'"keep-%d"' % (i % 8), raw)
+            # The next request in two pieces, the second after a pause: read whole.
+            cart = self.request("GET", "/v1/cart", token=token)
+            s.sendall(cart[:20])
+            time.sleep(0.2)
+            s.sendall(cart[20:])
+            raw = read_answer(s)
+            self.assertEqual(status_of(raw), 200, raw)
+            self.assertEqual(raw.count(b'"quantity":5'), 8, raw)  # 40 adds over 8 products
+
+    def test_a_request_sent_while_a_write_is_served_is_answered_after_it(self):
+        token = make_token("keeper-overlap")
+        with connect(self.server.port) as s:
+            for i in range(20):
+                s.sendall(self.request("POST", "/v1/cart/items",
+                                       b'{"product_id":"keep-%d","quantity":1}' % (i % 8), token))
+                time.sleep(0.0005 * (i % 4))  # before, during or after the write's answer
+                s.sendall(self.request("GET", "/v1/cart", token=token))
+                add, cart = read_answers(s, 2)
+                self.assertEqual(status_of(add), 200, add)
+                self.assertIn(b'"items"', add)
+                self.assertEqual(status_of(cart), 200, cart)
+                # The read comes after the write: the cart already has this add.
+                self.assertEqual(sum(int(q) for q in re.findall(rb'"quantity":(\d+)', cart)), i + 1, cart)
+
+    def test_a_client_that_half_closes_after_a_read_still_gets_its_answer(self):
+        for i in range(8):
+            with connect(self.server.port) as s:
+                s.sendall(self.request("GET", "/v1/products/keep-%d" % i))
+                s.shutdown(socket.SHUT_WR)
+                raw = read_answer(s)
+                self.assertEqual(status_of(raw), 200, raw)
+                self.assertIn(b'"keep-%d"' % i, raw)
+                self.assertEqual(s.recv(4096), b"")  # and then the server closes
+
+    def test_a_connection_close_answer_lingers_over_what_the_client_still_sends(self):
+        with connect(self.server.port, timeout=10) as s:
+            s.sendall(self.request("GET", "/v1/products/keep-0", extra=b"Connection: close\r\n"))
+            raw = read_answer(s)
+            self.assertEqual(status_of(raw), 200, raw)
+            self.assertIn(b"Connection: close", raw)
+            s.sendall(b"x" * 100000)  # read and discarded, not answered with a reset
+            s.shutdown(socket.SHUT_WR)
+            self.assertEqual(s.recv(4096), b"")
 
 
 class Draining(unittest.TestCase):
