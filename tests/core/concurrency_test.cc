@@ -79,14 +79,18 @@ void random_workload(testing::engine_fixture& f, int ops_per_thread, bool hot_on
   // expiries and stock changes per operation, the stock rarely ran short, and the run
   // proved less than it claims.
   std::atomic<int> ops_done{0};
+  // Waits until `every` more operations are done since `at`; false once the run stops.
+  auto next_turn = [&](int& at, int every) {
+    while (ops_done.load() - at < every) {
+      if (stop.load()) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    at = ops_done.load();
+    return true;
+  };
   std::thread ticker([&] {
     int ticked_at = 0;
-    while (!stop.load()) {
-      if (ops_done.load() - ticked_at < client_ops_per_tick) {
-        std::this_thread::sleep_for(std::chrono::microseconds(100));
-        continue;
-      }
-      ticked_at = ops_done.load();
+    while (next_turn(ticked_at, client_ops_per_tick)) {
       f.clock_.advance_ms(7'000);
       auto r = f.call<ok_t>([&](auto done) { f.engine_.tick_all(std::move(done)); });
       EXPECT_TRUE(r.ok());
@@ -95,12 +99,7 @@ void random_workload(testing::engine_fixture& f, int ops_per_thread, bool hot_on
   std::thread admin([&] {
     std::mt19937 rng(99);
     int adjusted_at = 0;
-    while (!stop.load()) {
-      if (ops_done.load() - adjusted_at < client_ops_per_adjustment) {
-        std::this_thread::sleep_for(std::chrono::microseconds(100));
-        continue;
-      }
-      adjusted_at = ops_done.load();
+    while (next_turn(adjusted_at, client_ops_per_adjustment)) {
       const auto& p = products[rng() % products.size()];
       auto r = f.adjust(p, static_cast<int64_t>(rng() % 21) - 10);
       if (!r.ok()) {
