@@ -563,27 +563,33 @@ void engine::tick_all(reply<ok_t> done) {
       [this, done = std::move(done)](std::vector<ok_t>) mutable { quiesce(std::move(done)); });
 }
 
-void engine::quiesce(reply<ok_t> done) {
-  // Stock moves are fire-and-forget, and a release waits for its record to be durable
-  // before it is sent. A round that finds nothing waiting on durability and every move sent
-  // also received means none is in flight (given no new client work meanwhile).
-  struct part {
-    uint64_t sent, received, waiting;
-  };
-  scatter<part>(
+void engine::quiesce(reply<ok_t> done) { quiesce_round(std::move(done), std::nullopt); }
+
+void engine::quiesce_round(reply<ok_t> done, std::optional<quiet_counts> before) {
+  // Stock moves are fire-and-forget, and each shard is read at its own instant, so one
+  // round is not a snapshot: a move sent after its sender was read and received before
+  // its receiver was can hide another still in flight. Hence two rounds, the second begun
+  // after the first has ended: each shard's counts are monotonic, so if none changed
+  // between its two readings, all held still at the instant between the rounds, and a cut
+  // there with as many moves received as sent has none in flight. Nothing may be under way
+  // either (shard::under_way: durability, answers, users' turns, queued writes), since
+  // that can move stock later without any new request. Meaningful once clients are done.
+  scatter<quiet_counts>(
       [](shard& s) {
         auto [sent, received] = s.exchange().move_counts();
-        return part{sent, received, s.pending_durable()};
+        return quiet_counts{sent, received, s.under_way()};
       },
-      [this, done = std::move(done)](std::vector<part> parts) mutable {
-        uint64_t sent = 0, received = 0, waiting = 0;
+      [this, done = std::move(done), before](std::vector<quiet_counts> parts) mutable {
+        quiet_counts all{0, 0, 0};
         for (const auto& p : parts) {
-          sent += p.sent;
-          received += p.received;
-          waiting += p.waiting;
+          all.sent += p.sent;
+          all.received += p.received;
+          all.under_way += p.under_way;
         }
-        if (sent == received && waiting == 0) return done(ok_t{});
-        quiesce(std::move(done));
+        bool quiet = all.sent == all.received && all.under_way == 0;
+        if (quiet && before && before->sent == all.sent && before->received == all.received)
+          return done(ok_t{});
+        quiesce_round(std::move(done), quiet ? std::optional<quiet_counts>(all) : std::nullopt);
       });
 }
 

@@ -179,7 +179,9 @@ class engine {
   // have. With the periodic timers off this is how tests move the engine through time.
   void tick_all(reply<ok_t> done);
   // Answers once every stock move (release, commit, uncommit) sent between shards has been
-  // applied. Meaningful when no client request is running.
+  // applied and nothing is under way that could send another: no record waiting to be
+  // durable, no stock question unanswered, no user's turn taken. Meaningful when no
+  // client request is running (one that is keeps it from answering until it ends).
   void quiesce(reply<ok_t> done);
   // Webhooks (every shard keeps the registrations). add_webhook assigns the id and time.
   void add_webhook(webhook w, reply<webhook> done);
@@ -224,6 +226,11 @@ class engine {
   // `after_durable`, a shard's part counts once what it recorded is durable.
   template <class Part, class PartFn, class MergeFn>
   void scatter(PartFn part, MergeFn merge, bool after_durable = false);
+  // quiesce(): one round of readings, and the previous one if it found all quiet.
+  struct quiet_counts {
+    uint64_t sent, received, under_way;
+  };
+  void quiesce_round(reply<ok_t> done, std::optional<quiet_counts> before);
 
   std::unique_ptr<system_clock> own_clock_;
   std::unique_ptr<payment_gateway> own_gateway_;

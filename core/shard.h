@@ -189,6 +189,13 @@ class shard final : private effect_recorder, private message_sink {
   size_t pending_durable() const {
     return after_durable_.size() + after_pass_.size() + after_acked_.size();
   }
+  // Work under way that may still move stock without a new request: what waits for
+  // durability, stock questions and barriers awaiting answers, users whose turn is taken
+  // (a request or the timer's work, or work queued behind them), and writes queued.
+  size_t under_way() const {
+    return pending_durable() + exchange_.gathers_pending() +
+           static_cast<size_t>(users_.users_busy()) + writes_.size();
+  }
 
   // Recovery only, before run(): apply a logged effect again, then swap in the real log,
   // then set the counts recomputed from every shard's carts and orders.

@@ -58,6 +58,8 @@ class stock_exchange {
 
   // Moves this shard sent to others, and received from others.
   std::pair<uint64_t, uint64_t> move_counts() const { return {moves_sent_, moves_received_}; }
+  // Asks and barriers sent whose answers have not all come back.
+  size_t gathers_pending() const { return pending_.size(); }
 
  private:
   // A reply's token is the gather id and, in its low bits, which request of the gather it

@@ -63,6 +63,7 @@ void user_table::enter(std::string_view user_id, caller who, turn_op op) {
     return;
   }
   u.busy = true;
+  ++users_busy_;
   op(user_turn(this, &u));
 }
 
@@ -77,6 +78,7 @@ void user_table::end_turn(user_record& u) {
   STAMPEDE_DCHECK(owner_.is_current());
   STAMPEDE_CHECK(u.busy);
   u.busy = false;
+  --users_busy_;
   // A request that finishes at once ends its turn inside the loop below: it only marks the
   // user idle, and the loop starts the next (no recursion through a queue of 64).
   if (u.draining || closing_) return;
@@ -85,6 +87,7 @@ void user_table::end_turn(user_record& u) {
     auto next = std::move(u.waiting.front());
     u.waiting.pop_front();
     u.busy = true;
+    ++users_busy_;
     next(user_turn(this, &u));
   }
   u.draining = false;

@@ -120,6 +120,9 @@ class user_table {
   }
   void reserve(size_t users) { users_.reserve(users); }
   int64_t carts_holding() const { return carts_holding_; }
+  // Users whose turn is taken: a request or the engine's own work on them is under way
+  // (and may still move stock once what it waits for comes back).
+  int64_t users_busy() const { return users_busy_; }
 
   // Effects (applied by the shard).
   void replace_cart(std::string_view user_id, cart&& contents);
@@ -147,6 +150,7 @@ class user_table {
   absl::node_hash_map<std::string, user_record> users_;
   absl::btree_set<std::pair<int64_t, std::string>> hold_deadlines_;  // (ms, user)
   int64_t carts_holding_ = 0;
+  int64_t users_busy_ = 0;
 };
 
 }  // namespace stampede

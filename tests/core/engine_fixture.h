@@ -19,11 +19,13 @@ namespace stampede::testing {
 
 class engine_fixture {
  public:
-  // `make_log`: each shard's effect_log (default: in memory, never refusing).
+  // `make_log`: each shard's effect_log (default: in memory, never refusing); `gateway`:
+  // the payment gateway, which must outlive the fixture (default: the built-in sandbox).
   explicit engine_fixture(uint32_t shards = 4, int64_t hold_ttl_s = 600,
                           int64_t payment_ttl_s = 900,
-                          std::function<std::unique_ptr<effect_log>()> make_log = nullptr)
-      : engine_(engine_config{shards, hold_ttl_s, payment_ttl_s, &clock_, false}) {
+                          std::function<std::unique_ptr<effect_log>()> make_log = nullptr,
+                          payment_gateway* gateway = nullptr)
+      : engine_(engine_config{shards, hold_ttl_s, payment_ttl_s, &clock_, false, gateway}) {
     if (make_log) {
       std::vector<recovered_shard> logs(shards);
       for (auto& l : logs) l.log = make_log();
