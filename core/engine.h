@@ -176,7 +176,8 @@ class engine {
   void leave_waitlist(std::string product_id, std::string user_id, reply<ok_t> done);
 
   // Every shard runs its timers now (holds, payments, idempotency keys); answers when all
-  // have. With the periodic timers off this is how tests move the engine through time.
+  // have, with what they freed perhaps still on its way (quiesce waits for that). With the
+  // periodic timers off this is how tests move the engine through time.
   void tick_all(reply<ok_t> done);
   // Answers once every stock move (release, commit, uncommit) sent between shards has been
   // applied and nothing is under way that could send another: no record waiting to be

@@ -189,6 +189,7 @@ class engine_fixture {
     clock_.advance_ms(seconds * 1000);
     auto r = call<ok_t>([&](auto done) { engine_.tick_all(std::move(done)); });
     ASSERT_TRUE(r.ok());
+    settle();
   }
   // Waits until no stock move is in flight between shards.
   void settle() {

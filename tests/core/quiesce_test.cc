@@ -1,4 +1,4 @@
-// engine::quiesce (the fixture's settle(), and the end of tick_all) answers only once no
+// engine::quiesce (the fixture's settle(), and advance_s's end) answers only once no
 // stock can move without a new request. Found under TSan in the random workload
 // (concurrency_test.cc): its audit saw an order canceled on the user's shard whose units
 // the product's shard still counted as committed. settle() had answered while a user's
