@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <functional>
+#include <iterator>
 
 #include "persistence/stream_frame.h"
 #include "server/email/mailer.h"
@@ -35,224 +36,269 @@ std::optional<std::string> to_int(const std::string& v, int64_t min, int64_t max
   return std::nullopt;
 }
 
-const std::vector<flag>& flags() {
-  static const std::vector<flag> table{
-      {"--listen", "STAMPEDE_LISTEN", "host:port to serve HTTP on (default 127.0.0.1:8080)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v.rfind(':') == std::string::npos) return "must be host:port";
-         c.listen = v;
-         return std::nullopt;
-       }},
-      {"--data-dir", "STAMPEDE_DATA_DIR", "where the store keeps its data (default ./data)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         c.data_dir = v;
-         return std::nullopt;
-       }},
-      {"--jwt-secret", "STAMPEDE_JWT_SECRET",
-       "HS256 secret for bearer tokens (default: a development secret, with a warning)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v.empty()) return "must not be empty";
-         c.jwt_secret = v;
-         c.jwt_secret_defaulted = false;
-         return std::nullopt;
-       }},
-      {"--shards", "STAMPEDE_SHARDS", "shard threads (default: one per core)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         int64_t n;
-         if (auto e = to_int(v, 1, static_cast<int64_t>(limits::shards_max), n)) return e;
-         c.shards = static_cast<uint32_t>(n);
-         return std::nullopt;
-       }},
-      {"--durability", "STAMPEDE_DURABILITY",
-       "fsync (answer after the WAL is synced) or async (default fsync)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v != "fsync" && v != "async") return "must be fsync or async";
-         c.durability = v;
-         return std::nullopt;
-       }},
-      {"--snapshot-interval", "STAMPEDE_SNAPSHOT_INTERVAL",
-       "seconds between snapshots of what changed; 0: only by log size (default 300)", true,
-       [](config& c, const std::string& v) { return to_int(v, 0, 7 * 86400, c.snapshot_interval_s); }},
-      {"--snapshot-log-mb", "STAMPEDE_SNAPSHOT_LOG_MB",
-       "also snapshot when the write-ahead logs grew this many MB since the last (default 256)",
-       true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 1'000'000, c.snapshot_log_mb); }},
-      {"--segment-mb", "STAMPEDE_SEGMENT_MB",
-       "size at which a write-ahead log segment is closed and the next begun (default 64)", true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 65'536, c.segment_mb); }},
-      {"--hold-ttl", "STAMPEDE_HOLD_TTL", "seconds a cart holds its units (default 600)", true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 7 * 86400, c.hold_ttl_s); }},
-      {"--payment-ttl", "STAMPEDE_PAYMENT_TTL",
-       "seconds a pending order waits for payment (default 900)", true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 7 * 86400, c.payment_ttl_s); }},
-      {"--payment-gateway", "STAMPEDE_PAYMENT_GATEWAY", "payment gateway (default sandbox)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v != "sandbox") return "only the sandbox gateway is built in";
-         c.payment_gateway = v;
-         return std::nullopt;
-       }},
-      {"--gateway-secret", "STAMPEDE_GATEWAY_SECRET",
-       "HMAC secret of the payment webhook's Stampede-Signature", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v.empty()) return "must not be empty";
-         c.gateway_secret = v;
-         return std::nullopt;
-       }},
-      {"--currency", "STAMPEDE_CURRENCY", "the store currency, ISO 4217 (default USD)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v.size() != 3) return "must be a three-letter code";
-         for (char ch : v)
-           if (ch < 'A' || ch > 'Z') return "must be three capital letters";
-         c.currency = v;
-         return std::nullopt;
-       }},
-      {"--support-email", "STAMPEDE_SUPPORT_EMAIL", "contact shown in notifications", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v.empty() || v.size() > 254) return "must be 1..254 characters";
-         c.support_email = v;
-         return std::nullopt;
-       }},
-      {"--rate-limit", "STAMPEDE_RATE_LIMIT",
-       "requests a second per user, with a burst of 40; 0 turns it off (default 20)", true,
-       [](config& c, const std::string& v) { return to_int(v, 0, 1'000'000, c.rate_limit_per_s); }},
-      {"--write-wait-target-ms", "STAMPEDE_WRITE_WAIT_TARGET_MS",
-       "admission control: the wait a write may have in a queue that has not emptied for a "
-       "whole interval; longer and new writes get 503 overloaded (default 50)", true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 10'000, c.write_wait_target_ms); }},
-      {"--write-wait-interval-ms", "STAMPEDE_WRITE_WAIT_INTERVAL_MS",
-       "admission control: the wait a write may have in a queue that empties at least this "
-       "often, and the longest any write waits before it is refused unrun (default 100)", true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 60'000, c.write_wait_interval_ms); }},
-      {"--request-timeout", "STAMPEDE_REQUEST_TIMEOUT",
-       "seconds a client has to send a whole request before it is closed (default 10)", true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 3600, c.request_timeout_s); }},
-      {"--webhook-retry-ms", "STAMPEDE_WEBHOOK_RETRY_MS",
-       "first delay before a failed webhook delivery is retried; doubles each time, jittered, "
-       "up to an hour (default 1000)", true,
-       [](config& c, const std::string& v) { return to_int(v, 10, 3'600'000, c.webhook_retry_ms); }},
-      {"--webhook-ca-file", "STAMPEDE_WEBHOOK_CA_FILE",
-       "PEM file of CAs trusted for https webhook receivers, besides the system's (default none)",
-       true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (::access(v.c_str(), R_OK) != 0) return "must be a readable file";
-         c.webhook_ca_file = v;
-         return std::nullopt;
-       }},
-      {"--replicate", "STAMPEDE_REPLICATE",
-       "share each shard's log through these NATS JetStream servers (nats://h:p,...): "
-       "primary, standby or replica (default: no replication)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         c.replicate.clear();
-         for (size_t at = 0; at <= v.size();) {
-           size_t comma = std::min(v.find(',', at), v.size());
-           std::string url = v.substr(at, comma - at);
-           if (url.rfind("nats://", 0) != 0 || url.size() <= 7) return "must be nats://host:port,...";
-           c.replicate.push_back(url);
-           at = comma + 1;
-         }
-         return std::nullopt;
-       }},
-      {"--node-id", "STAMPEDE_NODE_ID", "this node's name in the cluster ([A-Za-z0-9_-], 1..64)",
-       true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (!repl::valid_node_id(v)) return "must be 1..64 of A-Z a-z 0-9 _ -";
-         c.node_id = v;
-         return std::nullopt;
-       }},
-      {"--advertise", "STAMPEDE_ADVERTISE",
-       "the URL clients reach this node at, told to them by the others (default http://--listen)",
-       true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if ((v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) || v.size() > 2048)
-           return "must be an http:// or https:// URL";
-         c.advertise = v;
-         return std::nullopt;
-       }},
-      {"--cluster", "STAMPEDE_CLUSTER",
-       "the name the nodes' streams share ([A-Za-z0-9_-], 1..32; default stampede)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (!repl::valid_cluster_name(v)) return "must be 1..32 of A-Z a-z 0-9 _ -";
-         c.cluster = v;
-         return std::nullopt;
-       }},
-      {"--takeover-after-ms", "STAMPEDE_TAKEOVER_AFTER_MS",
-       "a standby takes over once the primary has been silent this long (default 1500)", true,
-       [](config& c, const std::string& v) { return to_int(v, 300, 60'000, c.takeover_after_ms); }},
-      {"--replicas", "STAMPEDE_REPLICAS",
-       "copies JetStream keeps of each shard's stream (1..5, default 3)", true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 5, c.replicas); }},
-      {"--smtp-url", "STAMPEDE_SMTP_URL",
-       "smtp://host:port or smtps://host:port to send order email through (default: no email)",
-       true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (auto ok = email::check_smtp_url(v); !ok.ok()) return ok.err().message;
-         c.smtp_url = v;
-         return std::nullopt;
-       }},
-      {"--smtp-user", "STAMPEDE_SMTP_USER",
-       "SMTP user name; with smtp:// the connection must then upgrade with STARTTLS", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         c.smtp_user = v;
-         return std::nullopt;
-       }},
-      {"--smtp-password", "STAMPEDE_SMTP_PASSWORD",
-       "SMTP password (prefer the variable: a flag shows in the process list)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         c.smtp_password = v;
-         return std::nullopt;
-       }},
-      {"--smtp-from", "STAMPEDE_SMTP_FROM",
-       "sender of order email, \"Shop <orders@example.com>\" (default: the support address)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (auto m = email::parse_mailbox(v); !m.ok()) return m.err().message;
-         c.smtp_from = v;
-         return std::nullopt;
-       }},
-      {"--email-templates", "STAMPEDE_EMAIL_TEMPLATES",
-       "directory of Mustache templates replacing the built-in ones: [<event>.]{subject,text,html}"
-       ".mustache (default: built-in)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (auto t = email::email_templates::load(v); !t.ok()) return t.err().message;
-         c.email_templates_dir = v;
-         return std::nullopt;
-       }},
-      {"--email-retry-ms", "STAMPEDE_EMAIL_RETRY_MS",
-       "first delay before a failed email is retried; doubles each time, jittered, up to an hour, "
-       "for 48 hours (default 1000)", true,
-       [](config& c, const std::string& v) { return to_int(v, 10, 3'600'000, c.email_retry_ms); }},
-      {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         c.demo = v != "0" && v != "false";
-         return std::nullopt;
-       }},
-      {"--sub", nullptr, "token: the user id (sub claim)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v.empty() || v.size() > 128) return "must be 1..128 characters";
-         c.sub = v;
-         return std::nullopt;
-       }},
-      {"--role", "STAMPEDE_ROLE",
-       "serve with --replicate: auto (primary or standby, default) or replica (never takes "
-       "over, serves reads); token: customer (default) or admin", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (v == "auto" || v == "replica") {
-           c.node_role = v;
-         } else if (v == "customer" || v == "admin") {
-           c.role = v;
-         } else {
-           return "must be auto or replica (serve), customer or admin (token)";
-         }
-         return std::nullopt;
-       }},
-      {"--email", nullptr, "token: the email claim, where order email goes (default none)", true,
-       [](config& c, const std::string& v) -> std::optional<std::string> {
-         if (!email::valid_address(v)) return "must be a valid email address";
-         c.token_email = v;
-         return std::nullopt;
-       }},
-      {"--ttl", nullptr, "token: seconds until it expires (default 3600)", true,
-       [](config& c, const std::string& v) { return to_int(v, 1, 366LL * 86400, c.ttl_s); }},
+// Where and how the server serves and keeps its data.
+std::vector<flag> serving_flags() {
+  return {
+    {"--listen", "STAMPEDE_LISTEN", "host:port to serve HTTP on (default 127.0.0.1:8080)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v.rfind(':') == std::string::npos) return "must be host:port";
+       c.listen = v;
+       return std::nullopt;
+     }},
+    {"--data-dir", "STAMPEDE_DATA_DIR", "where the store keeps its data (default ./data)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       c.data_dir = v;
+       return std::nullopt;
+     }},
+    {"--jwt-secret", "STAMPEDE_JWT_SECRET",
+     "HS256 secret for bearer tokens (default: a development secret, with a warning)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v.empty()) return "must not be empty";
+       c.jwt_secret = v;
+       c.jwt_secret_defaulted = false;
+       return std::nullopt;
+     }},
+    {"--shards", "STAMPEDE_SHARDS", "shard threads (default: one per core)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       int64_t n;
+       if (auto e = to_int(v, 1, static_cast<int64_t>(limits::shards_max), n)) return e;
+       c.shards = static_cast<uint32_t>(n);
+       return std::nullopt;
+     }},
+    {"--durability", "STAMPEDE_DURABILITY",
+     "fsync (answer after the WAL is synced) or async (default fsync)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v != "fsync" && v != "async") return "must be fsync or async";
+       c.durability = v;
+       return std::nullopt;
+     }},
+    {"--snapshot-interval", "STAMPEDE_SNAPSHOT_INTERVAL",
+     "seconds between snapshots of what changed; 0: only by log size (default 300)", true,
+     [](config& c, const std::string& v) { return to_int(v, 0, 7 * 86400, c.snapshot_interval_s); }},
+    {"--snapshot-log-mb", "STAMPEDE_SNAPSHOT_LOG_MB",
+     "also snapshot when the write-ahead logs grew this many MB since the last (default 256)",
+     true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 1'000'000, c.snapshot_log_mb); }},
+    {"--segment-mb", "STAMPEDE_SEGMENT_MB",
+     "size at which a write-ahead log segment is closed and the next begun (default 64)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 65'536, c.segment_mb); }},
   };
+}
+
+// The store's timers, payments and identity.
+std::vector<flag> store_flags() {
+  return {
+    {"--hold-ttl", "STAMPEDE_HOLD_TTL", "seconds a cart holds its units (default 600)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 7 * 86400, c.hold_ttl_s); }},
+    {"--payment-ttl", "STAMPEDE_PAYMENT_TTL",
+     "seconds a pending order waits for payment (default 900)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 7 * 86400, c.payment_ttl_s); }},
+    {"--payment-gateway", "STAMPEDE_PAYMENT_GATEWAY", "payment gateway (default sandbox)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v != "sandbox") return "only the sandbox gateway is built in";
+       c.payment_gateway = v;
+       return std::nullopt;
+     }},
+    {"--gateway-secret", "STAMPEDE_GATEWAY_SECRET",
+     "HMAC secret of the payment webhook's Stampede-Signature", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v.empty()) return "must not be empty";
+       c.gateway_secret = v;
+       return std::nullopt;
+     }},
+    {"--currency", "STAMPEDE_CURRENCY", "the store currency, ISO 4217 (default USD)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v.size() != 3) return "must be a three-letter code";
+       for (char ch : v)
+         if (ch < 'A' || ch > 'Z') return "must be three capital letters";
+       c.currency = v;
+       return std::nullopt;
+     }},
+    {"--support-email", "STAMPEDE_SUPPORT_EMAIL", "contact shown in notifications", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v.empty() || v.size() > 254) return "must be 1..254 characters";
+       c.support_email = v;
+       return std::nullopt;
+     }},
+  };
+}
+
+// Limits on clients, and webhook delivery.
+std::vector<flag> admission_flags() {
+  return {
+    {"--rate-limit", "STAMPEDE_RATE_LIMIT",
+     "requests a second per user, with a burst of 40; 0 turns it off (default 20)", true,
+     [](config& c, const std::string& v) { return to_int(v, 0, 1'000'000, c.rate_limit_per_s); }},
+    {"--write-wait-target-ms", "STAMPEDE_WRITE_WAIT_TARGET_MS",
+     "admission control: the wait a write may have in a queue that has not emptied for a "
+     "whole interval; longer and new writes get 503 overloaded (default 50)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 10'000, c.write_wait_target_ms); }},
+    {"--write-wait-interval-ms", "STAMPEDE_WRITE_WAIT_INTERVAL_MS",
+     "admission control: the wait a write may have in a queue that empties at least this "
+     "often, and the longest any write waits before it is refused unrun (default 100)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 60'000, c.write_wait_interval_ms); }},
+    {"--request-timeout", "STAMPEDE_REQUEST_TIMEOUT",
+     "seconds a client has to send a whole request before it is closed (default 10)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 3600, c.request_timeout_s); }},
+    {"--webhook-retry-ms", "STAMPEDE_WEBHOOK_RETRY_MS",
+     "first delay before a failed webhook delivery is retried; doubles each time, jittered, "
+     "up to an hour (default 1000)", true,
+     [](config& c, const std::string& v) { return to_int(v, 10, 3'600'000, c.webhook_retry_ms); }},
+    {"--webhook-ca-file", "STAMPEDE_WEBHOOK_CA_FILE",
+     "PEM file of CAs trusted for https webhook receivers, besides the system's (default none)",
+     true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (::access(v.c_str(), R_OK) != 0) return "must be a readable file";
+       c.webhook_ca_file = v;
+       return std::nullopt;
+     }},
+  };
+}
+
+// Replication (--replicate and the cluster it joins).
+std::vector<flag> cluster_flags() {
+  return {
+    {"--replicate", "STAMPEDE_REPLICATE",
+     "share each shard's log through these NATS JetStream servers (nats://h:p,...): "
+     "primary, standby or replica (default: no replication)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       c.replicate.clear();
+       for (size_t at = 0; at <= v.size();) {
+         size_t comma = std::min(v.find(',', at), v.size());
+         std::string url = v.substr(at, comma - at);
+         if (url.rfind("nats://", 0) != 0 || url.size() <= 7) return "must be nats://host:port,...";
+         c.replicate.push_back(url);
+         at = comma + 1;
+       }
+       return std::nullopt;
+     }},
+    {"--node-id", "STAMPEDE_NODE_ID", "this node's name in the cluster ([A-Za-z0-9_-], 1..64)",
+     true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (!repl::valid_node_id(v)) return "must be 1..64 of A-Z a-z 0-9 _ -";
+       c.node_id = v;
+       return std::nullopt;
+     }},
+    {"--advertise", "STAMPEDE_ADVERTISE",
+     "the URL clients reach this node at, told to them by the others (default http://--listen)",
+     true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if ((v.rfind("http://", 0) != 0 && v.rfind("https://", 0) != 0) || v.size() > 2048)
+         return "must be an http:// or https:// URL";
+       c.advertise = v;
+       return std::nullopt;
+     }},
+    {"--cluster", "STAMPEDE_CLUSTER",
+     "the name the nodes' streams share ([A-Za-z0-9_-], 1..32; default stampede)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (!repl::valid_cluster_name(v)) return "must be 1..32 of A-Z a-z 0-9 _ -";
+       c.cluster = v;
+       return std::nullopt;
+     }},
+    {"--takeover-after-ms", "STAMPEDE_TAKEOVER_AFTER_MS",
+     "a standby takes over once the primary has been silent this long (default 1500)", true,
+     [](config& c, const std::string& v) { return to_int(v, 300, 60'000, c.takeover_after_ms); }},
+    {"--replicas", "STAMPEDE_REPLICAS",
+     "copies JetStream keeps of each shard's stream (1..5, default 3)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 5, c.replicas); }},
+  };
+}
+
+// Order email.
+std::vector<flag> email_flags() {
+  return {
+    {"--smtp-url", "STAMPEDE_SMTP_URL",
+     "smtp://host:port or smtps://host:port to send order email through (default: no email)",
+     true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (auto ok = email::check_smtp_url(v); !ok.ok()) return ok.err().message;
+       c.smtp_url = v;
+       return std::nullopt;
+     }},
+    {"--smtp-user", "STAMPEDE_SMTP_USER",
+     "SMTP user name; with smtp:// the connection must then upgrade with STARTTLS", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       c.smtp_user = v;
+       return std::nullopt;
+     }},
+    {"--smtp-password", "STAMPEDE_SMTP_PASSWORD",
+     "SMTP password (prefer the variable: a flag shows in the process list)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       c.smtp_password = v;
+       return std::nullopt;
+     }},
+    {"--smtp-from", "STAMPEDE_SMTP_FROM",
+     "sender of order email, \"Shop <orders@example.com>\" (default: the support address)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (auto m = email::parse_mailbox(v); !m.ok()) return m.err().message;
+       c.smtp_from = v;
+       return std::nullopt;
+     }},
+    {"--email-templates", "STAMPEDE_EMAIL_TEMPLATES",
+     "directory of Mustache templates replacing the built-in ones: [<event>.]{subject,text,html}"
+     ".mustache (default: built-in)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (auto t = email::email_templates::load(v); !t.ok()) return t.err().message;
+       c.email_templates_dir = v;
+       return std::nullopt;
+     }},
+    {"--email-retry-ms", "STAMPEDE_EMAIL_RETRY_MS",
+     "first delay before a failed email is retried; doubles each time, jittered, up to an hour, "
+     "for 48 hours (default 1000)", true,
+     [](config& c, const std::string& v) { return to_int(v, 10, 3'600'000, c.email_retry_ms); }},
+  };
+}
+
+// `stampede token` (and --demo, --role, which serve shares).
+std::vector<flag> token_flags() {
+  return {
+    {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       c.demo = v != "0" && v != "false";
+       return std::nullopt;
+     }},
+    {"--sub", nullptr, "token: the user id (sub claim)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v.empty() || v.size() > 128) return "must be 1..128 characters";
+       c.sub = v;
+       return std::nullopt;
+     }},
+    {"--role", "STAMPEDE_ROLE",
+     "serve with --replicate: auto (primary or standby, default) or replica (never takes "
+     "over, serves reads); token: customer (default) or admin", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (v == "auto" || v == "replica") {
+         c.node_role = v;
+       } else if (v == "customer" || v == "admin") {
+         c.role = v;
+       } else {
+         return "must be auto or replica (serve), customer or admin (token)";
+       }
+       return std::nullopt;
+     }},
+    {"--email", nullptr, "token: the email claim, where order email goes (default none)", true,
+     [](config& c, const std::string& v) -> std::optional<std::string> {
+       if (!email::valid_address(v)) return "must be a valid email address";
+       c.token_email = v;
+       return std::nullopt;
+     }},
+    {"--ttl", nullptr, "token: seconds until it expires (default 3600)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 366LL * 86400, c.ttl_s); }},
+  };
+}
+
+// Every flag, in the order --help lists them.
+const std::vector<flag>& flags() {
+  static const std::vector<flag> table = [] {
+    std::vector<flag> all;
+    for (auto group : {serving_flags, store_flags, admission_flags, cluster_flags, email_flags,
+                       token_flags}) {
+      auto part = group();
+      all.insert(all.end(), std::make_move_iterator(part.begin()),
+                 std::make_move_iterator(part.end()));
+    }
+    return all;
+  }();
   return table;
 }
 

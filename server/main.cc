@@ -168,6 +168,109 @@ std::unique_ptr<email::mailer> make_mailer(const http::config& cfg) {
       std::make_shared<const email::email_templates>(std::move(templates).value()));
 }
 
+// The engine's settings, from the command line's.
+engine_config engine_config_of(const http::config& cfg) {
+  engine_config ec;
+  ec.shards = cfg.shards;
+  ec.hold_ttl_s = cfg.hold_ttl_s;
+  ec.payment_ttl_s = cfg.payment_ttl_s;
+  ec.user_requests_per_s = cfg.rate_limit_per_s;
+  ec.answer_before_durable = cfg.durability == "async";
+  ec.secret = cfg.jwt_secret;  // keys drops' admission tokens and card fingerprints
+  ec.email = !cfg.smtp_url.empty();
+  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
+  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
+  return ec;
+}
+
+// Loads the data dir's snapshot and log into `eng` (not started) and says what it found;
+// false, said on stderr, when it cannot.
+bool recover_into(engine& eng, const http::config& cfg, wal::data_dir_lock& lock) {
+  wal::recovery_report recovered;
+  wal::store_options store;
+  store.segment_bytes = static_cast<uint64_t>(cfg.segment_mb) << 20;
+  if (auto err = wal::open_data_dir(eng, cfg.data_dir, recovered, lock, store); !err.empty()) {
+    std::fprintf(stderr, "stampede: %s\n", err.c_str());
+    return false;
+  }
+  std::fprintf(stderr,
+               "stampede: %s: loaded %llu snapshot units, replayed %llu records (%.1f MB) in "
+               "%.3f s%s\n",
+               cfg.data_dir.c_str(), static_cast<unsigned long long>(recovered.snapshot_units),
+               static_cast<unsigned long long>(recovered.records),
+               static_cast<double>(recovered.bytes) / 1e6, recovered.seconds,
+               recovered.torn_tails ? ", truncating a torn write at the end" : "");
+  return true;
+}
+
+// Says where the server answers, and what it warns about.
+void announce(const http::config& cfg, const std::string& host, unsigned port, uint32_t shards) {
+  if (cfg.jwt_secret_defaulted)
+    std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
+  if (cfg.durability == "async")
+    std::fprintf(stderr, "stampede: --durability async: answers go before their records are synced\n");
+  std::printf("stampede: serving http://%s:%u with %u shards%s\n", host.c_str(), port, shards,
+              cfg.demo ? " and the demo catalog" : "");
+  std::printf("  try: curl -s http://%s:%u/v1/products\n", host.c_str(), port);
+  std::fflush(stdout);
+}
+
+// serve() without --replicate: one node, its own data dir, until SIGINT or SIGTERM.
+int serve_single_node(const http::config& cfg, const std::string& host, unsigned short port,
+                      const sigset_t& signals, size_t connections_max) {
+  wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
+  engine eng(engine_config_of(cfg));
+  // Until recovery is done and the shards serve, the address answers /healthz and a 503
+  // /readyz rather than refusing connections.
+  http::startup_responder early;
+  if (auto err = early.start(host, port); !err.empty()) {
+    std::fprintf(stderr, "stampede: %s\n", err.c_str());
+    return 1;
+  }
+  if (!recover_into(eng, cfg, lock)) return 1;
+  eng.start();
+  wal::snapshotter snapshots(eng, cfg.data_dir, *lock.snapshots(),
+                             {cfg.snapshot_interval_s * 1000,
+                              static_cast<uint64_t>(cfg.snapshot_log_mb) << 20});
+  snapshots.start();
+  boost::asio::thread_pool pool(1);
+  if (cfg.demo) load_demo_catalog(eng, pool);
+  auto mailer = make_mailer(cfg);  // after the engine, before the server: outlives its users
+  http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
+                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
+                                 nullptr, nullptr,  // single node: no replication
+                                 mailer.get(), cfg.email_retry_ms,
+                                 connections_max};
+  http::http_server server(eng, settings);
+  if (auto err = server.start(host, early.port()); !err.empty()) {
+    std::fprintf(stderr, "stampede: %s\n", err.c_str());
+    snapshots.stop();
+    eng.stop();
+    pool.join();
+    return 1;
+  }
+  // Recovery is over and the shards' acceptors are bound beside the responder on the same
+  // port: they take over at once (stop() waits for no client of the responder's).
+  http::handlers::set_ready(true);
+  early.stop();
+  announce(cfg, host, server.port(), eng.shard_count());
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  std::fprintf(stderr, "stampede: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  http::handlers::set_ready(false);
+  server.stop_accepting();
+  server.finish_drain(std::chrono::milliseconds(http::drain_time_ms));
+  // A last snapshot makes the next start read little log.
+  if (auto err = snapshots.take(); !err.empty())
+    std::fprintf(stderr, "stampede: final snapshot failed: %s\n", err.c_str());
+  snapshots.stop();
+  eng.stop();
+  pool.join();
+  std::fprintf(stderr, "stampede: stopped\n");
+  return 0;
+}
+
 int serve(const http::config& cfg) {
   std::string host;
   unsigned short port = 0;
@@ -196,89 +299,7 @@ int serve(const http::config& cfg) {
     auto mailer = make_mailer(cfg);
     return http::serve_replicated(cfg, host, port, signals, {mailer.get(), connections_max});
   }
-
-
-  engine_config ec;
-  ec.shards = cfg.shards;
-  ec.hold_ttl_s = cfg.hold_ttl_s;
-  ec.payment_ttl_s = cfg.payment_ttl_s;
-  ec.user_requests_per_s = cfg.rate_limit_per_s;
-  ec.answer_before_durable = cfg.durability == "async";
-  ec.secret = cfg.jwt_secret;  // keys drops' admission tokens and card fingerprints
-  ec.email = !cfg.smtp_url.empty();
-  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
-  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
-  wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
-  engine eng(ec);
-  // Until recovery is done and the shards serve, the address answers /healthz and a 503
-  // /readyz rather than refusing connections.
-  http::startup_responder early;
-  if (auto err = early.start(host, port); !err.empty()) {
-    std::fprintf(stderr, "stampede: %s\n", err.c_str());
-    return 1;
-  }
-  wal::recovery_report recovered;
-  wal::store_options store;
-  store.segment_bytes = static_cast<uint64_t>(cfg.segment_mb) << 20;
-  if (auto err = wal::open_data_dir(eng, cfg.data_dir, recovered, lock, store); !err.empty()) {
-    std::fprintf(stderr, "stampede: %s\n", err.c_str());
-    return 1;
-  }
-  std::fprintf(stderr,
-               "stampede: %s: loaded %llu snapshot units, replayed %llu records (%.1f MB) in "
-               "%.3f s%s\n",
-               cfg.data_dir.c_str(), static_cast<unsigned long long>(recovered.snapshot_units),
-               static_cast<unsigned long long>(recovered.records),
-               static_cast<double>(recovered.bytes) / 1e6, recovered.seconds,
-               recovered.torn_tails ? ", truncating a torn write at the end" : "");
-  eng.start();
-  wal::snapshotter snapshots(eng, cfg.data_dir, *lock.snapshots(),
-                             {cfg.snapshot_interval_s * 1000,
-                              static_cast<uint64_t>(cfg.snapshot_log_mb) << 20});
-  snapshots.start();
-  boost::asio::thread_pool pool(1);
-  if (cfg.demo) load_demo_catalog(eng, pool);
-  auto mailer = make_mailer(cfg);  // after the engine, before the server: outlives its users
-  http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
-                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
-                                 nullptr, nullptr,  // single node: no replication
-                                 mailer.get(), cfg.email_retry_ms,
-                                 connections_max};
-  http::http_server server(eng, settings);
-  if (auto err = server.start(host, early.port()); !err.empty()) {
-    std::fprintf(stderr, "stampede: %s\n", err.c_str());
-    snapshots.stop();
-    eng.stop();
-    pool.join();
-    return 1;
-  }
-  // Recovery is over and the shards' acceptors are bound beside the responder on the same
-  // port: they take over at once (stop() waits for no client of the responder's).
-  http::handlers::set_ready(true);
-  early.stop();
-  if (cfg.jwt_secret_defaulted)
-    std::fprintf(stderr, "stampede: warning: using the development JWT secret; set --jwt-secret or STAMPEDE_JWT_SECRET\n");
-  if (cfg.durability == "async")
-    std::fprintf(stderr, "stampede: --durability async: answers go before their records are synced\n");
-  std::printf("stampede: serving http://%s:%u with %u shards%s\n", host.c_str(), server.port(),
-              eng.shard_count(), cfg.demo ? " and the demo catalog" : "");
-  std::printf("  try: curl -s http://%s:%u/v1/products\n", host.c_str(), server.port());
-  std::fflush(stdout);
-
-  int sig = 0;
-  sigwait(&signals, &sig);
-  std::fprintf(stderr, "stampede: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-  http::handlers::set_ready(false);
-  server.stop_accepting();
-  server.finish_drain(std::chrono::milliseconds(http::drain_time_ms));
-  // A last snapshot makes the next start read little log.
-  if (auto err = snapshots.take(); !err.empty())
-    std::fprintf(stderr, "stampede: final snapshot failed: %s\n", err.c_str());
-  snapshots.stop();
-  eng.stop();
-  pool.join();
-  std::fprintf(stderr, "stampede: stopped\n");
-  return 0;
+  return serve_single_node(cfg, host, port, signals, connections_max);
 }
 
 }  // namespace

@@ -76,8 +76,18 @@ void render_drops(std::string& out, const store_stats& store) {
 
 }  // namespace
 
+// The exposition, in sections: each appends its metrics to `out`.
 std::string metrics::render(engine& eng, const store_stats& store) const {
   std::string out;
+  render_http(out);
+  render_store(out, eng, store);
+  render_drops(out, store);
+  render_durability(out);
+  render_shedding_and_delivery(out, store);
+  return out;
+}
+
+void metrics::render_http(std::string& out) const {
   char line[256];
   out += "# HELP stampede_http_requests_total HTTP requests by route and status.\n";
   out += "# TYPE stampede_http_requests_total counter\n";
@@ -111,6 +121,10 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
                 static_cast<double>(latency_sum_us_.load(std::memory_order_relaxed)) / 1e6,
                 static_cast<unsigned long long>(cumulative));
   out += line;
+}
+
+void metrics::render_store(std::string& out, engine& eng, const store_stats& store) const {
+  char line[256];
   out += "# HELP stampede_shard_inbox_depth Messages waiting in each shard's inbox.\n";
   out += "# TYPE stampede_shard_inbox_depth gauge\n";
   for (uint32_t i = 0; i < eng.shard_count(); ++i) {
@@ -135,8 +149,10 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
     out += line;
   }
   gauge("stampede_ws_connections", "Open WebSocket connections.", ws_connections.load());
-  render_drops(out, store);
-  // Durability.
+}
+
+void metrics::render_durability(std::string& out) const {
+  char line[256];
   const auto& d = wal::durability();
   out += "# HELP stampede_wal_records_appended_total Effects appended to the write-ahead logs.\n"
          "# TYPE stampede_wal_records_appended_total counter\n";
@@ -180,6 +196,10 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
                 "stampede_snapshots_total %llu\n",
                 static_cast<unsigned long long>(d.snapshots.load()));
   out += line;
+}
+
+void metrics::render_shedding_and_delivery(std::string& out, const store_stats& store) const {
+  char line[256];
   auto counter = [&](const char* name, const char* help, uint64_t value) {
     std::snprintf(line, sizeof line, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help,
                   name, name, static_cast<unsigned long long>(value));
@@ -214,7 +234,6 @@ std::string metrics::render(engine& eng, const store_stats& store) const {
   counter("stampede_webhook_breaker_opened_total",
           "Times a failing receiver's circuit breaker opened (nothing is sent to it for a while).",
           webhook_breaker_opened.load());
-  return out;
 }
 
 }  // namespace stampede::http

@@ -48,6 +48,11 @@ class metrics {
 
  private:
   static size_t status_slot(unsigned status);
+  // render()'s sections.
+  void render_http(std::string& out) const;
+  void render_store(std::string& out, engine& eng, const store_stats& store) const;
+  void render_durability(std::string& out) const;
+  void render_shedding_and_delivery(std::string& out, const store_stats& store) const;
   std::vector<std::string> names_;  // index routes_max - 1 counts unmatched requests
   size_t add_to_cart_route_ = routes_max;  // indexes of the routes with a latency window
   size_t checkout_route_ = routes_max;
