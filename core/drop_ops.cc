@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "absl/functional/any_invocable.h"
 #include "core/drop_product_ops.h"
 #include "core/drop_user_ops.h"
 #include "core/shard.h"
@@ -49,9 +50,27 @@ struct claim_round {
   reply<drop_view> done;
 };
 
-void unclaim_all(shard& s, const drop_definition& d) {
-  on_products(s, d, [id = d.id](shard& ps, const std::string& product_id) {
+// Frees the drop's products on their shards; `then` (optional) runs on this shard once
+// every one of them has, so an answer given there is seen by a creation that follows it.
+void unclaim_all(shard& s, const drop_definition& d, absl::AnyInvocable<void()> then = nullptr) {
+  if (!then) {
+    on_products(s, d, [id = d.id](shard& ps, const std::string& product_id) {
+      drop_product_ops::unclaim(ps, product_id, id);
+    });
+    return;
+  }
+  if (d.product_ids.empty()) return then();
+  struct round {
+    size_t remaining;
+    absl::AnyInvocable<void()> then;
+  };
+  auto r = std::make_shared<round>(round{d.product_ids.size(), std::move(then)});
+  uint32_t home = s.index();
+  on_products(s, d, [id = d.id, home, r](shard& ps, const std::string& product_id) {
     drop_product_ops::unclaim(ps, product_id, id);
+    ps.send(home, shard_task{[r](shard&) {
+              if (--r->remaining == 0) r->then();
+            }});
   });
 }
 
@@ -175,10 +194,20 @@ void command(shard& s, std::string drop_id, drop_command what, reply<drop_view> 
     case drop_command::resume: d->resume(emit); break;
     case drop_command::close: d->close(emit); break;
   }
-  // A closed drop's products are sold freely again, once the close is durable.
-  if (d->closed() && !was_closed)
-    s.when_durable([&s, def = d->definition()] { unclaim_all(s, def); });
-  answer_when_durable(s, d->view(s.now_ms()), std::move(done));
+  // A closed drop's products are sold freely again, once the close is durable; the answer
+  // waits until their shards have freed them (with --durability async it goes first, as
+  // every answer there does), so a drop created after it may take them.
+  if (!d->closed() || was_closed || s.config().answer_before_durable) {
+    if (d->closed() && !was_closed)
+      s.when_durable([&s, def = d->definition()] { unclaim_all(s, def); });
+    return answer_when_durable(s, d->view(s.now_ms()), std::move(done));
+  }
+  s.when_durable([&s, def = d->definition(), view = d->view(s.now_ms()),
+                  done = std::move(done)]() mutable {
+    unclaim_all(s, def, [view = std::move(view), done = std::move(done)]() mutable {
+      done(std::move(view));
+    });
+  });
 }
 
 void join_queue(shard& s, std::string drop_id, std::string user_id,
