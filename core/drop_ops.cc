@@ -86,8 +86,11 @@ void finish_creation(shard& s, claim_round& round) {
   if (!refused && !(seed = random_bytes(limits::drop_seed_bytes)))
     refused = make_error(error_code::io_error, "no random bytes for the drop's seed");
   if (refused) {
-    unclaim_all(s, d);
-    return round.done(std::move(*refused));
+    // Answered once the claims made are undone, so a creation after the 409 finds those
+    // products free. Nothing was recorded: no durability to wait for in either mode.
+    return unclaim_all(s, d, [done = std::move(round.done), e = std::move(*refused)]() mutable {
+      done(std::move(e));
+    });
   }
   auto emit = recorder(s);
   s.drops().create(d, std::move(*seed), s.now_ms(), emit);
