@@ -437,6 +437,7 @@ struct stream_tail::impl {
   natsSubscription* sub = nullptr;  // tail thread only
   std::atomic<bool> subscribed{false};
   std::atomic<int64_t> heartbeat_missed_at_ms{0};
+  int64_t progress_at_ms = 0;  // tail thread only: subscribed, or last delivered
 
   std::mutex mu;
   std::condition_variable cv;
@@ -465,6 +466,11 @@ struct stream_tail::impl {
     std::lock_guard lock(mu);
     return stop;
   }
+  // Heartbeats were missed since it subscribed, and nothing has come for a while.
+  bool stalled() const {
+    return heartbeat_missed_at_ms.load() != 0 &&
+           monotonic_ms() - progress_at_ms > tail_stalled_resubscribe_ms;
+  }
 };
 
 bool stream_tail::impl::subscribe() {
@@ -485,6 +491,7 @@ bool stream_tail::impl::subscribe() {
   natsSubscription_SetPendingLimits(sub, tail_pending_messages_max, tail_pending_bytes_max);
   connection.internals().watch(sub, &heartbeat_missed_at_ms);
   heartbeat_missed_at_ms.store(0);
+  progress_at_ms = monotonic_ms();
   subscribed.store(true);
   return true;
 }
@@ -508,7 +515,10 @@ void stream_tail::impl::run() {
     if (!wait_for_room()) break;
     natsMsg* msg = nullptr;
     natsStatus s = natsSubscription_NextMsg(&msg, sub, tail_poll_ms);
-    if (s == NATS_TIMEOUT || s == NATS_SLOW_CONSUMER) continue;
+    if (s == NATS_TIMEOUT || s == NATS_SLOW_CONSUMER) {
+      if (stalled()) unsubscribe();  // the loop starts a new consumer at next_sequence
+      continue;
+    }
     if (s != NATS_OK) {  // the subscription is gone (closed connection): start again
       unsubscribe();
       continue;
@@ -526,6 +536,7 @@ void stream_tail::impl::run() {
     natsMsg_Destroy(msg);
     if (m.sequence < next_sequence) continue;  // delivered before a consumer reset
     next_sequence = m.sequence + 1;
+    progress_at_ms = monotonic_ms();
     {
       std::lock_guard lock(mu);
       ++outstanding;
