@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,6 +20,7 @@
 #include "core/address.h"
 #include "core/cart.h"
 #include "core/clock.h"
+#include "core/lazy_deque.h"
 #include "core/limits.h"
 #include "core/order.h"
 #include "core/owner_thread.h"
@@ -37,7 +37,7 @@ struct user_record {
   std::vector<address> addresses;
   std::vector<std::string> order_ids;                       // oldest first
   absl::flat_hash_map<std::string, int64_t> ordered_units;  // product -> units, live orders
-  std::deque<notification> notifications;                   // oldest first
+  lazy_deque<notification> notifications;                   // oldest first
 
   // Units of a product in the user's live orders, and those plus the cart's.
   int64_t units_in_orders(std::string_view product_id) const;
@@ -53,7 +53,7 @@ struct user_record {
   bool draining = false;  // end_turn's loop runs; a nested end only marks the user idle
   double request_tokens = limits::user_request_burst;
   int64_t tokens_at_ms = 0;
-  std::deque<absl::AnyInvocable<void(std::optional<user_turn>)>> waiting;
+  lazy_deque<absl::AnyInvocable<void(std::optional<user_turn>)>> waiting;
 };
 
 // Who a user request comes from: the user (rate-limited and queue-bounded), staff (an
