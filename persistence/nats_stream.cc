@@ -456,22 +456,37 @@ struct stream_tail::impl {
   bool subscribe();
   void unsubscribe();
   void run();
-  // Waits until the window has room; false when stopping.
+  // Waits until the window has room; false when stopping. Time spent waiting for the
+  // consumer does not count as a quiet stream.
   bool wait_for_room() {
     std::unique_lock lock(mu);
-    cv.wait(lock, [&] { return stop || outstanding < window; });
+    if (!stop && outstanding >= window) {
+      cv.wait(lock, [&] { return stop || outstanding < window; });
+      progress_at_ms = monotonic_ms();
+    }
     return !stop;
   }
   bool stopping() {
     std::lock_guard lock(mu);
     return stop;
   }
-  // Heartbeats were missed since it subscribed, and nothing has come for a while.
-  bool stalled() const {
-    return heartbeat_missed_at_ms.load() != 0 &&
-           monotonic_ms() - progress_at_ms > tail_stalled_resubscribe_ms;
-  }
+  // Nothing has come for a while, yet the stream holds messages from next_sequence on.
+  // Checked once a quiet spell (a stream info request); false when the servers cannot say.
+  bool stalled();
 };
+
+bool stream_tail::impl::stalled() {
+  if (monotonic_ms() - progress_at_ms <= tail_stalled_resubscribe_ms) return false;
+  progress_at_ms = monotonic_ms();  // the next check after another quiet spell
+  if (js == nullptr) return false;
+  std::string name = stream_name(config.cluster, config.shard);
+  jsStreamInfo* si = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (js_GetStreamInfo(&si, js, name.c_str(), nullptr, &jerr) != NATS_OK) return false;
+  const bool more = si->State.LastSeq >= next_sequence;
+  jsStreamInfo_Destroy(si);
+  return more;
+}
 
 bool stream_tail::impl::subscribe() {
   std::string name = stream_name(config.cluster, config.shard);

@@ -39,9 +39,11 @@ inline constexpr int64_t nats_publishes_pending_max = 4096;
 inline constexpr int64_t stream_duplicates_window_ms = 120'000;
 // Server heartbeats of a tail's consumer; two missed ones make the tail unhealthy.
 inline constexpr int64_t tail_heartbeat_ms = 250;
-// A tail whose consumer missed heartbeats and delivered nothing for this long starts a new
-// consumer at its position: libnats re-creates a stalled ordered consumer itself, but not
-// when that fails (seen after every server was killed and restarted: the tail stopped).
+// A tail that has had nothing for this long while the stream holds messages past its
+// position starts a new consumer there. libnats re-creates an ordered consumer whose
+// heartbeats stop, but not one stalled on flow control: a consumer whose flow-control reply
+// was lost waits for it for good while its heartbeats go on, which libnats 3.4.1 takes for
+// health (test NatsTailStall.*; seen after every server was killed and restarted).
 inline constexpr int64_t tail_stalled_resubscribe_ms = 2000;
 // Messages a tail hands on before its consumer says it is done with them.
 inline constexpr size_t tail_window_messages = 64;

@@ -77,7 +77,8 @@ int http_get_status(uint16_t port, std::string_view path) {
   return status;
 }
 
-nats_cluster::nats_cluster(size_t servers, int64_t ready_timeout_ms) {
+nats_cluster::nats_cluster(size_t servers, int64_t ready_timeout_ms, std::string extra_config)
+    : extra_config_(std::move(extra_config)) {
   char tmpl[] = "/tmp/stampede-nats-XXXXXX";
   const char* made = ::mkdtemp(tmpl);
   if (made == nullptr) {
@@ -113,7 +114,8 @@ void nats_cluster::write_config(const server& s) const {
       << "listen: 127.0.0.1:" << s.client_port << "\n"
       << "http: 127.0.0.1:" << s.monitor_port << "\n"
       << "jetstream {\n  store_dir: \"" << dir_ << "/" << s.name << "\"\n"
-      << "  max_memory_store: 64MB\n  max_file_store: 4GB\n}\n";
+      << "  max_memory_store: 64MB\n  max_file_store: 4GB\n}\n"
+      << extra_config_;
   if (servers_.size() < 2) return;
   out << "cluster {\n  name: stampede-test\n  listen: 127.0.0.1:" << s.route_port
       << "\n  routes: [\n";

@@ -18,8 +18,10 @@ namespace stampede::testing {
 class nats_cluster {
  public:
   // Starts `servers` servers (1: a lone JetStream server, no cluster block) and waits up to
-  // `ready_timeout_ms` for them; ready() says whether they came up.
-  explicit nats_cluster(size_t servers = 3, int64_t ready_timeout_ms = 30'000);
+  // `ready_timeout_ms` for them; ready() says whether they came up. `extra_config` is added
+  // to every server's configuration (an authorization block, say).
+  explicit nats_cluster(size_t servers = 3, int64_t ready_timeout_ms = 30'000,
+                        std::string extra_config = "");
   ~nats_cluster();
   nats_cluster(const nats_cluster&) = delete;
   nats_cluster& operator=(const nats_cluster&) = delete;
@@ -57,6 +59,7 @@ class nats_cluster {
   void write_config(const server& s) const;
 
   std::string dir_;
+  std::string extra_config_;
   std::vector<server> servers_;
   bool ready_ = false;
 };

@@ -595,5 +595,50 @@ TEST(NatsFaults, EveryServerKilledAndRestartedLosesNothingAcknowledged) {
   EXPECT_EQ(c.last_lsn, w.lsn);
 }
 
+// A consumer whose flow-control reply never reaches the server stops delivering, while the
+// server's heartbeats go on (nats-server 2.9.10 sends them with Nats-Consumer-Stalled,
+// which libnats 3.4.1 does not answer), so no heartbeat is missed and libnats resets
+// nothing. The tail must see that the stream holds more than it got and start a new
+// consumer at its position. The fault: the tail's user may not publish flow-control
+// replies ($JS.FC.>); a consumer sends 2 MB at first before it waits for one.
+TEST(NatsTailStall, ATailWhoseFlowControlRepliesAreLostStillGetsEveryMessage) {
+  nats_cluster cluster(3, 30'000,
+                       "authorization {\n  users = [\n"
+                       "    {user: admin, password: admin}\n"
+                       "    {user: tail, password: tail,"
+                       " permissions: {publish: {deny: [\"$JS.FC.>\"]}}}\n  ]\n}\n");
+  ASSERT_TRUE(cluster.ready()) << cluster.dir();
+  auto as = [&](const std::string& user) {
+    std::vector<std::string> urls;
+    for (const auto& u : cluster.urls())
+      urls.push_back("nats://" + user + ":" + user + "@" + u.substr(std::string("nats://").size()));
+    return nats_connection::connect({urls, "stampede-test-" + user});
+  };
+  auto admin = as("admin");
+  ASSERT_TRUE(admin) << admin.err().message;
+  auto reader = as("tail");
+  ASSERT_TRUE(reader) << reader.err().message;
+  stream_config config = fresh_stream(1);
+  shard_stream s(*admin.value(), config);
+  ASSERT_TRUE(ensured(s));
+  auto start = take_over(s, "a", 1, 0);
+  ASSERT_TRUE(start);
+  outcome_log log;
+  constexpr uint64_t batches = 96, per_batch = 64;  // 64 records of ~1 KB: ~6 MB in all
+  {
+    stream_publisher p(*admin.value(), config, *start, log.handler(),
+                       {16, publisher_batches_queued_max, 1000, 0});
+    for (uint64_t b = 0; b < batches; ++b)
+      p.submit(records(b * per_batch + 1, per_batch, 1000), (b + 1) * per_batch);
+    ASSERT_TRUE(log.wait_published(batches * per_batch));
+  }
+  auto got = read_stream(*reader.value(), config, 1, log.published_seq);
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got.back().sequence, log.published_seq) << "the tail stopped";
+  auto c = check_stream(got);
+  EXPECT_EQ(c.problem, "");
+  EXPECT_EQ(c.last_lsn, batches * per_batch);
+}
+
 }  // namespace
 }  // namespace stampede::repl
