@@ -65,7 +65,7 @@ class OverloadTool(unittest.TestCase):
         stand_in = StandIn(shed)
         try:
             figures, _ = self.run_overload(stand_in.port, "--rate", "200", "--seconds", "0.5",
-                                           "--before", "0", "--after", "0.2", "--probe-rate", "0",
+                                           "--before", "0", "--after", "2", "--probe-rate", "0",
                                            "--read-rate", "0", "--connections", "8")
             self.assertEqual(figures["requests"], 100)
             self.assertEqual(figures["shed"]["count"], 100)
@@ -87,7 +87,7 @@ class OverloadTool(unittest.TestCase):
             return (503, {"error": {"code": "overloaded", "message": "busy"}}, {"Retry-After": "1"})
         stand_in = StandIn(peer)
         try:
-            args = ["--rate", "100", "--seconds", "0.3", "--before", "0", "--after", "0.2",
+            args = ["--rate", "100", "--seconds", "0.3", "--before", "0", "--after", "2",
                     "--probe-rate", "0", "--read-rate", "20", "--connections", "8"]
             code, _, err = run_tool([OVERLOAD, "--target", "http://127.0.0.1:%d" % stand_in.port,
                                      "--jwt-secret", harness.JWT_SECRET] + args)
