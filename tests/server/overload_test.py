@@ -65,6 +65,23 @@ def raw_request(method, path, token, body=None):
     return (head + "\r\n").encode() + payload
 
 
+def wait_stopped(pid, timeout_s=10):
+    """Waits until every thread of process `pid` is stopped (state T in /proc)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        states = []
+        for tid in os.listdir("/proc/%d/task" % pid):
+            try:
+                with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                    states.append(f.read().rsplit(")", 1)[1].split()[0])
+            except FileNotFoundError:
+                pass  # a thread that ended
+        if states and all(st in ("T", "t") for st in states):
+            return
+        time.sleep(0.001)
+    raise AssertionError("process %d did not stop" % pid)
+
+
 class OneShard(unittest.TestCase):
     """A one-shard server allowing writes `wait_ms` of queueing time, with no rate limit."""
     wait_ms = "1"
@@ -166,6 +183,10 @@ class GoneClients(OneShard):
         time.sleep(0.3)  # every connection accepted, its session waiting for a head
         self.server.proc.send_signal(signal.SIGSTOP)
         try:
+            # kill() returns before a thread running on the other core has stopped: a
+            # request sent in that window could be read, and its write run, before its
+            # client's close arrived (one add of 120 ran, once, under ASan).
+            wait_stopped(self.server.proc.pid)
             for s, data in live:
                 s.sendall(data)
             for s, data in leaving:
