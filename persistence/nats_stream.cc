@@ -201,18 +201,21 @@ stream_state state_of(const jsStreamInfo* si) {
   return st;
 }
 
-}  // namespace
-
-result<stream_state> shard_stream::info() {
-  if (impl_->js == nullptr) return make_error(error_code::io_error, "no JetStream context");
+// What the servers say of stream `name` (a request: blocks up to the context's wait).
+result<stream_state> info_of(jsCtx* js, const std::string& name) {
+  if (js == nullptr) return make_error(error_code::io_error, "no JetStream context");
   jsStreamInfo* si = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_GetStreamInfo(&si, impl_->js, name_.c_str(), nullptr, &jerr);
-  if (s != NATS_OK) return nats_error("stream info of " + name_, s, jerr);
+  natsStatus s = js_GetStreamInfo(&si, js, name.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) return nats_error("stream info of " + name, s, jerr);
   stream_state st = state_of(si);
   jsStreamInfo_Destroy(si);
   return st;
 }
+
+}  // namespace
+
+result<stream_state> shard_stream::info() { return info_of(impl_->js, name_); }
 
 result<stream_state> shard_stream::ensure() {
   // A new cluster or a stream just created may have no leader for a few seconds: no
@@ -478,14 +481,8 @@ struct stream_tail::impl {
 bool stream_tail::impl::stalled() {
   if (monotonic_ms() - progress_at_ms <= tail_stalled_resubscribe_ms) return false;
   progress_at_ms = monotonic_ms();  // the next check after another quiet spell
-  if (js == nullptr) return false;
-  std::string name = stream_name(config.cluster, config.shard);
-  jsStreamInfo* si = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  if (js_GetStreamInfo(&si, js, name.c_str(), nullptr, &jerr) != NATS_OK) return false;
-  const bool more = si->State.LastSeq >= next_sequence;
-  jsStreamInfo_Destroy(si);
-  return more;
+  auto st = info_of(js, stream_name(config.cluster, config.shard));
+  return st && st->last_seq >= next_sequence;
 }
 
 bool stream_tail::impl::subscribe() {
