@@ -200,9 +200,10 @@ void command(shard& s, std::string drop_id, drop_command what, reply<drop_view> 
   // A closed drop's products are sold freely again, once the close is durable; the answer
   // waits until their shards have freed them (with --durability async it goes first, as
   // every answer there does), so a drop created after it may take them.
-  if (!d->closed() || was_closed || s.config().answer_before_durable) {
-    if (d->closed() && !was_closed)
-      s.when_durable([&s, def = d->definition()] { unclaim_all(s, def); });
+  const bool just_closed = d->closed() && !was_closed;
+  if (!just_closed) return answer_when_durable(s, d->view(s.now_ms()), std::move(done));
+  if (s.config().answer_before_durable) {
+    s.when_durable([&s, def = d->definition()] { unclaim_all(s, def); });
     return answer_when_durable(s, d->view(s.now_ms()), std::move(done));
   }
   s.when_durable([&s, def = d->definition(), view = d->view(s.now_ms()),
