@@ -13,6 +13,7 @@
 #include "server/email/mailer.h"
 #include "server/email/message.h"
 #include "server/email/templates.h"
+#include "core/engine.h"
 #include "core/limits.h"
 
 namespace stampede::http {
@@ -359,6 +360,23 @@ std::string usage() {
     u += "\n";
   }
   return u;
+}
+
+engine_config engine_config_of(const config& cfg, uint32_t shards) {
+  engine_config ec;
+  ec.shards = shards;
+  ec.hold_ttl_s = cfg.hold_ttl_s;
+  ec.payment_ttl_s = cfg.payment_ttl_s;
+  ec.user_requests_per_s = cfg.rate_limit_per_s;
+  ec.answer_before_durable = cfg.durability == "async";
+  ec.secret = cfg.jwt_secret;
+  // Orders with an address are queued as email. Under --replicate every node queues them in
+  // the replicated outbox and only the primary's deliverers send (a follower's outbox is
+  // inactive), so a new primary sends what is left.
+  ec.email = !cfg.smtp_url.empty();
+  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
+  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
+  return ec;
 }
 
 }  // namespace stampede::http

@@ -9,6 +9,10 @@
 
 #include "core/limits.h"
 
+namespace stampede {
+struct engine_config;
+}
+
 namespace stampede::http {
 
 struct config {
@@ -61,5 +65,11 @@ struct config {
 std::optional<std::string> parse_config(const std::vector<std::string>& args, config& out,
                                         bool& help);
 std::string usage();
+
+// The engine's settings from the command line's, with `shards` shards: the one place for
+// both a single node and a replicated one (the JWT secret keys drops' admission tokens and
+// card fingerprints; a replicated node once left it out and signed with the development
+// secret).
+engine_config engine_config_of(const config& cfg, uint32_t shards);
 
 }  // namespace stampede::http

@@ -168,21 +168,6 @@ std::unique_ptr<email::mailer> make_mailer(const http::config& cfg) {
       std::make_shared<const email::email_templates>(std::move(templates).value()));
 }
 
-// The engine's settings, from the command line's.
-engine_config engine_config_of(const http::config& cfg) {
-  engine_config ec;
-  ec.shards = cfg.shards;
-  ec.hold_ttl_s = cfg.hold_ttl_s;
-  ec.payment_ttl_s = cfg.payment_ttl_s;
-  ec.user_requests_per_s = cfg.rate_limit_per_s;
-  ec.answer_before_durable = cfg.durability == "async";
-  ec.secret = cfg.jwt_secret;  // keys drops' admission tokens and card fingerprints
-  ec.email = !cfg.smtp_url.empty();
-  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
-  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
-  return ec;
-}
-
 // Loads the data dir's snapshot and log into `eng` (not started) and says what it found;
 // false, said on stderr, when it cannot.
 bool recover_into(engine& eng, const http::config& cfg, wal::data_dir_lock& lock) {
@@ -219,7 +204,7 @@ void announce(const http::config& cfg, const std::string& host, unsigned port, u
 int serve_single_node(const http::config& cfg, const std::string& host, unsigned short port,
                       const sigset_t& signals, size_t connections_max) {
   wal::data_dir_lock lock;  // outlives the engine: its last records are written under it
-  engine eng(engine_config_of(cfg));
+  engine eng(http::engine_config_of(cfg, cfg.shards));
   // Until recovery is done and the shards serve, the address answers /healthz and a 503
   // /readyz rather than refusing connections.
   http::startup_responder early;

@@ -47,21 +47,6 @@ repl::node_options options_of(const config& cfg, const std::string& host, unsign
   return o;
 }
 
-engine_config engine_config_of(const config& cfg, uint32_t shards) {
-  engine_config ec;
-  ec.shards = shards;
-  ec.hold_ttl_s = cfg.hold_ttl_s;
-  ec.payment_ttl_s = cfg.payment_ttl_s;
-  ec.user_requests_per_s = cfg.rate_limit_per_s;
-  ec.answer_before_durable = cfg.durability == "async";
-  // Every node queues order email in the replicated outbox; only the primary's deliverers
-  // send it (a follower's outbox is inactive), so a new primary sends what is left.
-  ec.email = !cfg.smtp_url.empty();
-  ec.writes.target_ns = cfg.write_wait_target_ms * 1'000'000;
-  ec.writes.interval_ns = std::max(cfg.write_wait_interval_ms, cfg.write_wait_target_ms) * 1'000'000;
-  return ec;
-}
-
 enum class ending : uint8_t { signal, reset, behind, failed };
 
 // Start-up and seeding phases, each logged with the time it took, so that a slow start or

@@ -8,15 +8,24 @@ Real nodes on three local nats-servers, as failover_test.py.
 
     replicated_drops_test.py build/stampede
 """
+import hashlib
+import hmac
 import signal
 import time
 from datetime import datetime, timezone
 
-from failover_harness import ClusterTest, FAILOVER_BOUND_S, main, make_token
+from failover_harness import ClusterTest, FAILOVER_BOUND_S, JWT_SECRET, main, make_token
 
 
 def rfc3339(t):
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (int(t * 1000) % 1000)
+
+
+def admission_token(secret, user, drop_id, expires_ms):
+    """A Stampede-Admission token as core/drop_admission.cc makes one with `secret`."""
+    key = hmac.new(secret.encode(), b"stampede admission token v1", hashlib.sha256).digest()
+    mac = hmac.new(key, ("%s\n%s\n%d" % (user, drop_id, expires_ms)).encode(), hashlib.sha256)
+    return "%d.%s.%s" % (expires_ms, mac.hexdigest(), drop_id)
 
 
 class ReplicatedDrops(ClusterTest):
@@ -68,6 +77,26 @@ class ReplicatedDrops(ClusterTest):
             t = b.request("GET", "/v1/drops/fall/queue/me", token=make_token("fair"))[2]
         self.assertEqual(t["state"], "admitted", t)
         status, _, cart = self.add(b, "fair", "sku-drop", t["admission_token"])
+        self.assertEqual(status, 200, cart)
+
+    def test_admission_tokens_are_keyed_by_the_nodes_secret_not_the_development_one(self):
+        # A replicated node once built its engine without the JWT secret, so its admission
+        # tokens were keyed by the development secret, which is in the source: anyone could
+        # make one. One made with the node's own secret is what the queue hands out.
+        a = self.node("a")
+        a.wait_role("primary")
+        self.product(a, "sku-keyed", 10)
+        opens_at = time.time() + 0.5
+        status, _, d = a.request("POST", "/v1/admin/drops", {
+            "id": "keyed", "product_ids": ["sku-keyed"], "opens_at": rfc3339(opens_at), "mode": "queue"})
+        self.assertEqual(status, 201, d)
+        time.sleep(max(0.0, opens_at - time.time()) + 0.2)
+        expires_ms = int((time.time() + 600) * 1000)
+        forged = admission_token("stampede-dev-secret", "forger", "keyed", expires_ms)
+        status, _, body = self.add(a, "forger", "sku-keyed", forged)
+        self.assertEqual((status, body.get("error", {}).get("code")), (403, "not_admitted"), body)
+        own = admission_token(JWT_SECRET, "holder", "keyed", expires_ms)
+        status, _, cart = self.add(a, "holder", "sku-keyed", own)
         self.assertEqual(status, 200, cart)
 
     def test_a_standby_leaves_the_opening_of_a_drop_to_its_primary(self):
