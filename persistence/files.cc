@@ -107,7 +107,7 @@ bool sync_dir(const std::string& dir) {
 }
 
 int create_segment(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return -1;
   auto slash = path.rfind('/');
   if (!sync_dir(slash == std::string::npos ? "." : path.substr(0, slash))) {

@@ -18,8 +18,10 @@
 // Writing refuses a payload over record_payload_max (the reader would take it for a torn or
 // corrupt record); the shard then refuses the change before acknowledging anything.
 // Reading (wal_reader.h): a record cut short or failing its CRC at the end of the file is a
-// torn write, and the file is truncated there. A bad record followed by a valid one is
-// corruption: the reader refuses it, naming the file and offset.
+// torn write, and the file is truncated there. Zeros after the last record are the writer's
+// (it zeroes a segment ahead of its records, wal_writer.cc): the end of the records, not a
+// torn write. A bad record followed by a valid one is corruption: the reader refuses it,
+// naming the file and offset.
 //
 // Compatibility: a type number, once written, names that effect forever; a new effect takes
 // the next number; persisted enums and variants keep their values and order (static_asserts

@@ -37,8 +37,15 @@ read_result read_log(const std::string& path, const std::function<void(effect&&)
   while (at < all.size()) {
     auto h = record_at(all, at);
     if (!h) {
+      // Nothing but zeros from here: the end of the records (the writer zeroes ahead).
+      size_t data_end = all.size();
+      while (data_end > at && all[data_end - 1] == '\0') --data_end;
+      if (data_end == at) break;
       // A bad record at the end is a torn write; one with a valid record after it is not.
-      for (size_t later = at + 1; later + header_size <= all.size(); ++later) {
+      // A record's type is never 0, so a valid one has a byte that is not zero before
+      // data_end at its offset 8 or 9.
+      for (size_t later = at + 1; later + header_size <= all.size() && later + 8 < data_end;
+           ++later) {
         if (record_at(all, later)) {
           r.corruption = base_name(path) + ": corrupt record at offset " + std::to_string(at) +
                          " followed by a valid record at offset " + std::to_string(later);

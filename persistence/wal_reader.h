@@ -18,6 +18,7 @@ struct read_result {
   uint64_t last_sequence = 0;      // of the last valid record
   uint64_t valid_bytes = 0;        // the file's good prefix
   bool torn_tail = false;          // bytes after valid_bytes are a torn write, to truncate
+                                   // (false when they are all zeros: the writer's, ahead)
   std::optional<std::string> corruption;  // "wal-0.log: corrupt record at offset 1234 (...)"
 };
 

@@ -22,6 +22,10 @@
 
 namespace stampede::wal {
 
+// A segment file is kept up to this far ahead of its records in zeros (posix_file in
+// wal_writer.cc), within the segment's size.
+inline constexpr uint64_t log_zero_chunk = 1u << 20;
+
 // Where a log's bytes go. The POSIX file is the one in use; tests put a device that loses
 // unsynced writes (a power cut) in its place. Called from the log's I/O thread only.
 class log_device {
@@ -57,7 +61,7 @@ class wal_writer final : public effect_log {
   // `synced(lsn)` runs on the I/O thread after records up to lsn are durable; it must hand
   // that to the shard (a message), which then calls mark_durable(lsn).
   // Opens shard `shard`'s segment `path` in `dir` for appending after its first
-  // `valid_bytes` (truncating a torn tail); once a segment holds `segment_bytes`, the next
+  // `valid_bytes` (truncating what follows: a torn write, or zeros); once a segment holds `segment_bytes`, the next
   // batch starts a new one. Returns "" or an error message.
   static std::string open(const std::string& dir, uint32_t shard, const std::string& path,
                           uint64_t valid_bytes, uint64_t last_sequence, uint64_t segment_bytes,

@@ -43,6 +43,8 @@ class Faults(unittest.TestCase):
         finally:
             os.environ.clear()
             os.environ.update(old_env)
+        # A server that kept running on the failed disk must not outlive the test.
+        self.addCleanup(lambda proc=server.proc: proc.poll() is None and (proc.kill(), proc.wait()))
         acked = []
         lock = threading.Lock()
 

@@ -2,12 +2,16 @@
 // either truncated as a torn write (at the end) or refused as corruption (in the middle).
 #include "persistence/wal_format.h"
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <future>
 
 #include <gtest/gtest.h>
 
+#include "persistence/files.h"
 #include "persistence/wal_reader.h"
 #include "persistence/wal_writer.h"
 
@@ -342,16 +346,101 @@ TEST(WalReader, AFlippedBitInTheLastRecordIsATornTail) {
   }
 }
 
-TEST(WalReader, AZeroFilledTailIsATornTail) {
+TEST(WalReader, ZerosAfterTheLastRecordAreTheEndOfTheRecordsNotATornWrite) {
   auto effects = one_of_each();
   auto path = write_log("zeros", effects);
-  std::string full = slurp(path) + std::string(4096, '\0');
-  overwrite(path, full);
+  std::string records = slurp(path);
+  overwrite(path, records + std::string(log_zero_chunk, '\0'));
   auto all = read_effects(path);
   auto& r = all.result;
   EXPECT_FALSE(r.corruption);
-  EXPECT_TRUE(r.torn_tail);
+  EXPECT_FALSE(r.torn_tail);
   EXPECT_EQ(all.effects.size(), effects.size());
+  EXPECT_EQ(r.valid_bytes, records.size());
+}
+
+TEST(WalReader, ATornLastRecordBeforeTheZerosIsATornTail) {
+  auto effects = one_of_each();
+  auto path = write_log("torn-zeros", effects);
+  std::string full = slurp(path);
+  size_t last = full.size() - encoded(effects.back()).size();
+  for (size_t cut : {last + 3, last + 12, full.size() - 1}) {
+    overwrite(path, full.substr(0, cut) + std::string(4096, '\0'));
+    auto all = read_effects(path);
+    auto& r = all.result;
+    EXPECT_FALSE(r.corruption) << "cut at " << cut;
+    EXPECT_TRUE(r.torn_tail) << "cut at " << cut;
+    EXPECT_EQ(all.effects.size(), effects.size() - 1) << "cut at " << cut;
+    EXPECT_EQ(r.valid_bytes, last) << "cut at " << cut;
+  }
+}
+
+TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWhenZerosFollowThem) {
+  auto effects = one_of_each();
+  auto path = write_log("middle-zeros", effects);
+  std::string full = slurp(path) + std::string(4096, '\0');
+  size_t third = encoded(effects[0]).size() + encoded(effects[1]).size();
+  auto all = flipped(path, full, third + 6, 0x01);
+  ASSERT_TRUE(all.result.corruption);
+  EXPECT_NE(all.result.corruption->find("offset " + std::to_string(third)), std::string::npos)
+      << *all.result.corruption;
+}
+
+// A segment written through wal_writer::open, for the tests of the file itself.
+struct segment_file {
+  std::string dir = ::testing::TempDir() + "/wal-seg-" + std::to_string(::getpid());
+  std::string path = segment_path(dir, 0, 1);
+  segment_file() {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~segment_file() { std::filesystem::remove_all(dir); }
+  // Appends on_hand_set records last+1..last+n after the first valid_bytes, and waits until
+  // they are durable.
+  void write(uint64_t valid_bytes, uint64_t last, uint64_t n, uint64_t segment_bytes) {
+    std::promise<void> done;
+    std::unique_ptr<wal_writer> log;
+    ASSERT_EQ(wal_writer::open(dir, 0, path, valid_bytes, last, segment_bytes,
+                               [&](uint64_t lsn) {
+                                 if (lsn == last + n) done.set_value();
+                               },
+                               log),
+              "");
+    for (uint64_t i = 1; i <= n; ++i) ASSERT_EQ(log->append(on_hand_set{"sku-1", static_cast<int64_t>(last + i)}), last + i);
+    log->flush();
+    done.get_future().wait();
+  }
+};
+
+TEST(WalWriter, ASegmentIsZeroedAheadOfItsRecordsAndARestartAppendsAfterTheRecords) {
+  segment_file f;
+  f.write(0, 0, 100, 64 << 20);
+  uint64_t size = std::filesystem::file_size(f.path);
+  auto first = read_effects(f.path);
+  ASSERT_FALSE(first.result.corruption);
+  EXPECT_FALSE(first.result.torn_tail);
+  ASSERT_EQ(first.effects.size(), 100u);
+  // The file runs on past the records, in zeros, to the next chunk's end.
+  EXPECT_EQ(size, log_zero_chunk);
+  EXPECT_LT(first.result.valid_bytes, size);
+  EXPECT_EQ(slurp(f.path).find_first_not_of('\0', first.result.valid_bytes), std::string::npos);
+  // A restart opens the segment after its records: the next ones follow them, not the zeros.
+  f.write(first.result.valid_bytes, 100, 50, 64 << 20);
+  auto again = read_effects(f.path);
+  ASSERT_FALSE(again.result.corruption) << *again.result.corruption;
+  EXPECT_FALSE(again.result.torn_tail);
+  ASSERT_EQ(again.effects.size(), 150u);
+  for (uint64_t i = 0; i < 150; ++i)
+    EXPECT_EQ(std::get<on_hand_set>(again.effects[i]).on_hand, static_cast<int64_t>(i + 1));
+}
+
+TEST(WalWriter, ZerosAheadStopAtTheSegmentsSize) {
+  segment_file f;
+  f.write(0, 0, 10, 4096);
+  EXPECT_EQ(std::filesystem::file_size(f.path), 4096u);
+  auto all = read_effects(f.path);
+  EXPECT_EQ(all.effects.size(), 10u);
+  EXPECT_FALSE(all.result.torn_tail);
 }
 
 TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWithItsOffset) {
