@@ -21,7 +21,9 @@
 // torn write, and the file is truncated there. Zeros after the last record are the writer's
 // (it zeroes a segment ahead of its records, wal_writer.cc): the end of the records, not a
 // torn write. A bad record followed by a valid one is corruption: the reader refuses it,
-// naming the file and offset.
+// naming the file and offset; unless the bad stretch has the mark of a block the last,
+// unsynced write never reached (zeros to a sector's end; wal_reader.cc), whose later records
+// were never acknowledged: a torn write too.
 //
 // Compatibility: a type number, once written, names that effect forever; a new effect takes
 // the next number; persisted enums and variants keep their values and order (static_asserts

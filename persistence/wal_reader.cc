@@ -14,6 +14,29 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// Whether the bad record at `at`, with a valid one at `later`, is where a block of the last
+// write never reached the disk. The writer zeroes a segment ahead of its records and syncs
+// the zeros before any record goes there, and syncs each batch before writing the next, so
+// a block the last (unsynced) write did not reach still reads as zeros, and the disk may
+// have kept later blocks of that write: records never acknowledged. Its mark: zeros from
+// `at` to a sector's end (the block held the last synced record's end and zeros after it),
+// or a whole zero sector before `later`. Bit rot does not look like that; a lost sector of
+// synced records would, and is taken for a torn write, as etcd and PostgreSQL take it. In a
+// segment that is not the last, a torn write is still refused (recovery.cc).
+bool never_written(std::string_view all, size_t at, size_t later) {
+  constexpr size_t sector = 512;
+  auto zeros = [&](size_t from, size_t to) {
+    for (size_t k = from; k < to; ++k)
+      if (all[k] != '\0') return false;
+    return true;
+  };
+  size_t first_end = (at / sector + 1) * sector;
+  if (first_end <= later && zeros(at, first_end)) return true;
+  for (size_t s = first_end; s + sector <= later; s += sector)
+    if (zeros(s, s + sector)) return true;
+  return false;
+}
+
 }  // namespace
 
 read_result read_log(const std::string& path, const std::function<void(effect&&)>& on_effect,
@@ -41,12 +64,14 @@ read_result read_log(const std::string& path, const std::function<void(effect&&)
       size_t data_end = all.size();
       while (data_end > at && all[data_end - 1] == '\0') --data_end;
       if (data_end == at) break;
-      // A bad record at the end is a torn write; one with a valid record after it is not.
+      // A bad record at the end is a torn write; one with a valid record after it is not,
+      // unless it is a block of the last write that never reached the disk.
       // A record's type is never 0, so a valid one has a byte that is not zero before
       // data_end at its offset 8 or 9.
       for (size_t later = at + 1; later + header_size <= all.size() && later + 8 < data_end;
            ++later) {
         if (record_at(all, later)) {
+          if (never_written(all, at, later)) break;  // the last write's, never acknowledged
           r.corruption = base_name(path) + ": corrupt record at offset " + std::to_string(at) +
                          " followed by a valid record at offset " + std::to_string(later);
           return r;

@@ -2,10 +2,12 @@
 // devices of one machine on one power supply. Each keeps what was synced and what was only
 // written; when the power goes (at a chosen sync, or when the simulator says), each keeps
 // its synced bytes plus what the failure mode leaves of the rest: nothing, a prefix,
-// garbage, or zeros. No write or sync succeeds after that. Like SQLite's crash-test file
+// garbage, zeros, or holes (some 512-byte sectors of it never reached the disk and read as
+// zeros, as in a file zeroed ahead, while later ones did). No write or sync succeeds after that. Like SQLite's crash-test file
 // system. Thread-safety: any thread (one mutex; the WAL's I/O threads share a grid).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <mutex>
 #include <random>
@@ -17,10 +19,10 @@
 
 namespace stampede::wal {
 
-enum class loss : int { drop, prefix, garble, zeros };
-inline constexpr int loss_modes = 4;
+enum class loss : int { drop, prefix, garble, zeros, holes };
+inline constexpr int loss_modes = 5;
 inline const char* name(loss l) {
-  static const char* names[] = {"drop", "prefix", "garble", "zeros"};
+  static const char* names[] = {"drop", "prefix", "garble", "zeros", "holes"};
   return names[static_cast<int>(l)];
 }
 
@@ -71,10 +73,11 @@ class power_grid {
 
  private:
   void cut_locked() {
-    for (auto& dev : devices_) dev.image = dev.synced + mangled(dev.written);
+    for (auto& dev : devices_) dev.image = dev.synced + mangled(dev.written, dev.synced.size());
     cut_ = true;
   }
-  std::string mangled(const std::string& unsynced) {
+  // What is left of `unsynced`, which starts at offset `at` of the device.
+  std::string mangled(const std::string& unsynced, size_t at) {
     std::string out = unsynced;
     switch (mode_) {
       case loss::drop:
@@ -87,6 +90,13 @@ class power_grid {
         return out;
       case loss::zeros:
         return std::string(out.size(), '\0');
+      case loss::holes:
+        // Each sector of the file the write touched reached the disk or did not.
+        for (size_t block = at / 512 * 512; block < at + out.size(); block += 512)
+          if (rng_() % 2 == 0)
+            for (size_t k = std::max(block, at); k < std::min(block + 512, at + out.size()); ++k)
+              out[k - at] = '\0';
+        return out;
     }
     return out;
   }

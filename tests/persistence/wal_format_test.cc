@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -383,6 +384,67 @@ TEST(WalReader, ACorruptRecordFollowedByValidOnesIsRefusedWhenZerosFollowThem) {
   auto all = flipped(path, full, third + 6, 0x01);
   ASSERT_TRUE(all.result.corruption);
   EXPECT_NE(all.result.corruption->find("offset " + std::to_string(third)), std::string::npos)
+      << *all.result.corruption;
+}
+
+// A log of n small records, and the offset where each one starts.
+std::pair<std::string, std::vector<size_t>> small_records(int n) {
+  std::string data;
+  std::vector<size_t> starts;
+  for (int i = 1; i <= n; ++i) {
+    starts.push_back(data.size());
+    EXPECT_TRUE(append_record(data, static_cast<uint64_t>(i), on_hand_set{"sku-1", i}));
+  }
+  return {data, starts};
+}
+
+// How many of `starts` begin a record wholly before `offset`.
+size_t records_before(const std::vector<size_t>& starts, const std::string& data, size_t offset) {
+  size_t n = 0;
+  for (size_t k = 0; k < starts.size(); ++k) {
+    size_t end = k + 1 < starts.size() ? starts[k + 1] : data.size();
+    if (end <= offset) ++n;
+  }
+  return n;
+}
+
+TEST(WalReader, ABlockTheLastWriteNeverGotToIsATornTailThoughLaterOnesArrived) {
+  auto [data, starts] = small_records(400);
+  ASSERT_GT(data.size(), 3u * 4096);
+  auto path = temp_path("hole");
+  // A whole 4 KiB block in the middle reads as zeros; the blocks after it hold records.
+  std::string holed = data;
+  std::fill(holed.begin() + 4096, holed.begin() + 8192, '\0');
+  overwrite(path, holed);
+  auto all = read_effects(path);
+  ASSERT_FALSE(all.result.corruption) << *all.result.corruption;
+  EXPECT_TRUE(all.result.torn_tail);
+  EXPECT_EQ(all.effects.size(), records_before(starts, data, 4096));
+  // The same from a record's start to the block's end: the block held the end of the last
+  // synced record and zeros after it, and the write that followed never reached it.
+  size_t k = records_before(starts, data, 4096) - 3;
+  holed = data;
+  std::fill(holed.begin() + static_cast<long>(starts[k]), holed.begin() + 4096, '\0');
+  overwrite(path, holed);
+  all = read_effects(path);
+  ASSERT_FALSE(all.result.corruption) << *all.result.corruption;
+  EXPECT_TRUE(all.result.torn_tail);
+  EXPECT_EQ(all.effects.size(), k);
+  EXPECT_EQ(all.result.valid_bytes, starts[k]);
+}
+
+TEST(WalReader, ZerosThatDoNotReachASectorsEndBeforeValidRecordsAreCorruption) {
+  auto [data, starts] = small_records(400);
+  auto path = temp_path("zeroed-bytes");
+  // A record's first 8 bytes zeroed, in the middle of a sector: not a block never written.
+  size_t k = 100;
+  while (starts[k] % 512 > 400) ++k;
+  std::string bad = data;
+  std::fill(bad.begin() + static_cast<long>(starts[k]), bad.begin() + static_cast<long>(starts[k]) + 8, '\0');
+  overwrite(path, bad);
+  auto all = read_effects(path);
+  ASSERT_TRUE(all.result.corruption);
+  EXPECT_NE(all.result.corruption->find("offset " + std::to_string(starts[k])), std::string::npos)
       << *all.result.corruption;
 }
 
