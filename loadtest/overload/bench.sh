@@ -2,7 +2,7 @@
 # Overload figures (issue 9) for BENCHMARKS.md: one shard on core 0, the open-model tool on
 # core 1. Finds the add-to-cart capacity of binary A, then drives 10x that rate at A and at
 # a peer binary B (e.g. the previous commit's), alternating, ROUNDS times each.
-# usage: [LOAD_RATE=R] [CAPACITY=C] [PEER_NGINX=1] [PROFILE=1] \
+# usage: [LOAD_RATE=R] [CAPACITY=C] [PEER_NGINX=1] [PROFILE=1] [TOOL_ARGS='--connections 8192'] \
 #        loadtest/overload/bench.sh OVERLOAD_TOOL STAMPEDE_A STAMPEDE_B [ROUNDS] [OUT_DIR]
 # LOAD_RATE: drive this rate instead of 10x the capacity found (the search still runs).
 # CAPACITY:  take this capacity instead of searching for it.
@@ -11,6 +11,7 @@
 #            static 503 with Retry-After, product reads a static copy of A's product body.
 #            The peer for "how many answers a second can any server give here".
 # PROFILE=1: `perf record -g` of the server during each round's run, into OUT_DIR.
+# TOOL_ARGS: more flags for the tool's load runs (not the capacity search), e.g. more connections.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tool=$1; a=$2; b=$3; rounds=${4:-2}; out=${5:-$(mktemp -d /tmp/overload-bench-XXXX)}
@@ -101,8 +102,9 @@ for r in $(seq "$rounds"); do
     fi
     (sleep 7; uptime) > "$out/$which-$r.uptime" &
     uptime_pid=$!
+    # shellcheck disable=SC2086
     taskset -c 1 "$tool" --target "http://127.0.0.1:$port" --jwt-secret S --rate "$rate" --seconds 10 \
-        "${setup[@]}" --json "$out/$which-$r.json" > "$out/$which-$r.txt"
+        "${setup[@]}" ${TOOL_ARGS:-} --json "$out/$which-$r.json" > "$out/$which-$r.txt"
     cpu_s=$(echo "$(cpu_ticks "$server") $cpu_before $(getconf CLK_TCK)" | awk '{print ($1 - $2) / $3}')
     if [ -n "$perf_pid" ]; then wait "$perf_pid" || true; fi
     wait "$uptime_pid" || true
