@@ -8,6 +8,7 @@
 #   loadtest/drops/interleaved.sh BIN_A BIN_B [ROUNDS=8] [SECONDS=3] [CONNS=64]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../wrk_vs_nginx.sh"
 a=$1; b=$2; rounds=${3:-8}; secs=${4:-3}; conns=${5:-64}
 secret=loadtest-secret
 work=$(mktemp -d /tmp/interleaved-XXXX)
@@ -41,15 +42,7 @@ start "$a" 18401 a
 start "$b" 18402 b
 printf '{"drop_id":"bench","state":"waiting","position":9999,"ahead":9997,"eta_s":95211,"admission_token":null,"admitted_until":null}' \
     > "$work/www/ticket"
-chmod -R a+rX "$work/www"
-cat > "$work/nginx.conf" <<CONF
-worker_processes 1;
-pid $work/nginx.pid;
-error_log $work/nginx-error.log;
-events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:18403; location / { root $work/www; default_type application/json; } } }
-CONF
-taskset -c 0 nginx -c "$work/nginx.conf"
+start_nginx 18403  # loadtest/wrk_vs_nginx.sh: one worker on core 0, serving $work/www
 # Enough users for every round at 45k joins a second, a slice of them each round.
 /usr/bin/python3 "$here/../make_tokens.py" $secret $((rounds * secs * 45000)) > "$work/tokens.txt"
 split -n "l/$rounds" -d -a 3 "$work/tokens.txt" "$work/tokens."
