@@ -61,8 +61,8 @@ class wal_writer final : public effect_log {
   // `synced(lsn)` runs on the I/O thread after records up to lsn are durable; it must hand
   // that to the shard (a message), which then calls mark_durable(lsn).
   // Opens shard `shard`'s segment `path` in `dir` for appending after its first
-  // `valid_bytes` (truncating what follows: a torn write, or zeros); once a segment holds `segment_bytes`, the next
-  // batch starts a new one. Returns "" or an error message.
+  // `valid_bytes` (truncating what follows: a torn write, or zeros); once a segment holds
+  // `segment_bytes`, the next batch starts a new one. Returns "" or an error message.
   static std::string open(const std::string& dir, uint32_t shard, const std::string& path,
                           uint64_t valid_bytes, uint64_t last_sequence, uint64_t segment_bytes,
                           std::function<void(uint64_t)> synced, std::unique_ptr<wal_writer>& out,

@@ -56,12 +56,13 @@ void BM_Fdatasync4KiBIntoZeros(benchmark::State& state) {
   const size_t zeroed = 64u << 20;
   std::string block(4096, 'x'), zeros(1u << 20, '\0');
   for (size_t at = 0; at < zeroed; at += zeros.size())
-    if (::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(at)) != static_cast<ssize_t>(zeros.size()))
+    if (::pwrite(fd, zeros.data(), zeros.size(), static_cast<off_t>(at)) !=
+        static_cast<ssize_t>(zeros.size()))
       state.SkipWithError("I/O failed");
   ::fdatasync(fd);
   off_t at = 0;
   for (auto _ : state) {
-    if (static_cast<size_t>(at) + 4096 > zeroed) at = 0;  // written over again: still no size change
+    if (static_cast<size_t>(at) + 4096 > zeroed) at = 0;  // over again: still no size change
     if (::pwrite(fd, block.data(), block.size(), at) != 4096 || ::fdatasync(fd) != 0)
       state.SkipWithError("I/O failed");
     at += 4096;

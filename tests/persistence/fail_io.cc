@@ -1,7 +1,7 @@
 // An LD_PRELOAD shim for fault injection: STAMPEDE_FAIL_FDATASYNC_AT=N makes the Nth
 // fdatasync fail with EIO; STAMPEDE_FAIL_WRITE_AT=N does the same to the Nth write or pwrite
-// to a regular file (sockets and terminals are left alone; the log writes with pwrite). Every later call fails too, as a
-// dying disk would.
+// to a regular file (sockets and terminals are left alone; the log writes with pwrite).
+// Every later call fails too, as a dying disk would.
 #include <dlfcn.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -3,8 +3,9 @@
 // written; when the power goes (at a chosen sync, or when the simulator says), each keeps
 // its synced bytes plus what the failure mode leaves of the rest: nothing, a prefix,
 // garbage, zeros, or holes (some 512-byte sectors of it never reached the disk and read as
-// zeros, as in a file zeroed ahead, while later ones did). No write or sync succeeds after that. Like SQLite's crash-test file
-// system. Thread-safety: any thread (one mutex; the WAL's I/O threads share a grid).
+// zeros, as in a file zeroed ahead, while later ones did). No write or sync succeeds after
+// that. Like SQLite's crash-test file system. Thread-safety: any thread (one mutex; the
+// WAL's I/O threads share a grid).
 #pragma once
 
 #include <algorithm>

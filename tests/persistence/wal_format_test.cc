@@ -440,7 +440,8 @@ TEST(WalReader, ZerosThatDoNotReachASectorsEndBeforeValidRecordsAreCorruption) {
   size_t k = 100;
   while (starts[k] % 512 > 400) ++k;
   std::string bad = data;
-  std::fill(bad.begin() + static_cast<long>(starts[k]), bad.begin() + static_cast<long>(starts[k]) + 8, '\0');
+  auto first = bad.begin() + static_cast<long>(starts[k]);
+  std::fill(first, first + 8, '\0');
   overwrite(path, bad);
   auto all = read_effects(path);
   ASSERT_TRUE(all.result.corruption);
@@ -468,7 +469,8 @@ struct segment_file {
                                },
                                log),
               "");
-    for (uint64_t i = 1; i <= n; ++i) ASSERT_EQ(log->append(on_hand_set{"sku-1", static_cast<int64_t>(last + i)}), last + i);
+    for (uint64_t i = 1; i <= n; ++i)
+      ASSERT_EQ(log->append(on_hand_set{"sku-1", static_cast<int64_t>(last + i)}), last + i);
     log->flush();
     done.get_future().wait();
   }
