@@ -55,12 +55,6 @@ extern "C" ssize_t pwrite(int fd, const void* buf, size_t count, off_t offset) {
   return real(fd, buf, count, offset);
 }
 
-extern "C" ssize_t pwrite64(int fd, const void* buf, size_t count, off_t offset) {
-  static auto real =
-      reinterpret_cast<ssize_t (*)(int, const void*, size_t, off_t)>(dlsym(RTLD_NEXT, "pwrite64"));
-  if (write_fails(fd)) {
-    errno = EIO;
-    return -1;
-  }
-  return real(fd, buf, count, offset);
-}
+// The same function under glibc's other name for it.
+extern "C" ssize_t pwrite64(int fd, const void* buf, size_t count, off_t offset)
+    __attribute__((alias("pwrite")));
