@@ -33,10 +33,12 @@ uint64_t log_bytes(const std::string& dir);
 // Makes the directory's entries (files created, renamed or removed) durable.
 bool sync_dir(const std::string& dir);
 // Creates a new empty segment and makes its name durable; returns the descriptor
-// (write-only, appending) or -1 with errno set.
+// (write-only; the writer says where each write goes) or -1 with errno set.
 int create_segment(const std::string& path);
 // Writes all `n` bytes at `p` to `fd`, through short writes and EINTR; false on an error.
 bool write_all(int fd, const char* p, size_t n);
+// The same at offset `at` of `fd` (pwrite: the file's offset does not move).
+bool pwrite_all(int fd, const char* p, size_t n, uint64_t at);
 // Of `segments` (in log order), the ones whose every record is at or before `covered`:
 // all but the last, up to the first whose successor starts after covered + 1.
 size_t covered_prefix(const std::vector<segment>& segments, uint64_t covered);

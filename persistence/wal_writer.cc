@@ -28,8 +28,8 @@ void fatal_io(const char* what) {
 // (up to the segment's size): an fdatasync then flushes records into blocks the file
 // already has, and needs no journal commit for the file's size except once a chunk. On
 // ext4 here that takes 0.45-0.65x the CPU and 0.74-0.82x the time of a sync that appends
-// (BENCHMARKS.md, "Log segments zeroed ahead"). The reader takes
-// a bad record followed by nothing but zeros for the end of the records (wal_reader.h).
+// (BENCHMARKS.md, "Log segments zeroed ahead"). The reader takes a bad record followed by
+// nothing but zeros for the end of the records (wal_reader.h).
 class posix_file final : public log_device {
  public:
   // `size`: the bytes already in the file, all of them records; `limit`: the segment's size,
@@ -38,7 +38,7 @@ class posix_file final : public log_device {
       : fd_(fd), end_(size), zeroed_(size), limit_(limit) {}
   ~posix_file() override { ::close(fd_); }
   bool append(std::string_view bytes) override {
-    if (!write_at(bytes.data(), bytes.size(), end_)) return false;
+    if (!pwrite_all(fd_, bytes.data(), bytes.size(), end_)) return false;
     end_ += bytes.size();
     if (end_ <= zeroed_) return true;
     // The next chunk of zeros goes to the disk with the same sync as these records.
@@ -47,25 +47,13 @@ class posix_file final : public log_device {
     zeroed_ = end_;
     if (to <= end_) return true;
     static const std::string zeros(log_zero_chunk, '\0');
-    if (!write_at(zeros.data(), to - end_, end_)) return false;
+    if (!pwrite_all(fd_, zeros.data(), to - end_, end_)) return false;
     zeroed_ = to;
     return true;
   }
   bool sync() override { return ::fdatasync(fd_) == 0; }
 
  private:
-  bool write_at(const char* p, size_t n, uint64_t at) {
-    while (n > 0) {
-      ssize_t w = ::pwrite(fd_, p, n, static_cast<off_t>(at));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) return false;
-      p += w;
-      n -= static_cast<size_t>(w);
-      at += static_cast<uint64_t>(w);
-    }
-    return true;
-  }
-
   int fd_;
   uint64_t end_;     // where the next record goes
   uint64_t zeroed_;  // the file's size: zeros from end_ to here
