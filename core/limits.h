@@ -94,6 +94,12 @@ inline constexpr size_t write_queue_max = 65'536;
 // its sockets and mailbox again: reads wait at most about this long behind writes.
 inline constexpr size_t write_batch_max = 64;
 inline constexpr int64_t write_batch_us = 500;
+// While a shard is behind on its sockets (core/shard.cc, poll_sockets), how long it reads
+// them at least in one turn of its loop before the writes due and the messages waiting
+// have theirs. Short: then writes keep their turn (1.5x load on 8,192 connections: 96-98%
+// of capacity served with no minimum, 64% with 1 ms), and messages from other shards never
+// starve the sockets outright.
+inline constexpr int64_t socket_slice_behind_us = 200;
 // While its mailbox is busy, how often a shard polls its sockets and timers.
 inline constexpr int64_t shard_reactor_poll_period_us = 20;
 // Units (a product, a user with everything of theirs) a shard copies for a snapshot per

@@ -256,6 +256,9 @@ class shard final : private effect_recorder, private message_sink {
   void handle(write_task& m) { writes_.push(std::move(m)); }
   // Runs the front of the write queue: a bounded batch, after this pass's reads.
   void run_writes();
+  // Runs the reactor's ready handlers (sockets, timers), or some while writes are due; how
+  // many ran.
+  size_t poll_sockets();
   void arm_timer();
   void apply(effect&& e);
   void note_id(std::string_view id, std::string_view prefix);
@@ -301,6 +304,7 @@ class shard final : private effect_recorder, private message_sink {
   std::atomic<bool> sleeping_{false};  // the loop is (about to be) blocked in the reactor
   boost::asio::steady_timer timer_;
   boost::asio::steady_timer snapshot_timer_;
+  bool door_behind_ = false;  // the last pass ended before every ready socket was read
   bool snapshot_turn_due_ = false;  // the loop takes the next chunk after its next batch
   std::vector<message> batch_;
   write_gate gate_;

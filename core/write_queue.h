@@ -34,6 +34,8 @@ class write_queue {
   void push(write_task t);
   bool empty() const { return tasks_.empty(); }
   size_t size() const { return tasks_.size(); }
+  // When the oldest waiting write joined (steady clock); 0 when none waits.
+  int64_t front_enqueued_ns() const { return tasks_.empty() ? 0 : tasks_.front().enqueued_ns; }
   // Runs (or refuses) writes from the front until the queue is empty, `count_max` left it,
   // or the steady clock passed `until_ns`. Returns how many left it.
   size_t run_front(size_t count_max, int64_t until_ns);

@@ -3,6 +3,7 @@
 // ahead of queued writes, and a write whose client left is not run. The shard is held busy
 // by a handler on its loop, so what queues behind it does so deterministically.
 #include <atomic>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <string>
@@ -167,6 +168,70 @@ TEST(Overload, AWriteWhoseClientLeftIsNotRun) {
   EXPECT_EQ(r.code(), error_code::overloaded);
   EXPECT_EQ(e.admin_product("sku").reserved, 0);
   EXPECT_TRUE(e.cart("leaver").items.empty());
+}
+
+// Sockets that are always ready (thousands of busy connections) were a pass of the shard's
+// loop that never ended: a write or a message waited behind it for as long as the load
+// lasted. Here a handler that re-posts itself stands for them: a pass always has one more.
+// `on_shard` runs once on the shard's thread, from within the pass, as a request read there.
+class endless_door {
+ public:
+  endless_door(engine& e, std::function<void()> on_shard) : io_(e.io(0)), on_shard_(std::move(on_shard)) {
+    boost::asio::post(io_, [this] { step(); });
+  }
+  ~endless_door() {
+    stop_ = true;
+    stopped_.get_future().wait();
+  }
+  uint64_t reads() const { return reads_.load(); }
+
+ private:
+  void step() {
+    if (stop_) return stopped_.set_value();
+    auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(20);
+    while (std::chrono::steady_clock::now() < until) {
+    }
+    if (++reads_ == 100 && on_shard_) on_shard_();
+    boost::asio::post(io_, [this] { step(); });
+  }
+  boost::asio::io_context& io_;
+  std::function<void()> on_shard_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> reads_{0};
+  std::promise<void> stopped_;
+};
+
+// A write sent while the pass runs, from the shard's own sockets (it joins the write queue
+// at once) or from outside (it waits in the mailbox), must run though the pass never runs
+// out of sockets, and the sockets must go on being read.
+void a_write_runs_during_an_endless_pass(bool from_the_shard) {
+  std::promise<result<idempotent<cart_view>>> added;  // outlives the engine
+  // The wait a write is allowed is far beyond the pass's limit (the target) and any
+  // scheduling delay: the write must run, not expire.
+  busy_engine e(write_gate_config{.target_ns = 20'000'000, .interval_ns = 10'000'000'000});
+  create(e, "sku", 10);
+  auto answer = added.get_future();
+  auto send = [&] { e.eng().add_item("writer", "sku", 2, std::nullopt, e.record("add", added)); };
+  {
+    endless_door door(e.eng(), from_the_shard ? std::function<void()>(send) : nullptr);
+    while (door.reads() < 100) std::this_thread::yield();  // the pass is under way
+    if (!from_the_shard) send();
+    ASSERT_EQ(answer.wait_for(std::chrono::seconds(5)), std::future_status::ready)
+        << "the write never ran while the sockets stayed ready";
+    auto r = answer.get();
+    ASSERT_TRUE(r.ok()) << static_cast<int>(r.code());
+    uint64_t before = door.reads();
+    while (door.reads() < before + 100) std::this_thread::yield();  // the door still reads
+  }
+  EXPECT_EQ(e.admin_product("sku").reserved, 2);
+}
+
+TEST(Overload, AWriteFromTheShardsSocketsRunsThoughTheyAreNeverAllRead) {
+  a_write_runs_during_an_endless_pass(true);
+}
+
+TEST(Overload, AWriteFromAnotherThreadRunsThoughTheShardsSocketsAreNeverAllRead) {
+  a_write_runs_during_an_endless_pass(false);
 }
 
 }  // namespace
