@@ -110,7 +110,7 @@ void shard::run() {
     // While messages flow, the reactor (one epoll_wait each) is polled every
     // reactor_period rather than after every batch.
     if (mailbox_.depth() <= 0 || now - last_poll >= reactor_period) {
-      worked = poll_sockets() > 0;
+      worked = poll_sockets(now) > 0;
       last_poll = now;
       // Handlers outside drain() (sockets, later) may have recorded or sent something.
       if (worked) end_of_pass();
@@ -153,10 +153,12 @@ void shard::run() {
 // pass reads every ready socket again (the door has caught up), every pass ends that way
 // after a short slice. The writes the gate let in then run within about its target, and
 // the door has the rest.
-size_t shard::poll_sockets() {
+size_t shard::poll_sockets(std::chrono::steady_clock::time_point pass_start) {
   const int64_t target = gate_.config().target_ns;
   const int64_t slice = limits::socket_slice_behind_us * 1000;
-  const int64_t start = steady_now_ns();
+  // The loop's own reading of the clock for this turn (steady_now_ns's clock and unit).
+  const int64_t start =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(pass_start.time_since_epoch()).count();
   size_t n = 0;
   for (;;) {
     if (io_.poll_one() == 0) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -256,9 +257,9 @@ class shard final : private effect_recorder, private message_sink {
   void handle(write_task& m) { writes_.push(std::move(m)); }
   // Runs the front of the write queue: a bounded batch, after this pass's reads.
   void run_writes();
-  // Runs the reactor's ready handlers (sockets, timers), or some while writes are due; how
-  // many ran.
-  size_t poll_sockets();
+  // Runs the reactor's ready handlers (sockets, timers), or some while writes are due, in a
+  // pass that started at `pass_start`; how many ran.
+  size_t poll_sockets(std::chrono::steady_clock::time_point pass_start);
   void arm_timer();
   void apply(effect&& e);
   void note_id(std::string_view id, std::string_view prefix);
