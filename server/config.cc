@@ -141,6 +141,10 @@ std::vector<flag> admission_flags() {
     {"--request-timeout", "STAMPEDE_REQUEST_TIMEOUT",
      "seconds a client has to send a whole request before it is closed (default 10)", true,
      [](config& c, const std::string& v) { return to_int(v, 1, 3600, c.request_timeout_s); }},
+    {"--keep-alive-timeout", "STAMPEDE_KEEP_ALIVE_TIMEOUT",
+     "seconds a keep-alive connection may wait idle for its next request before it is "
+     "closed (default 60)", true,
+     [](config& c, const std::string& v) { return to_int(v, 1, 3600, c.keep_alive_timeout_s); }},
     {"--webhook-retry-ms", "STAMPEDE_WEBHOOK_RETRY_MS",
      "first delay before a failed webhook delivery is retried; doubles each time, jittered, "
      "up to an hour (default 1000)", true,

@@ -33,6 +33,7 @@ struct config {
   bool demo = false;
   int64_t rate_limit_per_s = 20;  // per user; 0: off
   int64_t request_timeout_s = 10;
+  int64_t keep_alive_timeout_s = 60;
   int64_t write_wait_target_ms = limits::write_wait_target_ms;
   int64_t write_wait_interval_ms = limits::write_wait_interval_ms;
   int64_t webhook_retry_ms = 1000;

@@ -58,9 +58,7 @@ void http_server::stop_accepting() {
     std::promise<void> done;
     asio::post(shards_[i]->io, [ctx = shards_[i].get(), l = listeners_[i].get(), &done] {
       l->stop();
-      // Copied: a session that closes leaves the set.
-      std::vector<http_session*> sessions(ctx->sessions.begin(), ctx->sessions.end());
-      for (http_session* s : sessions) s->drain();
+      for (http_session* s : ctx->sessions.all()) s->drain();
       ctx->hub.close_all();
       ctx->webhooks.stop();
       ctx->mail.stop();
@@ -86,8 +84,7 @@ void http_server::close_remaining() {
   for (auto& shard : shards_) {
     std::promise<void> done;
     asio::post(shard->io, [ctx = shard.get(), &done] {
-      std::vector<http_session*> sessions(ctx->sessions.begin(), ctx->sessions.end());
-      for (http_session* s : sessions) s->close_now();
+      for (http_session* s : ctx->sessions.all()) s->close_now();
       ctx->hub.end_all();
       done.set_value();
     });

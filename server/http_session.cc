@@ -35,9 +35,8 @@ http_session::http_session(tcp::socket socket, shard_context& ctx, descriptor_sl
     : stream_(std::move(socket)),
       buffer_(request_head_bytes_max + request_body_bytes_max),
       ctx_(ctx),
-      slot_(std::move(slot)),
-      idle_timer_(stream_.get_executor()) {
-  ctx_.sessions.insert(this);
+      slot_(std::move(slot)) {
+  ctx_.sessions.join(this);
   ++ctx_.connections;
 }
 
@@ -46,7 +45,7 @@ http_session::~http_session() { leave(); }
 void http_session::leave() {
   if (!counted_) return;
   counted_ = false;
-  ctx_.sessions.erase(this);
+  ctx_.sessions.leave(this);
   --ctx_.connections;
 }
 
@@ -74,9 +73,9 @@ void http_session::do_read_header() {
   parser_->body_limit(body_bytes_max_);
   // A fresh connection, or bytes already waiting: the request timeout. Between keep-alive
   // requests: the idle timeout.
-  stream_.expires_after(std::chrono::seconds(answered_ && buffer_.size() == 0
-                                                 ? keep_alive_idle_timeout_s
-                                                 : ctx_.settings.request_timeout_s));
+  set_deadline(std::chrono::seconds(answered_ && buffer_.size() == 0
+                                        ? ctx_.settings.keep_alive_timeout_s
+                                        : ctx_.settings.request_timeout_s));
   reading_ = true;
   bhttp::async_read_header(stream_, buffer_, *parser_,
                            beast::bind_front_handler(&http_session::on_header, shared_from_this()));
@@ -134,7 +133,7 @@ void http_session::on_continue(beast::error_code ec) {
 }
 
 void http_session::do_read_body() {
-  stream_.expires_after(std::chrono::seconds(ctx_.settings.request_timeout_s));
+  set_deadline(std::chrono::seconds(ctx_.settings.request_timeout_s));
   reading_ = true;
   bhttp::async_read(stream_, buffer_, *parser_,
                     beast::bind_front_handler(&http_session::on_body, shared_from_this()));
@@ -159,6 +158,7 @@ void http_session::on_read_error(beast::error_code ec) {
 }
 
 void http_session::dispatch() {
+  clear_deadline();  // no timeout while the routes hold the request; its answer sets one
   auto& req = parser_->get();
   keep_alive_ = req.keep_alive();
   started_ = std::chrono::steady_clock::now();
@@ -228,15 +228,15 @@ void http_session::on_lookahead(beast::error_code ec, size_t n) {
   }
   if (!waiting_next_) return;  // the answer is not out yet: on_write goes on from here
   waiting_next_ = false;
-  idle_timer_.cancel();
   if (peer_closed_) return close();
   do_read_header();
 }
 
-void http_session::on_idle(beast::error_code ec) {
-  if (ec || !waiting_next_) return;  // the next request came first
-  beast::error_code ignored;
-  stream_.socket().cancel(ignored);  // the lookahead ends with operation_aborted: closed
+// The pending read or write ends with operation_aborted, and with it the connection (a
+// Beast stream's own timeout closes the socket too).
+void http_session::time_out() {
+  clear_deadline();
+  close();
 }
 
 // Looks first: a client that closed right after sending (its FIN came with the request)
@@ -329,7 +329,7 @@ void http_session::do_write(response out) {
   if (wire.capacity() > write_buffer_keep_bytes && wire.size() < write_buffer_keep_bytes / 4) {
     wire.shrink_to_fit();  // a large answer once should not pin memory for the connection
   }
-  stream_.expires_after(std::chrono::seconds(ctx_.settings.request_timeout_s));
+  set_deadline(std::chrono::seconds(ctx_.settings.request_timeout_s));
   if (streamed) {
     body_source_ = std::move(out.body_source);
     source_.emplace(stream_.get_executor(), ::dup(*body_source_));
@@ -353,7 +353,7 @@ void http_session::do_stream() {
 // A piece of a streamed body: out to the client, then the next; its end ends the connection.
 void http_session::on_stream_read(beast::error_code ec, size_t n) {
   if (ec) return close();  // the end of the pipe (or its writer failed: the body is cut short)
-  stream_.expires_after(std::chrono::seconds(ctx_.settings.request_timeout_s));
+  set_deadline(std::chrono::seconds(ctx_.settings.request_timeout_s));
   asio::async_write(stream_, asio::buffer(stream_chunk_.data(), n),
                     [self = shared_from_this()](beast::error_code ec, size_t) {
                       if (ec) return self->close();
@@ -369,8 +369,7 @@ void http_session::on_write(beast::error_code ec) {
   if (lookahead_pending_) {
     // No byte of the next request yet: it is awaited up to the keep-alive idle time.
     waiting_next_ = true;
-    idle_timer_.expires_after(std::chrono::seconds(keep_alive_idle_timeout_s));
-    idle_timer_.async_wait(beast::bind_front_handler(&http_session::on_idle, shared_from_this()));
+    set_deadline(std::chrono::seconds(ctx_.settings.keep_alive_timeout_s));
     return;
   }
   if (peer_closed_) return close();
@@ -411,7 +410,7 @@ void http_session::on_linger(beast::error_code ec, size_t n) {
 
 void http_session::close() {
   leave();
-  idle_timer_.cancel();
+  clear_deadline();
   beast::error_code ignored;
   if (source_) source_->close(ignored);
   source_.reset();

@@ -38,8 +38,17 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // The drain's time is up: the connection closes now, in whatever state (half a head, half
   // a body, an answer being written); a write of its still queued is not run.
   void close_now();
+  // From the shard's sweep (server/http_sessions.h): whether a read or write of this
+  // session has run past its time, and if so, the end of the connection.
+  bool past_deadline(std::chrono::steady_clock::time_point now) const { return now > deadline_; }
+  void time_out();
 
  private:
+  // The time the pending read or write has (the request timeout, or the keep-alive idle
+  // time between requests), kept by the shard's sweep; none while the routes hold a request.
+  void set_deadline(std::chrono::seconds limit) { deadline_ = std::chrono::steady_clock::now() + limit; }
+  void clear_deadline() { deadline_ = std::chrono::steady_clock::time_point::max(); }
+
   void do_read_header();
   void on_header(beast::error_code ec, size_t);
   // The head is in: framing checks, then 100 Continue, the body, or the request itself.
@@ -57,8 +66,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // request's. Not started while bytes of a pipelined request are already buffered.
   void do_lookahead();
   void on_lookahead(beast::error_code ec, size_t n);
-  // Answered, the lookahead still waiting: the keep-alive idle time runs out.
-  void on_idle(beast::error_code ec);
   // A write in the engine with a pipelined request already buffered: watch the socket for
   // the client's end without reading it.
   void do_watch();
@@ -93,6 +100,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   static constexpr size_t no_route = ~size_t{0};
   size_t route_ = no_route;  // the request in flight, for metrics
   std::chrono::steady_clock::time_point started_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::time_point::max();
   std::chrono::steady_clock::time_point linger_until_;
   size_t lingered_bytes_ = 0;
   std::string write_buffer_;
@@ -107,7 +115,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
   bool waiting_next_ = false;       // answered; the lookahead waits for the next request
   bool peer_closed_ = false;        // the lookahead ended without bytes: no next request
   bool lingering_ = false;          // closing: the lookahead is cancelled, then lingered
-  asio::steady_timer idle_timer_;   // keep-alive idle time while the lookahead waits
   static constexpr size_t lookahead_bytes_max = 64 * 1024;  // one read's worth, as Beast's
 };
 

@@ -226,6 +226,7 @@ int serve_single_node(const http::config& cfg, const std::string& host, unsigned
                                  nullptr, nullptr,  // single node: no replication
                                  mailer.get(), cfg.email_retry_ms,
                                  connections_max};
+  settings.keep_alive_timeout_s = cfg.keep_alive_timeout_s;
   http::http_server server(eng, settings);
   if (auto err = server.start(host, early.port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());

@@ -181,6 +181,7 @@ ending serve_engine(node_context& nc) {
                            cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
                            &nc.node, nc.lock.snapshots(), nc.resources.mailer,
                            cfg.email_retry_ms, nc.resources.connections_max};
+  settings.keep_alive_timeout_s = cfg.keep_alive_timeout_s;
   http_server server(eng, settings);
   if (auto err = server.start(nc.host, nc.early->port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());

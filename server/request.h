@@ -74,6 +74,7 @@ struct server_settings {
   email::mailer* mailer = nullptr;  // --smtp-url's mailer thread (outlives the server); null: off
   int64_t email_retry_ms = 1000;    // the first email retry's delay; doubles, jittered
   size_t connections_max = SIZE_MAX;  // across shards: the descriptor budget (descriptor_budget.h)
+  int64_t keep_alive_timeout_s = 60;  // an idle keep-alive connection is closed after this
 };
 
 }  // namespace stampede::http

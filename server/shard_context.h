@@ -11,10 +11,10 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "absl/container/flat_hash_set.h"
 #include "core/engine.h"
 #include "server/email/deliverer.h"
 #include "server/descriptor_budget.h"
+#include "server/http_sessions.h"
 #include "server/metrics.h"
 #include "server/request.h"
 #include "server/routes.h"
@@ -32,6 +32,7 @@ struct shard_context {
         settings(settings),
         descriptors(std::move(descriptors)),
         routes(eng, settings, io.get_executor(), m, shard),
+        sessions(io),
         hub(eng, shard, settings.pres, m),
         webhooks(io, eng.webhook_outbox_at(shard), settings.pres, m, settings.webhook_retry_ms,
                  settings.webhook_ca_file),
@@ -42,11 +43,12 @@ struct shard_context {
   const server_settings& settings;
   std::shared_ptr<descriptor_budget> descriptors;  // process-wide; slots share it
   api routes;
+  // Open HTTP sessions (not WebSockets, nor those lingering after their last answer), and
+  // their timeouts.
+  http_sessions sessions;
   ws_hub hub;
   webhook_deliverer webhooks;
   email::deliverer mail;  // order email (server/email/deliverer.h); idle without --smtp-url
-  // Open HTTP sessions (not WebSockets, nor those lingering after their last answer).
-  absl::flat_hash_set<http_session*> sessions;
   std::atomic<size_t> connections{0};  // sessions.size(), for the main thread while draining
   bool accepting = true;  // false once draining: idle sessions close, busy ones after their answer
 };

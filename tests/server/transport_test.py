@@ -294,6 +294,72 @@ class KeepAlive(unittest.TestCase):
             self.assertEqual(s.recv(4096), b"")
 
 
+class Timeouts(unittest.TestCase):
+    """A request must come whole within --request-timeout, and an idle keep-alive connection
+    waits at most --keep-alive-timeout for its next request; the shard's sweep keeps both
+    (server/http_sessions.h), every connection with its own deadline."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server(BINARY, "--shards", "1", "--request-timeout", "1",
+                            "--keep-alive-timeout", "2")
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.server.stop() == 0
+
+    def closed_after(self, s):
+        """Seconds until the server closes s (it must send nothing more)."""
+        start = time.monotonic()
+        self.assertEqual(s.recv(4096), b"")
+        return time.monotonic() - start
+
+    def test_an_idle_keep_alive_connection_is_closed_after_its_timeout(self):
+        with connect(self.server.port, timeout=10) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(status_of(read_answer(s)), 200)
+            waited = self.closed_after(s)
+            # The keep-alive timeout (2 s), not the request timeout (1 s); the sweep may be late.
+            self.assertGreater(waited, 1.8)
+            self.assertLess(waited, 5)
+
+    def test_each_request_in_time_restarts_the_idle_time(self):
+        with connect(self.server.port, timeout=10) as s:
+            for _ in range(4):  # 4 x 1.2 s idle: longer than one idle time in all
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                self.assertEqual(status_of(read_answer(s)), 200)
+                time.sleep(1.2)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertEqual(status_of(read_answer(s)), 200)
+
+    def test_a_head_or_a_body_that_never_ends_is_closed_after_the_request_timeout(self):
+        head = b"POST /v1/cart/items HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n" % (
+            TOKEN.encode())
+        for partial in (head,  # the head never ends
+                        head + b"Content-Type: application/json\r\nContent-Length: 40\r\n\r\n{"):
+            with connect(self.server.port, timeout=10) as s:
+                s.sendall(partial)
+                waited = self.closed_after(s)
+                self.assertGreater(waited, 0.8)
+                self.assertLess(waited, 4)
+
+    def test_hundreds_of_idle_connections_are_all_closed_and_the_server_serves_on(self):
+        conns = [connect(self.server.port, timeout=10) for _ in range(300)]
+        try:
+            for s in conns:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            for s in conns:
+                self.assertEqual(status_of(read_answer(s)), 200)
+            start = time.monotonic()
+            for s in conns:
+                self.assertEqual(s.recv(4096), b"")
+            self.assertLess(time.monotonic() - start, 6)
+        finally:
+            for s in conns:
+                s.close()
+        self.assertEqual(Client(self.server.port).request("GET", "/healthz")[0], 200)
+
+
 class Draining(unittest.TestCase):
     def test_sigterm_closes_idle_connections_at_once_and_finishes_a_request_being_read(self):
         server = Server(BINARY, "--shards", "2")

@@ -1,0 +1,44 @@
+// The open HTTP sessions of one shard, and their timeouts, kept with one timer (as ws_hub
+// keeps the WebSockets'): a session notes the instant by which its read or write must end,
+// and a sweep every http_sweep_period_ms times out those past it. A timer per operation (a
+// Beast stream's, armed and cancelled at each read and write, and a keep-alive timer) cost
+// the door 15-25% of its answers a second with 8,192 busy connections (BENCHMARKS.md).
+// Shard-local: only the owning shard's thread calls it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "absl/container/flat_hash_set.h"
+
+namespace stampede::http {
+
+class http_session;
+
+class http_sessions {
+ public:
+  explicit http_sessions(boost::asio::io_context& io) : io_(io) {}
+
+  void join(http_session* s);
+  void leave(http_session* s) { set_.erase(s); }
+  size_t size() const { return set_.size(); }
+  // A copy: a session that closes leaves the set.
+  std::vector<http_session*> all() const { return {set_.begin(), set_.end()}; }
+
+ private:
+  void arm();
+  void sweep();
+
+  boost::asio::io_context& io_;
+  absl::flat_hash_set<http_session*> set_;
+  std::optional<boost::asio::steady_timer> timer_;  // made at the first join
+  bool armed_ = false;
+  std::vector<http_session*> due_;  // the sweep's, kept for its capacity
+};
+
+}  // namespace stampede::http
