@@ -12,9 +12,10 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_set.h"
+#include "server/sweep_timer.h"
+#include "server/transport_limits.h"
 
 namespace stampede::http {
 
@@ -31,14 +32,13 @@ class http_sessions {
   std::vector<http_session*> all() const { return {set_.begin(), set_.end()}; }
 
  private:
-  void arm();
-  void sweep();
+  // Times out the sessions past their deadline; whether any session is left to sweep.
+  bool sweep();
 
   boost::asio::io_context& io_;
   absl::flat_hash_set<http_session*> set_;
-  std::optional<boost::asio::steady_timer> timer_;  // made at the first join
-  bool armed_ = false;
   std::vector<http_session*> due_;  // the sweep's, kept for its capacity
+  sweep_timer sweeper_{std::chrono::milliseconds(http_sweep_period_ms), [this] { return sweep(); }};
 };
 
 }  // namespace stampede::http

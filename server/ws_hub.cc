@@ -16,7 +16,7 @@ constexpr std::string_view product_topic_prefix = "product:";
 void ws_hub::join(ws_session* s, const boost::asio::any_io_executor& ex) {
   sessions_.insert(s);
   if (!executor_) executor_ = ex;
-  if (!sweeping_) arm_sweep();
+  sweeper_.start(ex);
 }
 
 void ws_hub::schedule_flush(std::shared_ptr<ws_session> s) {
@@ -40,23 +40,12 @@ void ws_hub::flush_slice() {
   flush_posted_ = false;
 }
 
-void ws_hub::arm_sweep() {
-  if (!sweep_timer_) sweep_timer_.emplace(*executor_);
-  sweeping_ = true;
-  sweep_timer_->expires_after(std::chrono::milliseconds(ws_sweep_period_ms));
-  sweep_timer_->async_wait([this](const boost::system::error_code& ec) {
-    sweeping_ = false;
-    if (ec) return;
-    sweep();
-  });
-}
-
 // Every session's timeouts, once a period. A session that ends here can only destroy
 // itself, so the copy of the list stays valid for the others.
-void ws_hub::sweep() {
+bool ws_hub::sweep() {
   std::vector<ws_session*> all(sessions_.begin(), sessions_.end());
   for (ws_session* s : all) s->sweep();
-  if (!sessions_.empty()) arm_sweep();  // the next session to join starts it again
+  return !sessions_.empty();  // else the next session to join starts it again
 }
 
 void ws_hub::subscribe(const std::shared_ptr<ws_session>& s, std::string topic,

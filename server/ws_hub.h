@@ -15,7 +15,6 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -23,6 +22,7 @@
 #include "core/live.h"
 #include "server/json.h"
 #include "server/metrics.h"
+#include "server/sweep_timer.h"
 #include "server/transport_limits.h"
 #include "server/ws_frame.h"
 
@@ -79,8 +79,8 @@ class ws_hub final : public live_sink {
   };
   void answered(pending_watch done, const std::shared_ptr<ws_session>& s);
   void flush_slice();
-  void arm_sweep();
-  void sweep();
+  // Every session's timeouts; whether any session is left to sweep.
+  bool sweep();
 
   engine& eng_;
   const uint32_t shard_;
@@ -98,8 +98,7 @@ class ws_hub final : public live_sink {
   std::vector<std::shared_ptr<ws_session>> dirty_;         // to flush, in the order they asked
   size_t dirty_done_ = 0;                                  // flushed of dirty_ this pass
   bool flush_posted_ = false;
-  std::optional<boost::asio::steady_timer> sweep_timer_;
-  bool sweeping_ = false;  // the timer is armed
+  sweep_timer sweeper_{std::chrono::milliseconds(ws_sweep_period_ms), [this] { return sweep(); }};
   std::array<char, ws_read_chunk_bytes> read_buffer_{};
 };
 
