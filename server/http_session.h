@@ -18,7 +18,6 @@
 #include <string>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "server/beast.h"
 #include "server/descriptor_budget.h"
