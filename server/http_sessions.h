@@ -1,14 +1,14 @@
 // The open HTTP sessions of one shard, and their timeouts, kept with one timer (as ws_hub
 // keeps the WebSockets'): a session notes the instant by which its read or write must end,
-// and a sweep every http_sweep_period_ms times out those past it. A timer per operation (a
-// Beast stream's, armed and cancelled at each read and write, and a keep-alive timer) cost
-// the door 15-25% of its answers a second with 8,192 busy connections (BENCHMARKS.md).
+// and a sweep every http_sweep_period_ms times out those past it. With a timer per operation
+// instead (a Beast stream's, armed and cancelled at each read and write, and a keep-alive
+// timer), the door answered 16-24% less a second with 8,192 busy connections than with none
+// (BENCHMARKS.md, "The door's timers").
 // Shard-local: only the owning shard's thread calls it.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
-#include <optional>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>

@@ -10,8 +10,8 @@ inline constexpr size_t request_head_bytes_max = 8 * 1024;   // else 431
 inline constexpr size_t request_body_bytes_max = 64 * 1024;  // else 413 (a route may ask less)
 // A request must arrive whole within server_settings::request_timeout_s of the connection
 // opening (or of the previous answer's last byte, for the first byte after it: up to
-// server_settings::keep_alive_timeout_s); answers must be taken within the same time.
-// How often a shard looks for HTTP sessions past these times (server/http_sessions.h): a
+// server_settings::keep_alive_timeout_s); answers must be taken within the same time. A
+// shard looks for HTTP sessions past these times this often (server/http_sessions.h), so a
 // timeout ends up to this much late.
 inline constexpr int http_sweep_period_ms = 250;
 inline constexpr size_t connections_per_shard_max = 20'000;
