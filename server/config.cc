@@ -383,4 +383,17 @@ engine_config engine_config_of(const config& cfg, uint32_t shards) {
   return ec;
 }
 
+server_settings server_settings_of(const config& cfg) {
+  server_settings s;
+  s.pres = {cfg.currency, cfg.support_email};
+  s.jwt_secret = cfg.jwt_secret;
+  s.gateway_secret = cfg.gateway_secret;
+  s.request_timeout_s = cfg.request_timeout_s;
+  s.keep_alive_timeout_s = cfg.keep_alive_timeout_s;
+  s.webhook_retry_ms = cfg.webhook_retry_ms;
+  s.webhook_ca_file = cfg.webhook_ca_file;
+  s.email_retry_ms = cfg.email_retry_ms;
+  return s;
+}
+
 }  // namespace stampede::http

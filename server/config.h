@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/limits.h"
+#include "server/request.h"
 
 namespace stampede {
 struct engine_config;
@@ -72,5 +73,9 @@ std::string usage();
 // card fingerprints; a replicated node once left it out and signed with the development
 // secret).
 engine_config engine_config_of(const config& cfg, uint32_t shards);
+// The HTTP server's settings from the command line's, alike for a single node and a
+// replicated one; the caller adds what only it has (replication, the mailer, the
+// descriptor budget).
+server_settings server_settings_of(const config& cfg);
 
 }  // namespace stampede::http

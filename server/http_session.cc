@@ -234,10 +234,7 @@ void http_session::on_lookahead(beast::error_code ec, size_t n) {
 
 // The pending read or write ends with operation_aborted, and with it the connection (a
 // Beast stream's own timeout closes the socket too).
-void http_session::time_out() {
-  clear_deadline();
-  close();
-}
+void http_session::time_out() { close(); }
 
 // Looks first: a client that closed right after sending (its FIN came with the request)
 // wakes no wait before the shard runs the writes it read in this pass.

@@ -27,7 +27,6 @@ class http_sessions {
 
   void join(http_session* s);
   void leave(http_session* s) { set_.erase(s); }
-  size_t size() const { return set_.size(); }
   // A copy: a session that closes leaves the set.
   std::vector<http_session*> all() const { return {set_.begin(), set_.end()}; }
 

@@ -221,12 +221,9 @@ int serve_single_node(const http::config& cfg, const std::string& host, unsigned
   boost::asio::thread_pool pool(1);
   if (cfg.demo) load_demo_catalog(eng, pool);
   auto mailer = make_mailer(cfg);  // after the engine, before the server: outlives its users
-  http::server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
-                                 cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
-                                 nullptr, nullptr,  // single node: no replication
-                                 mailer.get(), cfg.email_retry_ms,
-                                 connections_max};
-  settings.keep_alive_timeout_s = cfg.keep_alive_timeout_s;
+  http::server_settings settings = http::server_settings_of(cfg);  // single node: no replication
+  settings.mailer = mailer.get();
+  settings.connections_max = connections_max;
   http::http_server server(eng, settings);
   if (auto err = server.start(host, early.port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());

@@ -177,11 +177,11 @@ ending serve_engine(node_context& nc) {
   nc.phases.done("attached to the streams, shards started");
   wal::snapshotter snapshots(eng, cfg.data_dir, *nc.lock.snapshots(), snapshot_options_of(nc));
   snapshots.start();
-  server_settings settings{{cfg.currency, cfg.support_email}, cfg.jwt_secret, cfg.gateway_secret,
-                           cfg.request_timeout_s, cfg.webhook_retry_ms, cfg.webhook_ca_file,
-                           &nc.node, nc.lock.snapshots(), nc.resources.mailer,
-                           cfg.email_retry_ms, nc.resources.connections_max};
-  settings.keep_alive_timeout_s = cfg.keep_alive_timeout_s;
+  server_settings settings = server_settings_of(cfg);
+  settings.replication = &nc.node;
+  settings.snapshots = nc.lock.snapshots();
+  settings.mailer = nc.resources.mailer;
+  settings.connections_max = nc.resources.connections_max;
   http_server server(eng, settings);
   if (auto err = server.start(nc.host, nc.early->port()); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());

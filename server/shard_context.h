@@ -49,7 +49,7 @@ struct shard_context {
   ws_hub hub;
   webhook_deliverer webhooks;
   email::deliverer mail;  // order email (server/email/deliverer.h); idle without --smtp-url
-  std::atomic<size_t> connections{0};  // sessions.size(), for the main thread while draining
+  std::atomic<size_t> connections{0};  // how many sessions there are, for the main thread while draining
   bool accepting = true;  // false once draining: idle sessions close, busy ones after their answer
 };
 

@@ -467,8 +467,10 @@ TEST_F(NatsStreamTest, TheNodeRegistryKeepsEachNodesLatestValue) {
   // node's adverts are advisory and simply try again at the next one, and so does this.
   auto none = a.all();
   for (auto deadline = clock_type::now() + std::chrono::milliseconds(hang_guard_ms);
-       !none && clock_type::now() < deadline;)
+       !none && clock_type::now() < deadline;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
     none = a.all();
+  }
   ASSERT_TRUE(none) << none.err().message;
   EXPECT_TRUE(none->empty());
   ASSERT_TRUE(a.put("a", "url=http://a\nsnapshots=5"));
