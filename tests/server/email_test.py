@@ -199,6 +199,10 @@ class Email(unittest.TestCase):
         self.start_sink()
         [(_, msg, _)] = self.wait_for_mail(self.confirmation_of(o["id"]), "confirmation after the outage")
         first_id = msg["Message-ID"]
+        # Each mail keeps its own backoff (full jitter, doubling from 100 ms), so the order.created
+        # mail may come seconds after the confirmation: wait for it by name, not by a fixed sleep.
+        self.wait_for_mail(lambda m: o["id"] in m[1]["Subject"] and "waiting for payment" in m[1]["Subject"],
+                           "order.created mail after the outage")
         time.sleep(1.0)  # time for a second delivery, were there one
         mails = [m for m in messages(self.maildir) if o["id"] in m[1]["Subject"]]
         ids = [m[1]["Message-ID"] for m in mails]
