@@ -20,7 +20,8 @@ from selenium.webdriver.common.by import By
 
 from harness import Client, Server, make_token
 
-CHANGE_WAIT_S = 2.0   # API.md: the page follows a once-a-second topic
+CHANGE_WAIT_S = 5.0   # API.md: the page follows a once-a-second topic; the rest is room for a
+                      # loaded CI machine running Chromium beside the suite (2 s left about 1 s)
 PAGE_WAIT_S = 15.0    # a cold Chromium on a loaded machine
 WINDOW = "1280,900"
 
@@ -102,7 +103,7 @@ class Dashboard(unittest.TestCase):
     def severe_console_entries(self):
         return [e for e in self.browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
 
-    def test_orders_placed_through_the_api_show_on_the_page_within_2_s(self):
+    def test_orders_placed_through_the_api_show_on_the_page_within_seconds(self):
         pid = self.product(on_hand=50)
         self.browser.get(self.url("?access_token=" + self.admin_token))
         shown = self.wait_for(lambda: self.counters(pid), PAGE_WAIT_S)

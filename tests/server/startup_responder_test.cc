@@ -141,7 +141,8 @@ TEST(StartupResponder, StoppingDoesNotWaitForASlowClient) {
   // Recovery is over: the shards take the address at once, whatever the slow client does.
   auto start = std::chrono::steady_clock::now();
   r.stop();
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+  // Not the slow client's head deadline (2 s): room for a loaded machine's thread wake-ups.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1200));
 }
 
 // SIGTERM with a client still in the responder (half a head, held open): the process's exit
