@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "loadtest/client_throttle.h"
 #include "loadtest/flags.h"
 #include "loadtest/http_pool.h"
 #include "loadtest/overload/overload_report.h"
@@ -57,6 +58,8 @@ struct options {
   double after_s = 5;
   double normal_ms = 0;
   double capacity_p99_ms = 100;
+  double client_throttle_k = 0;   // --client-throttle: 0, off
+  double throttle_window_s = 1;
   int64_t users = 10'000;
   int64_t connections = 1024;
   int64_t timeout_ms = 10'000;
@@ -116,6 +119,13 @@ std::vector<flag> flag_table(options& o) {
        "step the rate up from --rate (default 1000) until a step fails; report the last that "
        "passed",
        set_switch(o.find_capacity)},
+      {"--client-throttle", "K",
+       "model a client that throttles itself (SRE book, ch. 21): refuse a load request here, "
+       "unsent, with probability max(0, (requests - K*accepts) / (requests + 1)) over the "
+       "window (default 0: off, every request is sent)",
+       set_number(o.client_throttle_k, 0, 100)},
+      {"--throttle-window", "S", "with --client-throttle: the window it counts over (default 1)",
+       set_number(o.throttle_window_s, 0.1, 600)},
       {"--capacity-p99-ms", "MS",
        "a capacity step passes with 99% 2xx and served p99 under this (default 100)",
        set_number(o.capacity_p99_ms, 1, 60'000)},
@@ -135,6 +145,8 @@ class overload_run {
         start_(steady::now() + lead_in),
         stats_(start_),
         tick_(io_) {
+    if (o_.client_throttle_k > 0)
+      throttle_.emplace(o_.client_throttle_k, seconds(o_.throttle_window_s));
     load_start_ = start_ + seconds(before_);
     load_stop_ = load_start_ + seconds(o_.seconds);
     end_ = load_stop_ + seconds(after_);
@@ -152,6 +164,8 @@ class overload_run {
   uint16_t phase_step(const uint16_t (&ids)[3], steady::time_point due) const;
   void send(http_pool& pool, uint16_t step, std::string_view wire, bool probe,
             steady::time_point due);
+  // A load request, unless the client's own throttle refuses it (counted, never sent).
+  void send_load(http_pool& pool, std::string_view wire, steady::time_point due);
   uint16_t classify(const http_answer& a);
   void on_tick();
 
@@ -171,6 +185,10 @@ class overload_run {
   uint16_t overloaded_ = stats_.outcome("overloaded");
   uint16_t rate_limited_ = stats_.outcome("rate_limited");
   uint16_t load_step_ = stats_.step(o_.request);
+  uint16_t throttled_step_ = stats_.step(throttled_step_name);
+  std::optional<client_throttle> throttle_;
+  std::mt19937_64 random_{0x5eed};
+  std::uniform_real_distribution<double> uniform_{0.0, 1.0};
   uint16_t probe_steps_[3] = {stats_.step("probe_before"), stats_.step("probe"),
                               stats_.step("probe_after")};
   uint16_t read_steps_[3] = {stats_.step("read_before"), stats_.step("read"),
@@ -218,10 +236,17 @@ void overload_run::send(http_pool& pool, uint16_t id, std::string_view wire, boo
     uint16_t outcome = classify(a);
     stats_.record_answer(id, outcome, a.due, a.answered);
     if (!probe && outcome == ok_ && a.answered < load_stop_) ++ok_during_load_;
+    if (!probe && outcome == ok_ && throttle_) throttle_->accepted(a.answered);
     if (probe && a.due >= load_stop_)
       after_samples_.push_back({a.due - load_stop_, a.latency(),
                                 a.failed == failure::none && a.status >= 200 && a.status < 300});
   });
+}
+
+void overload_run::send_load(http_pool& pool, std::string_view wire, steady::time_point due) {
+  if (throttle_ && !throttle_->allow(steady::now(), uniform_(random_)))
+    return stats_.record_due(throttled_step_, due);
+  send(pool, load_step_, wire, false, due);
 }
 
 void overload_run::on_tick() {
@@ -258,7 +283,7 @@ overload_figures overload_run::run() {
   auto count = [](double rate, double s) { return static_cast<uint64_t>(rate * s); };
   pacer load_pacer(io_, load_start_, rate_, count(rate_, o_.seconds),
                    [&](uint64_t i, steady::time_point due) {
-                     send(load, load_step_, load_wires_[i % load_wires_.size()], false, due);
+                     send_load(load, load_wires_[i % load_wires_.size()], due);
                    });
   double side_s = before_ + o_.seconds + after_;
   pacer probe_pacer(io_, start_, o_.probe_rate_per_s, count(o_.probe_rate_per_s, side_s),

@@ -49,6 +49,11 @@ void tally_load(const run_stats& stats, uint16_t load, overload_figures& f) {
     f.unanswered += f.requests - answered;
     f.unanswered_by_failure["never_answered"] += f.requests - answered;
   }
+  // Refused by the client itself: due like the rest, but never sent.
+  if (auto held = stats.find_step(throttled_step_name)) {
+    f.throttled = stats.due_total(*held);
+    f.requests += f.throttled;
+  }
 }
 
 // Back to normal: the first sample after the last slow (or failed) one.
@@ -66,6 +71,7 @@ std::optional<double> recovery(std::vector<recovery_sample> after, double normal
 
 void per_second(const run_stats& stats, uint16_t load, overload_figures& f) {
   auto ok = stats.find_outcome("ok"), shed = stats.find_outcome("overloaded");
+  auto held = stats.find_step(throttled_step_name);
   std::vector<uint16_t> reads;
   for (const char* name : {"read_before", "read", "read_after"})
     if (auto id = stats.find_step(name)) reads.push_back(*id);
@@ -78,8 +84,10 @@ void per_second(const run_stats& stats, uint16_t load, overload_figures& f) {
                                      0,
                                      0,
                                      0,
+                                     held ? s.due[*held] : 0,
                                      to_ms(s.latency[load].value_at_quantile(0.99)),
                                      0};
+    row.due += row.throttled;
     for (uint16_t o = 0; o < stats.outcome_count(); ++o) {
       uint64_t n = s.answers[load * run_stats::outcomes_max + o];
       if (ok && o == *ok)
@@ -155,6 +163,9 @@ void print_figures(const overload_figures& f) {
               f.goodput_per_s, static_cast<unsigned long long>(f.ok));
   print_latency("served (2xx)", f.served);
   print_latency("shed (503)", f.shed);
+  if (f.throttled > 0)
+    std::printf("  throttled here   %9llu   (refused by this client itself, unsent: --client-throttle)\n",
+                static_cast<unsigned long long>(f.throttled));
   print_latency("reads", f.reads);
   std::printf("  other answers    %9llu", static_cast<unsigned long long>(f.other));
   for (const auto& [k, v] : f.other_by_outcome)
@@ -172,12 +183,14 @@ void print_figures(const overload_figures& f) {
   std::printf("  generator        %.2f s of CPU; its loop ran late by p99 %.2f ms, max %.2f ms\n",
               f.generator_cpu_s, to_ms(f.generator_lag.value_at_quantile(0.99)),
               to_ms(f.generator_lag.max()));
-  std::printf("\n  second      due      2xx      503    other  no answer   p99 ms  read p99 ms\n");
+  std::printf(
+      "\n  second      due      2xx      503    other  no answer  throttled   p99 ms  read p99 ms\n");
   for (const auto& r : f.per_second)
-    std::printf("  %+6.0f %8llu %8llu %8llu %8llu %10llu %8.1f %12.1f\n", r.t_s,
+    std::printf("  %+6.0f %8llu %8llu %8llu %8llu %10llu %10llu %8.1f %12.1f\n", r.t_s,
                 static_cast<unsigned long long>(r.due), static_cast<unsigned long long>(r.ok),
                 static_cast<unsigned long long>(r.shed), static_cast<unsigned long long>(r.other),
-                static_cast<unsigned long long>(r.unanswered), r.p99_ms, r.read_p99_ms);
+                static_cast<unsigned long long>(r.unanswered),
+                static_cast<unsigned long long>(r.throttled), r.p99_ms, r.read_p99_ms);
   std::fflush(stdout);
 }
 
@@ -206,6 +219,7 @@ bool write_json(const overload_figures& f, const std::string& path) {
   o["reads"] = latency_json(f.reads);
   o["other"] = f.other;
   o["unanswered"] = f.unanswered;
+  o["throttled"] = f.throttled;
   o["normal_ms"] = f.normal_ms;
   o["recovery_s"] = f.recovery_s ? boost::json::value(*f.recovery_s) : boost::json::value(nullptr);
   o["generator"] = {{"cpu_s", f.generator_cpu_s},
@@ -219,6 +233,7 @@ bool write_json(const overload_figures& f, const std::string& path) {
                     {"shed", r.shed},
                     {"other", r.other},
                     {"unanswered", r.unanswered},
+                    {"throttled", r.throttled},
                     {"p99_ms", r.p99_ms},
                     {"read_p99_ms", r.read_p99_ms}});
   o["per_second"] = std::move(rows);

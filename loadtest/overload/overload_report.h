@@ -17,6 +17,10 @@
 
 namespace stampede::load {
 
+// The run_stats step under which the requests the client's own throttle refused are counted
+// (due, never sent, never answered).
+inline constexpr const char* throttled_step_name = "throttled_here";
+
 // Normal latency is at least this (a quiet loopback server answers in well under it).
 constexpr double normal_floor_ms = 5;
 
@@ -37,6 +41,7 @@ struct overload_figures {
   run_shape shape;
   uint64_t requests = 0;  // load requests due
   uint64_t ok = 0, other = 0, unanswered = 0;
+  uint64_t throttled = 0;  // refused by the client itself (--client-throttle), never sent
   uint64_t ok_during_load = 0;  // 2xx answers that came while the load ran
   std::map<std::string, uint64_t> other_by_outcome, unanswered_by_failure;
   latency_histogram served, shed, reads, baseline;  // reads: those due during the load
@@ -45,7 +50,7 @@ struct overload_figures {
   std::optional<double> recovery_s;  // nullopt: still slow at the end
   struct second_row {
     double t_s;  // since the load started
-    uint64_t due, ok, shed, other, unanswered;
+    uint64_t due, ok, shed, other, unanswered, throttled;
     double p99_ms, read_p99_ms;
   };
   std::vector<second_row> per_second;

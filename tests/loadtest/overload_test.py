@@ -76,6 +76,46 @@ class OverloadTool(unittest.TestCase):
         finally:
             stand_in.stop()
 
+    def test_a_client_that_throttles_itself_stops_sending_to_a_server_that_refuses_everything(self):
+        def shed(method, path, headers, body):
+            return product_or_404(method, path) or (
+                503, {"error": {"code": "overloaded", "message": "busy"}}, {"Retry-After": "1"})
+        stand_in = StandIn(shed)
+        try:
+            figures, stdout = self.run_overload(stand_in.port, "--rate", "1000", "--seconds", "1",
+                                                "--before", "0", "--after", "1", "--probe-rate", "0",
+                                                "--read-rate", "0", "--connections", "8",
+                                                "--client-throttle", "2")
+            sent = stand_in.count("POST", "/v1/cart/items")
+            self.assertEqual(figures["requests"], 1000)
+            self.assertEqual(figures["shed"]["count"], sent)
+            self.assertEqual(figures["throttled"], 1000 - sent)
+            # Nothing accepted: after the first few, a request goes out with probability
+            # 1 / (attempts + 1), so about ln(1000) of them in all.
+            self.assertGreater(sent, 0)
+            self.assertLess(sent, 50)
+            self.assertIn("throttled here", stdout)
+            self.assertEqual(sum(r["throttled"] for r in figures["per_second"]), 1000 - sent)
+        finally:
+            stand_in.stop()
+
+    def test_a_client_that_throttles_itself_holds_nothing_back_while_all_is_accepted(self):
+        def accept(method, path, headers, body):
+            return product_or_404(method, path) or (200, {"item_count": 1})
+        stand_in = StandIn(accept)
+        try:
+            figures, _ = self.run_overload(stand_in.port, "--rate", "100", "--seconds", "2",
+                                           "--before", "0", "--after", "1", "--probe-rate", "0",
+                                           "--read-rate", "0", "--connections", "8",
+                                           "--client-throttle", "2")
+            # At most the first one or two, sent before any answer was back (1 attempt and 0
+            # accepted: 1 in 2), are held back; after that every request goes out.
+            self.assertLessEqual(figures["throttled"], 2)
+            self.assertEqual(figures["ok"], 200 - figures["throttled"])
+            self.assertEqual(stand_in.count("POST", "/v1/cart/items"), figures["ok"])
+        finally:
+            stand_in.stop()
+
     def test_no_setup_sends_nothing_to_the_admin_api(self):
         # A peer such as nginx has no admin API: without --no-setup the tool cannot start
         # against it; with it, the load runs and not one admin request is sent.
