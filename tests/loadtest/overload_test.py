@@ -25,6 +25,22 @@ def product_or_404(method, path):
     return None
 
 
+def refuse_all(method, path, headers, body):
+    """A stand-in that sheds every load request."""
+    return product_or_404(method, path) or (
+        503, {"error": {"code": "overloaded", "message": "busy"}}, {"Retry-After": "1"})
+
+
+def accept_all(method, path, headers, body):
+    """A stand-in that serves every load request."""
+    return product_or_404(method, path) or (200, {"item_count": 1})
+
+
+# The throttle's tests: the load alone, on a few connections, 1 s probed after.
+THROTTLED = ("--before", "0", "--after", "1", "--probe-rate", "0", "--read-rate", "0",
+             "--connections", "8", "--client-throttle", "2")
+
+
 class OverloadTool(unittest.TestCase):
     def run_overload(self, port, *args):
         out = os.path.join(tempfile.mkdtemp(prefix="overload-test-"), "out.json")
@@ -59,10 +75,7 @@ class OverloadTool(unittest.TestCase):
             server.stop()
 
     def test_shed_answers_are_counted_with_their_latency(self):
-        def shed(method, path, headers, body):
-            return product_or_404(method, path) or (
-                503, {"error": {"code": "overloaded", "message": "busy"}}, {"Retry-After": "1"})
-        stand_in = StandIn(shed)
+        stand_in = StandIn(refuse_all)
         try:
             figures, _ = self.run_overload(stand_in.port, "--rate", "200", "--seconds", "0.5",
                                            "--before", "0", "--after", "2", "--probe-rate", "0",
@@ -77,15 +90,9 @@ class OverloadTool(unittest.TestCase):
             stand_in.stop()
 
     def test_a_client_that_throttles_itself_stops_sending_to_a_server_that_refuses_everything(self):
-        def shed(method, path, headers, body):
-            return product_or_404(method, path) or (
-                503, {"error": {"code": "overloaded", "message": "busy"}}, {"Retry-After": "1"})
-        stand_in = StandIn(shed)
+        stand_in = StandIn(refuse_all)
         try:
-            figures, stdout = self.run_overload(stand_in.port, "--rate", "1000", "--seconds", "1",
-                                                "--before", "0", "--after", "1", "--probe-rate", "0",
-                                                "--read-rate", "0", "--connections", "8",
-                                                "--client-throttle", "2")
+            figures, stdout = self.run_overload(stand_in.port, "--rate", "1000", "--seconds", "1", *THROTTLED)
             sent = stand_in.count("POST", "/v1/cart/items")
             self.assertEqual(figures["requests"], 1000)
             self.assertEqual(figures["shed"]["count"], sent)
@@ -100,14 +107,9 @@ class OverloadTool(unittest.TestCase):
             stand_in.stop()
 
     def test_a_client_that_throttles_itself_holds_nothing_back_while_all_is_accepted(self):
-        def accept(method, path, headers, body):
-            return product_or_404(method, path) or (200, {"item_count": 1})
-        stand_in = StandIn(accept)
+        stand_in = StandIn(accept_all)
         try:
-            figures, _ = self.run_overload(stand_in.port, "--rate", "100", "--seconds", "2",
-                                           "--before", "0", "--after", "1", "--probe-rate", "0",
-                                           "--read-rate", "0", "--connections", "8",
-                                           "--client-throttle", "2")
+            figures, _ = self.run_overload(stand_in.port, "--rate", "100", "--seconds", "2", *THROTTLED)
             # At most the first one or two, sent before any answer was back (1 attempt and 0
             # accepted: 1 in 2), are held back; after that every request goes out.
             self.assertLessEqual(figures["throttled"], 2)
