@@ -151,7 +151,7 @@ http_pool::http_pool(asio::io_context& io, target t, pool_options o)
 http_pool::~http_pool() = default;
 
 void http_pool::send(steady::time_point due, http_request request, answer_handler done) {
-  pending p{due, std::move(request), std::move(done)};
+  pending p{due, {}, std::move(request), std::move(done)};
   if (shut_ || waiting_.size() >= options_.waiting_max) {
     auto why = shut_ ? failure::abandoned : failure::overflow;
     asio::post(io_, [this, p = std::move(p), why]() mutable {
@@ -255,6 +255,7 @@ void http_pool::start(connection& c, pending p) {
   ++busy_;
   c.current.emplace(std::move(p));
   c.started = steady::now();
+  c.current->sent = c.started;
   c.timed_out = false;
   auto bytes = c.current->request.bytes();
   asio::async_write(c.socket, asio::buffer(bytes.data(), bytes.size()),
@@ -341,6 +342,7 @@ void http_pool::fail(connection& c, failure why) {
 
 void http_pool::finish(pending& p, http_answer a) {
   a.due = p.due;
+  a.sent = p.sent;
   if (a.answered == steady::time_point{}) a.answered = steady::now();
   p.done(std::move(a));
 }

@@ -43,6 +43,7 @@ struct http_answer {
   std::string body;
   int64_t retry_after_s = -1;  // the Retry-After header in seconds, -1 when absent
   steady::time_point due, answered;
+  steady::time_point sent;  // when its write began here; {} if it was never sent
   std::chrono::nanoseconds latency() const { return answered - due; }
 };
 
@@ -108,6 +109,7 @@ class http_pool {
  private:
   struct pending {
     steady::time_point due;
+    steady::time_point sent;  // the last time its write began
     http_request request;
     answer_handler done;
     bool resent = false;

@@ -194,6 +194,7 @@ class overload_run {
   uint16_t read_steps_[3] = {stats_.step("read_before"), stats_.step("read"),
                              stats_.step("read_after")};
   uint64_t ok_during_load_ = 0;
+  latency_histogram served_from_sent_, shed_from_sent_;
 };
 
 void overload_run::mint_wires() {
@@ -237,6 +238,9 @@ void overload_run::send(http_pool& pool, uint16_t id, std::string_view wire, boo
     stats_.record_answer(id, outcome, a.due, a.answered);
     if (!probe && outcome == ok_ && a.answered < load_stop_) ++ok_during_load_;
     if (!probe && outcome == ok_ && throttle_) throttle_->accepted(a.answered);
+    if (!probe && (outcome == ok_ || outcome == overloaded_) && a.sent != steady::time_point{})
+      (outcome == ok_ ? served_from_sent_ : shed_from_sent_)
+          .record(static_cast<uint64_t>(std::chrono::nanoseconds(a.answered - a.sent).count()));
     if (probe && a.due >= load_stop_)
       after_samples_.push_back({a.due - load_stop_, a.latency(),
                                 a.failed == failure::none && a.status >= 200 && a.status < 300});
@@ -307,6 +311,8 @@ overload_figures overload_run::run() {
   io_.run();
   auto f = summarize(stats_, {rate_, o_.seconds, before_, after_, o_.normal_ms, o_.request},
                      std::move(after_samples_), ok_during_load_);
+  f.served_from_sent = served_from_sent_;
+  f.shed_from_sent = shed_from_sent_;
   f.generator_cpu_s = process_cpu_s() - cpu_at_start;
   f.generator_lag = lag_.lateness();
   return f;

@@ -163,6 +163,10 @@ void print_figures(const overload_figures& f) {
               f.goodput_per_s, static_cast<unsigned long long>(f.ok));
   print_latency("served (2xx)", f.served);
   print_latency("shed (503)", f.shed);
+  std::printf("  the same, from when each was written here (the server's part; the rest waited here\n"
+              "  for a free connection):\n");
+  print_latency("  served, sent", f.served_from_sent);
+  print_latency("  shed, sent", f.shed_from_sent);
   if (f.throttled > 0)
     std::printf("  throttled here   %9llu   (refused by this client itself, unsent: --client-throttle)\n",
                 static_cast<unsigned long long>(f.throttled));
@@ -216,6 +220,8 @@ bool write_json(const overload_figures& f, const std::string& path) {
   o["ok_during_load"] = f.ok_during_load;
   o["served"] = latency_json(f.served);
   o["shed"] = latency_json(f.shed);
+  o["served_from_sent"] = latency_json(f.served_from_sent);
+  o["shed_from_sent"] = latency_json(f.shed_from_sent);
   o["reads"] = latency_json(f.reads);
   o["other"] = f.other;
   o["unanswered"] = f.unanswered;

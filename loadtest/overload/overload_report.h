@@ -45,6 +45,9 @@ struct overload_figures {
   uint64_t ok_during_load = 0;  // 2xx answers that came while the load ran
   std::map<std::string, uint64_t> other_by_outcome, unanswered_by_failure;
   latency_histogram served, shed, reads, baseline;  // reads: those due during the load
+  // The same answers from when each request was written here, not when it was due: the
+  // server's part of the latency, without the wait for a free connection here.
+  latency_histogram served_from_sent, shed_from_sent;
   double goodput_per_s = 0;                         // ok_during_load / the load's seconds
   double normal_ms = 0;
   std::optional<double> recovery_s;  // nullopt: still slow at the end

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -115,6 +116,27 @@ class OverloadTool(unittest.TestCase):
             self.assertLessEqual(figures["throttled"], 2)
             self.assertEqual(figures["ok"], 200 - figures["throttled"])
             self.assertEqual(stand_in.count("POST", "/v1/cart/items"), figures["ok"])
+        finally:
+            stand_in.stop()
+
+    def test_the_wait_for_a_free_connection_is_told_apart_from_the_servers_part(self):
+        def slow(method, path, headers, body):
+            if method == "POST":
+                time.sleep(0.05)
+            return accept_all(method, path, headers, body)
+        stand_in = StandIn(slow)
+        try:
+            # 20 requests due over 0.5 s, on one connection that takes 50 ms a request: they
+            # queue here, so the last is answered about 0.5 s after it was due, but each
+            # about 50 ms after it was written.
+            figures, stdout = self.run_overload(stand_in.port, "--rate", "40", "--seconds", "0.5",
+                                                "--before", "0", "--after", "1", "--probe-rate", "0",
+                                                "--read-rate", "0", "--connections", "1")
+            self.assertEqual(figures["ok"], 20)
+            self.assertEqual(figures["served_from_sent"]["count"], 20)
+            self.assertGreaterEqual(figures["served_from_sent"]["p50_ms"], 45)
+            self.assertGreater(figures["served"]["max_ms"] - figures["served_from_sent"]["max_ms"], 300)
+            self.assertIn("from when each was written here", stdout)
         finally:
             stand_in.stop()
 
