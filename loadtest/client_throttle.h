@@ -4,10 +4,10 @@
 // probability max(0, (requests - K * accepts) / (requests + 1)). While the server accepts
 // everything the client sends nothing is held back; once it refuses, the client sends about
 // K times what it accepts, and the rest is refused here at no cost to the server. The book
-// suggests K = 2 where a refusal costs the server little; where refusing costs it half a
-// served request (an HTTP server refusing over its own sockets), K nearer 1 wastes less.
-// This is the model of what a storefront's client should do with 503 overloaded (the
-// overload tool's --client-throttle, loadtest/overload/README.md). One thread.
+// suggests K = 2 where a refusal costs the server little; where it costs much of what
+// serving does (an HTTP server refusing over its own sockets), K nearer 1 wastes less.
+// The overload tool's --client-throttle models a storefront client that does this
+// (loadtest/overload/README.md; what it did at 10x: BENCHMARKS.md). One thread.
 #pragma once
 
 #include <array>
