@@ -6,6 +6,7 @@ answer nothing.
 """
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -44,7 +45,9 @@ THROTTLED = ("--before", "0", "--after", "1", "--probe-rate", "0", "--read-rate"
 
 class OverloadTool(unittest.TestCase):
     def run_overload(self, port, *args):
-        out = os.path.join(tempfile.mkdtemp(prefix="overload-test-"), "out.json")
+        out_dir = tempfile.mkdtemp(prefix="overload-test-")
+        self.addCleanup(shutil.rmtree, out_dir, True)
+        out = os.path.join(out_dir, "out.json")
         code, stdout, stderr = run_tool([OVERLOAD, "--target", "http://127.0.0.1:%d" % port,
                                          "--jwt-secret", harness.JWT_SECRET, "--json", out] + list(args))
         self.assertEqual(code, 0, stdout + stderr)

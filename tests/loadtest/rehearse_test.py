@@ -9,6 +9,7 @@ queue figures are the server's.
 import html.parser
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -24,16 +25,16 @@ ADMIN = harness.make_token("auditor", role="admin")
 
 def rehearse(port, *args, expect=None):
     """Runs a rehearsal against 127.0.0.1:port; (exit code, stdout, JSON, report text)."""
-    work = tempfile.mkdtemp(prefix="rehearse-test-")
-    out_json, out_html = os.path.join(work, "run.json"), os.path.join(work, "run.html")
-    code, stdout, stderr = run_tool(
-        [STAMPEDE, "rehearse", "--target", "http://127.0.0.1:%d" % port, "--jwt-secret", harness.JWT_SECRET,
-         "--gateway-secret", harness.GATEWAY_SECRET, "--json", out_json, "--report", out_html, "--quiet"]
-        + list(args))
-    if expect is not None and code != expect:
-        raise AssertionError("exit %d, expected %d\n%s\n%s" % (code, expect, stdout, stderr))
-    result = json.load(open(out_json)) if os.path.exists(out_json) else None
-    report = open(out_html).read() if os.path.exists(out_html) else None
+    with tempfile.TemporaryDirectory(prefix="rehearse-test-") as work:
+        out_json, out_html = os.path.join(work, "run.json"), os.path.join(work, "run.html")
+        code, stdout, stderr = run_tool(
+            [STAMPEDE, "rehearse", "--target", "http://127.0.0.1:%d" % port, "--jwt-secret", harness.JWT_SECRET,
+             "--gateway-secret", harness.GATEWAY_SECRET, "--json", out_json, "--report", out_html, "--quiet"]
+            + list(args))
+        if expect is not None and code != expect:
+            raise AssertionError("exit %d, expected %d\n%s\n%s" % (code, expect, stdout, stderr))
+        result = json.load(open(out_json)) if os.path.exists(out_json) else None
+        report = open(out_html).read() if os.path.exists(out_html) else None
     return code, stdout, result, report
 
 
@@ -148,6 +149,7 @@ class Sale(unittest.TestCase):
 
         # --compare: the run beside itself, in the terminal and as a report.
         work = tempfile.mkdtemp(prefix="rehearse-compare-")
+        self.addCleanup(shutil.rmtree, work, True)
         a = os.path.join(work, "before.json")
         with open(a, "w") as f:
             json.dump(r, f)
