@@ -51,6 +51,11 @@ bool is_order_event(std::string_view event) {
   return false;
 }
 
+bool is_notification_event(std::string_view event) {
+  return is_order_event(event) || event == "drop.admitted" || event == "drop.won" ||
+         event == "waitlist.offered";
+}
+
 std::optional<error> validate(const webhook& w) {
   if (w.url.size() > limits::webhook_url_length_max || !parse_http_url(w.url))
     return field_error("url", "url must be https://host[:port][/path] or http://..., at most 2048 bytes");
@@ -59,8 +64,10 @@ std::optional<error> validate(const webhook& w) {
   if (w.events.empty() || w.events.size() > 20)
     return field_error("events", "events must list 1..20 event names or patterns");
   for (const auto& e : w.events)
-    if (e != "*" && e != "order.*" && !is_order_event(e))
-      return field_error("events", "unknown event '" + e + "' (order.created ... order.refunded, order.* or *)");
+    if (e != "*" && e != "order.*" && e != "drop.*" && e != "waitlist.*" && !is_notification_event(e))
+      return field_error("events", "unknown event '" + e +
+                                       "' (an order event such as order.paid, drop.admitted, drop.won, "
+                                       "waitlist.offered, order.*, drop.*, waitlist.* or *)");
   return std::nullopt;
 }
 

@@ -18,7 +18,7 @@ struct webhook {
   std::string id;  // "whk_..."
   std::string url;
   std::string secret;
-  std::vector<std::string> events;  // "order.shipped", "order.*" or "*"
+  std::vector<std::string> events;  // "order.shipped", "drop.won", "order.*", "drop.*" or "*"
   int64_t created_at_ms = 0;
   bool operator==(const webhook&) const = default;
 };
@@ -45,6 +45,9 @@ std::optional<http_url> parse_http_url(std::string_view url);
 
 // The events a webhook may ask for.
 bool is_order_event(std::string_view event);
+// Any event API.md's Notifications names: the order events and the drops' (drop.admitted,
+// drop.won, waitlist.offered).
+bool is_notification_event(std::string_view event);
 
 // "" or what is wrong with a registration's fields (the id and time are the engine's).
 std::optional<error> validate(const webhook& w);

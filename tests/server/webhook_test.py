@@ -281,6 +281,40 @@ class Webhooks(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual({event_of(r)["event"] for r in rx.received}, {"order.paid"})
 
+    def test_drop_events_reach_the_webhooks_that_ask_for_them(self):
+        # API.md, Notifications: drop.admitted, drop.won and waitlist.offered are delivered to
+        # webhooks as the order events are; each can be asked for by name or pattern.
+        drops_rx, orders_rx = Receiver(), Receiver()
+        self.addCleanup(drops_rx.close)
+        self.addCleanup(orders_rx.close)
+        self.register("http://127.0.0.1:%d/" % drops_rx.port, ["drop.*", "waitlist.offered"])
+        self.register("http://127.0.0.1:%d/" % orders_rx.port, ["order.*"])
+        for events in (["drop.admitted"], ["drop.won"], ["waitlist.*"], ["*"]):
+            self.assertEqual(self.admin.request("POST", "/v1/admin/webhooks", {
+                "url": "http://127.0.0.1:9/x", "secret": SECRET, "events": events})[0], 201, events)
+        for bad in (["drop.exploded"], ["drops.*"], ["waitlist.joined"]):
+            status, _, body, _ = self.admin.request("POST", "/v1/admin/webhooks", {
+                "url": "http://127.0.0.1:9/x", "secret": SECRET, "events": bad})
+            self.assertEqual((status, body["error"]["code"]), (400, "invalid_request"), bad)
+        pid = "drop-hook-%d" % os.getpid()
+        self.assertEqual(self.admin.request("POST", "/v1/admin/products",
+                                            {"id": pid, "name": pid, "price": 500, "on_hand": 5})[0], 201)
+        opens = time.time()
+        did = "dh-%d" % os.getpid()
+        status, _, d, _ = self.admin.request("POST", "/v1/admin/drops", {
+            "id": did, "product_ids": [pid], "mode": "queue",
+            "opens_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(opens))})
+        self.assertEqual(status, 201, d)
+        shopper = Client(self.server.port, make_token("drop-hook-shopper"))
+        self.addCleanup(shopper.close)
+        self.assertEqual(shopper.request("POST", "/v1/drops/%s/queue" % did)[0], 201)
+        got = drops_rx.wait_for(lambda r: event_of(r)["event"] == "drop.admitted")
+        event = event_of(got[0])
+        self.assertTrue(event["id"].startswith("evt_"), event)
+        self.assertEqual(event["data"]["event"], "drop.admitted")
+        time.sleep(0.5)
+        self.assertEqual([event_of(r)["event"] for r in orders_rx.received], [])
+
     def test_https_receivers_must_present_a_certificate_the_server_trusts(self):
         trusted = make_cert(self.data_dir, "trusted")
         stranger = make_cert(self.data_dir, "stranger")
