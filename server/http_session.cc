@@ -263,7 +263,13 @@ void http_session::on_watch(beast::error_code ec) {
 // WebSocket session. No token is fine (product topics); a bad one is 401.
 void http_session::upgrade(const request& r) {
   auto& req = parser_->get();
-  if (r.method != "GET" || !websocket::is_upgrade(req))
+  if (r.method != "GET") {  // a known path, the wrong method (API.md): 405, and the connection stays
+    response out = http_error(405, "method_not_allowed", "this path does not take " + r.method);
+    out.headers.emplace_back("Allow", "GET");
+    route_ = metrics::routes_max - 1;  // counted as "unmatched"
+    return do_write(std::move(out));
+  }
+  if (!websocket::is_upgrade(req))
     return reject(400, "invalid_request", "GET /v1/ws must be a WebSocket upgrade");
   auto token = r.query.find("access_token");
   std::string_view bare = token == r.query.end() ? std::string_view() : token->second;

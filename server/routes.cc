@@ -160,6 +160,20 @@ lookup find_route(std::string_view method, std::string_view path, std::vector<st
   return found;
 }
 
+// The methods a known path takes, for a 405's Allow header (RFC 9110, 15.5.6).
+std::string allowed_methods(std::string_view path) {
+  const auto& patterns = split_patterns();
+  auto segments = split_path(path);
+  std::vector<std::string> params;
+  std::string allow;
+  for (size_t i = 0; i < std::size(routes); ++i) {
+    if (!matches(patterns[i], segments, params)) continue;
+    std::string_view m = routes[i].method;
+    if (allow.find(m) == std::string::npos) allow += (allow.empty() ? "" : ", ") + std::string(m);
+  }
+  return allow;
+}
+
 }  // namespace
 
 std::span<const route> api::table() { return routes; }
@@ -183,7 +197,9 @@ size_t api::handle(request req, responder respond) {
     return *found.index;
   }
   if (found.path_known) {
-    respond(http_error(405, "method_not_allowed", "this path does not take " + req.method));
+    response out = http_error(405, "method_not_allowed", "this path does not take " + req.method);
+    out.headers.emplace_back("Allow", allowed_methods(req.path));
+    respond(std::move(out));
   } else {
     respond(http_error(404, "not_found", "no such route"));
   }

@@ -95,6 +95,13 @@ class Api(ServerTest):
         self.assertError(self.anon.request("GET", "/v1/nope"), 404, "not_found")
         self.assertError(self.anon.request("PUT", "/v1/products"), 405, "method_not_allowed")
         self.assertError(self.anon.request("DELETE", "/healthz"), 405, "method_not_allowed")
+        # RFC 9110: a 405 names the methods the path takes.
+        self.assertEqual(self.anon.request("PUT", "/v1/products")[1].get("allow"), "GET")
+        self.assertEqual(self.anon.request("PUT", "/v1/cart/items/p1")[1].get("allow"), "PATCH, DELETE")
+        # The WebSocket's path too, and the connection stays usable.
+        status, headers, body, _ = self.anon.request("POST", "/v1/ws", {})
+        self.assertEqual((status, body["error"]["code"], headers.get("allow")), (405, "method_not_allowed", "GET"))
+        self.assertEqual(self.anon.request("GET", "/healthz")[0], 200)
 
     # ---- catalog ----
 
