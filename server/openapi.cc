@@ -48,7 +48,7 @@ constexpr operation_note notes[] = {
     {"PUT", "/v1/admin/shipping-methods", "replace_shipping_methods", "addresses", "Replace the shipping methods", "", "", "ShippingMethods", 200, "ShippingMethods", json_media, ""},
     // Webhook registrations.
     {"POST", "/v1/admin/webhooks", "add_webhook", "webhooks", "Register a receiver of signed order events", "", "", "WebhookCreate", 201, "Webhook", json_media, ""},
-    {"GET", "/v1/admin/webhooks", "list_webhooks", "webhooks", "The registered webhooks (never their secrets)", "", "", no_body, 200, "WebhookList", json_media, ""},
+    {"GET", "/v1/admin/webhooks", "list_webhooks", "webhooks", "The registered webhooks by id (never their secrets)", "", "limit,cursor", no_body, 200, "WebhookList", json_media, ""},
     {"GET", "/v1/admin/webhooks/{}", "get_webhook", "webhooks", "One webhook", "id", "", no_body, 200, "Webhook", json_media, "404"},
     {"DELETE", "/v1/admin/webhooks/{}", "delete_webhook", "webhooks", "Remove a webhook", "id", "", no_body, 204, no_body, json_media, "404"},
     // Checkout and orders.

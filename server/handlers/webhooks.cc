@@ -1,5 +1,7 @@
 // Webhook registrations (admin): add, list, read one, delete. A registration's secret is
 // never shown again.
+#include <algorithm>
+
 #include "core/webhook.h"
 #include "server/handlers/handlers.h"
 #include "server/rfc3339.h"
@@ -44,11 +46,22 @@ void admin_add_webhook(handler_context& ctx, call& c) {
                       }));
 }
 
+// Paginated as every list (API.md, Conventions): ordered by id, the cursor the last id shown.
 void admin_list_webhooks(handler_context& ctx, call& c) {
-  ctx.eng.list_webhooks(answer<std::vector<webhook>>(ctx, c, [](std::vector<webhook> list) {
-    json::array items;
-    for (const auto& w : list) items.push_back(webhook_json(w));
-    return json_response(200, json::object{{"items", std::move(items)}});
+  auto pg = read_paging(c.req);
+  if (!pg) return c.fail(bad_limit());
+  ctx.eng.list_webhooks(answer<std::vector<webhook>>(ctx, c, [pg = *pg](std::vector<webhook> list) {
+    std::sort(list.begin(), list.end(), [](const webhook& a, const webhook& b) { return a.id < b.id; });
+    page<webhook> out;
+    for (auto& w : list) {
+      if (!pg.cursor.empty() && w.id <= pg.cursor) continue;
+      if (static_cast<int64_t>(out.items.size()) == pg.limit) {
+        out.next_cursor = out.items.back().id;
+        break;
+      }
+      out.items.push_back(std::move(w));
+    }
+    return json_response(200, page_json(out, webhook_json));
   }));
 }
 

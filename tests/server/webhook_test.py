@@ -209,6 +209,16 @@ class Webhooks(unittest.TestCase):
         self.assertEqual([x["id"] for x in listed], [w["id"]])
         self.assertNotIn("secret", listed[0])
         self.assertEqual(self.admin.request("GET", "/v1/admin/webhooks/" + w["id"])[2]["url"], w["url"])
+        # Paginated as every list (API.md, Conventions): ordered by id, each page's cursor the last.
+        more = [self.register("http://127.0.0.1:9/more-%d" % i, ["order.paid"])["id"] for i in range(2)]
+        everyone = sorted([w["id"]] + more)
+        first = self.admin.request("GET", "/v1/admin/webhooks?limit=2")[2]
+        self.assertEqual([x["id"] for x in first["items"]], everyone[:2])
+        rest = self.admin.request("GET", "/v1/admin/webhooks?limit=2&cursor=" + first["next_cursor"])[2]
+        self.assertEqual(([x["id"] for x in rest["items"]], rest["next_cursor"]), (everyone[2:], None))
+        self.assertEqual(self.admin.request("GET", "/v1/admin/webhooks?limit=0")[0], 400)
+        for i in more:
+            self.assertEqual(self.admin.request("DELETE", "/v1/admin/webhooks/" + i)[0], 204)
         for bad in [{"url": "ftp://example.com", "secret": SECRET},
                     {"url": "https://user@example.com/x", "secret": SECRET},
                     {"url": "http://", "secret": SECRET},
