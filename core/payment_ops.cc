@@ -94,7 +94,7 @@ void charge(shard& s, user_turn turn, std::string order_id, payment_request req,
     p.card_last4 = last4_of(req.card.number);
     p.card_fingerprint = s.fingerprints().fingerprint(req.card.number);
   }
-  charge_request request{p.id, order_id, req.method, req.amount, std::move(req.card)};
+  charge_request request{p.id, order_id, req.method, req.amount, std::move(req.card), s.now_ms()};
   // The outcome comes back as a message to this shard, whichever thread the gateway
   // answers on; the turn travels with it, so nothing of the user's runs in between.
   s.config().gateway->charge(

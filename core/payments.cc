@@ -1,5 +1,7 @@
 #include "core/payments.h"
 
+#include <chrono>
+
 namespace stampede {
 
 void sandbox_gateway::charge(charge_request request,
@@ -8,6 +10,8 @@ void sandbox_gateway::charge(charge_request request,
   if (request.method == "paypal") {
     o.status = payment_status::requires_action;
     o.redirect_url = "https://sandbox.stampede.invalid/paypal/approve/" + request.payment_id;
+  } else if (card_expired(request.card.exp_month, request.card.exp_year, request.now_ms)) {
+    o.failure_reason = "expired_card";
   } else if (request.card.number == "4242424242424242") {
     o.status = payment_status::succeeded;
   } else if (request.card.number == "4000000000000002") {
@@ -23,6 +27,14 @@ void sandbox_gateway::charge(charge_request request,
     o.status = payment_status::succeeded;
   }
   done(std::move(o));
+}
+
+bool card_expired(int64_t exp_month, int64_t exp_year, int64_t now_ms) {
+  using namespace std::chrono;
+  year_month_day today{floor<days>(sys_time<milliseconds>(milliseconds(now_ms)))};
+  int64_t now_months = static_cast<int64_t>(static_cast<int>(today.year())) * 12 +
+                       static_cast<int64_t>(static_cast<unsigned>(today.month()));
+  return exp_year * 12 + exp_month < now_months;
 }
 
 std::string card_brand(const std::string& n) {

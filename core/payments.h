@@ -34,6 +34,7 @@ struct charge_request {
   std::string method;  // "card" | "paypal"
   int64_t amount = 0;
   card_details card;
+  int64_t now_ms = 0;  // the shard's clock when charged: a card's expiry is judged by it
 };
 
 struct charge_outcome {
@@ -49,7 +50,8 @@ class payment_gateway {
   virtual void charge(charge_request request, absl::AnyInvocable<void(charge_outcome)> done) = 0;
 };
 
-// The built-in gateway of API.md's table of test cards.
+// The built-in gateway of API.md's table of test cards. A card past its expiry (the end of
+// exp_month of exp_year, UTC) is declined first, reason `expired_card`, as gateways do.
 class sandbox_gateway final : public payment_gateway {
  public:
   void charge(charge_request request, absl::AnyInvocable<void(charge_outcome)> done) override;
@@ -57,6 +59,8 @@ class sandbox_gateway final : public payment_gateway {
 
 // "visa", "mastercard", "amex", "discover" or "card" from the leading digits.
 std::string card_brand(const std::string& number);
+// Whether a card valid through the end of exp_month/exp_year (UTC) has expired at now_ms.
+bool card_expired(int64_t exp_month, int64_t exp_year, int64_t now_ms);
 // The Luhn check of a string of 12..19 digits.
 bool luhn_valid(const std::string& number);
 

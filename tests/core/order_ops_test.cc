@@ -321,5 +321,16 @@ TEST(Admission, AShardPastItsInboxBoundShedsWritesButServesReads) {
   pool.join();
 }
 
+// A card is valid through the last instant of its expiry month, UTC (sandbox gateway).
+TEST(CardExpiry, ACardIsValidThroughTheLastMillisecondOfItsMonth) {
+  const int64_t dec_1_2026 = 1'796'083'200'000;  // 2026-12-01T00:00:00Z
+  EXPECT_FALSE(card_expired(12, 2026, dec_1_2026));
+  EXPECT_FALSE(card_expired(1, 2027, dec_1_2026));
+  EXPECT_FALSE(card_expired(11, 2026, dec_1_2026 - 1));  // 2026-11-30T23:59:59.999Z
+  EXPECT_TRUE(card_expired(11, 2026, dec_1_2026));
+  EXPECT_TRUE(card_expired(12, 2025, dec_1_2026));
+  EXPECT_FALSE(card_expired(12, 2030, dec_1_2026));
+}
+
 }  // namespace
 }  // namespace stampede

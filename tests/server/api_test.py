@@ -424,6 +424,22 @@ class Api(ServerTest):
         self.assertNotIn(b"4000000000000002", raw)
         status, _, body, _ = self.pay(c, o, "4000000000009995")
         self.assertEqual((status, body["error"]["details"]["reason"]), (402, "insufficient_funds"))
+        # A card past its expiry is declined as a gateway would, even the card that succeeds;
+        # one valid through this month is not expired.
+        last_month = time.gmtime(time.time() - 40 * 86400)
+        expired = {"number": "4242424242424242", "exp_month": last_month.tm_mon,
+                   "exp_year": last_month.tm_year, "cvc": "123"}
+        status, _, body, _ = c.request("POST", "/v1/orders/%s/payments" % o["id"],
+                                       {"method": "card", "amount": o["total"], "card": expired})
+        self.assertEqual((status, body["error"]["code"], body["error"]["details"]["reason"]),
+                         (402, "payment_failed", "expired_card"), body)
+        self.assertEqual(c.request("GET", "/v1/orders/" + o["id"])[2]["status"], "pending")
+        this_month = time.gmtime()
+        o_now = self.order(c, pid)
+        status, _, body, _ = c.request("POST", "/v1/orders/%s/payments" % o_now["id"], {
+            "method": "card", "amount": o_now["total"],
+            "card": dict(expired, exp_month=this_month.tm_mon, exp_year=this_month.tm_year)})
+        self.assertEqual((status, body["payment"]["status"]), (201, "succeeded"), body)
         status, _, body, raw = self.pay(c, o, "4242424242424242")
         self.assertEqual(status, 201, body)
         self.assertEqual((body["payment"]["status"], body["order"]["status"]), ("succeeded", "paid"))
