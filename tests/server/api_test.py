@@ -316,6 +316,14 @@ class Api(ServerTest):
         self.assertEqual(s["billing_address"]["id"], addr)
         status, _, s, _ = c.request("POST", "/v1/checkout/preview", {})
         self.assertEqual((status, s["ready"], s["shipping_address"]), (200, False, None))
+        # Every field is optional, so no body at all is the same preview; where a field is
+        # required, no body names it (400), and a body that is there must be JSON (415).
+        status, _, s, _ = c.request("POST", "/v1/checkout/preview")
+        self.assertEqual((status, s["ready"], s["subtotal"]), (200, False, 2000), s)
+        self.assertError(c.request("POST", "/v1/cart/items"), 400, "invalid_request")
+        self.assertError(c.request("POST", "/v1/checkout/preview", raw_body=b"{}"), 415, "unsupported_media_type")
+        self.assertError(c.request("POST", "/v1/checkout/preview", raw_body=b"",
+                                   headers={"Content-Type": "text/plain"}), 415, "unsupported_media_type")
         status, _, o, _ = c.request("POST", "/v1/orders", {"shipping_address_id": addr, "shipping_method": "standard"})
         self.assertEqual(status, 201, o)
         self.assertTrue(o["id"].startswith("ord_"))
