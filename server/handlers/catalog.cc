@@ -14,8 +14,18 @@ std::string etag_of(const std::string& body) {
   return buf;
 }
 
-bool etag_matches(const std::string& if_none_match, const std::string& tag) {
-  return !if_none_match.empty() && (if_none_match == tag || if_none_match == "*");
+// RFC 9110 13.1.2: "*", or a list of entity tags compared weakly (W/"x" matches "x").
+bool etag_matches(std::string_view if_none_match, std::string_view tag) {
+  while (!if_none_match.empty()) {
+    size_t comma = if_none_match.find(',');
+    std::string_view one = if_none_match.substr(0, comma);
+    if_none_match = comma == std::string_view::npos ? std::string_view() : if_none_match.substr(comma + 1);
+    while (!one.empty() && (one.front() == ' ' || one.front() == '\t')) one.remove_prefix(1);
+    while (!one.empty() && (one.back() == ' ' || one.back() == '\t')) one.remove_suffix(1);
+    if (one.substr(0, 2) == "W/") one.remove_prefix(2);
+    if (one == "*" || one == tag) return true;
+  }
+  return false;
 }
 
 // A cacheable answer: ETag, and 304 when the client has it.

@@ -144,6 +144,12 @@ class Api(ServerTest):
         etag = headers["etag"]
         status, _, body, raw = self.anon.request("GET", "/v1/products/" + pid, headers={"If-None-Match": etag})
         self.assertEqual((status, raw), (304, b""))
+        # RFC 9110: a list of tags, and weak comparison (a proxy may weaken the tag).
+        for inm in ('"0000000000000000", ' + etag, "W/" + etag, '"0000000000000000",W/' + etag, "*"):
+            self.assertEqual(self.anon.request("GET", "/v1/products/" + pid,
+                                               headers={"If-None-Match": inm})[0], 304, inm)
+        self.assertEqual(self.anon.request("GET", "/v1/products/" + pid,
+                                           headers={"If-None-Match": '"0000000000000000"'})[0], 200)
         self.admin.request("PATCH", "/v1/admin/products/" + pid, {"price": 1})
         self.assertEqual(self.anon.request("GET", "/v1/products/" + pid, headers={"If-None-Match": etag})[0], 200)
         status, headers, _, _ = self.anon.request("GET", "/v1/products")
