@@ -1,6 +1,10 @@
 #include "core/catalog.h"
 
+#include <locale.h>
+#include <wctype.h>
+
 #include <algorithm>
+#include <string>
 
 #include "core/check.h"
 #include "core/ids.h"
@@ -74,12 +78,49 @@ std::optional<error> check_window(std::optional<int64_t> starts, std::optional<i
   return std::nullopt;
 }
 
+bool is_ascii(std::string_view s) {
+  for (char c : s)
+    if (static_cast<unsigned char>(c) >= 0x80) return false;
+  return true;
+}
+
+// Each code point lower-cased by glibc's C.UTF-8 tables (which the C library carries built in,
+// so every Debian 12 machine has them): "CAFÉ" and "café" fold alike, and so do Greek and
+// Cyrillic names. A byte that does not start a well-formed sequence stands for itself.
+std::u32string folded(std::string_view s) {
+  static const locale_t utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+  std::u32string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    auto b = static_cast<unsigned char>(s[i]);
+    size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    char32_t cp = n == 1 ? b : n == 2 ? b & 0x1F : n == 3 ? b & 0x0F : b & 0x07;
+    bool whole = n != 0 && i + n <= s.size();
+    for (size_t k = 1; whole && k < n; ++k) {
+      auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xC0) != 0x80) whole = false;
+      cp = (cp << 6) | (c & 0x3F);
+    }
+    if (!whole) {
+      out.push_back(b);
+      ++i;
+      continue;
+    }
+    out.push_back(utf8 ? static_cast<char32_t>(towlower_l(static_cast<wint_t>(cp), utf8)) : cp);
+    i += n;
+  }
+  return out;
+}
+
 bool contains_case_insensitive(std::string_view haystack, std::string_view needle) {
   if (needle.empty()) return true;
-  auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [&](char a, char b) { return lower(a) == lower(b); });
-  return it != haystack.end();
+  if (is_ascii(needle) && is_ascii(haystack)) {
+    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+    auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                          [&](char a, char b) { return lower(a) == lower(b); });
+    return it != haystack.end();
+  }
+  return folded(haystack).find(folded(needle)) != std::u32string::npos;
 }
 
 }  // namespace

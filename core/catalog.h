@@ -186,7 +186,7 @@ class catalog {
   // Public lookups hide inactive products; admin lookups see every product.
   result<product_view> get(std::string_view id, bool include_inactive) const;
   // Up to `limit` products with id > after, ordered by id, whose name contains `query`
-  // (ASCII case-insensitive).
+  // (case-insensitive: each code point lower-cased, ASCII or not).
   std::vector<product_view> list(std::string_view after, size_t limit, std::string_view query,
                                  bool include_inactive) const;
 

@@ -125,6 +125,30 @@ TEST(Catalog, ListIsOrderedByIdAfterTheCursorAndFiltersByNameIgnoringCase) {
   EXPECT_EQ(hats[0].id, "e");
 }
 
+TEST(Catalog, TheNameFilterIgnoresCaseBeyondAscii) {
+  catalog c;
+  auto named = [&](const char* id, const char* name) {
+    auto p = sneaker(id);
+    p.name = name;
+    ASSERT_TRUE(c.create(p).ok());
+  };
+  named("cafe", "Café \xe2\x98\x95");                // Café ☕
+  named("greek", "\xce\x94\xce\xb5\xce\xbb\xcf\x84\xce\xb1");  // Δελτα
+  named("russian", "\xd0\x96\xd0\xb0\xd1\x80");     // Жар
+  auto ids = [&](std::string_view q) {
+    std::vector<std::string> out;
+    for (const auto& v : c.list("", 10, q, false)) out.push_back(v.id);
+    return out;
+  };
+  EXPECT_EQ(ids("CAF\xc3\x89"), std::vector<std::string>{"cafe"});   // CAFÉ
+  EXPECT_EQ(ids("caf\xc3\xa9"), std::vector<std::string>{"cafe"});   // café
+  EXPECT_EQ(ids("CAF"), std::vector<std::string>{"cafe"});
+  EXPECT_EQ(ids("\xce\xb4\xce\x95\xce\x9b"), std::vector<std::string>{"greek"});  // δΕΛ
+  EXPECT_EQ(ids("\xd0\xb6\xd0\x90\xd0\xa0"), std::vector<std::string>{"russian"});  // жАР
+  EXPECT_TRUE(ids("cafe").empty());  // folding is of case, not accents
+  EXPECT_TRUE(ids("\xff\xfe").empty());  // bytes that are not UTF-8 match only themselves
+}
+
 TEST(Catalog, DecideRefusesBeforeTheSaleStartsAndAfterItEnds) {
   catalog c;
   auto p = sneaker();
