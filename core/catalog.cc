@@ -248,10 +248,14 @@ result<product_view> catalog::patch(std::string_view id, const product_patch& pa
 result<int64_t> catalog::check_adjust(std::string_view id, int64_t delta) const {
   const product* p = find(id);
   if (!p) return make_error(error_code::not_found, "no such product");
+  if (delta < -limits::on_hand_max || delta > limits::on_hand_max)
+    return field_error("delta", "delta must be -" + std::to_string(limits::on_hand_max) + ".." +
+                                    std::to_string(limits::on_hand_max));
   int64_t target = p->units.on_hand() + delta;
-  if (delta < -limits::on_hand_max || delta > limits::on_hand_max || target < 0 ||
-      target > limits::on_hand_max)
+  if (target > limits::on_hand_max)
     return field_error("delta", "on_hand would leave 0.." + std::to_string(limits::on_hand_max));
+  // Removing units that are not there, or that carts and orders hold, is API.md's one rule
+  // (409), whether on_hand would end below those or below 0.
   if (target < p->units.reserved() + p->units.committed()) {
     return make_error(error_code::conflict, "on_hand cannot fall below reserved + committed",
                       error_details{.product_id = p->id, .available = p->units.available()});

@@ -1,4 +1,5 @@
 #include "core/catalog.h"
+#include "core/limits.h"
 
 #include <gtest/gtest.h>
 
@@ -94,6 +95,14 @@ TEST(Catalog, AdjustAddsAndRemovesUnitsWithTheSameRule) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.code(), error_code::conflict);
   EXPECT_EQ(c.adjust("sku-1", -5)->on_hand, 55);
+  // Removing more than there is at all is the same conflict, not a range error.
+  auto more = c.adjust("sku-1", -100);
+  ASSERT_FALSE(more.ok());
+  EXPECT_EQ(more.code(), error_code::conflict);
+  // A delta past the bound, or on_hand past it, is a bad field.
+  EXPECT_EQ(c.adjust("sku-1", -2'000'000'000).code(), error_code::invalid_request);
+  EXPECT_EQ(c.adjust("sku-1", limits::on_hand_max).code(), error_code::invalid_request);
+  EXPECT_EQ(c.adjust("sku-1", 0)->on_hand, 55);
 }
 
 TEST(Catalog, DeactivatedProductsAreHiddenFromThePublicButNotFromAdmins) {

@@ -136,6 +136,8 @@ class Api(ServerTest):
         self.assertEqual(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 4})[0], 200)
         self.assertError(self.admin.request("PATCH", "/v1/admin/products/" + pid, {"on_hand": 3}), 409, "conflict")
         self.assertError(self.admin.request("POST", "/v1/admin/products/%s/stock" % pid, {"delta": -2}), 409, "conflict")
+        # More than there is at all: the same rule, not a range error.
+        self.assertError(self.admin.request("POST", "/v1/admin/products/%s/stock" % pid, {"delta": -50}), 409, "conflict")
 
     def test_product_reads_carry_an_etag_and_answer_304(self):
         pid = self.product()
