@@ -184,6 +184,9 @@ void http_session::dispatch() {
   if (auto it = req.find("Stampede-Admission"); it != req.end())
     r.admission = std::string(it->value());
   if (r.path == "/v1/ws") return upgrade(r);
+  // HEAD is GET without the body (RFC 9110 9.3.2): routed as GET, its answer's head written.
+  head_only_ = r.method == "HEAD";
+  if (head_only_) r.method = "GET";
   r.body = std::move(req.body());
   // The flag the engine sees: a fresh one unless no earlier write still holds the last.
   if (!gone_ || gone_.use_count() > 1) gone_ = std::make_shared<std::atomic<bool>>();
@@ -321,11 +324,24 @@ void http_session::do_write(response out) {
   wire.append("HTTP/1.1 ").append(std::to_string(out.status)).append(" ").append(reason);
   wire.append("\r\nServer: stampede\r\n");
   bool has_body = out.status != 204 && out.status != 304;
+  bool head_length = false;  // a HEAD answer's Content-Length is the GET body's, given above
+  if (head_only_) {
+    head_only_ = false;
+    if (out.body_source) {  // a streamed body has no length to give: the head, then the end
+      out.body_source.reset();
+      keep_alive_ = false;
+    }
+    if (has_body && !out.body.empty()) {
+      out.headers.emplace_back("Content-Length", std::to_string(out.body.size()));
+      out.body.clear();
+      head_length = true;
+    }
+  }
   bool streamed = out.body_source != nullptr;
   if (streamed) keep_alive_ = false;  // the body ends where the connection does
   if (has_body) wire.append("Content-Type: ").append(out.content_type).append("\r\n");
   for (auto& [name, value] : out.headers) wire.append(name).append(": ").append(value).append("\r\n");
-  if (has_body && !streamed)
+  if (has_body && !streamed && !head_length)
     wire.append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n");
   if (!keep_alive_) wire.append("Connection: close\r\n");
   wire.append("\r\n").append(out.body);

@@ -91,6 +91,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   descriptor_slot slot_;
   bool keep_alive_ = true;
   bool answered_ = false;  // at least one answer written on this connection
+  bool head_only_ = false;  // the request in flight is a HEAD: its answer goes without a body
   bool reading_ = false;   // a read of a request is pending
   bool counted_ = true;    // in ctx_.sessions
   int empty_lines_ = 0;    // skipped before this request's line

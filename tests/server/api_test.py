@@ -96,12 +96,33 @@ class Api(ServerTest):
         self.assertError(self.anon.request("PUT", "/v1/products"), 405, "method_not_allowed")
         self.assertError(self.anon.request("DELETE", "/healthz"), 405, "method_not_allowed")
         # RFC 9110: a 405 names the methods the path takes.
-        self.assertEqual(self.anon.request("PUT", "/v1/products")[1].get("allow"), "GET")
+        self.assertEqual(self.anon.request("PUT", "/v1/products")[1].get("allow"), "GET, HEAD")
         self.assertEqual(self.anon.request("PUT", "/v1/cart/items/p1")[1].get("allow"), "PATCH, DELETE")
         # The WebSocket's path too, and the connection stays usable.
         status, headers, body, _ = self.anon.request("POST", "/v1/ws", {})
         self.assertEqual((status, body["error"]["code"], headers.get("allow")), (405, "method_not_allowed", "GET"))
         self.assertEqual(self.anon.request("GET", "/healthz")[0], 200)
+
+    def test_head_is_get_without_the_body(self):
+        import http.client
+        pid = self.product()
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        try:
+            for path in ("/healthz", "/v1/products/" + pid, "/v1/nope"):
+                conn.request("GET", path)
+                got = conn.getresponse()
+                body = got.read()
+                conn.request("HEAD", path)
+                head = conn.getresponse()
+                self.assertEqual(head.read(), b"", path)
+                self.assertEqual(head.status, got.status, path)
+                self.assertEqual(head.getheader("Content-Length"), str(len(body)), path)
+                self.assertEqual(head.getheader("Content-Type"), got.getheader("Content-Type"), path)
+                self.assertEqual(head.getheader("ETag"), got.getheader("ETag"), path)
+            conn.request("GET", "/healthz")  # the connection goes on after a HEAD
+            self.assertEqual(conn.getresponse().status, 200)
+        finally:
+            conn.close()
 
     # ---- catalog ----
 
