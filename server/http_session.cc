@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "server/http_errors.h"
 #include "server/http_text.h"
@@ -324,27 +325,20 @@ void http_session::do_write(response out) {
   wire.append("HTTP/1.1 ").append(std::to_string(out.status)).append(" ").append(reason);
   wire.append("\r\nServer: stampede\r\n");
   bool has_body = out.status != 204 && out.status != 304;
-  bool head_length = false;  // a HEAD answer's Content-Length is the GET body's, given above
-  if (head_only_) {
-    head_only_ = false;
-    if (out.body_source) {  // a streamed body has no length to give: the head, then the end
-      out.body_source.reset();
-      keep_alive_ = false;
-    }
-    if (has_body && !out.body.empty()) {
-      out.headers.emplace_back("Content-Length", std::to_string(out.body.size()));
-      out.body.clear();
-      head_length = true;
-    }
-  }
+  // HEAD: the GET's head, its Content-Length included, and no body. A streamed body has no
+  // length to give: its head, and then the connection ends.
+  bool head = std::exchange(head_only_, false);
+  bool length_known = out.body_source == nullptr;
+  if (head && !length_known) out.body_source.reset();
   bool streamed = out.body_source != nullptr;
-  if (streamed) keep_alive_ = false;  // the body ends where the connection does
+  if (!length_known) keep_alive_ = false;  // the body ends where the connection does
   if (has_body) wire.append("Content-Type: ").append(out.content_type).append("\r\n");
   for (auto& [name, value] : out.headers) wire.append(name).append(": ").append(value).append("\r\n");
-  if (has_body && !streamed && !head_length)
+  if (has_body && length_known)
     wire.append("Content-Length: ").append(std::to_string(out.body.size())).append("\r\n");
   if (!keep_alive_) wire.append("Connection: close\r\n");
-  wire.append("\r\n").append(out.body);
+  wire.append("\r\n");
+  if (!head) wire.append(out.body);
   if (wire.capacity() > write_buffer_keep_bytes && wire.size() < write_buffer_keep_bytes / 4) {
     wire.shrink_to_fit();  // a large answer once should not pin memory for the connection
   }
