@@ -169,7 +169,8 @@ std::string allowed_methods(std::string_view path) {
   for (size_t i = 0; i < std::size(routes); ++i) {
     if (!matches(patterns[i], segments, params)) continue;
     std::string_view m = routes[i].method;
-    if (allow.find(m) == std::string::npos) allow += (allow.empty() ? "" : ", ") + std::string(m);
+    if (allow.find(m) != std::string::npos) continue;
+    allow += (allow.empty() ? "" : ", ") + std::string(m);
     if (m == "GET") allow += ", HEAD";  // every GET route answers HEAD (server/http_session.cc)
   }
   return allow;
