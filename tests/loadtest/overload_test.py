@@ -38,9 +38,10 @@ def accept_all(method, path, headers, body):
     return product_or_404(method, path) or (200, {"item_count": 1})
 
 
-# The throttle's tests: the load alone, on a few connections, 1 s probed after.
-THROTTLED = ("--before", "0", "--after", "1", "--probe-rate", "0", "--read-rate", "0",
-             "--connections", "8", "--client-throttle", "2")
+# The load alone: no probes, no reads, nothing before it.
+LOAD_ONLY = ("--before", "0", "--probe-rate", "0", "--read-rate", "0")
+# The throttle's tests: that, on a few connections, 1 s after.
+THROTTLED = LOAD_ONLY + ("--after", "1", "--connections", "8", "--client-throttle", "2")
 
 
 class OverloadTool(unittest.TestCase):
@@ -82,8 +83,7 @@ class OverloadTool(unittest.TestCase):
         stand_in = StandIn(refuse_all)
         try:
             figures, _ = self.run_overload(stand_in.port, "--rate", "200", "--seconds", "0.5",
-                                           "--before", "0", "--after", "2", "--probe-rate", "0",
-                                           "--read-rate", "0", "--connections", "8")
+                                           "--after", "2", "--connections", "8", *LOAD_ONLY)
             self.assertEqual(figures["requests"], 100)
             self.assertEqual(figures["shed"]["count"], 100)
             self.assertEqual(figures["ok"], 0)
@@ -133,8 +133,7 @@ class OverloadTool(unittest.TestCase):
             # queue here, so the last is answered about 0.5 s after it was due, but each
             # about 50 ms after it was written.
             figures, stdout = self.run_overload(stand_in.port, "--rate", "40", "--seconds", "0.5",
-                                                "--before", "0", "--after", "1", "--probe-rate", "0",
-                                                "--read-rate", "0", "--connections", "1")
+                                                "--after", "1", "--connections", "1", *LOAD_ONLY)
             self.assertEqual(figures["ok"], 20)
             self.assertEqual(figures["served_from_sent"]["count"], 20)
             self.assertGreaterEqual(figures["served_from_sent"]["p50_ms"], 45)
