@@ -43,10 +43,10 @@ struct http_url {
 };
 std::optional<http_url> parse_http_url(std::string_view url);
 
-// The events a webhook may ask for.
+// The order events (order.created ... order.refunded); each is mailed too.
 bool is_order_event(std::string_view event);
-// Any event API.md's Notifications names: the order events and the drops' (drop.admitted,
-// drop.won, waitlist.offered).
+// The events a webhook may ask for: every one API.md's Notifications names, the order events
+// and the drops' (drop.admitted, drop.won, waitlist.offered).
 bool is_notification_event(std::string_view event);
 
 // "" or what is wrong with a registration's fields (the id and time are the engine's).
