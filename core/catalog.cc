@@ -112,16 +112,29 @@ std::u32string folded(std::string_view s) {
   return out;
 }
 
-bool contains_case_insensitive(std::string_view haystack, std::string_view needle) {
-  if (needle.empty()) return true;
-  if (is_ascii(needle) && is_ascii(haystack)) {
-    auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
-    auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                          [&](char a, char b) { return lower(a) == lower(b); });
-    return it != haystack.end();
+// A listing's name filter, made once a listing: the query is looked at and folded once, not
+// once a product (a query that matches little walks the whole catalog on the shard's thread).
+class name_filter {
+ public:
+  explicit name_filter(std::string_view query)
+      : query_(query), ascii_(is_ascii(query)), folded_(folded(query)) {}
+
+  bool matches(std::string_view name) const {
+    if (query_.empty()) return true;
+    if (ascii_ && is_ascii(name)) {
+      auto lower = [](char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; };
+      auto it = std::search(name.begin(), name.end(), query_.begin(), query_.end(),
+                            [&](char a, char b) { return lower(a) == lower(b); });
+      return it != name.end();
+    }
+    return folded(name).find(folded_) != std::u32string::npos;
   }
-  return folded(haystack).find(folded(needle)) != std::u32string::npos;
-}
+
+ private:
+  std::string_view query_;
+  bool ascii_;
+  std::u32string folded_;
+};
 
 }  // namespace
 
@@ -292,10 +305,11 @@ result<product_view> catalog::get(std::string_view id, bool include_inactive) co
 std::vector<product_view> catalog::list(std::string_view after, size_t limit,
                                         std::string_view query, bool include_inactive) const {
   std::vector<product_view> out;
+  const name_filter wanted(query);
   for (auto it = ids_.upper_bound(as_key(after)); it != ids_.end() && out.size() < limit; ++it) {
     const product& p = products_.find(*it)->second;
     if (!p.active && !include_inactive) continue;
-    if (!contains_case_insensitive(p.name, query)) continue;
+    if (!wanted.matches(p.name)) continue;
     out.push_back(view_of(p));
   }
   return out;
