@@ -101,7 +101,8 @@ void grow_line(shard& s, user_turn turn, std::string product_id, int64_t target,
       s.exchange().move(stock_move::kind::release, product_id, taking);
       return done(std::move(turn), too_large_to_store(), {});
     }
-    drop_user_ops::admission_taken(s, turn->id, pass);
+    // Spent only by a product of its drop: a storefront may send the header with every add.
+    if (a.drop_id() == pass.drop_id) drop_user_ops::admission_taken(s, turn->id, pass);
     cart_view view = view_of(turn->basket);
     done(std::move(turn), std::move(view), {});
   };

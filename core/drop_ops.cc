@@ -135,6 +135,7 @@ void send_outcome(shard& s, drop& d, drop_tick_outcome out, int64_t now_ms) {
                  out.holds_to_check.empty() && !out.sold_out_now;
   if (nothing) return;
   s.when_durable([&s, id = d.id(), products = d.definition().product_ids, out = std::move(out),
+                  drawn_at = d.definition().draw_closes_at_ms.value_or(0),
                   changes = std::move(changes)]() mutable {
     uint32_t home = s.index();
     for (const auto& u : out.admitted)
@@ -142,12 +143,12 @@ void send_outcome(shard& s, drop& d, drop_tick_outcome out, int64_t now_ms) {
                drop_user_ops::notify(us, u, "drop.admitted", id, "");
              }});
     for (const auto& u : out.grants)
-      s.send(s.routes().user_shard(u), shard_task{[u, id, products, home](shard& us) {
-               drop_user_ops::place_win(us, u, id, products, home);
+      s.send(s.routes().user_shard(u), shard_task{[u, id, products, drawn_at, home](shard& us) {
+               drop_user_ops::place_win(us, u, id, products, drawn_at, home);
              }});
     for (const auto& u : out.holds_to_check)
-      s.send(s.routes().user_shard(u), shard_task{[u, id, products, home](shard& us) {
-               drop_user_ops::check_win_hold(us, u, id, products, home);
+      s.send(s.routes().user_shard(u), shard_task{[u, id, products, drawn_at, home](shard& us) {
+               drop_user_ops::check_win_hold(us, u, id, products, drawn_at, home);
              }});
     if (out.sold_out_now)
       for (const auto& product_id : products)

@@ -103,6 +103,22 @@ void release(shard& s, const order& o, limit_scope scope, const std::string& key
   for (const auto& item : o.items) s.exchange().release_limit(item.product_id, scope, key, item.quantity);
 }
 
+// Every product in a live order of `u` placed at or after `drawn_at_ms`: a draw product
+// cannot be added but by a win, so such an order is the win's. One from before (the user
+// bought it earlier) is not: a grant then meets max_per_user like any take, and the entry
+// is lost rather than won.
+bool ordered_since(const shard& s, const user_record& u, const std::vector<std::string>& product_ids,
+                   int64_t drawn_at_ms) {
+  return std::all_of(product_ids.begin(), product_ids.end(), [&](const std::string& p) {
+    return std::any_of(u.order_ids.begin(), u.order_ids.end(), [&](const std::string& id) {
+      const order* o = s.orders().find(id);
+      return o && holds_stock(o->status) && o->created_at_ms >= drawn_at_ms &&
+             std::any_of(o->items.begin(), o->items.end(),
+                         [&](const order_item& item) { return item.product_id == p; });
+    });
+  });
+}
+
 }  // namespace
 
 take_pass pass_of(const shard& s, const std::string& user_id,
@@ -146,9 +162,9 @@ void notify(shard& s, const std::string& user_id, std::string event, std::string
 }
 
 void place_win(shard& s, std::string user_id, std::string drop_id,
-               std::vector<std::string> product_ids, uint32_t drop_shard) {
+               std::vector<std::string> product_ids, int64_t drawn_at_ms, uint32_t drop_shard) {
   s.users().with_user(user_id, [&s, drop_id = std::move(drop_id), product_ids = std::move(product_ids),
-                                drop_shard](user_turn turn) mutable {
+                                drawn_at_ms, drop_shard](user_turn turn) mutable {
     auto answer = [&s, drop_id, drop_shard](user_turn turn, result<int64_t> r) {
       if (r.ok() && r.value() > 0)
         events::notify_user(s, turn.user(), drop_note(s, turn.user(), "drop.won", drop_id, ""));
@@ -161,8 +177,7 @@ void place_win(shard& s, std::string user_id, std::string drop_id,
       const cart_line* l = turn->basket.find(p);
       return l && l->held;
     });
-    bool ordered = std::all_of(product_ids.begin(), product_ids.end(),
-                               [&](const std::string& p) { return turn->units_in_orders(p) > 0; });
+    bool ordered = ordered_since(s, turn.user(), product_ids, drawn_at_ms);
     if (held || ordered) {
       int64_t until = ordered ? 0 : turn->basket.held_until_ms;
       return answer(std::move(turn), until);
@@ -175,14 +190,13 @@ void place_win(shard& s, std::string user_id, std::string drop_id,
 }
 
 void check_win_hold(shard& s, std::string user_id, std::string drop_id,
-                    std::vector<std::string> product_ids, uint32_t drop_shard) {
+                    std::vector<std::string> product_ids, int64_t drawn_at_ms, uint32_t drop_shard) {
   s.users().with_user(user_id, [&s, drop_id = std::move(drop_id), product_ids = std::move(product_ids),
-                                drop_shard](user_turn turn) {
+                                drawn_at_ms, drop_shard](user_turn turn) {
     drop::hold_outcome outcome = drop::hold_outcome::lapsed;
     int64_t until = 0;
     const cart& c = turn->basket;
-    bool ordered = std::all_of(product_ids.begin(), product_ids.end(),
-                               [&](const std::string& p) { return turn->units_in_orders(p) > 0; });
+    bool ordered = ordered_since(s, turn.user(), product_ids, drawn_at_ms);
     bool held = c.held_until_ms > s.now_ms() &&
                 std::all_of(product_ids.begin(), product_ids.end(), [&](const std::string& p) {
                   const cart_line* l = c.find(p);

@@ -40,12 +40,14 @@ void notify(shard& s, const std::string& user_id, std::string event, std::string
             std::string product_id);
 
 // A draw's win: one unit of each product, held in the cart; the drop's shard hears the
-// hold's deadline (0: the user has ordered them already) or the refusal.
+// hold's deadline (0: the user has ordered them since the draw at `drawn_at_ms`, a grant
+// sent again after a restart) or the refusal.
 void place_win(shard& s, std::string user_id, std::string drop_id,
-               std::vector<std::string> product_ids, uint32_t drop_shard);
-// A winner's hold at its deadline: ordered, still held (until when), or lapsed.
+               std::vector<std::string> product_ids, int64_t drawn_at_ms, uint32_t drop_shard);
+// A winner's hold at its deadline: ordered (since the draw at `drawn_at_ms`), still held
+// (until when), or lapsed.
 void check_win_hold(shard& s, std::string user_id, std::string drop_id,
-                    std::vector<std::string> product_ids, uint32_t drop_shard);
+                    std::vector<std::string> product_ids, int64_t drawn_at_ms, uint32_t drop_shard);
 // A waitlist's offer, from the product's shard `s`: `quantity` units held in the user's cart.
 void send_offer(shard& s, const std::string& user_id, const std::string& product_id,
                 int64_t quantity);

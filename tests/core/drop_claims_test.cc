@@ -47,14 +47,21 @@ TEST(DropClaims, ADrawProductGoesOnlyToTheDrawsWinners) {
       claims.check_take("sku-1", {take_pass::kind::draw_grant, "x"}, opens_ms)->code == error_code::not_admitted);
 }
 
-TEST(DropClaims, OnceItsDropSoldOutAProductsUnitsGoToItsWaitlist) {
-  drop_claims claims = with("sku-1", drop_claim{"fall", drop_mode::queue, opens_ms});
-  EXPECT_FALSE(claims.offers_to_waitlist("sku-1"));
-  EXPECT_TRUE(claims.offers_to_waitlist("sku-2"));
-  claims.set("sku-1", drop_claim{"fall", drop_mode::queue, opens_ms, true});
-  EXPECT_TRUE(claims.offers_to_waitlist("sku-1"));
-  EXPECT_FALSE(claims.check_take("sku-1", {take_pass::kind::waitlist_offer, ""}, opens_ms));
-  EXPECT_TRUE(claims.check_take("sku-1", {}, opens_ms)->code == error_code::not_admitted);
+// Units that come back after the drop sold out (a cancel, new stock) go to the product's
+// waitlist first, and are otherwise sold as any product's: with no admission. (Found from
+// outside: they were refused to everyone, as not_admitted, and the waitlist refused joins
+// while they sat there as available.)
+TEST(DropClaims, OnceItsDropSoldOutAProductIsSoldAsAnyOtherItsWaitlistFirst) {
+  for (drop_mode mode : {drop_mode::queue, drop_mode::draw}) {
+    drop_claims claims = with("sku-1", drop_claim{"fall", mode, opens_ms});
+    EXPECT_FALSE(claims.offers_to_waitlist("sku-1"));
+    EXPECT_TRUE(claims.offers_to_waitlist("sku-2"));
+    EXPECT_TRUE(claims.check_take("sku-1", {}, opens_ms)->code == error_code::not_admitted);
+    claims.set("sku-1", drop_claim{"fall", mode, opens_ms, true});
+    EXPECT_TRUE(claims.offers_to_waitlist("sku-1"));
+    EXPECT_FALSE(claims.check_take("sku-1", {take_pass::kind::waitlist_offer, ""}, opens_ms));
+    EXPECT_FALSE(claims.check_take("sku-1", {}, opens_ms));
+  }
 }
 
 }  // namespace

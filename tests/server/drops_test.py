@@ -225,6 +225,31 @@ class Drops(DropCase):
         _, late = self.shopper()
         self.assertError(late.request("POST", "/v1/drops/%s/queue" % did), 410, "sold_out")
         self.assertEqual(self.anon.request("GET", "/v1/drops/" + did)[2]["state"], "sold_out")
+        # The drop is over: a unit that comes back (here a cancel) is sold as any product's,
+        # its waitlist first (empty here), with no admission. (Found from outside: it was
+        # refused to everyone, and the waitlist refused joins while it sat there.)
+        self.assertEqual(bc.request("POST", "/v1/orders/%s/cancel" % order["id"])[0], 200)
+        self.assertEqual(self.add(late, pid)[0], 200)
+        self.assertEqual(self.anon.request("GET", "/v1/drops/" + did)[2]["state"], "sold_out")
+
+    def test_an_admission_is_spent_only_by_a_product_of_its_drop(self):
+        pid = self.product(on_hand=1, max_per_user=1)
+        other = self.product(on_hand=5)
+        did = self.drop([pid], opens_in=1, admission_ttl=10)["id"]
+        _, ac = self.shopper()
+        _, bc = self.shopper()
+        self.assertEqual(ac.request("POST", "/v1/drops/%s/queue" % did)[0], 201)
+        time.sleep(1.2)
+        t = self.admitted(ac, did)
+        self.assertEqual(bc.request("POST", "/v1/drops/%s/queue" % did)[0], 201)
+        # A storefront that sends the header with every add: on another product it spends
+        # nothing, so the one unit is still the admitted shopper's to take and nobody else is
+        # let in. (Found from outside: it was spent, and the next shopper admitted.)
+        self.assertEqual(self.add(ac, other, t["admission_token"])[0], 200)
+        time.sleep(1.5)  # more than ten ticks, in which a spent admission would admit b
+        self.assertEqual(self.ticket(bc, did)["state"], "waiting")
+        self.assertEqual(self.admin.request("GET", "/v1/admin/drops/" + did)[2]["admitted"], 1)
+        self.assertEqual(self.add(ac, pid, t["admission_token"])[0], 200)
 
     def test_a_drop_product_needs_the_shoppers_own_live_admission(self):
         pid = self.product(on_hand=5, max_per_user=1)
@@ -542,6 +567,32 @@ class Draws(DropCase):
         self.assertEqual(entry(ranked[51])["state"], "entered")
         admin_view = self.admin.request("GET", "/v1/admin/drops/" + did)[2]
         self.assertEqual((admin_view["entries"], admin_view["winners"]), (2000, 51))
+
+
+    def test_an_entrant_who_has_all_a_user_may_buy_loses_rather_than_wins(self):
+        pid = self.product(on_hand=6, max_per_user=1)
+        owners = [self.shopper()[1] for _ in range(3)]
+        for c in owners:  # bought before the product went into the draw
+            self.assertEqual(self.add(c, pid)[0], 200)
+            status, _, o, _ = c.request("POST", "/v1/orders", {
+                "shipping_address_id": self.address(c), "shipping_method": "standard"})
+            self.assertEqual(status, 201, o)
+        fresh = [self.shopper()[1] for _ in range(2)]
+        did = self.drop([pid], mode="draw", opens_in=0, draw_closes_at=rfc3339(time.time() + 2))["id"]
+        for c in owners + fresh:
+            self.assertEqual(c.request("POST", "/v1/drops/%s/entries" % did)[0], 201)
+
+        def state(c):
+            return c.request("GET", "/v1/drops/%s/entries/me" % did)[2]["state"]
+        self.wait_for("the draw and its grants", lambda: all(state(c) != "entered" for c in owners + fresh),
+                      timeout=20)
+        # Found from outside: the owners were marked won, and counted, with nothing in their carts.
+        self.assertEqual([state(c) for c in owners], ["lost"] * 3)
+        self.assertEqual([state(c) for c in fresh], ["won"] * 2)
+        for c in owners:
+            self.assertEqual(c.request("GET", "/v1/cart")[2]["items"], [])
+            self.assertEqual(self.events(c, "drop.won"), [])
+        self.assertEqual(self.admin.request("GET", "/v1/admin/drops/" + did)[2]["winners"], 2)
 
 
 class DropsRestart(unittest.TestCase):
