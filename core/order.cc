@@ -93,6 +93,9 @@ std::string_view message_for(std::string_view event) {
   if (event == "order.delivered") return "Your order was delivered.";
   if (event == "order.canceled") return "Your order was canceled.";
   if (event == "order.refunded") return "Your payment was refunded.";
+  if (event == "drop.admitted") return "It is your turn: add the drop's products to your cart now.";
+  if (event == "drop.won") return "You won the draw: your item is in your cart, held for you.";
+  if (event == "waitlist.offered") return "What you waited for is back: it is in your cart, held for you.";
   return "Your order was updated.";
 }
 

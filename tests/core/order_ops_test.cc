@@ -1,6 +1,9 @@
 // Orders after checkout: payment, the status machine, cancel, expiry, lists, notifications.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string_view>
+
 #include "core/shard.h"
 #include "tests/core/engine_fixture.h"
 
@@ -330,6 +333,20 @@ TEST(CardExpiry, ACardIsValidThroughTheLastMillisecondOfItsMonth) {
   EXPECT_TRUE(card_expired(11, 2026, dec_1_2026));
   EXPECT_TRUE(card_expired(12, 2025, dec_1_2026));
   EXPECT_FALSE(card_expired(12, 2030, dec_1_2026));
+}
+
+// API.md, Notifications: each event's notification says what happened in words. The drops'
+// three once fell through to the generic "Your order was updated." (found from outside).
+TEST(Notifications, EveryEventHasAMessageOfItsOwn) {
+  std::set<std::string_view> seen;
+  for (const char* event : {"order.created", "order.paid", "order.payment_failed", "order.processing",
+                            "order.shipped", "order.out_for_delivery", "order.delivered",
+                            "order.canceled", "order.refunded", "drop.admitted", "drop.won",
+                            "waitlist.offered"}) {
+    std::string_view m = message_for(event);
+    EXPECT_NE(m, message_for("no.such_event")) << event;
+    EXPECT_TRUE(seen.insert(m).second) << event << " shares its message";
+  }
 }
 
 }  // namespace
