@@ -2,12 +2,14 @@
 
 #include <charconv>
 
+#include "server/json_text.h"
+
 namespace stampede::http {
 
 response json_response(unsigned status, const json::value& v) {
   response r;
   r.status = status;
-  r.body = json::serialize(v);
+  r.body = to_json_text(v);
   return r;
 }
 

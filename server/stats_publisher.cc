@@ -1,11 +1,13 @@
 #include "server/stats_publisher.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "server/json.h"
+#include "server/json_text.h"
 #include "server/retry.h"
 #include "server/rfc3339.h"
 
@@ -23,6 +25,22 @@ int64_t orders_in(const store_stats& s) {
 
 }  // namespace
 
+std::vector<drop_figures> drops_to_show(const std::vector<stampede::drop_figures>& all) {
+  std::vector<const stampede::drop_figures*> shown;
+  for (const auto& d : all)
+    if (d.state != drop_state::closed) shown.push_back(&d);
+  // The live ones first (a sale still selling), then those sold out; by id within each.
+  auto live = [](const stampede::drop_figures* d) { return d->state != drop_state::sold_out; };
+  std::sort(shown.begin(), shown.end(), [&](const auto* a, const auto* b) {
+    return live(a) != live(b) ? live(a) : a->id < b->id;
+  });
+  if (shown.size() > static_cast<size_t>(stats_drops_max)) shown.resize(stats_drops_max);
+  std::vector<drop_figures> out;
+  for (const auto* d : shown)
+    out.push_back(drop_figures{d->id, std::string(to_string(d->state)), d->waiting, d->admitted});
+  return out;
+}
+
 std::string stats_message(const stats_figures& f) {
   json::array products;
   for (const auto& p : f.products)
@@ -35,7 +53,7 @@ std::string stats_message(const stats_figures& f) {
   for (const auto& d : f.drops)
     drops.push_back(json::object{
         {"id", d.id}, {"state", d.state}, {"waiting", d.waiting}, {"admitted", d.admitted}});
-  return json::serialize(json::object{{"type", "stats"},
+  return to_json_text(json::object{{"type", "stats"},
                                       {"at", format_rfc3339_ms(f.at_ms)},
                                       {"orders_per_s", f.orders_per_s},
                                       {"add_to_cart_p99_ms", f.add_to_cart_p99_ms},
@@ -84,6 +102,7 @@ struct stats_publisher::state : std::enable_shared_from_this<state> {
         if (self->orders_before >= 0 && elapsed_s > 0)
           figures->orders_per_s = static_cast<double>(orders - self->orders_before) / elapsed_s;
         self->orders_before = orders;
+        figures->drops = drops_to_show(s.value().drops);
       }
       self->list_products(std::move(figures));
     }));

@@ -6,7 +6,7 @@
 //                       latency windows; 0 when there were none)
 //   ws_connections      open WebSockets, across shards
 //   products            the catalog's first stats_products_max products by id, admin counts
-//   drops               open drops (empty until drops report here)
+//   drops               drops not closed, those still selling first, at most stats_drops_max
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,7 @@ namespace stampede::http {
 inline constexpr int64_t stats_period_ms = 1000;
 inline constexpr const char* stats_topic_key = "admin:stats";
 inline constexpr int64_t stats_products_max = 200;  // one page of the admin listing
+inline constexpr int64_t stats_drops_max = 50;
 
 struct drop_figures {
   std::string id;
@@ -42,6 +43,10 @@ struct stats_figures {
   std::vector<product_view> products;
   std::vector<drop_figures> drops;
 };
+
+// The message's drops from the store's: every drop not closed, those not sold out first,
+// then by id, at most stats_drops_max. Pure.
+std::vector<drop_figures> drops_to_show(const std::vector<stampede::drop_figures>& all);
 
 // {"type": "stats", ...}: the message as subscribers get it. Pure.
 std::string stats_message(const stats_figures& f);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 
+#include "server/json_text.h"
 #include "server/transport_limits.h"
 
 namespace stampede::http {
@@ -28,7 +29,7 @@ std::shared_ptr<const ws::frame> control_frame(ws::opcode op, std::string_view p
 }  // namespace
 
 std::shared_ptr<const ws::frame> ws_text(const json::value& v, std::string key) {
-  return std::make_shared<const ws::frame>(ws::frame{ws::encode(ws::opcode::text, json::serialize(v)), std::move(key)});
+  return std::make_shared<const ws::frame>(ws::frame{ws::encode(ws::opcode::text, to_json_text(v)), std::move(key)});
 }
 
 std::shared_ptr<const ws::frame> ws_error(std::string_view code, std::string_view message) {

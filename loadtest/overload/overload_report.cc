@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "server/json_text.h"
+
 namespace stampede::load {
 
 namespace {
@@ -244,7 +246,7 @@ bool write_json(const overload_figures& f, const std::string& path) {
                     {"read_p99_ms", r.read_p99_ms}});
   o["per_second"] = std::move(rows);
   std::ofstream out(path);
-  out << boost::json::serialize(o) << "\n";
+  out << stampede::http::to_json_text(o) << "\n";
   return static_cast<bool>(out);
 }
 

@@ -9,6 +9,7 @@
 
 #include "loadtest/rehearse/summary.h"
 #include "loadtest/rehearse/svg.h"
+#include "server/json_text.h"
 
 namespace stampede::load {
 
@@ -265,7 +266,7 @@ std::string config_table(const run_result& r) {
   std::string s = "<table>";
   s += "<tr><td>opened at</td><td>" + escaped(r.opened_at) + "</td></tr>";
   for (const auto& [k, v] : r.config)
-    s += "<tr><td>" + escaped(k) + "</td><td>" + escaped(boost::json::serialize(v)) + "</td></tr>";
+    s += "<tr><td>" + escaped(k) + "</td><td>" + escaped(http::to_json_text(v)) + "</td></tr>";
   return s + "</table>";
 }
 

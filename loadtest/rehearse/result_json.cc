@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "loadtest/rehearse/result.h"
+#include "server/json_text.h"
 
 namespace stampede::load {
 
@@ -229,7 +230,7 @@ json::object to_json(const run_result& r) {
 
 bool write_result(const run_result& r, const std::string& path) {
   std::ofstream out(path);
-  out << json::serialize(to_json(r)) << "\n";
+  out << http::to_json_text(to_json(r)) << "\n";
   return static_cast<bool>(out);
 }
 

@@ -122,6 +122,34 @@ class Dashboard(unittest.TestCase):
         self.wait_for(lambda: False, 1.5)  # one more tick, so the charts have a line to draw
         self.assertTrue(self.browser.save_screenshot(SCREENSHOT))
 
+    def test_an_open_drop_shows_its_queue_depth_and_admissions(self):
+        pid = self.product(on_hand=1)
+        self.assertEqual(self.admin.request("PATCH", "/v1/admin/products/" + pid, {"max_per_user": 1})[0], 200)
+        did = "dash-drop-%d-%d" % (os.getpid(), Dashboard.counter)
+        opens = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() + 1))
+        status, _, d, _ = self.admin.request("POST", "/v1/admin/drops", {
+            "id": did, "product_ids": [pid], "opens_at": opens, "mode": "queue"})
+        self.assertEqual(status, 201, d)
+        for i in range(3):  # one unit, so one admitted and two waiting once it opens
+            c = Client(self.server.port, make_token("dash-joiner-%s-%d" % (did, i)))
+            try:
+                self.assertEqual(c.request("POST", "/v1/drops/%s/queue" % did)[0], 201)
+            finally:
+                c.close()
+        self.browser.get(self.url("?access_token=" + self.admin_token))
+
+        def row():
+            rows = self.browser.find_elements(By.CSS_SELECTOR, '[data-drop="%s"]' % did)
+            return [td.text for td in rows[0].find_elements(By.TAG_NAME, "td")] if rows else None
+
+        want = [did, "open", "2", "1"]
+        seen = self.wait_for(lambda: row() == want, PAGE_WAIT_S)
+        self.assertTrue(seen, "the page shows %r" % (row(),))
+        self.assertTrue(self.browser.find_element(By.ID, "no-drops").get_attribute("hidden"))
+        self.assertEqual(self.admin.request("POST", "/v1/admin/drops/%s/close" % did)[0], 200)
+        gone = self.wait_for(lambda: row() is None, CHANGE_WAIT_S)
+        self.assertTrue(gone, "a closed drop leaves the page: %r" % (row(),))
+
     def test_the_form_takes_a_token_and_a_customers_is_refused(self):
         pid = self.product(on_hand=5)
         self.browser.get(self.url())

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
+
+#include "server/json_text.h"
 
 namespace stampede::http {
 namespace {
@@ -59,6 +63,30 @@ TEST(Json, TheReaderRefusesWrongTypesAndRanges) {
   reader r4{v.as_object()};
   EXPECT_EQ(r4.str_list("l", 5, 10), std::nullopt);
   EXPECT_EQ(r4.bad, "l");
+}
+
+TEST(Json, DoublesAreWrittenAsDecimalsThatReadBackExactly) {
+  namespace json = boost::json;
+  EXPECT_EQ(to_json_text(json::object{{"overbook", 0.2}}), R"({"overbook":0.2})");
+  EXPECT_EQ(to_json_text(json::array{0.0, 1.5, 3.0, -2.25, 1234.567}), "[0,1.5,3,-2.25,1234.567]");
+  double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  EXPECT_EQ(to_json_text(json::array{nan, inf, -inf}), "[null,null,null]");
+  // Beside the doubles, everything is written as Boost.JSON writes it: escaped keys and
+  // strings, integers, booleans and null, at every depth.
+  json::value mixed = json::object{{"k \"q\" \\ \n", json::array{1, -2, true, nullptr, "s\t\u00fc"}},
+                                   {"deep", json::object{{"x", json::array{json::object{{"p99_ms", 0.1}}}}}},
+                                   {"big", 9'007'199'254'740'991LL}, {"u", 18'446'744'073'709'551'615ULL}};
+  std::string text = to_json_text(mixed);
+  EXPECT_EQ(json::parse(text), mixed);
+  EXPECT_NE(text.find(R"("p99_ms":0.1)"), std::string::npos) << text;
+  for (double d : {0.1, 1e-7, 123456789.123, 1e300, 5e-324, -0.0}) {
+    std::string one = to_json_text(json::array{d});
+    EXPECT_EQ(json::parse(one).as_array()[0].to_number<double>(), d) << one;
+    EXPECT_EQ(one.find('E'), std::string::npos) << one;
+  }
+  // No double: byte for byte what Boost.JSON writes.
+  json::value plain = json::object{{"a", json::array{1, "two", false}}, {"b", nullptr}};
+  EXPECT_EQ(to_json_text(plain), json::serialize(plain));
 }
 
 }  // namespace

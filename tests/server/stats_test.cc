@@ -71,5 +71,24 @@ TEST(StatsMessage, HasApiMdsShape) {
             R"([{"id":"fall-drop","state":"open","waiting":4000,"admitted":350}])");
 }
 
+TEST(StatsMessage, ShowsEveryDropNotClosedTheLiveOnesFirst) {
+  std::vector<stampede::drop_figures> all = {
+      {"b-sold", drop_state::sold_out, 0, 40, 30, 2},
+      {"c-open", drop_state::open, 1200, 60, 10, 0},
+      {"a-closed", drop_state::closed, 0, 9, 9, 0},
+      {"d-pending", drop_state::sold_out_pending, 300, 80, 70, 1},
+      {"e-soon", drop_state::scheduled, 10, 0, 0, 0}};
+  auto shown = drops_to_show(all);
+  std::vector<std::string> order;
+  for (const auto& d : shown) order.push_back(d.id + ":" + d.state);
+  EXPECT_EQ(order, (std::vector<std::string>{"c-open:open", "d-pending:sold_out_pending",
+                                             "e-soon:scheduled", "b-sold:sold_out"}));
+  EXPECT_EQ(shown[0].waiting, 1200);
+  EXPECT_EQ(shown[0].admitted, 60);
+  std::vector<stampede::drop_figures> many;
+  for (int i = 0; i < 80; ++i) many.push_back({"d" + std::to_string(100 + i), drop_state::open, i, 0, 0, 0});
+  EXPECT_EQ(drops_to_show(many).size(), static_cast<size_t>(stats_drops_max));
+}
+
 }  // namespace
 }  // namespace stampede::http
