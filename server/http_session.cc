@@ -184,9 +184,9 @@ void http_session::dispatch() {
   r.signature = header("Stampede-Signature");
   if (auto it = req.find("Stampede-Admission"); it != req.end())
     r.admission = std::string(it->value());
-  if (r.path == "/v1/ws") return upgrade(r);
   // HEAD is GET without the body (RFC 9110 9.3.2): routed as GET, its answer's head written.
   head_only_ = r.method == "HEAD";
+  if (r.path == "/v1/ws") return upgrade(r);
   if (head_only_) r.method = "GET";
   r.body = std::move(req.body());
   // The flag the engine sees: a fresh one unless no earlier write still holds the last.
@@ -267,7 +267,9 @@ void http_session::on_watch(beast::error_code ec) {
 // WebSocket session. No token is fine (product topics); a bad one is 401.
 void http_session::upgrade(const request& r) {
   auto& req = parser_->get();
-  if (r.method != "GET") {  // a known path, the wrong method (API.md): 405, and the connection stays
+  // A known path, the wrong method (API.md): 405, and the connection stays. HEAD is GET's
+  // head: a HEAD cannot upgrade, so it gets the 400 of a GET that does not, without the body.
+  if (r.method != "GET" && r.method != "HEAD") {
     response out = http_error(405, "method_not_allowed", "this path does not take " + r.method);
     out.headers.emplace_back("Allow", "GET");
     route_ = metrics::routes_max - 1;  // counted as "unmatched"

@@ -70,7 +70,7 @@ constexpr operation_note notes[] = {
     {"GET", "/metrics", "metrics", "operations", "Prometheus text format", "", "", no_body, 200, nullptr, "text/plain; version=0.0.4", ""},
     {"GET", "/dashboard", "dashboard", "operations", "The live sale page; its figures need an admin token (?access_token= or its form)", "", "access_token", no_body, 200, nullptr, "text/html", ""},
     {"GET", "/openapi.json", "openapi", "operations", "This document", "", "", no_body, 200, nullptr, json_media, ""},
-    {"GET", "/v1/admin/cluster", "cluster", "operations", "This node's view of the cluster", "", "", no_body, 200, "Cluster", json_media, ""},
+    {"GET", "/v1/admin/cluster", "cluster", "operations", "This node's view of the cluster (404 on a node run without --replicate)", "", "", no_body, 200, "Cluster", json_media, "404"},
     {"GET", "/v1/admin/snapshot", "snapshot_copy", "operations", "A consistent compact copy of this node's LMDB snapshot, streamed (seeds a node behind the streams' purge point)", "", "", no_body, 200, nullptr, "application/octet-stream", "503"},
     // Drops, draws and waitlists.
     {"POST", "/v1/admin/drops", "create_drop", "drops", "Create a drop (queue or draw) over some products", "", "", "DropCreate", 201, "AdminDrop", json_media, "409"},
@@ -105,6 +105,10 @@ json::object query_parameter(std::string_view name) {
   } else if (name == "status") {
     schema = {{"$ref", "#/components/schemas/OrderStatus"}};
     description = "only orders in this status";
+  } else if (name == "ws_access_token") {
+    name = "access_token";
+    schema = {{"type", "string"}};
+    description = "a bearer token, for clients that cannot set Authorization on the upgrade";
   } else {
     schema = {{"type", "string"}};
     description = "an admin bearer token";
@@ -243,6 +247,25 @@ json::object operation(const route& r, const operation_note* note) {
   return op;
 }
 
+// GET /v1/ws is answered before the route table (http_session::upgrade), so its operation
+// is written here: the upgrade, or the head of a GET that cannot upgrade.
+json::object websocket_operation() {
+  json::object upgraded{
+      {"description", "Switching Protocols: the connection speaks WebSocket (RFC 6455); the "
+                      "messages are API.md's WebSocket section"}};
+  json::object refused = error_answer(503);
+  refused["description"] = "overloaded: too many WebSocket connections on this shard";
+  return {{"operationId", "websocket"},
+          {"tags", json::array{"websocket"}},
+          {"summary", "Upgrade to the WebSocket; a token (Authorization or access_token) lets "
+                      "the connection subscribe to the caller's topics"},
+          {"parameters", json::array{query_parameter("ws_access_token")}},
+          {"responses", {{"101", std::move(upgraded)},
+                         {"400", error_answer(400)},
+                         {"401", error_answer(401)},
+                         {"503", std::move(refused)}}}};
+}
+
 json::value schemas() {
   std::error_code ec;
   json::value v = json::parse(assets::openapi_schemas_json(), ec);
@@ -276,6 +299,7 @@ std::string openapi_json(std::span<const route> table) {
     if (!methods.is_object()) methods.emplace_object();
     methods.as_object()[method] = operation(r, note);
   }
+  paths["/v1/ws"] = {{"get", websocket_operation()}};
   json::object doc{
       {"openapi", "3.1.0"},
       {"info", {{"title", "Stampede"}, {"version", "1"},

@@ -124,6 +124,26 @@ class Api(ServerTest):
         finally:
             conn.close()
 
+    def test_head_on_the_websocket_path_is_its_gets_head_without_a_body(self):
+        # http.client never reads a HEAD's body, so a raw socket shows whether one was sent.
+        import socket
+
+        def raw(method):
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=10) as s:
+                s.sendall(method.encode() + b" /v1/ws HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = b""
+                while chunk := s.recv(65536):  # the answer ends the connection
+                    data += chunk
+            head, _, body = data.partition(b"\r\n\r\n")
+            return head.split(b"\r\n")[0], head, body
+
+        get_line, get_head, get_body = raw("GET")
+        head_line, head_head, head_body = raw("HEAD")
+        self.assertTrue(get_line.startswith(b"HTTP/1.1 400"), get_line)
+        self.assertEqual(head_line, get_line)
+        self.assertEqual(head_body, b"")
+        self.assertIn(b"Content-Length: %d" % len(get_body), head_head)
+
     # ---- catalog ----
 
     def test_admin_creates_reads_patches_adjusts_and_deactivates_a_product(self):

@@ -23,7 +23,7 @@ std::string lower(std::string s) {
   return s;
 }
 
-TEST(OpenApi, EveryRouteOfTheTableIsAnOperationWithItsMethodAndNothingElseIs) {
+TEST(OpenApi, EveryRouteOfTheTableAndTheWebSocketIsAnOperationWithItsMethodAndNothingElseIs) {
   json::object doc = document();
   EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
   std::set<std::string> documented, routed;
@@ -32,8 +32,21 @@ TEST(OpenApi, EveryRouteOfTheTableIsAnOperationWithItsMethodAndNothingElseIs) {
       documented.insert(std::string(method) + " " + std::string(path));
   for (const auto& r : api::table())
     routed.insert(lower(r.method) + " " + openapi_path(r, find_operation_note(r.method, r.pattern)));
+  routed.insert("get /v1/ws");  // upgraded before the table (http_session::upgrade)
   EXPECT_EQ(documented, routed);
-  EXPECT_EQ(documented.size(), api::table().size());
+  EXPECT_EQ(documented.size(), api::table().size() + 1);
+}
+
+TEST(OpenApi, TheWebSocketUpgradeIsDocumentedWithItsTokenAndItsRefusals) {
+  json::object doc = document();
+  const json::object& op = doc.at("paths").at("/v1/ws").at("get").as_object();
+  const json::object& answers = op.at("responses").as_object();
+  for (const char* status : {"101", "400", "401", "503"}) EXPECT_TRUE(answers.contains(status)) << status;
+  EXPECT_EQ(answers.size(), 4u);
+  const json::array& params = op.at("parameters").as_array();
+  ASSERT_EQ(params.size(), 1u);
+  EXPECT_EQ(params[0].at("name").as_string(), "access_token");
+  EXPECT_EQ(params[0].at("in").as_string(), "query");
 }
 
 TEST(OpenApi, EveryRouteHasNotesNamingEachPathParameter) {
