@@ -22,7 +22,9 @@ user_table::~user_table() {
 }
 
 error user_table::refusal() {
-  return make_error(error_code::rate_limited, "too many requests for this user in flight");
+  return make_error(error_code::rate_limited,
+                    "too many requests for this user: past the per-user rate (--rate-limit), "
+                    "or too many waiting their turn");
 }
 
 user_record& user_table::get(std::string_view user_id) {

@@ -35,14 +35,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -377,24 +381,35 @@ void pump(std::vector<conn>& conns, reader& r, std::vector<epoll_event>& events,
   }
 }
 
-options parse_options(int argc, char** argv) {
-  options o;
+// The options, or the message of the first that is not one (a number must be all digits,
+// within [min, max]).
+std::optional<std::string> parse_options(int argc, char** argv, options& o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--port") o.port = std::stoi(next());
-    else if (a == "--secret") o.secret = next();
-    else if (a == "--connections") o.connections = std::stoi(next());
-    else if (a == "--products") o.products = std::stoi(next());
-    else if (a == "--rate") o.rate = std::stoi(next());
-    else if (a == "--seconds") o.seconds = std::stoi(next());
-    else if (a == "--pid") o.pid = std::stoi(next());
-    else if (a == "--driver-threads") o.driver_threads = std::stoi(next());
-    else if (a == "--readers") o.readers = std::max(1, std::stoi(next()));
-    else if (a == "--sources") o.sources = std::max(0, std::stoi(next()));
+    auto number = [&](int& out, int min, int max) -> std::optional<std::string> {
+      if (i + 1 >= argc) return a + " needs a value";
+      std::string_view v = argv[++i];
+      auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+      if (ec != std::errc() || end != v.data() + v.size() || out < min || out > max)
+        return a + " must be a whole number in " + std::to_string(min) + ".." + std::to_string(max);
+      return std::nullopt;
+    };
+    std::optional<std::string> bad;
+    if (a == "--port") bad = number(o.port, 1, 65535);
+    else if (a == "--secret" && i + 1 < argc) o.secret = argv[++i];
+    else if (a == "--connections") bad = number(o.connections, 1, 10'000'000);
+    else if (a == "--products") bad = number(o.products, 1, 1'000'000);
+    else if (a == "--rate") bad = number(o.rate, 1, 10'000'000);
+    else if (a == "--seconds") bad = number(o.seconds, 1, 86'400);
+    else if (a == "--pid") bad = number(o.pid, 0, std::numeric_limits<int>::max());
+    else if (a == "--driver-threads") bad = number(o.driver_threads, 1, 256);
+    else if (a == "--readers") bad = number(o.readers, 1, 256);
+    else if (a == "--sources") bad = number(o.sources, 0, 250);
+    else if (a.rfind("--", 0) == 0) bad = "unknown or incomplete flag " + a;
     else o.mode = a;
+    if (bad) return bad;
   }
-  return o;
+  return std::nullopt;
 }
 
 // What the driver changes and the connections watch.
@@ -785,7 +800,11 @@ int run_queue(const options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  options o = parse_options(argc, argv);
+  options o;
+  if (auto bad = parse_options(argc, argv, o)) {
+    std::fprintf(stderr, "ws_fanout: %s\n", bad->c_str());
+    return 2;
+  }
   if (o.mode == "queue") return run_queue(o);
   if (o.mode != "product" && o.mode != "orders") {
     std::fprintf(stderr, "usage: ws_fanout --port P --secret S product|orders|queue [--connections N] "

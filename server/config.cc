@@ -28,6 +28,19 @@ struct flag {
   std::function<std::optional<std::string>(config&, const std::string&)> set;
 };
 
+// ISO 4217's codes in use (list one, 2025), and ANG, HRK and SLL, withdrawn lately but still
+// in some stores' books. Codes are three capital letters, so none matches across a space.
+constexpr std::string_view iso4217_codes =
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD "
+    "BTN BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP "
+    "DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HRK HTG HUF IDR ILS "
+    "INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD "
+    "MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR "
+    "PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS "
+    "SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW "
+    "UZS VED VES VND VUV WST XAF XAG XAU XBA XBB XBC XBD XCD XCG XDR XOF XPD XPF XPT XSU XTS "
+    "XUA XXX YER ZAR ZMW ZWG ZWL ";
+
 std::optional<std::string> to_int(const std::string& v, int64_t min, int64_t max, int64_t& out) {
   int64_t n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
@@ -101,21 +114,22 @@ std::vector<flag> store_flags() {
        return std::nullopt;
      }},
     {"--gateway-secret", "STAMPEDE_GATEWAY_SECRET",
-     "HMAC secret of the payment webhook's Stampede-Signature", true,
+     "HMAC secret of the payment webhook's Stampede-Signature (default: a development secret)", true,
      [](config& c, const std::string& v) -> std::optional<std::string> {
        if (v.empty()) return "must not be empty";
        c.gateway_secret = v;
        return std::nullopt;
      }},
-    {"--currency", "STAMPEDE_CURRENCY", "the store currency, ISO 4217 (default USD)", true,
+    {"--currency", "STAMPEDE_CURRENCY", "the store currency: an ISO 4217 code in use (default USD)", true,
      [](config& c, const std::string& v) -> std::optional<std::string> {
        if (v.size() != 3) return "must be a three-letter code";
        for (char ch : v)
          if (ch < 'A' || ch > 'Z') return "must be three capital letters";
+       if (iso4217_codes.find(v) == std::string_view::npos) return "is not an ISO 4217 currency code in use";
        c.currency = v;
        return std::nullopt;
      }},
-    {"--support-email", "STAMPEDE_SUPPORT_EMAIL", "contact shown in notifications", true,
+    {"--support-email", "STAMPEDE_SUPPORT_EMAIL", "contact shown in notifications (default support@example.com)", true,
      [](config& c, const std::string& v) -> std::optional<std::string> {
        if (v.empty() || v.size() > 254) return "must be 1..254 characters";
        c.support_email = v;
@@ -177,7 +191,7 @@ std::vector<flag> cluster_flags() {
        }
        return std::nullopt;
      }},
-    {"--node-id", "STAMPEDE_NODE_ID", "this node's name in the cluster ([A-Za-z0-9_-], 1..64)",
+    {"--node-id", "STAMPEDE_NODE_ID", "this node's name in the cluster ([A-Za-z0-9_-], 1..64; required with --replicate)",
      true,
      [](config& c, const std::string& v) -> std::optional<std::string> {
        if (!repl::valid_node_id(v)) return "must be 1..64 of A-Z a-z 0-9 _ -";
@@ -221,13 +235,13 @@ std::vector<flag> email_flags() {
        return std::nullopt;
      }},
     {"--smtp-user", "STAMPEDE_SMTP_USER",
-     "SMTP user name; with smtp:// the connection must then upgrade with STARTTLS", true,
+     "SMTP user name; with smtp:// the connection must then upgrade with STARTTLS (default: none, no login)", true,
      [](config& c, const std::string& v) -> std::optional<std::string> {
        c.smtp_user = v;
        return std::nullopt;
      }},
     {"--smtp-password", "STAMPEDE_SMTP_PASSWORD",
-     "SMTP password (prefer the variable: a flag shows in the process list)", true,
+     "SMTP password (prefer the variable: a flag shows in the process list; default none)", true,
      [](config& c, const std::string& v) -> std::optional<std::string> {
        c.smtp_password = v;
        return std::nullopt;
@@ -257,9 +271,16 @@ std::vector<flag> email_flags() {
 // `stampede token` (and --demo, --role, which serve shares).
 std::vector<flag> token_flags() {
   return {
-    {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store", false,
+    {"--demo", "STAMPEDE_DEMO", "load a demo catalog into an empty store (1 or true; 0 or false)",
+     false,
      [](config& c, const std::string& v) -> std::optional<std::string> {
-       c.demo = v != "0" && v != "false";
+       if (v == "1" || v == "true") {
+         c.demo = true;
+       } else if (v == "0" || v == "false") {
+         c.demo = false;
+       } else {
+         return "must be 1, true, 0 or false";
+       }
        return std::nullopt;
      }},
     {"--sub", nullptr, "token: the user id (sub claim)", true,
@@ -274,8 +295,10 @@ std::vector<flag> token_flags() {
      [](config& c, const std::string& v) -> std::optional<std::string> {
        if (v == "auto" || v == "replica") {
          c.node_role = v;
+         c.role_for_token = false;
        } else if (v == "customer" || v == "admin") {
          c.role = v;
+         c.role_for_token = true;
        } else {
          return "must be auto or replica (serve), customer or admin (token)";
        }
@@ -316,6 +339,7 @@ std::optional<std::string> parse_config(const std::vector<std::string>& args, co
     if (!f.env) continue;
     if (const char* v = std::getenv(f.env); v && *v) {
       if (auto e = f.set(out, v)) return std::string(f.env) + " " + *e;
+      out.given.emplace_back(f.name);
     }
   }
   for (size_t i = 0; i < args.size(); ++i) {
@@ -342,7 +366,27 @@ std::optional<std::string> parse_config(const std::vector<std::string>& args, co
       value = "1";
     }
     if (auto e = f->set(out, value)) return arg + " " + *e;
+    out.given.emplace_back(f->name);
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> misplaced_flag(std::string_view command, const config& c) {
+  auto given = [&c](std::string_view name) {
+    return std::find(c.given.begin(), c.given.end(), name) != c.given.end();
+  };
+  if (command == "token") {
+    if (given("--role") && !c.role_for_token) return "token takes --role customer or admin";
+    return std::nullopt;
+  }
+  for (const char* name : {"--sub", "--email", "--ttl"})
+    if (given(name)) return std::string(name) + " is a flag of `stampede token`, not of serve";
+  if (given("--role") && c.role_for_token)
+    return "--role " + c.role + " is for `stampede token`; serve takes auto or replica";
+  if (c.replicate.empty())
+    for (const char* name : {"--node-id", "--advertise", "--cluster", "--role",
+                             "--takeover-after-ms", "--replicas"})
+      if (given(name)) return std::string(name) + " needs --replicate: it sets this node's part in a cluster";
   return std::nullopt;
 }
 
@@ -351,18 +395,24 @@ std::string usage() {
       "usage: stampede serve [flags]       serve the HTTP API\n"
       "       stampede token --sub USER [--role admin] [--email ADDR] [--ttl 3600]\n"
       "                                     print a bearer token signed with --jwt-secret\n"
+      "       stampede rehearse [flags]    a whole sale against a server, with a report (rehearse --help)\n"
       "       stampede demo                 a flash sale against the engine, in-process\n\n"
-      "flags (each also read from its environment variable):\n";
+      "serve's flags (each also read from its environment variable):\n";
   size_t width = 0;  // the longest "  --flag V", and a space
   for (const auto& f : flags())
     width = std::max(width, 2 + std::strlen(f.name) + (f.takes_value ? 2 : 0) + 1);
-  for (const auto& f : flags()) {
+  auto line = [&u, width](const flag& f) {
     std::string left = std::string("  ") + f.name + (f.takes_value ? " V" : "");
     left.resize(width, ' ');
     u += left + f.help;
     if (f.env) u += std::string(" [") + f.env + "]";
     u += "\n";
-  }
+  };
+  for (const auto& f : flags())
+    if (f.env) line(f);
+  u += "\ntoken's flags (and --jwt-secret, --role):\n";
+  for (const auto& f : flags())
+    if (!f.env) line(f);
   return u;
 }
 

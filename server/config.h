@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/limits.h"
@@ -59,7 +60,9 @@ struct config {
   std::string role = "customer";
   std::string token_email;
   int64_t ttl_s = 3600;
+  bool role_for_token = false;  // --role was customer or admin (token's), not auto or replica
   bool jwt_secret_defaulted = true;
+  std::vector<std::string> given;  // the flags set, by the command line or their variable
 };
 
 // Parses argv (after the subcommand) with environment fallbacks. On error returns the
@@ -67,6 +70,9 @@ struct config {
 std::optional<std::string> parse_config(const std::vector<std::string>& args, config& out,
                                         bool& help);
 std::string usage();
+// A flag given that `command` ("serve" or "token") does not take, or one that needs another
+// (--node-id without --replicate): the message, or nothing.
+std::optional<std::string> misplaced_flag(std::string_view command, const config& c);
 
 // The engine's settings from the command line's, with `shards` shards: the one place for
 // both a single node and a replicated one (the JWT secret keys drops' admission tokens and

@@ -310,6 +310,10 @@ int main(int argc, char** argv) {
     std::printf("%s", http::usage().c_str());
     return 0;
   }
+  if (auto err = http::misplaced_flag(command, cfg)) {
+    std::fprintf(stderr, "stampede: %s\n", err->c_str());
+    return 2;
+  }
   if (command == "token") {
     if (cfg.sub.empty()) {
       std::fprintf(stderr, "stampede: token needs --sub USER\n");

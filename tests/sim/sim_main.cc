@@ -14,6 +14,7 @@
 #include <sys/personality.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 #include "tests/sim/simulator.h"
 
@@ -42,18 +44,22 @@ void on_abort(int) {
   (void)n;
 }
 
+// A seed or a count: all digits (strtoull alone reads "abc" as 0, and a run of 0 seeds passes).
+bool whole_number(const char* v, uint64_t& out) {
+  std::string_view text = v ? v : "";
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return !text.empty() && ec == std::errc() && end == text.data() + text.size();
+}
+
 bool parse(int argc, char** argv, cli& c) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : nullptr; };
     const char* v = nullptr;
-    if (a == "--seed" && (v = next())) {
-      c.from = std::strtoull(v, nullptr, 10);
+    if (a == "--seed" && whole_number(next(), c.from)) {
       c.seeds = 1;
-    } else if (a == "--seeds" && (v = next())) {
-      c.seeds = std::strtoull(v, nullptr, 10);
-    } else if (a == "--from" && (v = next())) {
-      c.from = std::strtoull(v, nullptr, 10);
+    } else if (a == "--seeds" && whole_number(next(), c.seeds) && c.seeds > 0) {
+    } else if (a == "--from" && whole_number(next(), c.from)) {
     } else if (a == "--mutant" && (v = next()) && std::string(v) == "early-release") {
       c.mutant = v;
       c.options.lie_about_durability = true;
@@ -65,7 +71,7 @@ bool parse(int argc, char** argv, cli& c) {
       (a == "--verbose" ? c.verbose : a == "--twice" ? c.twice : a == "--digests" ? c.digests
                                                                                : c.expect_failure) = true;
     } else {
-      std::fprintf(stderr, "stampede_sim: unknown or incomplete argument %s (see the file's head)\n",
+      std::fprintf(stderr, "stampede_sim: unknown, incomplete or malformed argument %s (see the file's head)\n",
                    a.c_str());
       return false;
     }
