@@ -82,7 +82,7 @@ void http_session::do_read_header() {
                            beast::bind_front_handler(&http_session::on_header, shared_from_this()));
 }
 
-void http_session::on_header(beast::error_code ec, size_t) {
+void http_session::on_header(beast::error_code ec, size_t head_bytes) {
   reading_ = false;
   if (ec == bhttp::error::bad_method && empty_lines_ < leading_empty_lines_max) {
     // RFC 9112 section 2.2: an empty line before the request line is ignored.
@@ -96,6 +96,9 @@ void http_session::on_header(beast::error_code ec, size_t) {
   }
   if (ec) return on_read_error(ec);
   empty_lines_ = 0;
+  // Beast's header_limit bounds the request line and the fields each, so a head of both could
+  // be nearly twice the limit; the bytes the head took are the whole head's.
+  if (head_bytes > request_head_bytes_max) return on_read_error(bhttp::error::header_limit);
   on_head_complete();
 }
 
@@ -199,7 +202,7 @@ void http_session::dispatch() {
   // reactor, before the shard runs the writes it read in this pass.
   bool pipelined = buffer_.size() > 0;
   if (!pipelined) do_lookahead();
-  route_ = ctx_.routes.handle(std::move(r), [self = shared_from_this()](response out) {
+  ctx_.routes.handle(std::move(r), route_, [self = shared_from_this()](response out) {
     self->do_write(std::move(out));
   });
   // Answered already (a read on this shard, a refusal): nothing to watch. A write waits in
@@ -277,6 +280,18 @@ void http_session::upgrade(const request& r) {
   }
   if (!websocket::is_upgrade(req))
     return reject(400, "invalid_request", "GET /v1/ws must be a WebSocket upgrade");
+  // What Beast's handshake would refuse in plain text, refused here in the API's error shape
+  // (RFC 6455 section 4.2.2: a key of 16 bytes in base64; version 13, named when another is asked).
+  auto key = req[bhttp::field::sec_websocket_key];
+  if (key.empty() || key.size() > 24)
+    return reject(400, "invalid_request", "the WebSocket handshake needs a Sec-WebSocket-Key");
+  if (req[bhttp::field::sec_websocket_version] != "13") {
+    response out = http_error(400, "invalid_request", "this server speaks WebSocket version 13");
+    out.headers.emplace_back("Sec-WebSocket-Version", "13");
+    keep_alive_ = false;
+    route_ = metrics::routes_max - 1;
+    return do_write(std::move(out));
+  }
   auto token = r.query.find("access_token");
   std::string_view bare = token == r.query.end() ? std::string_view() : token->second;
   std::optional<identity> who = ctx_.routes.identify(r.authorization, bare);

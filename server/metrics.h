@@ -22,8 +22,8 @@ class metrics {
  public:
   static constexpr size_t routes_max = 64;
   static constexpr std::array<unsigned, 20> statuses{200, 201, 204, 304, 400, 401, 402, 403, 404,
-                                                     405, 409, 413, 415, 422, 429, 431, 500, 503,
-                                                     0, 0};
+                                                     405, 409, 410, 413, 415, 422, 429, 431, 500,
+                                                     503, 0};
   static constexpr std::array<double, 12> latency_buckets_ms{0.1, 0.25, 0.5, 1,   2.5,  5,
                                                              10,  25,   50,  100, 250, 1000};
 

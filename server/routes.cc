@@ -190,14 +190,16 @@ api::api(engine& eng, const server_settings& settings, boost::asio::any_io_execu
          metrics& m, uint32_t shard)
     : context_{eng, settings, std::move(executor), m}, verifier_(settings.jwt_secret), shard_(shard) {}
 
-size_t api::handle(request req, responder respond) {
+void api::handle(request req, size_t& route, responder respond) {
   std::vector<std::string> params;
   lookup found = find_route(req.method, req.path, params);
   if (found.index) {
+    route = *found.index;
     call c{std::move(req), std::move(params), {}, false, {}, std::move(respond)};
     run(routes[*found.index], c);
-    return *found.index;
+    return;
   }
+  route = metrics::routes_max - 1;
   if (found.path_known) {
     response out = http_error(405, "method_not_allowed", "this path does not take " + req.method);
     out.headers.emplace_back("Allow", allowed_methods(req.path));
@@ -205,7 +207,6 @@ size_t api::handle(request req, responder respond) {
   } else {
     respond(http_error(404, "not_found", "no such route"));
   }
-  return metrics::routes_max - 1;
 }
 
 std::optional<size_t> api::refused_early(std::string_view method, std::string_view target) {

@@ -51,9 +51,11 @@ class api {
   api(engine& eng, const server_settings& settings, boost::asio::any_io_executor executor,
       metrics& m, uint32_t shard);
 
-  // Routes and starts the request; returns the index of the route that matched (for
-  // metrics; metrics::routes_max - 1 when none did). `respond` is called exactly once.
-  size_t handle(request req, responder respond);
+  // Routes and starts the request. `route` is set to the index of the route that matched
+  // (for metrics; metrics::routes_max - 1 when none did) before anything answers: `respond`,
+  // called exactly once, may be called before handle returns (a read on this shard, a
+  // refusal), and the answer is counted under that route.
+  void handle(request req, size_t& route, responder respond);
   metrics& stats() { return context_.stats; }
   // Admission at the door: while every shard refuses writes (engine::writes_refused), a
   // request for a write route is answered `503 overloaded` before its token or its body is

@@ -76,6 +76,29 @@ class Api(ServerTest):
         self.assertRegex(text, r'stampede_orders\{status="pending"\} \d+')
         self.assertRegex(text, r"stampede_reserved_units \d+")
 
+    def test_every_answer_is_counted_under_its_route_and_status(self):
+        # Found from outside: answers given before the route handler returned (a refusal by
+        # validation, a 405) were never counted, and 410 was counted as "other".
+        import re
+
+        def count(route, status):
+            text = self.anon.request("GET", "/metrics")[2]
+            m = re.search(r'stampede_http_requests_total\{route="%s",status="%s"\} (\d+)'
+                          % (re.escape(route), status), text)
+            return int(m.group(1)) if m else 0
+        _, c = self.shopper()
+        pid = self.product()
+        watched = [("POST /v1/cart/items", "415"), ("POST /v1/cart/items", "400"), ("unmatched", "405"),
+                   ("GET /v1/products/{}", "200")]
+        before = [count(*w) for w in watched]
+        for _ in range(3):
+            self.assertEqual(c.request("POST", "/v1/cart/items", raw_body=b"x",
+                                       headers={"Content-Type": "text/plain"})[0], 415)
+            self.assertEqual(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 0})[0], 400)
+            self.assertEqual(c.request("PUT", "/v1/cart/items")[0], 405)
+            self.assertEqual(c.request("GET", "/v1/products/" + pid)[0], 200)
+        self.assertEqual([count(*w) - b for w, b in zip(watched, before)], [3, 3, 3, 3])
+
     def test_metrics_report_the_log_fsync_latency_snapshots_and_websockets(self):
         self.product()
         deadline = time.time() + 5

@@ -202,6 +202,21 @@ class LingeringClose(OneServer):
                                       b"\r\n\r\n" + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 20000)
         self.assertEqual(status_of(raw), 431, raw[:200])
 
+    def test_the_8_kib_head_limit_counts_the_whole_head_at_its_boundary(self):
+        # API.md: heads (request line and headers) over 8 KiB get 431. Found from outside:
+        # heads of several lines passed up to 8,693 bytes, and one long field up to 8,228.
+        def head(total, lines):
+            start = b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+            fields = b"".join(b"X-F%04d: aaaa\r\n" % i for i in range(lines))
+            pad = total - len(start) - len(fields) - len(b"Y: \r\n\r\n")
+            raw = start + fields + b"Y: " + b"b" * pad + b"\r\n\r\n"
+            self.assertEqual(len(raw), total)
+            return raw
+        for lines in (0, 300):
+            self.assertEqual(status_of(ask(self.server.port, head(8192, lines))), 200, lines)
+            for total in (8193, 8300, 8700):
+                self.assertEqual(status_of(ask(self.server.port, head(total, lines))), 431, (total, lines))
+
     def test_a_smuggling_attempt_with_a_big_body_gets_its_400(self):
         body = b"0\r\n\r\n" + b"z" * (1024 * 1024)
         raw = self.send_all_then_read(

@@ -179,6 +179,21 @@ class Ws(ServerTest):
         status = Client(self.server.port).request("GET", "/v1/ws")
         self.assertEqual(status[0], 400)  # not an upgrade
 
+    def test_a_handshake_beast_would_refuse_is_refused_in_the_apis_error_shape(self):
+        # Found from outside: no key, or another version, got Beast's plain-text 400 and 426.
+        upgrade = {"Upgrade": "websocket", "Connection": "Upgrade"}
+        for extra, want_version_header in (({"Sec-WebSocket-Version": "13"}, False),
+                                           ({"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+                                             "Sec-WebSocket-Version": "8"}, True)):
+            c = Client(self.server.port)
+            try:
+                status, headers, body, _ = c.request("GET", "/v1/ws", headers=dict(upgrade, **extra))
+            finally:
+                c.close()
+            self.assertEqual((status, body["error"]["code"]), (400, "invalid_request"), body)
+            self.assertTrue(body["error"]["message"])
+            self.assertEqual(headers.get("sec-websocket-version"), "13" if want_version_header else None)
+
     # ---- bad input ----
 
     def test_a_malformed_message_gets_an_error_and_the_connection_stays_open(self):
