@@ -122,6 +122,13 @@ bool ws_session::take(std::string_view bytes) {
     in = partial_;
   }
   for (;;) {
+    // Every request may have a reply (a pong, an error): with the queue full, the next one
+    // waits, in partial_ and then the socket, rather than push out an unsent reply. The
+    // socket's buffers then fill and the client's writes wait on TCP's window.
+    if (queue_.size() >= ws_queue_max && state_ == state::open) {
+      read_paused_ = true;
+      break;
+    }
     ws::event e = reader_.next(in);
     if (e.what == ws::event::kind::need_more) break;
     if (!on_event(e)) return false;
@@ -132,7 +139,16 @@ bool ws_session::take(std::string_view bytes) {
     partial_.erase(0, partial_.size() - in.size());
     if (partial_.empty() && partial_.capacity() > partial_keep_bytes) partial_ = std::string();
   }
-  return true;
+  return !read_paused_;
+}
+
+void ws_session::resume_reading() {
+  if (!read_paused_ || state_ != state::open) return;
+  read_paused_ = false;
+  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    if (self->state_ != state::open || !self->take({})) return;  // what partial_ holds first
+    self->on_readable({});  // then the socket: it reads until the kernel has no more, then waits
+  });
 }
 
 // One thing the client sent; false once nothing more is to be read.
@@ -313,6 +329,7 @@ void ws_session::flush() {
   in_flight_bytes_done_ = 0;
   writing_ = true;
   do_write();
+  resume_reading();  // queue_ has room again (the frames in flight are bounded the same way)
 }
 
 // One sendmsg for every frame in flight (the frames are shared, so nothing is copied); what

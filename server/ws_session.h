@@ -74,8 +74,12 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   void on_accept(beast::error_code ec);
   void do_read();
   void on_readable(beast::error_code ec);
-  // Feeds received bytes to the frame reader; false once the connection is over.
+  // Feeds received bytes to the frame reader; false once the connection is over, or while
+  // reading is paused (read_paused_): the bytes not yet read as frames wait in partial_.
   bool take(std::string_view bytes);
+  // A full queue paused reading (a client sending requests faster than it reads the
+  // replies); once it is written, the frames left in partial_ are read, then the socket.
+  void resume_reading();
   bool on_event(const ws::event& e);
   void handle(std::string_view text);
   // The core topic of a client's topic ("orders" -> "orders:<user>"), or the error to send.
@@ -109,6 +113,7 @@ class ws_session : public std::enable_shared_from_this<ws_session> {
   size_t in_flight_bytes_done_ = 0;   // bytes written of the next one
   state state_ = state::handshake;
   bool writing_ = false;          // in_flight_ is being written
+  bool read_paused_ = false;      // queue_ was full: no frame is read until it is written
   bool flush_scheduled_ = false;  // in the hub's next flush pass
   bool close_after_write_ = false;  // the close frame in flight ends the connection
   bool close_initiated_ = false;    // we sent close first: wait for the client's
