@@ -163,7 +163,9 @@ void ws_hub::order_changed(const std::shared_ptr<const order_event>& e) {
   // Each message is rendered once, and only if some session wants it.
   std::shared_ptr<const ws::frame> status_text, note_text;
   const std::string order_key = "o:" + o.id;
-  auto send_to = [&](const std::string& topic, bool owner) {
+  // Notifications go to the owner's subscriptions only (API.md): an admin watching the
+  // order sees its status, not the customer's inbox.
+  auto send_to = [&](const std::string& topic, bool with_note) {
     auto it = subscribers_.find(topic);
     if (it == subscribers_.end()) return;
     for (const auto& s : it->second) {
@@ -172,6 +174,7 @@ void ws_hub::order_changed(const std::shared_ptr<const order_event>& e) {
         if (!status_text) status_text = status_message(*e, order_key);
         s->deliver(status_text);
       }
+      bool owner = with_note && s->who() && s->who()->user_id == o.user_id;
       if (owner && s->last_note_event != seq) {
         s->last_note_event = seq;
         if (!note_text)

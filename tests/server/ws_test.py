@@ -99,6 +99,24 @@ class Ws(ServerTest):
             self.assertEqual(n["notification"]["event"], "order." + status)
             self.assertEqual(n["notification"]["order_id"], o["id"])
 
+    def test_an_admin_watching_an_order_gets_its_status_but_not_the_owners_notifications(self):
+        # API.md: notifications go to the owner's orders and order:{id} subscriptions. Found
+        # from outside: an admin on order:{id} got the customer's notifications too.
+        pid = self.product()
+        user, token, c = self.shopper()
+        o = self.order(c, pid)
+        owner, admin = self.ws(token), self.ws(ADMIN)
+        self.subscribe(owner, "order:" + o["id"])
+        self.subscribe(admin, "order:" + o["id"])
+        result = self.admin.request("POST", "/v1/admin/orders/%s/status" % o["id"], {"status": "canceled"})
+        self.assertEqual(result[0], 200, result[2])
+        n, _ = owner.recv_until(lambda m: m["type"] == "notification", timeout=5)
+        self.assertEqual(n["notification"]["event"], "order.canceled")
+        m = admin.recv(timeout=5)
+        self.assertEqual((m["type"], m["status"]), ("order.status", "canceled"), m)
+        admin.send({"op": "ping"})  # anything the hub sent before the pong comes before it
+        self.assertEqual(admin.recv(timeout=5), {"type": "pong"})
+
     def test_the_orders_topic_shows_new_orders_with_no_previous_status(self):
         pid = self.product()
         user, token, c = self.shopper()
