@@ -33,7 +33,7 @@ struct request {
   std::string method;  // "GET"
   std::string path;    // "/v1/products/sku-1", percent-decoded
   absl::flat_hash_map<std::string, std::string> query;
-  bool query_ok = true;  // false: a malformed query string
+  bool query_ok = true;  // false: a bad percent-escape in the path or the query
   std::string authorization;
   std::string content_type;
   std::optional<std::string> idempotency_key;

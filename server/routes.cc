@@ -255,7 +255,7 @@ void api::run(const route& r, call& c) {
   }
   if (r.who == access::admin && !c.who.admin)
     return c.respond(http_error(403, "forbidden", "this route is for admins"));
-  if (!c.req.query_ok) return c.respond(http_error(400, "invalid_request", "malformed query string"));
+  if (!c.req.query_ok) return c.respond(http_error(400, "invalid_request", "malformed request target: a bad percent-escape in the path or the query"));
   // No body at all (and no Content-Type) is an object with every field absent: a route
   // whose fields are all optional (a checkout preview) takes it, the others name what is
   // missing. A body that is there must be JSON (415).

@@ -153,7 +153,8 @@ event frame_reader::next(std::string_view& in) {
       for (size_t i = 0; i < length_bytes; ++i) length = (length << 8) | byte_at(in, 2 + i);
       const uint64_t least = length_bytes == 2 ? length16_min : length64_min;
       if (length < least || (length >> 63) != 0)
-        return fail(close_code::protocol_error, "a length not in its shortest form");
+        return fail(close_code::protocol_error, length < least ? "a length not in its shortest form"
+                                                               : "a 64-bit length with its top bit set");
     }
     if (!is_control && length > message_bytes_max_ - message_.size())
       return fail(close_code::too_big, "a message over the size limit");
