@@ -143,10 +143,11 @@ bool ws_session::take(std::string_view bytes) {
 }
 
 void ws_session::resume_reading() {
-  if (!read_paused_ || state_ != state::open) return;
+  // Closing too: the client's answer to our close is read, as when reading was not paused.
+  if (!read_paused_ || state_ == state::closed) return;
   read_paused_ = false;
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
-    if (self->state_ != state::open || !self->take({})) return;  // what partial_ holds first
+    if (self->state_ == state::closed || !self->take({})) return;  // what partial_ holds first
     self->on_readable({});  // then the socket: it reads until the kernel has no more, then waits
   });
 }
