@@ -8,8 +8,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/cart.h"
+#include "core/catalog.h"
 #include "core/reply.h"
 
 namespace stampede {
@@ -18,7 +20,14 @@ class shard;
 
 namespace cart_ops {
 
+// The cart with each line's product as it is priced and named now (a stored line keeps what
+// it had when last added or changed; the order charges the price now): one ask a line to
+// the products' shards, which takes nothing.
 void get_cart(shard& s, const std::string& user_id, reply<cart_view> done);
+// The asks that read each line's product, and the view they price (answers in line order;
+// a product gone keeps the line as stored). Pure.
+std::vector<stock_ask> price_asks(const cart& c);
+cart_view priced_now(const cart& c, const std::vector<stock_answer>& answers);
 // `admission`: the Stampede-Admission token, checked here (drop_user_ops::pass_of); a
 // drop's product needs one that is valid for this user (its shard decides).
 void add_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,

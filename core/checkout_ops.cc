@@ -1,5 +1,6 @@
 #include "core/checkout_ops.h"
 
+#include "core/cart_ops.h"
 #include "core/drop_user_ops.h"
 #include "core/events.h"
 #include "core/shard.h"
@@ -63,7 +64,8 @@ std::vector<stock_ask> asks_for(const user_record& u, bool take, const address* 
 checkout_summary summarize(const shard& s, const user_record& u, const inputs& in,
                            const std::vector<stock_answer>& answers) {
   checkout_summary out;
-  out.cart = view_of(u.basket);
+  // Priced as the order would charge it (build_order): the products' prices now.
+  out.cart = cart_ops::priced_now(u.basket, answers);
   if (in.ship) out.shipping_address = *in.ship;
   if (in.bill) out.billing_address = *in.bill;
   out.method = in.method;

@@ -129,16 +129,17 @@ error idempotency_store::full(const user_keys& u, int64_t now_ms) const {
   int64_t oldest = now_ms;
   for (const auto& [scope, e] : u.keys) oldest = std::min(oldest, e.stored_at_ms);
   int64_t frees_in_ms = std::max<int64_t>(0, oldest + limits::idempotency_retention_ms - now_ms);
+  int64_t retry_after_s = (frees_in_ms + 999) / 1000;
   error_details d;
-  d.retry_after_s = (frees_in_ms + 999) / 1000;
+  d.retry_after_s = retry_after_s;
   return make_error(
       error_code::rate_limited,
       "this customer's Idempotency-Keys hold " + std::to_string(u.keys.size()) + " answers (" +
           std::to_string(u.bytes / 1024) + " KiB), the most one customer may: " +
           std::to_string(limits::idempotency_keys_per_user_max) + " keys or " +
           std::to_string(limits::idempotency_bytes_per_user_max >> 20) +
-          " MiB, each kept 24 hours; the oldest is forgotten in " +
-          std::to_string(*d.retry_after_s) + " s (requests without a key are not limited by this)",
+          " MiB, each kept 24 hours; the oldest is forgotten in " + std::to_string(retry_after_s) +
+          " s (requests without a key are not limited by this)",
       std::move(d));
 }
 

@@ -17,7 +17,8 @@ error stock_refusal(error_code code, const std::string& product_id, const stock_
     case error_code::sale_not_started:
       d.sale_starts_at_ms = a.sale_starts_at_ms;
       return make_error(code, "the sale has not started", std::move(d));
-    case error_code::sale_ended:
+    case error_code::sale_ended:  // API.md's table gives both codes details.sale_starts_at
+      d.sale_starts_at_ms = a.sale_starts_at_ms;
       d.sale_ends_at_ms = a.sale_ends_at_ms;
       return make_error(code, "the sale has ended", std::move(d));
     case error_code::limit_exceeded:
@@ -25,14 +26,16 @@ error stock_refusal(error_code code, const std::string& product_id, const stock_
         d.scope = std::string(to_string(a.terms->refused_limit));
         d.limit = a.terms->limit;
         d.already = a.terms->limit_already;
-        return make_error(code, "at most " + std::to_string(*d.limit) + " per " + *d.scope,
-                          std::move(d));
+        // The message first: an argument moved from may be read after the move (the order
+        // arguments are evaluated in is unspecified, and g++ moved d first: "at most 1 per ").
+        std::string message = "at most " + std::to_string(*d.limit) + " per " + *d.scope;
+        return make_error(code, std::move(message), std::move(d));
       }
       d.scope = std::string(to_string(limit_scope::user));
       d.max_per_user = a.max_per_user;
       d.already = already;
       return make_error(code, "at most " + std::to_string(a.max_per_user) + " per customer",
-                        std::move(d));
+                        std::move(d));  // reads a, not d: safe
     case error_code::not_admitted:
       return make_error(code, "product " + product_id + " is in drop " + std::string(a.drop_id()) +
                                   ": it needs an admission (Stampede-Admission)",

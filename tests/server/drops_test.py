@@ -348,6 +348,8 @@ class Drops(DropCase):
             if r[0] != 201:
                 self.assertError(r, 409, "limit_exceeded")
                 self.assertEqual(r[2]["error"]["details"]["scope"], "address")
+                # Found from outside: the message read "at most 1 per " (the scope moved away).
+                self.assertEqual(r[2]["error"]["message"], "at most 1 per address")
         self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + pid)[2]["committed"], 1)
 
     def test_twenty_accounts_racing_with_one_card_pay_exactly_once(self):
@@ -377,6 +379,7 @@ class Drops(DropCase):
                 continue
             self.assertError(r, 409, "limit_exceeded")
             self.assertEqual(r[2]["error"]["details"]["scope"], "card")
+            self.assertEqual(r[2]["error"]["message"], "at most 1 per card")
             o = shoppers[i][1].request("GET", "/v1/orders/" + orders[i]["id"])[2]
             self.assertEqual(o["status"], "pending")  # the refused order stays pending
 
