@@ -31,11 +31,15 @@ std::string base_name(const std::string& path) {
 
 // MANIFEST names the format and the shard count; records are replayed by the shard that
 // wrote them, so the count must not change under a data directory.
-std::string check_manifest(const std::string& dir, uint32_t shards) {
+// "<format> shards N currency C": the shard count must match, and so must the store
+// currency when one is given (another would relabel every order and payment already kept;
+// API.md: one store currency, set at start-up). A manifest from before the currency was
+// kept gets it added.
+std::string check_manifest(const std::string& dir, uint32_t shards, const std::string& currency) {
   std::string path = dir + "/MANIFEST";
-  std::ifstream in(path);
-  if (in) {
-    std::string format, shards_word;
+  std::string kept_currency;
+  if (std::ifstream in(path); in) {
+    std::string format, shards_word, currency_word;
     uint32_t n = 0;
     in >> format >> shards_word >> n;
     if (format != manifest_format || shards_word != "shards" || n == 0)
@@ -43,12 +47,19 @@ std::string check_manifest(const std::string& dir, uint32_t shards) {
     if (n != shards)
       return dir + " was written with " + std::to_string(n) + " shards; start with --shards " +
              std::to_string(n);
-    return "";
+    if (in >> currency_word >> kept_currency && currency_word != "currency")
+      return path + " is not a Stampede manifest of format " + manifest_format;
+    if (!kept_currency.empty() && !currency.empty() && kept_currency != currency)
+      return dir + " keeps its money in " + kept_currency + "; start with --currency " +
+             kept_currency + " (" + currency + " would relabel every order and payment in it)";
+    if (!kept_currency.empty() || currency.empty()) return "";
   }
   std::string tmp = path + ".tmp";
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return "cannot write " + tmp + ": " + errno_text();
-  std::string text = std::string(manifest_format) + " shards " + std::to_string(shards) + "\n";
+  std::string text = std::string(manifest_format) + " shards " + std::to_string(shards);
+  if (!currency.empty()) text += " currency " + currency;
+  text += "\n";
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
             ::fsync(fd) == 0;
   ::close(fd);
@@ -155,7 +166,7 @@ std::string data_dir_lock::open(const std::string& dir, uint32_t shards,
   int lock = lock_data_dir(dir, why);  // one process per data directory
   if (lock < 0) return why;
   fd_ = lock;
-  if (auto err = check_manifest(dir, shards); !err.empty()) return err;
+  if (auto err = check_manifest(dir, shards, options.currency); !err.empty()) return err;
   return snapshot_store::open(dir + "/snapshot", shards, options.snapshot_map_bytes, snapshots_);
 }
 

@@ -17,6 +17,7 @@ namespace stampede::wal {
 struct store_options {
   uint64_t segment_bytes = 64ull << 20;       // a log segment is closed past this size
   size_t snapshot_map_bytes = 64ull << 20;    // the LMDB map to start with; grows as needed
+  std::string currency;  // the store currency the manifest must agree with ("": not checked)
 };
 
 struct recovery_report {

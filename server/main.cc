@@ -174,6 +174,7 @@ bool recover_into(engine& eng, const http::config& cfg, wal::data_dir_lock& lock
   wal::recovery_report recovered;
   wal::store_options store;
   store.segment_bytes = static_cast<uint64_t>(cfg.segment_mb) << 20;
+  store.currency = cfg.currency;
   if (auto err = wal::open_data_dir(eng, cfg.data_dir, recovered, lock, store); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
     return false;

@@ -236,6 +236,7 @@ int serve_replicated(const config& cfg, const std::string& host, unsigned short 
   wal::data_dir_lock lock;
   wal::store_options store;
   store.segment_bytes = static_cast<uint64_t>(cfg.segment_mb) << 20;
+  store.currency = cfg.currency;
   if (auto err = lock.open(cfg.data_dir, shards, store); !err.empty()) {
     std::fprintf(stderr, "stampede: %s\n", err.c_str());
     return 1;

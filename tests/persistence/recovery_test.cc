@@ -206,6 +206,28 @@ TEST(Recovery, AnotherShardCountIsRefused) {
   EXPECT_NE(err.find("--shards 4"), std::string::npos) << err;
 }
 
+// API.md: one store currency, set at start-up. Found from outside: a restart with another
+// --currency relabelled every order and payment already kept (1500 USD read as 1500 JPY).
+TEST(Recovery, AnotherCurrencyIsRefusedAndAStoreWithoutOneGetsIt) {
+  std::string dir = fresh_dir("currency");
+  manual_clock clock;
+  store_options usd;
+  usd.currency = "USD";
+  {
+    durable_store s(dir, clock);  // an older store: its manifest names no currency
+    ASSERT_EQ(s.error, "");
+  }
+  {
+    durable_store s(dir, clock, usd);  // the first start that names one records it
+    ASSERT_EQ(s.error, "");
+  }
+  store_options jpy;
+  jpy.currency = "JPY";
+  durable_store refused(dir, clock, jpy);
+  EXPECT_NE(refused.error.find("keeps its money in USD; start with --currency USD"), std::string::npos)
+      << refused.error;
+}
+
 TEST(Recovery, ASecondProcessCannotOpenADirectoryInUse) {
   std::string dir = fresh_dir("locked");
   manual_clock clock;
