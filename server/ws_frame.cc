@@ -151,10 +151,9 @@ event frame_reader::next(std::string_view& in) {
     if (length_bytes > 0) {
       length = 0;
       for (size_t i = 0; i < length_bytes; ++i) length = (length << 8) | byte_at(in, 2 + i);
-      const uint64_t least = length_bytes == 2 ? length16_min : length64_min;
-      if (length < least || (length >> 63) != 0)
-        return fail(close_code::protocol_error, length < least ? "a length not in its shortest form"
-                                                               : "a 64-bit length with its top bit set");
+      if ((length >> 63) != 0) return fail(close_code::protocol_error, "a 64-bit length with its top bit set");
+      if (length < (length_bytes == 2 ? length16_min : length64_min))
+        return fail(close_code::protocol_error, "a length not in its shortest form");
     }
     if (!is_control && length > message_bytes_max_ - message_.size())
       return fail(close_code::too_big, "a message over the size limit");
