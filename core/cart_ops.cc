@@ -137,13 +137,6 @@ void change_line(shard& s, user_turn turn, std::string product_id, int64_t quant
 
 }  // namespace
 
-std::vector<stock_ask> price_asks(const cart& c) {
-  std::vector<stock_ask> asks;
-  asks.reserve(c.lines.size());
-  for (const auto& l : c.lines) asks.push_back(stock_ask{l.product_id, 0, false, 0, 0});
-  return asks;
-}
-
 cart_view priced_now(const cart& c, const std::vector<stock_answer>& answers) {
   cart_view v = view_of(c);
   v.subtotal = 0;
@@ -160,13 +153,8 @@ cart_view priced_now(const cart& c, const std::vector<stock_answer>& answers) {
 }
 
 void get_cart(shard& s, const std::string& user_id, reply<cart_view> done) {
-  s.users().with_user(user_id, caller::customer, std::move(done), [&s](user_turn turn, auto done) {
-    if (turn->basket.lines.empty()) return done(view_of(turn->basket));
-    s.exchange().ask(price_asks(turn->basket), s.now_ms(),
-                     [turn = std::move(turn), done = std::move(done)](std::vector<stock_answer> answers) mutable {
-                       done(priced_now(turn->basket, answers));
-                     });
-  });
+  s.users().with_user(user_id, caller::customer, std::move(done),
+                      [](user_turn turn, reply<cart_view> done) { done(view_of(turn->basket)); });
 }
 
 void add_item(shard& s, const std::string& user_id, std::string product_id, int64_t quantity,

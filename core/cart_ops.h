@@ -20,13 +20,11 @@ class shard;
 
 namespace cart_ops {
 
-// The cart with each line's product as it is priced and named now (a stored line keeps what
-// it had when last added or changed; the order charges the price now): one ask a line to
-// the products' shards, which takes nothing.
+// The cart as stored: each line at the price and name it had when last added or changed
+// (read on the user's shard alone; the preview and the order price each line now).
 void get_cart(shard& s, const std::string& user_id, reply<cart_view> done);
-// The asks that read each line's product, and the view they price (answers in line order;
-// a product gone keeps the line as stored). Pure.
-std::vector<stock_ask> price_asks(const cart& c);
+// The cart priced as its products are now, from one answer a line in line order (a product
+// gone keeps its line as stored): what the checkout preview shows and the order charges. Pure.
 cart_view priced_now(const cart& c, const std::vector<stock_answer>& answers);
 // `admission`: the Stampede-Admission token, checked here (drop_user_ops::pass_of); a
 // drop's product needs one that is valid for this user (its shard decides).
