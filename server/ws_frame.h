@@ -44,6 +44,9 @@ static_assert(frame_header_bytes_max == 2 + 8 + 4);
 struct frame {
   std::string wire;
   std::string key;
+  // An answer to the client's own message (a pong, an error, a subscription's snapshot):
+  // never pushed out of a full queue by a push (ws_session::deliver).
+  bool reply = false;
 
   bool is_control() const { return !wire.empty() && (wire[0] & 0x08) != 0; }
   bool is(opcode op) const { return !wire.empty() && (wire[0] & 0x0F) == static_cast<char>(op); }

@@ -137,7 +137,7 @@ void ws_hub::answered(pending_watch done, const std::shared_ptr<ws_session>& s) 
     // The caller's ticket, or null before they join.
     msg["snapshot"] = done.snapshot->ticket ? to_json(*done.snapshot->ticket) : json::value(nullptr);
   }
-  s->deliver(ws_text(msg));
+  s->deliver(ws_reply(msg));
 }
 
 namespace {

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 
@@ -32,8 +33,13 @@ std::shared_ptr<const ws::frame> ws_text(const json::value& v, std::string key) 
   return std::make_shared<const ws::frame>(ws::frame{ws::encode(ws::opcode::text, to_json_text(v)), std::move(key)});
 }
 
+std::shared_ptr<const ws::frame> ws_reply(const json::value& v) {
+  return std::make_shared<const ws::frame>(
+      ws::frame{ws::encode(ws::opcode::text, to_json_text(v)), std::string(), true});
+}
+
 std::shared_ptr<const ws::frame> ws_error(std::string_view code, std::string_view message) {
-  return ws_text(json::object{{"type", "error"}, {"code", code}, {"message", message}});
+  return ws_reply(json::object{{"type", "error"}, {"code", code}, {"message", message}});
 }
 
 ws_session::ws_session(tcp::socket socket, ws_hub& hub, std::optional<identity> who,
@@ -147,6 +153,7 @@ void ws_session::resume_reading() {
   if (!read_paused_ || state_ == state::closed) return;
   read_paused_ = false;
   asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->silent_sweeps_ = 0;  // a client whose messages waited was not silent
     if (self->state_ == state::closed || !self->take({})) return;  // what partial_ holds first
     self->on_readable({});  // then the socket: it reads until the kernel has no more, then waits
   });
@@ -218,7 +225,7 @@ void ws_session::handle(std::string_view text) {
   const json::object* o = v ? v->if_object() : nullptr;
   const json::string* op = o && o->contains("op") ? o->at("op").if_string() : nullptr;
   if (!op) return deliver(ws_error("invalid_request", R"(expected {"op": ...})"));
-  if (*op == "ping") return deliver(ws_text(json::object{{"type", "pong"}}));
+  if (*op == "ping") return deliver(ws_reply(json::object{{"type", "pong"}}));
   if (*op != "subscribe" && *op != "unsubscribe")
     return deliver(ws_error("invalid_request", "op must be subscribe, unsubscribe or ping"));
   const json::string* t = o->contains("topic") ? o->at("topic").if_string() : nullptr;
@@ -256,11 +263,18 @@ void ws_session::deliver(std::shared_ptr<const ws::frame> f) {
     }
   }
   if (queue_.size() >= ws_queue_max) {
-    for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-      if ((*it)->is_control()) continue;
-      queue_.erase(it);
+    // The oldest push goes. Replies are never pushed out: the client's own messages stop
+    // being read while the queue is full (take), so with the subscriptions' snapshots
+    // (ws_subscriptions_max at most) they stay bounded. Only replies waiting: the push goes.
+    auto oldest_push = std::find_if(queue_.begin(), queue_.end(),
+                                    [](const auto& q) { return !q->is_control() && !q->reply; });
+    if (oldest_push == queue_.end() && !f->reply) {
       ++hub_.stats().ws_messages_dropped;
-      break;
+      return;
+    }
+    if (oldest_push != queue_.end()) {
+      queue_.erase(oldest_push);
+      ++hub_.stats().ws_messages_dropped;
     }
   }
   queue_.push_back(std::move(f));

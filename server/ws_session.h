@@ -29,7 +29,9 @@ namespace stampede::http {
 // A server message, rendered and framed once and shared by every session it goes to.
 // `key` names what state it is of (ws::frame): "" for messages that never replace another.
 std::shared_ptr<const ws::frame> ws_text(const json::value& v, std::string key = {});
-// {"type": "error", "code", "message"}
+// An answer to the client's own message (ws::frame::reply).
+std::shared_ptr<const ws::frame> ws_reply(const json::value& v);
+// {"type": "error", "code", "message"}: a reply.
 std::shared_ptr<const ws::frame> ws_error(std::string_view code, std::string_view message);
 
 class ws_session : public std::enable_shared_from_this<ws_session> {
