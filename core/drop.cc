@@ -69,12 +69,6 @@ void drop::on_supply(std::string_view product_id, const product_supply& s) {
   uses_unheard_since_ms_ = 0;
 }
 
-void drop::note_admission(int64_t at_ms) {
-  admissions_.note(at_ms);
-  double measured = admissions_.per_s(at_ms, definition_.opens_at_ms);
-  best_per_s_ = std::max(best_per_s_, std::min(measured, static_cast<double>(definition_.admit_per_s)));
-}
-
 void drop::set_status(drop_emit emit, absl::FunctionRef<void(drop_status&)> change) {
   drop_status next = status_;
   change(next);
@@ -126,7 +120,10 @@ result<ticket_view> drop::ticket(const std::string& user_id, int64_t now_ms,
   if (t->place > 0) v.position = t->place;
   if (v.state == ticket_state::waiting && t->place > 0) {
     int64_t ahead = queue_.ahead_of(t->place);
-    double rate = status_.paused ? 0 : best_per_s_;
+    // At the drop's admission rate once it has admitted anyone (unknown before): with `ahead`
+    // never growing, it never grows either, and a restart, which keeps admit_per_s and the
+    // count, shows the same (API.md: an estimate grows only across a pause).
+    double rate = status_.paused || status_.admitted == 0 ? 0 : static_cast<double>(definition_.admit_per_s);
     v.ahead = ahead;
     v.eta_s = queue_.estimate(user_id, ahead, rate, status_.pauses);
   } else if (v.state == ticket_state::admitted) {
@@ -303,7 +300,7 @@ void drop::apply(const drop_effect& e) {
     const drop_ticket* before = queue_.find(t->ticket.user_id);
     bool newly_admitted = t->ticket.admitted_at_ms > 0 &&
                           (!before || before->admitted_at_ms != t->ticket.admitted_at_ms);
-    if (newly_admitted) note_admission(t->ticket.admitted_at_ms);
+    if (newly_admitted) admissions_.note(t->ticket.admitted_at_ms);
     queue_.apply(t->ticket);
   } else if (const auto* r = std::get_if<drop_ticket_removed>(&e)) {
     queue_.remove(r->user_id);

@@ -124,7 +124,6 @@ class drop {
 
  private:
   void set_status(drop_emit emit, absl::FunctionRef<void(drop_status&)> change);
-  void note_admission(int64_t at_ms);  // the rate limit's history and best_per_s_
   bool nothing_left() const;  // every product known, none available
   bool nothing_held() const;  // every product known, none reserved
   void open_queue(drop_emit emit);
@@ -149,11 +148,6 @@ class drop {
   int64_t uses_unheard_ = 0;
   int64_t uses_unheard_since_ms_ = 0;
   admission_history admissions_;
-  // The fastest admission rate measured at any admission (at most admit_per_s): estimates
-  // divide by it, so with `ahead` never growing they never grow either, and a restart, which
-  // notes the same admission times again, shows the same ones (API.md: an estimate grows
-  // only across a pause).
-  double best_per_s_ = 0;
   absl::flat_hash_set<std::string> checking_;  // winners whose hold is being checked
   bool resend_grants_ = false;                 // after a restart: picks in flight again
   struct watched {

@@ -31,9 +31,12 @@ void drop_claims::set(const std::string& product_id, std::optional<drop_claim> c
 std::optional<error> drop_claims::check_take(std::string_view product_id, const take_pass& pass,
                                              int64_t now_ms) const {
   const drop_claim* c = find(product_id);
-  // A drop that sold out is over: units that come back (a cancel, new stock) are sold as any
-  // product's are, its waitlist offered first (offers_to_waitlist), with no admission.
-  if (!c || c->sold_out) return std::nullopt;
+  if (!c) return std::nullopt;
+  // A queue that sold out is over: units that come back (a cancel, new stock) are sold as any
+  // product's are, its waitlist offered first (offers_to_waitlist), with no admission. A
+  // draw's product is never added directly (API.md), only offered from its waitlist.
+  if (c->sold_out && (c->mode == drop_mode::queue || pass.what == take_pass::kind::waitlist_offer))
+    return std::nullopt;
   bool ours = pass.drop_id == c->drop_id;
   if (c->mode == drop_mode::draw) {
     if (ours && pass.what == take_pass::kind::draw_grant) return std::nullopt;

@@ -41,16 +41,15 @@ void drop::restored(int64_t now_ms) {
   queue_.seen_all(now_ms);
   checking_.clear();
   resend_grants_ = true;
-  // The admission times again, in time order: a snapshot lists its tickets in any order, and
-  // the rate limit and the estimates must come out as they were before the restart.
+  // The rate limit's admission times again, in time order: a snapshot lists its tickets in
+  // any order, and a time noted out of order counts as the latest seen.
   std::vector<int64_t> times;
   queue_.for_each([&times](const drop_ticket& t) {
     if (t.admitted_at_ms > 0) times.push_back(t.admitted_at_ms);
   });
   std::sort(times.begin(), times.end());
   admissions_ = admission_history{};
-  best_per_s_ = 0;
-  for (int64_t at : times) note_admission(at);
+  for (int64_t at : times) admissions_.note(at);
 }
 
 // Everyone who joined before the opening, placed in HMAC-SHA256(seed, user id) order; the

@@ -339,7 +339,6 @@ std::optional<std::string> parse_config(const std::vector<std::string>& args, co
     if (!f.env) continue;
     if (const char* v = std::getenv(f.env); v && *v) {
       if (auto e = f.set(out, v)) return std::string(f.env) + " " + *e;
-      out.given.emplace_back(f.name);
     }
   }
   for (size_t i = 0; i < args.size(); ++i) {
@@ -383,10 +382,12 @@ std::optional<std::string> misplaced_flag(std::string_view command, const config
     if (given(name)) return std::string(name) + " is a flag of `stampede token`, not of serve";
   if (given("--role") && c.role_for_token)
     return "--role " + c.role + " is for `stampede token`; serve takes auto or replica";
-  if (c.replicate.empty())
-    for (const char* name : {"--node-id", "--advertise", "--cluster", "--role",
-                             "--takeover-after-ms", "--replicas"})
+  if (c.replicate.empty()) {
+    for (const char* name : {"--node-id", "--advertise", "--cluster", "--takeover-after-ms", "--replicas"})
       if (given(name)) return std::string(name) + " needs --replicate: it sets this node's part in a cluster";
+    if (given("--role") && c.node_role == "replica")
+      return "--role replica needs --replicate: it sets this node's part in a cluster";
+  }
   return std::nullopt;
 }
 

@@ -62,7 +62,9 @@ struct config {
   int64_t ttl_s = 3600;
   bool role_for_token = false;  // --role was customer or admin (token's), not auto or replica
   bool jwt_secret_defaulted = true;
-  std::vector<std::string> given;  // the flags set, by the command line or their variable
+  // The flags on the command line. A variable is not counted: an environment file shared by
+  // serve and token, or kept from a cluster, must not stop either.
+  std::vector<std::string> given;
 };
 
 // Parses argv (after the subcommand) with environment fallbacks. On error returns the
@@ -70,8 +72,8 @@ struct config {
 std::optional<std::string> parse_config(const std::vector<std::string>& args, config& out,
                                         bool& help);
 std::string usage();
-// A flag given that `command` ("serve" or "token") does not take, or one that needs another
-// (--node-id without --replicate): the message, or nothing.
+// A flag on the command line that `command` ("serve" or "token") does not take, or one that
+// needs another (--node-id without --replicate): the message, or nothing.
 std::optional<std::string> misplaced_flag(std::string_view command, const config& c);
 
 // The engine's settings from the command line's, with `shards` shards: the one place for

@@ -51,7 +51,7 @@ TEST(DropClaims, ADrawProductGoesOnlyToTheDrawsWinners) {
 // waitlist first, and are otherwise sold as any product's: with no admission. (Found from
 // outside: they were refused to everyone, as not_admitted, and the waitlist refused joins
 // while they sat there as available.)
-TEST(DropClaims, OnceItsDropSoldOutAProductIsSoldAsAnyOtherItsWaitlistFirst) {
+TEST(DropClaims, OnceItsQueueSoldOutAProductIsSoldAsAnyOtherItsWaitlistFirst) {
   for (drop_mode mode : {drop_mode::queue, drop_mode::draw}) {
     drop_claims claims = with("sku-1", drop_claim{"fall", mode, opens_ms});
     EXPECT_FALSE(claims.offers_to_waitlist("sku-1"));
@@ -60,7 +60,14 @@ TEST(DropClaims, OnceItsDropSoldOutAProductIsSoldAsAnyOtherItsWaitlistFirst) {
     claims.set("sku-1", drop_claim{"fall", mode, opens_ms, true});
     EXPECT_TRUE(claims.offers_to_waitlist("sku-1"));
     EXPECT_FALSE(claims.check_take("sku-1", {take_pass::kind::waitlist_offer, ""}, opens_ms));
-    EXPECT_FALSE(claims.check_take("sku-1", {}, opens_ms));
+    // A draw's product is never added directly (API.md), sold out or not.
+    auto plain = claims.check_take("sku-1", {}, opens_ms);
+    if (mode == drop_mode::queue) {
+      EXPECT_FALSE(plain);
+    } else {
+      ASSERT_TRUE(plain);
+      EXPECT_EQ(plain->code, error_code::not_admitted);
+    }
   }
 }
 

@@ -34,15 +34,30 @@ TEST(Config, TokensFlagsAreRefusedByServeAndServesRolesByToken) {
 
 TEST(Config, ClusterFlagsNeedReplicate) {
   for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {"--node-id", "a"}, {"--role", "replica"}, {"--advertise", "http://x:1"},
-           {"--cluster", "shop"}, {"--takeover-after-ms", "2000"}, {"--replicas", "1"}}) {
+           {"--node-id", "a"}, {"--advertise", "http://x:1"}, {"--cluster", "shop"},
+           {"--takeover-after-ms", "2000"}, {"--replicas", "1"}}) {
     auto p = parse("serve", args);
     ASSERT_TRUE(p.error) << args[0];
     EXPECT_EQ(*p.error, args[0] + " needs --replicate: it sets this node's part in a cluster");
     args.insert(args.end(), {"--replicate", "nats://127.0.0.1:4222"});
     EXPECT_FALSE(parse("serve", args).error) << args[0];
   }
+  EXPECT_EQ(parse("serve", {"--role", "replica"}).error,
+            "--role replica needs --replicate: it sets this node's part in a cluster");
+  EXPECT_FALSE(parse("serve", {"--role", "auto"}).error);  // the default, asked for
   EXPECT_FALSE(parse("serve", {}).error);
+}
+
+TEST(Config, VariablesAreNotRefusedAsMisplacedFlags) {
+  // One environment file for a cluster node: token and a single serve still start.
+  ::setenv("STAMPEDE_NODE_ID", "a", 1);
+  ::setenv("STAMPEDE_ROLE", "replica", 1);
+  auto serve = parse("serve", {});
+  auto token = parse("token", {"--sub", "u"});
+  ::unsetenv("STAMPEDE_NODE_ID");
+  ::unsetenv("STAMPEDE_ROLE");
+  EXPECT_FALSE(serve.error) << *serve.error;
+  EXPECT_FALSE(token.error) << *token.error;
 }
 
 TEST(Config, TheDemoSwitchTakesOnlyYesOrNo) {

@@ -235,7 +235,7 @@ class Drops(DropCase):
     def test_an_admission_is_spent_only_by_a_product_of_its_drop(self):
         pid = self.product(on_hand=1, max_per_user=1)
         other = self.product(on_hand=5)
-        did = self.drop([pid], opens_in=1, admission_ttl=10)["id"]
+        did = self.drop([pid], opens_in=1, admission_ttl=60)["id"]
         _, ac = self.shopper()
         _, bc = self.shopper()
         self.assertEqual(ac.request("POST", "/v1/drops/%s/queue" % did)[0], 201)
@@ -581,7 +581,7 @@ class Draws(DropCase):
                 "shipping_address_id": self.address(c), "shipping_method": "standard"})
             self.assertEqual(status, 201, o)
         fresh = [self.shopper()[1] for _ in range(2)]
-        did = self.drop([pid], mode="draw", opens_in=0, draw_closes_at=rfc3339(time.time() + 2))["id"]
+        did = self.drop([pid], mode="draw", opens_in=0, draw_closes_at=rfc3339(time.time() + 6))["id"]
         for c in owners + fresh:
             self.assertEqual(c.request("POST", "/v1/drops/%s/entries" % did)[0], 201)
 
