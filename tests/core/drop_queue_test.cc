@@ -27,6 +27,22 @@ int64_t position_of(drop& d, drop_recorder& r, const std::string& u, int64_t now
   return t.ok() && t->position ? *t->position : -1;
 }
 
+// The book a snapshot of `d` rebuilds: the creation, each ticket's latest value in reverse
+// order (a snapshot lists them in any order), then the status.
+drop_book snapshot_of(const drop_recorder& r, const drop& d) {
+  drop_book snap;
+  snap.apply(r.log.front());
+  std::map<std::string, drop_ticket> latest;
+  for (const auto& e : r.log) {
+    if (auto* t = std::get_if<drop_ticket_set>(&e)) latest[t->ticket.user_id] = t->ticket;
+    if (auto* x = std::get_if<drop_ticket_removed>(&e)) latest.erase(x->user_id);
+  }
+  for (auto it = latest.rbegin(); it != latest.rend(); ++it)
+    snap.apply(drop_ticket_set{d.id(), it->second});
+  snap.apply(drop_status_set{d.id(), d.status()});
+  return snap;
+}
+
 TEST(DropQueue, FiveThousandEarlyJoinersAreOrderedByTheHmacOfTheRevealedSeed) {
   drop_recorder r;
   drop& d = r.create(queue_drop());
@@ -351,16 +367,7 @@ TEST(DropQueue, EstimatesAfterARestartFromTheLogOrASnapshotAreTheSameAsBefore) {
   ASSERT_GE(before.size(), 20u);
 
   drop_book replayed = r.replay();
-  drop_book snap;  // the creation, then each ticket's latest value in reverse order, the status
-  snap.apply(r.log.front());
-  std::map<std::string, drop_ticket> latest;
-  for (const auto& e : r.log) {
-    if (auto* t = std::get_if<drop_ticket_set>(&e)) latest[t->ticket.user_id] = t->ticket;
-    if (auto* x = std::get_if<drop_ticket_removed>(&e)) latest.erase(x->user_id);
-  }
-  for (auto it = latest.rbegin(); it != latest.rend(); ++it)
-    snap.apply(drop_ticket_set{"fall-drop", it->second});
-  snap.apply(drop_status_set{"fall-drop", d.status()});
+  drop_book snap = snapshot_of(r, d);
   for (drop_book* b : {&replayed, &snap}) {
     drop& again = *b->find("fall-drop");
     again.restored(read_at + 5000);
@@ -490,17 +497,7 @@ TEST(DropQueue, ABookRebuiltFromTheLogOrFromASnapshotHasTheSameQueue) {
   ASSERT_EQ(d.status().converted, 1);
 
   drop_book replayed = r.replay();
-  // A snapshot: the creation, the status, and each ticket's latest value, in reverse order.
-  drop_book snap;
-  snap.apply(r.log.front());
-  std::map<std::string, drop_ticket> latest;
-  for (const auto& e : r.log) {
-    if (auto* t = std::get_if<drop_ticket_set>(&e)) latest[t->ticket.user_id] = t->ticket;
-    if (auto* x = std::get_if<drop_ticket_removed>(&e)) latest.erase(x->user_id);
-  }
-  for (auto it = latest.rbegin(); it != latest.rend(); ++it)
-    snap.apply(drop_ticket_set{"fall-drop", it->second});
-  snap.apply(drop_status_set{"fall-drop", d.status()});
+  drop_book snap = snapshot_of(r, d);
 
   for (drop_book* b : {&replayed, &snap}) {
     drop& again = *b->find("fall-drop");
