@@ -72,12 +72,21 @@ class Dashboard(unittest.TestCase):
         return pid
 
     def counters(self, pid):
-        """The product's four figures as the page shows them, or None before its row is drawn."""
-        rows = self.browser.find_elements(By.CSS_SELECTOR, '[data-product="%s"]' % pid)
-        if not rows:
-            return None
-        return {f: rows[0].find_element(By.CSS_SELECTOR, '[data-field="%s"]' % f).text
-                for f in ("on_hand", "reserved", "committed", "available")}
+        """The product's four figures as the page shows them, or None before its row is drawn.
+
+        Read in one script, so a row the page redraws between two reads cannot go stale."""
+        return self.browser.execute_script("""
+            const row = document.querySelector(arguments[0]);
+            if (!row) return null;
+            const out = {};
+            for (const f of arguments[1]) out[f] = row.querySelector('[data-field="' + f + '"]').innerText.trim();
+            return out;""", '[data-product="%s"]' % pid, ["on_hand", "reserved", "committed", "available"])
+
+    def cells(self, selector):
+        """The texts of the first row matching selector, or None: one script, never a stale element."""
+        return self.browser.execute_script("""
+            const row = document.querySelector(arguments[0]);
+            return row ? Array.from(row.querySelectorAll('td'), td => td.innerText.trim()) : null;""", selector)
 
     def wait_for(self, pred, timeout):
         deadline = time.monotonic() + timeout
@@ -139,8 +148,7 @@ class Dashboard(unittest.TestCase):
         self.browser.get(self.url("?access_token=" + self.admin_token))
 
         def row():
-            rows = self.browser.find_elements(By.CSS_SELECTOR, '[data-drop="%s"]' % did)
-            return [td.text for td in rows[0].find_elements(By.TAG_NAME, "td")] if rows else None
+            return self.cells('[data-drop="%s"]' % did)
 
         want = [did, "open", "2", "1"]
         seen = self.wait_for(lambda: row() == want, PAGE_WAIT_S)
