@@ -1,5 +1,6 @@
 #include "server/http_server.h"
 
+#include <cstdio>
 #include <future>
 #include <thread>
 
@@ -70,6 +71,9 @@ void http_server::stop_accepting() {
 
 void http_server::finish_drain(std::chrono::milliseconds limit) {
   wait_for_connections(std::chrono::steady_clock::now() + limit);
+  if (size_t open = open_connections(); open > 0)
+    std::fprintf(stderr, "stampede: drain limit (%lld ms) reached: closing %zu connections\n",
+                 static_cast<long long>(limit.count()), open);
   close_remaining();
   // The sessions just closed end as soon as their shards run the cancelled operations.
   wait_for_connections(std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_settle_ms));

@@ -23,14 +23,14 @@ STAMPEDE = None
 ADMIN = harness.make_token("auditor", role="admin")
 
 
-def rehearse(port, *args, expect=None):
+def rehearse(port, *args, expect=None, timeout=120):
     """Runs a rehearsal against 127.0.0.1:port; (exit code, stdout, JSON, report text)."""
     with tempfile.TemporaryDirectory(prefix="rehearse-test-") as work:
         out_json, out_html = os.path.join(work, "run.json"), os.path.join(work, "run.html")
         code, stdout, stderr = run_tool(
             [STAMPEDE, "rehearse", "--target", "http://127.0.0.1:%d" % port, "--jwt-secret", harness.JWT_SECRET,
              "--gateway-secret", harness.GATEWAY_SECRET, "--json", out_json, "--report", out_html, "--quiet"]
-            + list(args))
+            + list(args), timeout=timeout)
         if expect is not None and code != expect:
             raise AssertionError("exit %d, expected %d\n%s\n%s" % (code, expect, stdout, stderr))
         result = json.load(open(out_json)) if os.path.exists(out_json) else None
@@ -203,8 +203,8 @@ class Drop(unittest.TestCase):
             "admit_per_s": 50, "admission_ttl": 10})
         self.assertEqual(status, 201, d)
         code, stdout, r, report = rehearse(self.server.port, "--shoppers", "500", "--product", "drop-a",
-                                           "--drop", "drop-a", "--watchers", "20", "--duration", "40",
-                                           "--seed", "3", expect=0)
+                                           "--drop", "drop-a", "--watchers", "20", "--duration", "180",
+                                           "--seed", "3", expect=0, timeout=240)
         self.assertEqual(r["audit"]["violations"], [])
         orders, view = admin_orders(self.server.port, "drop-a")
         admin = harness.Client(self.server.port, ADMIN)  # the first one's connection has idled out

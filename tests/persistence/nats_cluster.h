@@ -20,7 +20,7 @@ class nats_cluster {
   // Starts `servers` servers (1: a lone JetStream server, no cluster block) and waits up to
   // `ready_timeout_ms` for them; ready() says whether they came up. `extra_config` is added
   // to every server's configuration (an authorization block, say).
-  explicit nats_cluster(size_t servers = 3, int64_t ready_timeout_ms = 30'000,
+  explicit nats_cluster(size_t servers = 3, int64_t ready_timeout_ms = 90'000,
                         std::string extra_config = "");
   ~nats_cluster();
   nats_cluster(const nats_cluster&) = delete;

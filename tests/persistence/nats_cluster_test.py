@@ -34,7 +34,7 @@ class NatsClusterTest(unittest.TestCase):
             self.assertFalse(nats.running(1))
             self.assertFalse(alive(pids[1]))
             nats.start(1)
-            self.assertTrue(nats.wait_ready(30))
+            self.assertTrue(nats.wait_ready())
             pids[1] = nats.pid(1)
             _, varz = _get_json(nats.servers[1]["monitor"], "/varz")
             self.assertEqual(varz["server_name"], "n1")

@@ -9,8 +9,9 @@ import time
 from failover_harness import ClusterTest, Shoppers, check_store, create_product, main, primary_of
 
 # A stream whose NATS leader dies elects a new one in 4-9 s; a cold restart of every
-# server takes up to ~20 s before streams have leaders.
-RESUME_BOUND_S = 45
+# server takes up to ~20 s before streams have leaders. The bound leaves room for a loaded
+# machine; it checks that orders resume, not how fast.
+RESUME_BOUND_S = 120
 
 
 class NatsFaults(ClusterTest):
@@ -18,8 +19,10 @@ class NatsFaults(ClusterTest):
         a, b = self.pair()
         create_product(a, "sku-n", 500)
         shoppers = Shoppers([a, b], "sku-n", threads=3).start()
-        while len(shoppers.orders) < 15:
+        deadline = time.monotonic() + 60
+        while len(shoppers.orders) < 15 and time.monotonic() < deadline:
             time.sleep(0.05)
+        self.assertGreaterEqual(len(shoppers.orders), 15, shoppers.errors)
         before = len(shoppers.orders)
         fault()
         faulted_at = time.monotonic()

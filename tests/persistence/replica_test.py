@@ -8,13 +8,13 @@ product reads and the product topic while the primary takes orders.
 import time
 
 from failover_harness import (ClusterTest, Shoppers, create_product, main, make_token,
-                              TAKEOVER_MS)
+                              STEADY_TAKEOVER_MS, TAKEOVER_MS)
 from harness import WebSocket
 
 
 class Standby(ClusterTest):
     def test_a_standby_answers_changes_with_not_primary_and_the_primarys_url(self):
-        a, b = self.pair()
+        a, b = self.pair(takeover_ms=STEADY_TAKEOVER_MS)
         create_product(a, "sku-s", 5)
         user = make_token("someone")
         status, headers, body = b.request("POST", "/v1/cart/items", {"product_id": "sku-s", "quantity": 1},
@@ -48,7 +48,7 @@ class Standby(ClusterTest):
         self.assertEqual(status, 200)
 
     def test_readyz_and_the_cluster_route_say_who_is_primary(self):
-        a, b = self.pair()
+        a, b = self.pair(takeover_ms=STEADY_TAKEOVER_MS)
         status, _, body = a.request("GET", "/readyz", token=None)
         self.assertEqual(status, 200)
         status, _, body = b.request("GET", "/readyz", token=None)

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 import time
 
-from failover_harness import ClusterTest, create_product, main, make_token, FAILOVER_BOUND_S
+from failover_harness import ClusterTest, create_product, main, make_token, FAILOVER_BOUND_S, STEADY_TAKEOVER_MS
 from email_test import Sink, messages, free_port
 
 MAIL_WAIT_S = 30
@@ -33,8 +33,8 @@ class ReplicatedEmail(ClusterTest):
             self.sink.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def mail_pair(self):
-        return self.pair(extra=("--smtp-url", "smtp://127.0.0.1:%d" % self.smtp_port,
+    def mail_pair(self, **kw):
+        return self.pair(**kw, extra=("--smtp-url", "smtp://127.0.0.1:%d" % self.smtp_port,
                                 "--smtp-from", "Drop Shop <orders@shop.example>",
                                 "--email-retry-ms", "100"))
 
@@ -73,7 +73,7 @@ class ReplicatedEmail(ClusterTest):
 
     def test_the_primary_sends_each_mail_once_and_a_standby_none(self):
         self.sink = Sink(self.maildir, self.smtp_port)
-        a, b = self.mail_pair()
+        a, b = self.mail_pair(takeover_ms=STEADY_TAKEOVER_MS)
         create_product(a, "sku-m", 10)
         o = self.order(a, "buyer-1", "sku-m")
         [(rcpt, msg, _)] = self.wait_mail(o["id"])

@@ -219,9 +219,9 @@ class Drops(DropCase):
             m, _ = ws.recv_until(lambda m: m.get("type") == "ticket" and m["ticket"]["state"] == "sold_out",
                                  timeout=10)
             # "At once": the sell-out is decided on the drop's 100 ms tick and pushed once it is
-            # durable. The bound leaves a loaded CI machine room for its syncs; the figure itself
-            # is measured in loadtest/, not here.
-            self.assertLessEqual(time.time() - ordered_at, 3.0)
+            # durable. The bound only tells that from a sweep of seconds, leaving a loaded CI
+            # machine room for its syncs; the figure itself is measured in loadtest/, not here.
+            self.assertLessEqual(time.time() - ordered_at, 8.0)
         _, late = self.shopper()
         self.assertError(late.request("POST", "/v1/drops/%s/queue" % did), 410, "sold_out")
         self.assertEqual(self.anon.request("GET", "/v1/drops/" + did)[2]["state"], "sold_out")

@@ -128,8 +128,17 @@ class Overload(OneShard):
             if i % step == step // 2:
                 order.append(reads[i // step])
         self.assertEqual(len(order), BURST + READS)
-        for s, data in order:
-            s.sendall(data)
+        # Written while the server is paused, so that the burst reaches it at once however
+        # slowly this client runs: sent one at a time to a running server, on a loaded
+        # machine, each add could be served before the next arrived and none be shed.
+        time.sleep(0.3)  # every connection accepted, its session waiting for a head
+        self.server.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_stopped(self.server.proc.pid)
+            for s, data in order:
+                s.sendall(data)
+        finally:
+            self.server.proc.send_signal(signal.SIGCONT)
 
         served, shed = 0, 0
         for s, _ in adds:

@@ -87,16 +87,17 @@ class Ws(ServerTest):
             start = time.time()
             result = act()
             self.assertIn(result[0], (200, 201), result[2])
-            m, _ = w.recv_until(lambda m: m["type"] == "order.status", timeout=2)
+            m, _ = w.recv_until(lambda m: m["type"] == "order.status", timeout=10)
             latency = time.time() - start
             self.assertEqual((m["order_id"], m["status"], m["previous"], m["tracking_number"]),
                              (o["id"], status, previous, tracking), m)
             self.assertRegex(m["at"], r"^\d{4}-\d\d-\d\dT")
             # Pushed at the change, not on a later tick or sweep. The 100 ms figure is measured
             # in loadtest/ws_fanout (BENCHMARKS.md); here the bound leaves room for a busy
-            # shared machine (0.14 s was seen at load 13) without letting a periodic path pass.
-            self.assertLess(latency, 1.0, "%s took %.3f s from the request to the message" % (status, latency))
-            n, _ = w.recv_until(lambda m: m["type"] == "notification", timeout=2)
+            # shared machine (0.14 s was seen at load 13; a slow fsync adds to it) without letting
+            # a periodic path pass: no sweep or tick of the server's sends order.status.
+            self.assertLess(latency, 2.0, "%s took %.3f s from the request to the message" % (status, latency))
+            n, _ = w.recv_until(lambda m: m["type"] == "notification", timeout=10)
             self.assertEqual(n["notification"]["event"], "order." + status)
             self.assertEqual(n["notification"]["order_id"], o["id"])
 
