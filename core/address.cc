@@ -3,6 +3,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "core/ids.h"
 #include "core/limits.h"
+#include "core/text.h"
 
 namespace stampede {
 
@@ -19,7 +20,9 @@ std::optional<error> validate(const address& a) {
       {"country", a.country, true},    {"phone", a.phone, false},
   };
   for (const auto& f : fields) {
-    if (f.required && f.value.empty()) return field_error(f.name, std::string(f.name) + " is required");
+    if (f.required && text::blank(f.value)) return field_error(f.name, std::string(f.name) + " is required");
+    if (text::has_control(f.value))
+      return field_error(f.name, std::string(f.name) + " must not hold control characters");
     if (f.value.size() > limits::address_field_length_max)
       return field_error(f.name, std::string(f.name) + " is too long");
   }

@@ -1,12 +1,24 @@
 #include "core/catalog_ops.h"
 
 #include "core/shard.h"
+#include "core/text.h"
 
 namespace stampede::catalog_ops {
 
 namespace {
 
 error no_product() { return make_error(error_code::not_found, "no such product"); }
+
+// Text rules for a request only: a product logged before them is still replayed as it was
+// (catalog::insert and patch check it against the rules of its own time).
+std::optional<error> text_refusal(const std::string* name, const std::string* description) {
+  if (name && text::blank(*name)) return field_error("name", "name must not be only spaces");
+  if (name && text::has_control(*name))
+    return field_error("name", "name must not hold control characters");
+  if (description && text::has_control(*description, true))
+    return field_error("description", "description must not hold control characters but tabs and line ends");
+  return std::nullopt;
+}
 
 // Logs a change of product `id` and answers with the product once it is durable. An
 // increase of stock is applied only then; anything else at once.
@@ -33,6 +45,7 @@ void log_change(shard& s, const std::string& id, effect e, bool new_stock,
 
 void create_product(shard& s, product_create c, reply<product_view> done) {
   if (auto e = validate(c)) return done(std::move(*e));
+  if (auto e = text_refusal(&c.name, &c.description)) return done(std::move(*e));
   std::string id = c.id;
   s.product_admin().run(id, [&s, c = std::move(c), done = std::move(done)](auto finish) mutable {
     if (s.products().find(c.id)) {
@@ -51,6 +64,8 @@ void create_product(shard& s, product_create c, reply<product_view> done) {
 
 void patch_product(shard& s, std::string id, product_patch p, reply<product_view> done) {
   if (auto e = validate(p)) return done(std::move(*e));
+  if (auto e = text_refusal(p.name ? &*p.name : nullptr, p.description ? &*p.description : nullptr))
+    return done(std::move(*e));
   std::string key = id;
   s.product_admin().run(key, [&s, id = std::move(id), p = std::move(p),
                               done = std::move(done)](auto finish) mutable {

@@ -76,8 +76,8 @@ checkout_summary summarize(const shard& s, const user_record& u, const inputs& i
     if (!answers[i].refused) continue;
     error_code c = *answers[i].refused;
     if (c == error_code::not_found) c = error_code::out_of_stock;
-    out.problems.push_back({u.basket.lines[i].product_id, c,
-                            c == error_code::out_of_stock ? answers[i].available : 0});
+    // The units the product has now, whatever refused the line (0 for one gone).
+    out.problems.push_back({u.basket.lines[i].product_id, c, answers[i].available});
   }
   out.ready = !out.cart.items.empty() && out.problems.empty() && out.shipping_address && out.method;
   return out;

@@ -5,6 +5,7 @@
 #include "core/drop_user_ops.h"
 #include "core/events.h"
 #include "core/shard.h"
+#include "core/text.h"
 
 namespace stampede::order_ops {
 
@@ -135,11 +136,11 @@ void cancel_order(shard& s, std::string order_id, std::string requester, bool as
 void set_order_status(shard& s, std::string order_id, order_status to,
                       std::optional<std::string> tracking_number, reply<order> done) {
   if (!s.orders().find(order_id)) return done(no_order());
-  if (tracking_number && (tracking_number->empty() ||
+  if (tracking_number && (text::blank(*tracking_number) || text::has_control(*tracking_number) ||
                           tracking_number->size() > limits::tracking_number_length_max)) {
     return done(field_error("tracking_number", "tracking_number must be 1.." +
                                                    std::to_string(limits::tracking_number_length_max) +
-                                                   " bytes"));
+                                                   " bytes, without control characters"));
   }
   with_order_owner(s, std::move(order_id), caller::staff, std::move(done),
                    [&s, to, tracking = std::move(tracking_number)](

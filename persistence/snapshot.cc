@@ -45,6 +45,14 @@ std::string shard_prefix(uint32_t shard) {
 
 std::string lsn_key(uint32_t shard) { return "lsn/" + std::to_string(shard); }
 std::string seq_key(uint32_t shard) { return "seq/" + std::to_string(shard); }
+// When the last round was written (Unix ms), so that a restart can still tell its age.
+constexpr const char* written_key = "written_ms";
+
+int64_t unix_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 std::string u64_bytes(uint64_t v) {
   std::string s(8, '\0');
@@ -129,7 +137,23 @@ std::string snapshot_store::open(const std::string& dir, uint32_t shards, size_t
       *into = load_u64(static_cast<const char*>(data.mv_data));
     }
   }
+  // The snapshot's age counts from its last round, also across restarts. A store written
+  // before rounds recorded their time has its file's time instead.
+  MDB_val wk = val(written_key);
+  rc = mdb_get(txn, s->meta_, &wk, &data);
+  int64_t written = 0;
+  if (rc == 0 && data.mv_size == 8) {
+    written = static_cast<int64_t>(load_u64(static_cast<const char*>(data.mv_data)));
+  } else if (rc == MDB_NOTFOUND || rc == 0) {
+    struct stat st {};
+    bool any = std::any_of(s->covered_.begin(), s->covered_.end(), [](uint64_t c) { return c > 0; });
+    if (any && ::stat((dir + "/data.mdb").c_str(), &st) == 0)
+      written = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1'000'000;
+  } else {
+    return fail("written_ms", rc);
+  }
   if ((rc = mdb_txn_commit(txn))) return lmdb_error("mdb_txn_commit", rc);
+  if (written > durability().last_snapshot_unix_ms.load()) durability().last_snapshot_unix_ms = written;
   out = std::move(s);
   return "";
 }
@@ -248,6 +272,11 @@ std::string snapshot_store::write(const std::vector<shard_part>& parts) {
         MDB_val k = val(sk), v = val(sv);
         rc = mdb_put(txn, meta_, &k, &v, 0);
       }
+    }
+    if (rc == 0) {
+      std::string wv = u64_bytes(static_cast<uint64_t>(unix_ms_now()));
+      MDB_val k = val(written_key), v = val(wv);
+      rc = mdb_put(txn, meta_, &k, &v, 0);
     }
     if (rc == 0) {
       rc = mdb_txn_commit(txn);  // frees the transaction, whatever it returns
@@ -408,9 +437,7 @@ std::string snapshotter::take(std::function<void(shard&)> after_begin) {
       if (::unlink(segments[j].path.c_str()) == 0) ++deleted;
   }
   if (deleted > 0 && !sync_dir(dir_)) return "cannot sync " + dir_ + ": " + std::strerror(errno);
-  durability().last_snapshot_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count();
+  durability().last_snapshot_unix_ms = unix_ms_now();
   ++durability().snapshots;
   durability().segments_deleted += deleted;
   std::lock_guard lock(mu_);

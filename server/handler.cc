@@ -45,11 +45,11 @@ error bad_limit() {
                                   ".." + std::to_string(limits::page_limit_max));
 }
 
-error bad_type(const std::string& field) {
-  if (field == "price")  // the bound that keeps every amount exact in JavaScript
-    return field_error(field, "price must be an integer 0.." + std::to_string(limits::price_minor_max) +
-                                  " (minor units)");
-  return field_error(field, field + " has the wrong type or is out of range");
+error bad_field(const reader& rd) {
+  if (rd.bad == "price")
+    return field_error(rd.bad, "price must be an integer 0.." + std::to_string(limits::price_minor_max) +
+                                   " (minor units)");
+  return field_error(rd.bad, rd.why);
 }
 
 }  // namespace stampede::http

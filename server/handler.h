@@ -97,6 +97,8 @@ json::value page_json(const page<T>& pg, F&& item) {
 
 // "<field> has the wrong type or is out of range" (for a price, its range), for a reader's
 // first bad field.
-error bad_type(const std::string& field);
+// The reader's first bad field, with what it must be (price: the bound that keeps every
+// amount exact in JavaScript).
+error bad_field(const reader& rd);
 
 }  // namespace stampede::http

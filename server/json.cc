@@ -313,11 +313,17 @@ json::value error_json(const error& e) {
                              {"details", std::move(details)}}}};
 }
 
+void reader::refuse(std::string_view key, std::string what) {
+  if (!bad.empty()) return;
+  bad = std::string(key);
+  why = bad + " must be " + std::move(what);
+}
+
 std::optional<std::string> reader::str(std::string_view key, size_t max_len) {
   auto v = obj.if_contains(key);
   if (!v) return std::nullopt;
   if (!v->is_string() || v->as_string().size() > max_len) {
-    if (bad.empty()) bad = std::string(key);
+    refuse(key, "a string of at most " + std::to_string(max_len) + " bytes");
     return std::nullopt;
   }
   return std::string(v->as_string());
@@ -332,11 +338,11 @@ std::optional<int64_t> reader::integer(std::string_view key, int64_t min, int64_
   } else if (v->is_uint64() && v->as_uint64() <= static_cast<uint64_t>(INT64_MAX)) {
     n = static_cast<int64_t>(v->as_uint64());
   } else {
-    if (bad.empty()) bad = std::string(key);
+    refuse(key, "an integer " + std::to_string(min) + ".." + std::to_string(max));
     return std::nullopt;
   }
   if (n < min || n > max) {
-    if (bad.empty()) bad = std::string(key);
+    refuse(key, "an integer " + std::to_string(min) + ".." + std::to_string(max));
     return std::nullopt;
   }
   return n;
@@ -346,7 +352,7 @@ std::optional<bool> reader::boolean(std::string_view key) {
   auto v = obj.if_contains(key);
   if (!v) return std::nullopt;
   if (!v->is_bool()) {
-    if (bad.empty()) bad = std::string(key);
+    refuse(key, "true or false");
     return std::nullopt;
   }
   return v->as_bool();
@@ -368,7 +374,8 @@ std::optional<std::vector<std::string>> reader::str_list(std::string_view key, s
     }
   }
   if (!ok) {
-    if (bad.empty()) bad = std::string(key);
+    refuse(key, "a list of at most " + std::to_string(max_items) + " strings of at most " +
+                    std::to_string(max_len) + " bytes each");
     return std::nullopt;
   }
   return out;
@@ -381,7 +388,7 @@ std::optional<std::optional<int64_t>> reader::time_or_null(std::string_view key)
   if (v->is_string()) {
     if (auto t = parse_rfc3339_ms(std::string_view(v->as_string()))) return std::optional<int64_t>(*t);
   }
-  if (bad.empty()) bad = std::string(key);
+  refuse(key, "an RFC 3339 time (\"2026-11-22T10:00:00.000Z\") or null");
   return std::nullopt;
 }
 

@@ -61,6 +61,7 @@ json::value to_json(const waitlist_place& w);
 struct reader {
   const json::object& obj;
   std::string bad;  // the first bad field
+  std::string why;  // what it must be, as a sentence naming it ("quantity must be ...")
 
   std::optional<std::string> str(std::string_view key, size_t max_len = 10'000);
   std::optional<int64_t> integer(std::string_view key, int64_t min, int64_t max);
@@ -70,6 +71,8 @@ struct reader {
   // RFC 3339 or null: outer nullopt when absent, inner nullopt for JSON null.
   std::optional<std::optional<int64_t>> time_or_null(std::string_view key);
   bool has(std::string_view key) const { return obj.contains(key); }
+  // Marks `key` bad (if nothing is yet) with why = "<key> must be <what>".
+  void refuse(std::string_view key, std::string what);
 };
 
 }  // namespace stampede::http

@@ -79,7 +79,7 @@ constexpr operation_note notes[] = {
     {"POST", "/v1/admin/drops/{}/resume", "resume_drop", "drops", "Resume admissions", "id", "", no_body, 200, "AdminDrop", json_media, "404 409"},
     {"POST", "/v1/admin/drops/{}/close", "close_drop", "drops", "Close a drop", "id", "", no_body, 200, "AdminDrop", json_media, "404 409"},
     {"GET", "/v1/drops/{}", "get_drop", "drops", "A drop's public view, with its seed once revealed", "id", "", no_body, 200, "Drop", json_media, "404"},
-    {"POST", "/v1/drops/{}/queue", "join_queue", "drops", "Join a drop's queue (201; again: 200 with the same ticket)", "id", "", no_body, 201, "Ticket", json_media, "200 403 404 410"},
+    {"POST", "/v1/drops/{}/queue", "join_queue", "drops", "Join a drop's queue (201; again: 200 with the same ticket; a draw is 409)", "id", "", no_body, 201, "Ticket", json_media, "200 403 404 409 410"},
     {"GET", "/v1/drops/{}/queue/me", "get_ticket", "drops", "The caller's ticket", "id", "", no_body, 200, "Ticket", json_media, "404"},
     {"DELETE", "/v1/drops/{}/queue/me", "leave_queue", "drops", "Leave the queue", "id", "", no_body, 204, no_body, json_media, "404"},
     {"POST", "/v1/drops/{}/entries", "enter_draw", "drops", "Enter a draw (201; again: 200 with the same entry)", "id", "", no_body, 201, "Entry", json_media, "200 403 404"},
@@ -143,6 +143,7 @@ std::string_view reason(unsigned status) {
     case 410: return "sold_out";
     case 413: return "payload_too_large";
     case 415: return "unsupported_media_type: the body is not JSON";
+    case 431: return "request_header_fields_too_large: the request line and headers pass 8 KiB";
     case 422: return "idempotency_mismatch or amount_mismatch";
     case 429: return "rate_limited; retry after Retry-After seconds";
     case 503: return "overloaded (or not_primary); retry after Retry-After seconds";
@@ -175,7 +176,7 @@ json::object success_answer(unsigned status, const operation_note* note) {
 
 // The statuses a row implies by its columns, and those its note adds, in order.
 std::vector<unsigned> error_statuses(const route& r, const operation_note* note) {
-  std::vector<unsigned> out{400, 401};  // every route checks the query and a token sent
+  std::vector<unsigned> out{400, 401, 431};  // every route checks the head, query and token
   if (r.who == access::admin) out.push_back(403);
   if (std::string_view(r.pattern).find("{}") != std::string_view::npos) out.push_back(404);
   if (r.body != body_kind::none) out.push_back(413);
@@ -224,7 +225,34 @@ json::array parameters(const route& r, const operation_note* note) {
   return out;
 }
 
-json::object operation(const route& r, const operation_note* note) {
+// A body is required when its schema requires a field. Where none is, a request without a
+// body is taken as the empty object (a preview, a patch, a waitlist join of one unit).
+bool requires_a_field(const json::object& schemas, const json::value& schema, int depth = 0) {
+  if (!schema.is_object() || depth > 8) return false;
+  const json::object& o = schema.as_object();
+  if (const json::value* required = o.if_contains("required");
+      required && required->is_array() && !required->as_array().empty())
+    return true;
+  if (const json::value* ref = o.if_contains("$ref"); ref && ref->is_string()) {
+    constexpr std::string_view prefix = "#/components/schemas/";
+    std::string_view target = ref->as_string();
+    if (target.substr(0, prefix.size()) == prefix)
+      if (const json::value* named = schemas.if_contains(target.substr(prefix.size())))
+        return requires_a_field(schemas, *named, depth + 1);
+  }
+  if (const json::value* all = o.if_contains("allOf"); all && all->is_array())
+    for (const json::value& part : all->as_array())
+      if (requires_a_field(schemas, part, depth + 1)) return true;
+  return false;
+}
+
+bool body_required(const json::object& schemas, const char* name) {
+  if (!name) return true;
+  const json::value* schema = schemas.if_contains(name);
+  return !schema || requires_a_field(schemas, *schema);
+}
+
+json::object operation(const route& r, const operation_note* note, const json::object& schemas) {
   json::object op;
   op["operationId"] = note ? note->id : std::string(r.method) + " " + r.pattern;
   op["summary"] = note ? note->summary : std::string(r.method) + " " + r.pattern;
@@ -235,7 +263,7 @@ json::object operation(const route& r, const operation_note* note) {
   if (r.body != body_kind::none) {
     json::object schema{{"type", "object"}};
     if (note && note->request) schema = {{"$ref", std::string("#/components/schemas/") + note->request}};
-    op["requestBody"] = {{"required", true},
+    op["requestBody"] = {{"required", body_required(schemas, note ? note->request : nullptr)},
                          {"content", {{"application/json", {{"schema", std::move(schema)}}}}}};
   }
   json::object answers;
@@ -263,13 +291,14 @@ json::object websocket_operation() {
           {"responses", {{"101", std::move(upgraded)},
                          {"400", error_answer(400)},
                          {"401", error_answer(401)},
+                         {"431", error_answer(431)},
                          {"503", std::move(refused)}}}};
 }
 
-json::value schemas() {
+json::object schemas() {
   std::error_code ec;
   json::value v = json::parse(assets::openapi_schemas_json(), ec);
-  return ec ? json::value(json::object{}) : v;  // the schemas test keeps it parseable
+  return ec || !v.is_object() ? json::object{} : v.as_object();  // the schemas test keeps it parseable
 }
 
 }  // namespace
@@ -290,6 +319,7 @@ std::string openapi_path(const route& r, const operation_note* note) {
 }
 
 std::string openapi_json(std::span<const route> table) {
+  json::object components = schemas();
   json::object paths;
   for (const route& r : table) {
     const operation_note* note = find_operation_note(r.method, r.pattern);
@@ -297,7 +327,7 @@ std::string openapi_json(std::span<const route> table) {
     for (char& ch : method) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     json::value& methods = paths[openapi_path(r, note)];
     if (!methods.is_object()) methods.emplace_object();
-    methods.as_object()[method] = operation(r, note);
+    methods.as_object()[method] = operation(r, note, components);
   }
   paths["/v1/ws"] = {{"get", websocket_operation()}};
   json::object doc{
@@ -310,7 +340,7 @@ std::string openapi_json(std::span<const route> table) {
       {"paths", std::move(paths)},
       {"components", {{"securitySchemes", {{"bearer", {{"type", "http"}, {"scheme", "bearer"},
                                                        {"bearerFormat", "JWT (HS256)"}}}}},
-                      {"schemas", schemas()}}}};
+                      {"schemas", std::move(components)}}}};
   return json::serialize(doc);
 }
 

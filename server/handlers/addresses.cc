@@ -37,9 +37,7 @@ void add_address(handler_context& ctx, call& c) {
     auto v = rd.str(key, limits::address_field_length_max);
     if (v) *into = std::move(*v);
   }
-  if (!rd.bad.empty())
-    return c.fail(field_error(rd.bad, rd.bad + " must be a string of at most " +
-                                          std::to_string(limits::address_field_length_max) + " bytes"));
+  if (!rd.bad.empty()) return c.fail(bad_field(rd));
   // A missing country is the engine's to report, in its order of required fields.
   if (!a.country.empty() && !is_country_code(a.country))
     return c.fail(field_error("country", "country must be an assigned ISO 3166-1 alpha-2 code such as \"US\""));
@@ -68,10 +66,9 @@ void admin_replace_shipping_methods(handler_context& ctx, call& c) {
     auto id = rd.str("id", shipping_method_id_length_max);
     auto name = rd.str("name", limits::product_name_length_max);
     auto price = rd.integer("price", 0, limits::price_minor_max);
-    if (rd.bad == "price") return c.fail(bad_type(rd.bad));
-    if (!rd.bad.empty() || !id || !name || !price)
-      return c.fail(field_error(rd.bad.empty() ? "items" : rd.bad,
-                                "each item needs an id, a name and a price >= 0"));
+    if (!rd.bad.empty()) return c.fail(bad_field(rd));
+    if (!id || !name || !price)
+      return c.fail(field_error("items", "each item needs an id, a name and a price >= 0"));
     methods.push_back({std::move(*id), std::move(*name), *price});
   }
   ctx.eng.replace_shipping_methods(std::move(methods), methods_answer(ctx, c));

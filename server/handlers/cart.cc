@@ -29,8 +29,8 @@ void add_cart_item(handler_context& ctx, call& c) {
   auto product_id = rd.str("product_id", cart_product_id_read_bytes_max);
   auto quantity = rd.integer("quantity", limits::quantity_min, limits::quantity_max);
   if (!rd.bad.empty())
-    return c.fail(field_error(rd.bad, rd.bad == "quantity" ? quantity_range(limits::quantity_min)
-                                                           : rd.bad + " has the wrong type"));
+    return c.fail(rd.bad == "quantity" ? field_error(rd.bad, quantity_range(limits::quantity_min))
+                                       : bad_field(rd));
   if (!product_id) return c.fail(field_error("product_id", "product_id is required"));
   if (!quantity) return c.fail(field_error("quantity", "quantity is required"));
   ctx.eng.add_item(c.who.user_id, std::move(*product_id), *quantity, c.req.idempotency_key,

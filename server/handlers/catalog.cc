@@ -115,7 +115,7 @@ void admin_create_product(handler_context& ctx, call& c) {
   auto max_per_card = rd.integer("max_per_card", 0, limits::account_limit_max);
   auto starts = rd.time_or_null("sale_starts_at");
   auto ends = rd.time_or_null("sale_ends_at");
-  if (!rd.bad.empty()) return c.fail(bad_type(rd.bad));
+  if (!rd.bad.empty()) return c.fail(bad_field(rd));
   if (!id) return c.fail(field_error("id", "id is required"));
   if (!name) return c.fail(field_error("name", "name is required"));
   if (!price) return c.fail(field_error("price", "price is required"));
@@ -151,7 +151,7 @@ void admin_patch_product(handler_context& ctx, call& c) {
   p.sale_ends_at_ms = rd.time_or_null("sale_ends_at");
   p.active = rd.boolean("active");
   if (rd.has("id")) return c.fail(field_error("id", "a product's id cannot change"));
-  if (!rd.bad.empty()) return c.fail(bad_type(rd.bad));
+  if (!rd.bad.empty()) return c.fail(bad_field(rd));
   ctx.eng.patch_product(c.params[0], std::move(p), answer<product_view>(ctx, c, [&ctx](product_view v) {
                           return admin_view(ctx, 200, v);
                         }));

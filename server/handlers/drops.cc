@@ -60,7 +60,7 @@ result<drop_definition> read_definition(const json::object& body) {
   auto closes = rd.time_or_null("draw_closes_at");
   auto rate = rd.integer("admit_per_s", 1, limits::drop_admit_per_s_max);
   auto ttl = rd.integer("admission_ttl", limits::drop_admission_ttl_min_s, limits::drop_admission_ttl_max_s);
-  if (!rd.bad.empty()) return field_error(rd.bad, rd.bad + " has the wrong type or is out of range");
+  if (!rd.bad.empty()) return bad_field(rd);
   bool bad_overbook = false;
   auto overbook = read_overbook(body, bad_overbook);
   if (bad_overbook) return field_error("overbook", "overbook is a number 0 to 10");

@@ -13,18 +13,32 @@ constexpr size_t checkout_id_length_max = 64;
 constexpr size_t status_name_length_max = 64;
 // The engine refuses a tracking number outside 1..200 bytes too (core/shard.cc).
 constexpr size_t tracking_number_length_max = 200;
+// Read whole, so that an address too long is refused as not valid, with its bound.
+constexpr size_t email_read_bytes_max = 4096;
 
 std::optional<checkout_request> read_checkout(reader& rd) {
   checkout_request req;
   if (auto v = rd.str("shipping_address_id", checkout_id_length_max)) req.shipping_address_id = std::move(*v);
   if (auto v = rd.str("billing_address_id", checkout_id_length_max)) req.billing_address_id = std::move(*v);
   if (auto v = rd.str("shipping_method", checkout_id_length_max)) req.shipping_method = std::move(*v);
-  if (auto v = rd.str("email", email::address_length_max + 1)) req.email = std::move(*v);
+  if (auto v = rd.str("email", email_read_bytes_max)) req.email = std::move(*v);
   if (!rd.bad.empty()) return std::nullopt;
   return req;
 }
 
-error not_a_string(const std::string& field) { return field_error(field, field + " must be a string"); }
+// The body's address, else the token's claim (API.md, "Email"). A bad one in the body names
+// nothing anyone could be mailed at (and a CR or LF in it never reaches a header): the
+// preview refuses it as the order would, so that a preview that is ready means it.
+std::optional<error> take_email(const reader& rd, const std::string& claim, checkout_request& req) {
+  if (rd.has("email")) {
+    if (!email::valid_address(req.email))
+      return field_error("email", "email must be a valid email address of at most " +
+                                      std::to_string(email::address_length_max) + " bytes");
+  } else if (email::valid_address(claim)) {
+    req.email = claim;
+  }
+  return std::nullopt;
+}
 
 reply<order> order_answer(handler_context& ctx, call& c) {
   return answer<order>(ctx, c, [&ctx](order o) { return json_response(200, to_json(o, ctx.settings.pres)); });
@@ -41,7 +55,8 @@ reply<page<order>> orders_page_answer(handler_context& ctx, call& c) {
 void checkout_preview(handler_context& ctx, call& c) {
   reader rd{c.body};
   auto req = read_checkout(rd);
-  if (!req) return c.fail(not_a_string(rd.bad));
+  if (!req) return c.fail(bad_field(rd));
+  if (auto e = take_email(rd, c.who.email, *req)) return c.fail(std::move(*e));
   ctx.eng.preview(c.who.user_id, std::move(*req),
                   answer<checkout_summary>(ctx, c, [&ctx](checkout_summary s) {
                     return json_response(200, to_json(s, ctx.settings.pres));
@@ -51,15 +66,8 @@ void checkout_preview(handler_context& ctx, call& c) {
 void place_order(handler_context& ctx, call& c) {
   reader rd{c.body};
   auto req = read_checkout(rd);
-  if (!req) return c.fail(not_a_string(rd.bad));
-  // The body's address, else the token's claim (API.md, "Email"); a bad one names nothing
-  // anyone could be mailed at, and a CR or LF in it never reaches a header.
-  if (rd.has("email")) {
-    if (!email::valid_address(req->email))
-      return c.fail(field_error("email", "email must be a valid email address"));
-  } else if (email::valid_address(c.who.email)) {
-    req->email = c.who.email;
-  }
+  if (!req) return c.fail(bad_field(rd));
+  if (auto e = take_email(rd, c.who.email, *req)) return c.fail(std::move(*e));
   ctx.eng.place_order(c.who.user_id, std::move(*req), c.req.idempotency_key,
                       answer<idempotent<order>>(ctx, c, [&ctx](idempotent<order> o) {
                         response r = json_response(201, to_json(o.value, ctx.settings.pres));
@@ -97,7 +105,7 @@ void admin_set_status(handler_context& ctx, call& c) {
   reader rd{c.body};
   auto status_name = rd.str("status", status_name_length_max);
   auto tracking = rd.str("tracking_number", tracking_number_length_max);
-  if (!rd.bad.empty()) return c.fail(not_a_string(rd.bad));
+  if (!rd.bad.empty()) return c.fail(bad_field(rd));
   if (!status_name) return c.fail(field_error("status", "status is required"));
   auto to = parse_order_status(*status_name);
   if (!to) return c.fail(field_error("status", "unknown order status"));

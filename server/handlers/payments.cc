@@ -3,6 +3,8 @@
 #include "core/payments.h"
 #include "server/handlers/handlers.h"
 
+#include <algorithm>
+
 namespace stampede::http::handlers {
 
 namespace {
@@ -33,7 +35,10 @@ result<card_details> read_card(const json::object& body) {
   if (!number || !luhn_valid(*number))
     return field_error("card.number", "the card number is not valid");
   if (!month || !year) return field_error("card.exp_month", "the expiry date is required");
-  if (!cvc || cvc->size() < card_cvc_length_min) return field_error("card.cvc", "the CVC is required");
+  if (!cvc) return field_error("card.cvc", "the CVC is required");
+  if (cvc->size() < card_cvc_length_min ||
+      !std::all_of(cvc->begin(), cvc->end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return field_error("card.cvc", "the CVC must be 3 or 4 digits");
   return card_details{std::move(*number), *month, *year, std::move(*cvc)};
 }
 
@@ -52,7 +57,7 @@ void pay_order(handler_context& ctx, call& c) {
   reader rd{c.body};
   auto method = rd.str("method", payment_method_length_max);
   auto amount = rd.integer("amount", 0, payment_amount_max);
-  if (!rd.bad.empty()) return c.fail(bad_type(rd.bad));
+  if (!rd.bad.empty()) return c.fail(bad_field(rd));
   if (!method || (*method != "card" && *method != "paypal"))
     return c.fail(field_error("method", "method must be \"card\" or \"paypal\""));
   if (!amount) return c.fail(field_error("amount", "amount is required"));
@@ -88,7 +93,7 @@ void payment_webhook(handler_context& ctx, call& c) {
   auto payment_id = rd.str("payment_id", payment_id_length_max);
   auto status = rd.str("status", gateway_status_length_max);
   auto reason = rd.str("reason", gateway_reason_length_max);
-  if (!rd.bad.empty()) return c.fail(field_error(rd.bad, rd.bad + " must be a string"));
+  if (!rd.bad.empty()) return c.fail(bad_field(rd));
   if (!payment_id) return c.fail(field_error("payment_id", "payment_id is required"));
   if (!status || (*status != "succeeded" && *status != "failed"))
     return c.fail(field_error("status", "status must be \"succeeded\" or \"failed\""));

@@ -34,8 +34,7 @@ void admin_add_webhook(handler_context& ctx, call& c) {
   auto url = rd.str("url", limits::webhook_url_length_max);
   auto secret = rd.str("secret", webhook_secret_length_max);
   auto events = rd.str_list("events", webhook_events_max, webhook_event_pattern_length_max);
-  if (!rd.bad.empty())
-    return c.fail(field_error(rd.bad, "url and secret are strings; events a list of strings"));
+  if (!rd.bad.empty()) return c.fail(bad_field(rd));
   if (!url) return c.fail(field_error("url", "url is required"));
   if (!secret) return c.fail(field_error("secret", "secret is required"));
   w.url = std::move(*url);

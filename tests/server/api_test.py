@@ -4,6 +4,7 @@ Usage: api_test.py PATH_TO_STAMPEDE
 """
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -113,6 +114,41 @@ class Api(ServerTest):
         self.assertRegex(text, r"stampede_snapshot_age_seconds \d+\.\d+")
         self.assertRegex(text, r"stampede_snapshots_total [1-9]\d*")
         self.assertRegex(text, r"stampede_ws_connections \d+")
+
+    def test_a_restart_reports_the_age_of_the_snapshot_it_loaded_at_once(self):
+        import shutil
+        import tempfile
+        data_dir = tempfile.mkdtemp(prefix="stampede-age-")
+        self.addCleanup(shutil.rmtree, data_dir, True)
+
+        def age(server):
+            text = Client(server.port).request("GET", "/metrics")[2]
+            found = re.search(r"stampede_snapshot_age_seconds (\d+\.\d+)", text)
+            return float(found.group(1)) if found else None
+
+        first = Server(self.binary, "--snapshot-interval", "1", data_dir=data_dir)
+        try:
+            admin = Client(first.port, self.admin_token)
+            self.assertEqual(admin.request("POST", "/v1/admin/products",
+                                           {"id": "aged", "name": "n", "price": 1, "on_hand": 1})[0], 201)
+            deadline = time.time() + 10
+            while age(first) is None and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertIsNotNone(age(first), "no snapshot was written")
+        finally:
+            self.assertEqual(first.stop(), 0)
+        stopped = time.time()
+        time.sleep(1.5)
+        # The default interval (300 s) writes nothing new for minutes: the age shown is the
+        # loaded snapshot's, counted from when it was written, not missing until the next.
+        again = Server(self.binary, data_dir=data_dir)
+        try:
+            shown = age(again)
+            self.assertIsNotNone(shown, "a restart with a snapshot reports no snapshot age")
+            self.assertGreaterEqual(shown, 1.5)
+            self.assertLess(shown, time.time() - stopped + 2.5)
+        finally:
+            self.assertEqual(again.stop(), 0)
 
     def test_unknown_route_is_404_and_wrong_method_is_405(self):
         self.assertError(self.anon.request("GET", "/v1/nope"), 404, "not_found")

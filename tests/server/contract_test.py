@@ -97,6 +97,100 @@ class Countries(ServerTest):
             self.assertEqual(c.request("POST", "/v1/addresses", dict(address, country=code))[0], 201, code)
 
 
+class Fields(ServerTest):
+    """Text people type is shown again (an email, a label, a log line): no control characters,
+    not blank where required; a preview refuses what the order would; messages say the rule."""
+
+    def assertRefused(self, result, field, says=None):
+        status, _, body, _ = result
+        self.assertEqual(status, 400, body)
+        self.assertEqual((body["error"]["code"], body["error"]["details"].get("field")),
+                         ("invalid_request", field), body)
+        if says:
+            self.assertIn(says, body["error"]["message"])
+
+    def customer(self):
+        c = Client(self.server.port, make_token(self.unique("typist")))
+        self.addCleanup(c.close)
+        return c
+
+    def address(self, **fields):
+        body = {"name": "Ann", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345",
+                "country": "US"}
+        body.update(fields)
+        return body
+
+    def test_product_names_and_descriptions_refuse_control_characters_and_blanks(self):
+        pid = self.unique("typed")
+        for name in ("Sneaker\nSize 9", "Nul\u0000", "   "):
+            self.assertRefused(self.admin.request("POST", "/v1/admin/products",
+                                                  {"id": pid, "name": name, "price": 100}), "name")
+        self.assertRefused(self.admin.request("POST", "/v1/admin/products", {
+            "id": pid, "name": "n", "price": 100, "description": "bad \u0007 bell"}), "description")
+        self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + pid)[0], 404)
+        status, _, p, _ = self.admin.request("POST", "/v1/admin/products", {
+            "id": pid, "name": "Runner", "price": 100, "description": "Line one\nLine two\twith a tab"})
+        self.assertEqual(status, 201, p)
+        self.assertRefused(self.admin.request("PATCH", "/v1/admin/products/" + pid, {"name": "a\rb"}), "name")
+        self.assertEqual(self.admin.request("GET", "/v1/admin/products/" + pid)[2]["name"], "Runner")
+
+    def test_address_fields_refuse_control_characters_and_blank_required_ones(self):
+        c = self.customer()
+        self.assertRefused(c.request("POST", "/v1/addresses", self.address(name="   ")), "name", "required")
+        self.assertRefused(c.request("POST", "/v1/addresses", self.address(line1="1 Main\r\nBcc: x")), "line1",
+                           "control characters")
+        self.assertRefused(c.request("POST", "/v1/addresses", self.address(line2="\u0000")), "line2")
+        self.assertEqual(c.request("GET", "/v1/addresses")[2]["items"], [])
+        self.assertEqual(c.request("POST", "/v1/addresses", self.address(line2=""))[0], 201)
+
+    def test_a_tracking_number_refuses_line_ends(self):
+        pid = self.unique("tracked")
+        self.assertEqual(self.admin.request("POST", "/v1/admin/products",
+                                            {"id": pid, "name": "n", "price": 100, "on_hand": 1})[0], 201)
+        c = self.customer()
+        self.assertEqual(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 1})[0], 200)
+        a = c.request("POST", "/v1/addresses", self.address())[2]
+        o = c.request("POST", "/v1/orders", {"shipping_address_id": a["id"], "shipping_method": "standard"})[2]
+        self.assertEqual(c.request("POST", "/v1/orders/%s/payments" % o["id"], {
+            "method": "card", "amount": o["total"],
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}})[0], 201)
+        self.assertRefused(self.admin.request("POST", "/v1/admin/orders/%s/status" % o["id"], {
+            "status": "shipped", "tracking_number": "1Z\r\nX-Injected: 1"}), "tracking_number")
+        self.assertEqual(c.request("GET", "/v1/orders/" + o["id"])[2]["status"], "paid")
+
+    def test_a_cvc_is_three_or_four_digits(self):
+        c = self.customer()
+        for cvc in ("abc", "12a", "12"):
+            self.assertRefused(c.request("POST", "/v1/orders/ord_0000000000000000000001/payments", {
+                "method": "card", "amount": 100,
+                "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": cvc}}),
+                "card.cvc")
+
+    def test_a_preview_refuses_the_email_the_order_would(self):
+        c = self.customer()
+        for email in ("a@b..com", "", "x" * 250 + "@example.com"):
+            self.assertRefused(c.request("POST", "/v1/checkout/preview", {"email": email}), "email",
+                               "at most 254 bytes")
+            self.assertRefused(c.request("POST", "/v1/orders", {"email": email}), "email")
+
+    def test_a_preview_problem_tells_the_units_there_are(self):
+        pid = self.unique("limited")
+        self.assertEqual(self.admin.request("POST", "/v1/admin/products",
+                                            {"id": pid, "name": "n", "price": 100, "on_hand": 5})[0], 201)
+        c = self.customer()
+        self.assertEqual(c.request("POST", "/v1/cart/items", {"product_id": pid, "quantity": 2})[0], 200)
+        self.assertEqual(self.admin.request("PATCH", "/v1/admin/products/" + pid, {"max_per_user": 1})[0], 200)
+        status, _, summary, _ = c.request("POST", "/v1/checkout/preview", {})
+        self.assertEqual(status, 200, summary)
+        self.assertEqual(summary["problems"], [{"product_id": pid, "code": "limit_exceeded", "available": 3}])
+
+    def test_a_string_too_long_is_refused_with_its_bound(self):
+        self.assertRefused(self.admin.request("POST", "/v1/admin/webhooks", {
+            "url": "http://127.0.0.1:9/x", "secret": "s" * 300}), "secret", "at most 256 bytes")
+        self.assertRefused(self.admin.request("POST", "/v1/admin/webhooks", {
+            "url": "http://127.0.0.1:9/x", "secret": 12345678}), "secret", "must be a string")
+
+
 class DataDir(unittest.TestCase):
     def start(self, data_dir, preexec=None):
         return subprocess.run([BINARY, "serve", "--listen", "127.0.0.1:0", "--jwt-secret", JWT_SECRET,

@@ -242,8 +242,14 @@ class Email(unittest.TestCase):
                 self.assertEqual((status, err["error"]["code"]), (400, "invalid_request"), err)
                 status, _, cart, _ = c.request("GET", "/v1/cart")
                 self.assertEqual(cart["item_count"], 1, "a refused checkout changed nothing")
+        # A line end in an address never gets as far as a mail: the address is refused.
+        c = self.client(make_token("hostile-address"))
+        status, _, err, _ = c.request("POST", "/v1/addresses", {
+            "name": "Eve\r\nBcc: evil@example.net", "line1": "1 Main St", "city": "C", "postal_code": "1",
+            "country": "US"})
+        self.assertEqual((status, err["error"]["details"].get("field")), (400, "name"), err)
         c, o = self.order(name="<script>alert('x')</script> sneaker",
-                          address={"name": "Eve\r\nBcc: evil@example.net", "line1": "1 Main St\r\nX-Evil: 1",
+                          address={"name": "Eve <b>Bcc: evil@example.net</b>", "line1": "1 Main St X-Evil: 1",
                                    "city": "Springfield", "postal_code": "12345", "country": "US"})
         self.pay(c, o)
         [(rcpt, msg, raw)] = self.wait_for_mail(self.confirmation_of(o["id"]), "confirmation")

@@ -14,8 +14,14 @@ import socket
 import subprocess
 import time
 
+import openapi_check
+
 JWT_SECRET = "test-jwt-secret"
 GATEWAY_SECRET = "test-gateway-secret"
+
+# Every JSON answer a Client gets is held to the server's OpenAPI document (openapi_check.py).
+# STAMPEDE_CHECK_OPENAPI=0 turns that off, to see what a test does past a mismatch.
+CHECK_OPENAPI = os.environ.get("STAMPEDE_CHECK_OPENAPI", "1") != "0"
 
 # The environment every test server runs in. Writes are not shed by queueing time: these
 # tests check answers and counts, and on a loaded machine a shard thread kept off its core
@@ -125,8 +131,12 @@ class Client:
         resp = self.conn.getresponse()
         payload = resp.read()
         hdrs = {k.lower(): v for k, v in resp.getheaders()}
-        if hdrs.get("content-type", "").startswith("application/json") and payload:
-            return resp.status, hdrs, json.loads(payload), payload
+        content_type = hdrs.get("content-type", "")
+        parsed = json.loads(payload) if content_type.startswith("application/json") and payload else None
+        if CHECK_OPENAPI:
+            openapi_check.check(self.conn.port, method, path, resp.status, content_type, parsed)
+        if parsed is not None:
+            return resp.status, hdrs, parsed, payload
         return resp.status, hdrs, payload.decode(errors="replace"), payload
 
     def close(self):

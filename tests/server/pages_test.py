@@ -112,6 +112,31 @@ class Pages(unittest.TestCase):
                                             token=make_token("alice"))
         self.assertEqual((status, body["error"]["code"]), (403, "forbidden"))
 
+    def test_a_body_is_required_only_where_the_server_requires_one(self):
+        _, _, doc, _ = self.c.request("GET", "/openapi.json", token=None)
+        required = {(path, method): op["requestBody"]["required"]
+                    for path, item in doc["paths"].items() for method, op in item.items()
+                    if "requestBody" in op}
+        self.assertFalse(required[("/v1/checkout/preview", "post")])
+        self.assertFalse(required[("/v1/products/{id}/waitlist", "post")])
+        self.assertFalse(required[("/v1/admin/products/{id}", "patch")])
+        self.assertTrue(required[("/v1/orders", "post")])
+        self.assertTrue(required[("/v1/cart/items", "post")])
+        # And the server takes a preview with no body at all, as the document now says.
+        status, _, summary, _ = self.c.request("POST", "/v1/checkout/preview", token=make_token("nobody"))
+        self.assertEqual(status, 200, summary)
+
+    def test_every_operation_lists_431_and_its_code(self):
+        _, _, doc, _ = self.c.request("GET", "/openapi.json", token=None)
+        for path, item in doc["paths"].items():
+            for method, op in item.items():
+                self.assertIn("431", op["responses"], (method, path))
+        codes = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+        self.assertIn("request_header_fields_too_large", codes)
+        raw = self.server.raw(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n")
+        self.assertIn(b"431", raw.split(b"\r\n", 1)[0])
+        self.assertIn(b'"code":"request_header_fields_too_large"', raw)
+
 
 if __name__ == "__main__":
     BINARY = sys.argv.pop(1)
