@@ -191,8 +191,12 @@ void get_drop(shard& s, std::string drop_id, reply<drop_view> done) {
 void command(shard& s, std::string drop_id, drop_command what, reply<drop_view> done) {
   drop* d = s.drops().find(drop_id);
   if (!d) return done(no_drop());
-  auto emit = recorder(s);
   bool was_closed = d->closed();
+  // Closing is for good: a pause or a resume would change nothing, and saying 200 would
+  // tell the caller it did. Closing again is answered as the first close was.
+  if (was_closed && what != drop_command::close)
+    return done(make_error(error_code::conflict, "the drop is closed: it admits nobody again"));
+  auto emit = recorder(s);
   switch (what) {
     case drop_command::pause: d->pause(emit); break;
     case drop_command::resume: d->resume(emit); break;

@@ -75,9 +75,9 @@ constexpr operation_note notes[] = {
     // Drops, draws and waitlists.
     {"POST", "/v1/admin/drops", "create_drop", "drops", "Create a drop (queue or draw) over some products", "", "", "DropCreate", 201, "AdminDrop", json_media, "409"},
     {"GET", "/v1/admin/drops/{}", "admin_get_drop", "drops", "A drop with its counts", "id", "", no_body, 200, "AdminDrop", json_media, "404"},
-    {"POST", "/v1/admin/drops/{}/pause", "pause_drop", "drops", "Pause admissions", "id", "", no_body, 200, "AdminDrop", json_media, "404 409"},
-    {"POST", "/v1/admin/drops/{}/resume", "resume_drop", "drops", "Resume admissions", "id", "", no_body, 200, "AdminDrop", json_media, "404 409"},
-    {"POST", "/v1/admin/drops/{}/close", "close_drop", "drops", "Close a drop", "id", "", no_body, 200, "AdminDrop", json_media, "404 409"},
+    {"POST", "/v1/admin/drops/{}/pause", "pause_drop", "drops", "Pause admissions (a closed drop: 409)", "id", "", no_body, 200, "AdminDrop", json_media, "404 409"},
+    {"POST", "/v1/admin/drops/{}/resume", "resume_drop", "drops", "Resume admissions (a closed drop: 409)", "id", "", no_body, 200, "AdminDrop", json_media, "404 409"},
+    {"POST", "/v1/admin/drops/{}/close", "close_drop", "drops", "Close a drop (again: 200, as it is)", "id", "", no_body, 200, "AdminDrop", json_media, "404"},
     {"GET", "/v1/drops/{}", "get_drop", "drops", "A drop's public view, with its seed once revealed", "id", "", no_body, 200, "Drop", json_media, "404"},
     {"POST", "/v1/drops/{}/queue", "join_queue", "drops", "Join a drop's queue (201; again: 200 with the same ticket; a draw is 409)", "id", "", no_body, 201, "Ticket", json_media, "200 403 404 409 410"},
     {"GET", "/v1/drops/{}/queue/me", "get_ticket", "drops", "The caller's ticket", "id", "", no_body, 200, "Ticket", json_media, "404"},

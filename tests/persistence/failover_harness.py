@@ -17,7 +17,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "server"))
-from harness import Client, make_token, JWT_SECRET, GATEWAY_SECRET, SERVER_ENV  # noqa: E402
+from harness import Client, make_token, JWT_SECRET, GATEWAY_SECRET, server_env  # noqa: E402
 from nats_cluster import NatsCluster, free_ports, _die_with_parent  # noqa: E402
 
 ADMIN = make_token("root", role="admin")
@@ -59,7 +59,7 @@ class Node:
                 "--advertise", self.url, "--cluster", self.cluster, "--role", self.role_flag,
                 "--takeover-after-ms", str(self.takeover_ms), *self.extra]
         log = open(os.path.join(self.data_dir, "node.log"), "ab")
-        self.proc = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=self.preexec, env=SERVER_ENV)
+        self.proc = subprocess.Popen(args, stdout=log, stderr=log, preexec_fn=self.preexec, env=server_env())
         log.close()
 
     def log(self):

@@ -184,6 +184,19 @@ class Fields(ServerTest):
         self.assertEqual(status, 200, summary)
         self.assertEqual(summary["problems"], [{"product_id": pid, "code": "limit_exceeded", "available": 3}])
 
+    def test_the_admin_view_sent_back_whole_is_a_patch_and_only_another_id_is_refused(self):
+        pid = self.unique("roundtrip")
+        self.assertEqual(self.admin.request("POST", "/v1/admin/products",
+                                            {"id": pid, "name": "Old", "price": 100, "on_hand": 4})[0], 201)
+        view = self.admin.request("GET", "/v1/admin/products/" + pid)[2]
+        view["name"] = "New"
+        status, _, after, _ = self.admin.request("PATCH", "/v1/admin/products/" + pid, view)
+        self.assertEqual((status, after["name"], after["on_hand"]), (200, "New", 4), after)
+        self.assertRefused(self.admin.request("PATCH", "/v1/admin/products/" + pid, {"id": pid + "x"}), "id",
+                           "cannot change")
+        self.assertRefused(self.admin.request("PATCH", "/v1/admin/products/" + pid, {"name": "n" * 300}), "name",
+                           "1..200 bytes")
+
     def test_a_string_too_long_is_refused_with_its_bound(self):
         self.assertRefused(self.admin.request("POST", "/v1/admin/webhooks", {
             "url": "http://127.0.0.1:9/x", "secret": "s" * 300}), "secret", "at most 256 bytes")

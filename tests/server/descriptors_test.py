@@ -17,7 +17,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Client, JWT_SECRET, SERVER_ENV, make_token  # noqa: E402
+from harness import Client, JWT_SECRET, server_env, make_token  # noqa: E402
 
 BINARY = None
 SOFT, HARD = 256, 384
@@ -42,7 +42,7 @@ class Descriptors(unittest.TestCase):
             [BINARY, "serve", "--listen", "127.0.0.1:0", "--jwt-secret", JWT_SECRET, "--shards", "2",
              "--data-dir", self.data_dir, "--segment-mb", "1", "--snapshot-interval", "1",
              "--request-timeout", "60"],
-            stdout=subprocess.PIPE, stderr=self.log, text=True, preexec_fn=low_limit, env=SERVER_ENV)
+            stdout=subprocess.PIPE, stderr=self.log, text=True, preexec_fn=low_limit, env=server_env())
         line = self.proc.stdout.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         if not m:

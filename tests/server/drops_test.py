@@ -433,6 +433,11 @@ class Drops(DropCase):
         status, _, v, _ = self.admin.request("POST", "/v1/admin/drops/%s/close" % did)
         self.assertEqual((status, v["state"]), (200, "closed"))
         self.assertEqual(self.ticket(c, did)["state"], "closed")
+        # Closed is for good: a pause or a resume is refused, a second close answered as is.
+        for command in ("pause", "resume"):
+            self.assertError(self.admin.request("POST", "/v1/admin/drops/%s/%s" % (did, command)), 409, "conflict")
+        status, _, again, _ = self.admin.request("POST", "/v1/admin/drops/%s/close" % did)
+        self.assertEqual((status, again["state"], again["paused"]), (200, "closed", False))
         self.assertError(self.anon.request("GET", "/v1/drops/nope"), 404, "not_found")
         self.assertError(c.request("GET", "/v1/drops/nope/queue/me"), 404, "not_found")
         self.assertEqual(c.request("DELETE", "/v1/drops/%s/queue/me" % did)[0], 204)

@@ -27,8 +27,10 @@ CHECK_OPENAPI = os.environ.get("STAMPEDE_CHECK_OPENAPI", "1") != "0"
 # tests check answers and counts, and on a loaded machine a shard thread kept off its core
 # past the write deadline (100 ms by default) refuses a write `overloaded`. The tests of
 # shedding pass their own --write-wait-* flags, which win over these variables.
-SERVER_ENV = dict(os.environ, STAMPEDE_WRITE_WAIT_TARGET_MS="10000",
-                  STAMPEDE_WRITE_WAIT_INTERVAL_MS="60000")
+def server_env():
+    """This process's environment as it is now (a test may set variables, LD_PRELOAD say, just
+    before it starts a server), with the write deadlines above."""
+    return dict(os.environ, STAMPEDE_WRITE_WAIT_TARGET_MS="10000", STAMPEDE_WRITE_WAIT_INTERVAL_MS="60000")
 
 
 def b64url(data: bytes) -> str:
@@ -57,7 +59,7 @@ class Server:
         self.proc = subprocess.Popen(
             [binary, "serve", "--listen", "127.0.0.1:0", "--jwt-secret", JWT_SECRET,
              "--gateway-secret", GATEWAY_SECRET, "--data-dir", self.data_dir, *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=SERVER_ENV)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=server_env())
         line = self.proc.stdout.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         if not m:

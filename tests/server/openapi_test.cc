@@ -41,8 +41,8 @@ TEST(OpenApi, TheWebSocketUpgradeIsDocumentedWithItsTokenAndItsRefusals) {
   json::object doc = document();
   const json::object& op = doc.at("paths").at("/v1/ws").at("get").as_object();
   const json::object& answers = op.at("responses").as_object();
-  for (const char* status : {"101", "400", "401", "503"}) EXPECT_TRUE(answers.contains(status)) << status;
-  EXPECT_EQ(answers.size(), 4u);
+  for (const char* status : {"101", "400", "401", "431", "503"}) EXPECT_TRUE(answers.contains(status)) << status;
+  EXPECT_EQ(answers.size(), 5u);
   const json::array& params = op.at("parameters").as_array();
   ASSERT_EQ(params.size(), 1u);
   EXPECT_EQ(params[0].at("name").as_string(), "access_token");
