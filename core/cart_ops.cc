@@ -173,7 +173,7 @@ void add_item(shard& s, const std::string& user_id, std::string product_id, int6
     std::optional<idempotency_scope> scope;
     if (key) {
       scope = add_item_scope(*key, product_id, quantity);
-      if (answered_from(s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
+      if (answered_from(s, s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
     }
     auto finished = [&s, scope = std::move(scope), done = std::move(done)](
                         user_turn turn, result<cart_view> r, std::vector<stock_move> freed) mutable {

@@ -373,8 +373,14 @@ void catalog::commit(std::string_view id, int64_t quantity) {
   ++p->version;
 }
 
+// Both change what a product read shows, so both move its version: a rendered answer kept
+// by version (the catalog's read cache) must not outlive a recount. A follower applies the
+// primary's stock only this way.
 void catalog::clear_counts() {
-  for (auto& [id, p] : products_) p.units.restore(p.units.on_hand(), 0, 0);
+  for (auto& [id, p] : products_) {
+    if (p.units.reserved() != 0 || p.units.committed() != 0) ++p.version;
+    p.units.restore(p.units.on_hand(), 0, 0);
+  }
   reserved_total_ = committed_total_ = 0;
 }
 
@@ -386,6 +392,7 @@ bool catalog::add_counts(std::string_view id, int64_t reserved, int64_t committe
                    p->units.committed() + committed);
   reserved_total_ += reserved;
   committed_total_ += committed;
+  if (reserved != 0 || committed != 0) ++p->version;
   return true;
 }
 

@@ -206,7 +206,7 @@ void place_order(shard& s, const std::string& user_id, checkout_request req,
     if (key) {
       scope = place_order_scope(*key, req.shipping_address_id, req.billing_address_id,
                                 req.shipping_method);
-      if (answered_from(s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
+      if (answered_from(s, s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
     }
     if (auto refused = input_refusal(turn.user(), req)) return done(std::move(*refused));
     auto in = resolve(s, turn.user(), req);

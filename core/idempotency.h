@@ -111,13 +111,20 @@ payment_result stored_value<payment_result>(const idempotency_store::entry& e);
 
 // Answers `done` from a lookup that found something (the stored answer, a mismatch, or
 // the refusal of a full key store) and returns true; false when the request must run.
-template <class T>
-bool answered_from(const idempotency_store::lookup& l, reply<idempotent<T>>& done) {
+// A stored answer goes when the first one could: once every record the shard has logged
+// so far is durable (in a cluster, acknowledged by the stream), or at the end of the pass
+// with --durability async. A repeat sent while the first request waits for its records
+// would otherwise be told "done" of a change a crash or a takeover could still lose
+// (API.md: a repeat "waits for it and gets its answer"). `s` is the shard (when_answerable).
+template <class T, class Shard>
+bool answered_from(Shard& s, const idempotency_store::lookup& l, reply<idempotent<T>>& done) {
   switch (l.what) {
     case idempotency_store::verdict::run:
       return false;
     case idempotency_store::verdict::replay:
-      done(idempotent<T>{stored_value<T>(*l.found), true});
+      s.when_answerable([value = stored_value<T>(*l.found), done = std::move(done)]() mutable {
+        done(idempotent<T>{std::move(value), true});
+      });
       return true;
     case idempotency_store::verdict::mismatch:
       done(make_error(error_code::idempotency_mismatch,

@@ -125,7 +125,7 @@ void pay_order(shard& s, std::string order_id, std::string requester, payment_re
     if (key) {
       scope = payment_scope(*key, order_id, req.method, req.amount, last4_of(req.card.number),
                             req.card.exp_month, req.card.exp_year);
-      if (answered_from(s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
+      if (answered_from(s, s.idempotency().check(turn->id, *scope, s.now_ms()), done)) return;
     }
     const order& o = *s.orders().find(order_id);
     if (auto refused = payment_refusal(o, req)) return done(std::move(*refused));

@@ -33,7 +33,7 @@ struct shard_context {
         descriptors(std::move(descriptors)),
         routes(eng, settings, io.get_executor(), m, shard),
         sessions(io),
-        hub(eng, shard, settings.pres, m),
+        hub(eng, shard, settings.pres, m, settings.replication),
         webhooks(io, eng.webhook_outbox_at(shard), settings.pres, m, settings.webhook_retry_ms,
                  settings.webhook_ca_file),
         mail(io, eng.email_outbox_at(shard), settings.mailer,

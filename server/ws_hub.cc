@@ -2,6 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
+#include "persistence/replication_node.h"
 #include "server/rfc3339.h"
 #include "server/ws_session.h"
 
@@ -12,6 +13,11 @@ namespace {
 constexpr std::string_view product_topic_prefix = "product:";
 
 }  // namespace
+
+std::optional<std::string> ws_hub::following() const {
+  if (replication_ == nullptr || replication_->primary()) return std::nullopt;
+  return replication_->status().primary_url;
+}
 
 void ws_hub::join(ws_session* s, const boost::asio::any_io_executor& ex) {
   sessions_.insert(s);

@@ -26,14 +26,21 @@
 #include "server/transport_limits.h"
 #include "server/ws_frame.h"
 
+namespace stampede::repl {
+class replication_node;
+}
+
 namespace stampede::http {
 
 class ws_session;
 
 class ws_hub final : public live_sink {
  public:
-  ws_hub(engine& eng, uint32_t shard, const presentation& pres, metrics& m)
-      : eng_(eng), shard_(shard), pres_(pres), stats_(m) {}
+  // `replication`: with --replicate, the node (a standby or replica serves product topics
+  // only); else null.
+  ws_hub(engine& eng, uint32_t shard, const presentation& pres, metrics& m,
+         const repl::replication_node* replication = nullptr)
+      : eng_(eng), shard_(shard), pres_(pres), stats_(m), replication_(replication) {}
 
   // A session opens and closes (its constructor and destructor); the first one's executor
   // (this shard's io_context) runs the flush passes and the sweep.
@@ -53,6 +60,9 @@ class ws_hub final : public live_sink {
 
   // Starts a subscription to a core topic; the answer comes through watch_answered.
   void subscribe(const std::shared_ptr<ws_session>& s, std::string topic, std::string client_topic);
+  // When this node follows a primary (a standby or a replica): the primary's advertised URL
+  // ("" when none is known). Such a node serves product topics only (API.md).
+  std::optional<std::string> following() const;
   // Ends one (answered or not).
   void unsubscribe(ws_session& s, const std::string& topic);
   // Draining: every session is closed with "going away".
@@ -86,6 +96,7 @@ class ws_hub final : public live_sink {
   const uint32_t shard_;
   const presentation& pres_;
   metrics& stats_;
+  const repl::replication_node* replication_;
   absl::flat_hash_set<ws_session*> sessions_;  // open ones (declared first: destroyed last)
   // Core topic ("orders:<user>", "order:<id>", "product:<id>", "admin:orders") -> sessions
   // whose subscription was answered.

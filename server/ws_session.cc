@@ -198,6 +198,13 @@ std::optional<std::string> ws_session::core_topic(const std::string& client_topi
     deliver(ws_error(code, message));
     return std::nullopt;
   };
+  // A standby or a replica serves product topics only: what it would send on the others
+  // is the primary's to send (API.md, "Replication").
+  if (!client_topic.starts_with("product:"))
+    if (auto primary = hub_.following())
+      return refuse("not_primary", primary->empty()
+                                       ? "this node follows the primary: subscribe there (none is known now)"
+                                       : "this node follows the primary: subscribe on " + *primary);
   if (client_topic == "orders") {
     if (!who_) return refuse("unauthorized", "the orders topic needs a token");
     return "orders:" + who_->user_id;
