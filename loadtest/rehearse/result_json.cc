@@ -30,7 +30,7 @@ json::object audit_json(const audit_result& a) {
   for (const auto& n : a.notes) notes.push_back(json::string(n));
   return {{"orders", a.orders},           {"units_sold", a.units_sold}, {"violations", violations},
           {"paid_orders", a.paid_orders}, {"paid_units", a.paid_units}, {"notes", notes},
-          {"complete", a.complete}};
+          {"other_orders", a.other_orders}, {"complete", a.complete}};
 }
 
 json::value queue_json(const std::optional<queue_summary>& q) {
@@ -139,6 +139,7 @@ void read_audit(const json::object& o, audit_result& a) {
   a.units_sold = count(o, "units_sold");
   a.paid_orders = count(o, "paid_orders");
   a.paid_units = count(o, "paid_units");
+  a.other_orders = count(o, "other_orders");
   for (const auto& v : arr(o, "violations"))
     if (v.is_object())
       a.violations.push_back({text(v.get_object(), "kind"), text(v.get_object(), "detail")});

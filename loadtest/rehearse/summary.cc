@@ -218,7 +218,7 @@ void print_summary(const run_result& r, std::FILE* out) {
                  static_cast<unsigned long long>(s.count), static_cast<unsigned long long>(s.ok),
                  s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms, errors.c_str());
   }
-  std::fprintf(out, "\n  audit: %llu orders, %llu units sold: %s\n",
+  std::fprintf(out, "\n  audit: %llu orders of this run, %llu units sold: %s\n",
                static_cast<unsigned long long>(r.audit.orders),
                static_cast<unsigned long long>(r.audit.units_sold),
                !r.audit.complete            ? "INCOMPLETE"
