@@ -267,9 +267,19 @@ void auditor::watchers(const watcher_report& w) {
         "the watchers could not be compared: the product's availability could not be read");
     return;
   }
+  // A watcher whose connection dropped (a restart, a failover) and that was not back by the
+  // end saw nothing the server can be held to: it is reported, not judged.
+  if (w.lost > 0)
+    out_.notes.push_back(std::to_string(w.lost) + " of " + std::to_string(w.watchers) +
+                         " watchers lost their connection and could not reconnect by the end; "
+                         "their views were not compared");
+  if (w.never > 0 && w.never < w.watchers)
+    out_.notes.push_back(std::to_string(w.never) + " of " + std::to_string(w.watchers) +
+                         " watchers never received the product's availability");
   if (w.connected == 0) {
-    add("watchers",
-        "none of " + std::to_string(w.watchers) + " watchers received the product's availability");
+    if (w.lost == 0)
+      add("watchers", "none of " + std::to_string(w.watchers) +
+                          " watchers received the product's availability");
     return;
   }
   if (w.disagreeing == 0) return;

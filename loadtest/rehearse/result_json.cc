@@ -190,6 +190,7 @@ run_result from_json(const json::object& o) {
   const auto& ws = obj(o, "ws");
   r.watchers = count(ws, "watchers"), r.watchers_connected = count(ws, "connected");
   r.ws_messages = count(ws, "messages");
+  r.watchers_reconnections = count(ws, "reconnections"), r.watchers_lost = count(ws, "lost");
   r.ws_p50_ms = num(ws, "p50_ms"), r.ws_p99_ms = num(ws, "p99_ms"), r.ws_max_ms = num(ws, "max_ms");
   const auto& g = obj(o, "generator");
   r.generator_cpu_s = num(g, "cpu_s");
@@ -219,9 +220,14 @@ json::object to_json(const run_result& r) {
                    {"unfinished", r.unfinished}};
   o["queue"] = queue_json(r.queue);
   o["retries"] = {{"rate_limited", r.retries_rate_limited}, {"overloaded", r.retries_overloaded}};
-  o["ws"] = {{"watchers", r.watchers},    {"connected", r.watchers_connected},
-             {"messages", r.ws_messages}, {"p50_ms", r.ws_p50_ms},
-             {"p99_ms", r.ws_p99_ms},     {"max_ms", r.ws_max_ms}};
+  o["ws"] = {{"watchers", r.watchers},
+             {"connected", r.watchers_connected},
+             {"reconnections", r.watchers_reconnections},
+             {"lost", r.watchers_lost},
+             {"messages", r.ws_messages},
+             {"p50_ms", r.ws_p50_ms},
+             {"p99_ms", r.ws_p99_ms},
+             {"max_ms", r.ws_max_ms}};
   o["generator"] = {{"cpu_s", r.generator_cpu_s},
                     {"loop_lag_p99_ms", r.generator_lag_p99_ms},
                     {"loop_lag_max_ms", r.generator_lag_max_ms}};

@@ -3,7 +3,8 @@ whose figures agree with what the admin API lists, its HTML report, --compare; e
 rule firing when a stand-in proxy lies one way at a time; coordinated omission (a stall
 shows in the p99); exit 2 when the run cannot start (also against a target that never
 answers, before anything is sent); a sale in a queue-mode drop whose queue figures are the
-server's; a rerun that counts only its own orders.
+server's; a rerun that counts only its own orders; watchers reconnecting after their
+WebSockets are cut.
 
     rehearse_test.py path/to/stampede [TestClass ...]
 """
@@ -400,6 +401,46 @@ class Rerun(unittest.TestCase):
         self.assertEqual(first["audit"]["units_sold"] + second["audit"]["units_sold"], view["committed"])
         self.assertIn("audit: %d orders of this run" % second["audit"]["orders"], stdout)
         self.assertIn("%d orders of rerun-a not placed by this run" % first["audit"]["orders"], stdout)
+
+
+class Watchers(unittest.TestCase):
+    """WebSockets cut mid-run, as a restart or a failover cuts them: the watchers reconnect
+    and resubscribe, and one that cannot is reported, not counted as a server violation."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(STAMPEDE, "--shards", "2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def run_through(self, cut, product):
+        proxy = LyingProxy(self.server.port, cut, product)
+        try:
+            code, stdout, r, _ = rehearse(proxy.port, "--shoppers", "300", "--units", "30", "--product", product,
+                                          "--opens-in", "1", "--watchers", "10", "--seed", "11")
+        finally:
+            proxy.stop()
+        self.assertEqual(proxy.told, 10, "the proxy did not cut every watcher")
+        return code, stdout, r
+
+    def test_watchers_cut_mid_run_reconnect_and_agree_with_the_server(self):
+        code, stdout, r = self.run_through("cut_ws", "cut-a")
+        self.assertEqual(code, 0, stdout)
+        self.assertEqual(r["audit"]["violations"], [])
+        self.assertGreaterEqual(r["ws"]["reconnections"], 10)
+        self.assertEqual(r["ws"]["connected"], 10)
+        self.assertEqual(r["ws"]["lost"], 0)
+        self.assertIn("10 of 10 connected at the end (%d reconnections, 0 lost)" % r["ws"]["reconnections"], stdout)
+
+    def test_watchers_that_cannot_reconnect_are_reported_not_a_violation(self):
+        code, stdout, r = self.run_through("cut_ws_for_good", "cut-b")
+        self.assertEqual(code, 0, stdout)
+        self.assertEqual(r["audit"]["violations"], [])
+        self.assertEqual((r["ws"]["connected"], r["ws"]["lost"]), (0, 10))
+        self.assertIn("10 of 10 watchers lost their connection and could not reconnect", stdout)
+        self.assertNotIn("VIOLATION", stdout)
 
 
 if __name__ == "__main__":
