@@ -27,7 +27,7 @@ class sync_client {
   sync_client& operator=(const sync_client&) = delete;
 
   struct answer {
-    unsigned status = 0;  // 0: no answer; `error` says why
+    unsigned status = 0;     // 0: no answer; `error` says why
     bool timed_out = false;  // no answer within the timeout (connecting, or the request)
     std::string body;
     std::string error;

@@ -31,7 +31,7 @@ struct audit_result {
   // This run's orders (its shoppers' users) holding the product, any status.
   uint64_t orders = 0;
   uint64_t other_orders = 0;  // orders of the product that are not this run's
-  uint64_t units_sold = 0;  // units of the product in orders that are not canceled
+  uint64_t units_sold = 0;    // units of the product in orders that are not canceled
   uint64_t paid_orders = 0, paid_units = 0;
   std::vector<violation> violations;
   std::vector<std::string> notes;  // what could not be checked, and why

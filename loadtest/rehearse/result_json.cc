@@ -28,9 +28,14 @@ json::object audit_json(const audit_result& a) {
   json::array violations, notes;
   for (const auto& v : a.violations) violations.push_back({{"kind", v.kind}, {"detail", v.detail}});
   for (const auto& n : a.notes) notes.push_back(json::string(n));
-  return {{"orders", a.orders},           {"units_sold", a.units_sold}, {"violations", violations},
-          {"paid_orders", a.paid_orders}, {"paid_units", a.paid_units}, {"notes", notes},
-          {"other_orders", a.other_orders}, {"complete", a.complete}};
+  return {{"orders", a.orders},
+          {"units_sold", a.units_sold},
+          {"violations", violations},
+          {"paid_orders", a.paid_orders},
+          {"paid_units", a.paid_units},
+          {"notes", notes},
+          {"other_orders", a.other_orders},
+          {"complete", a.complete}};
 }
 
 json::value queue_json(const std::optional<queue_summary>& q) {

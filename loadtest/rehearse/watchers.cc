@@ -84,7 +84,8 @@ void watcher_set::on_closed(watcher& w) {
   w.has_value = false;
   if (closed_) return;
   w.dropped = true;
-  auto wait = std::uniform_int_distribution<int64_t>(w.backoff.count() / 2, w.backoff.count())(rng_);
+  auto wait =
+      std::uniform_int_distribution<int64_t>(w.backoff.count() / 2, w.backoff.count())(rng_);
   w.backoff = std::min(w.backoff * 2, reconnect_most);
   w.backoff_timer.expires_after(std::chrono::milliseconds(wait));
   w.backoff_timer.async_wait([this, &w](const boost::system::error_code& ec) {

@@ -26,8 +26,8 @@ struct watcher_report {
   uint64_t watchers = 0;
   uint64_t connected = 0;      // following the product at the check (a view on a live connection)
   uint64_t reconnections = 0;  // subscriptions again after a connection dropped
-  uint64_t lost = 0;    // not following at the check: followed once, dropped, and not back
-  uint64_t never = 0;   // never received the product's availability
+  uint64_t lost = 0;           // not following at the check: followed once, dropped, and not back
+  uint64_t never = 0;          // never received the product's availability
   uint64_t messages = 0;
   bool checked = false;                     // the server's availability could be read
   int64_t server_available = 0;             // at the check
@@ -50,10 +50,10 @@ class watcher_set {
   watcher_set(const watcher_set&) = delete;
   watcher_set& operator=(const watcher_set&) = delete;
 
-  void open();   // every watcher connects and subscribes
-  void close();  // for good: no reconnection after this
-  uint64_t following() const;   // watchers with a view on a live connection
-  bool reconnecting() const;    // some watcher is not following now
+  void open();                 // every watcher connects and subscribes
+  void close();                // for good: no reconnection after this
+  uint64_t following() const;  // watchers with a view on a live connection
+  bool reconnecting() const;   // some watcher is not following now
   // The views against the server's availability (nullopt: it could not be read).
   watcher_report compare(std::optional<int64_t> server_available) const;
 
