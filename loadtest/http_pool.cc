@@ -77,8 +77,21 @@ std::optional<target> parse_target(std::string_view url, std::string& error) {
     error = "https is not spoken; give an http:// address";
     return std::nullopt;
   }
-  if (url.rfind("http://", 0) == 0) url.remove_prefix(7);
-  url = url.substr(0, url.find('/'));
+  if (url.rfind("http://", 0) == 0) {
+    url.remove_prefix(7);
+  } else if (auto scheme = url.find("://"); scheme != std::string_view::npos) {
+    error = "'" + std::string(url.substr(0, scheme)) + "' is not spoken; give an http:// address";
+    return std::nullopt;
+  }
+  // Requests go to the API's own paths: a path here would be silently dropped, so it is refused.
+  if (auto rest = url.find_first_of("/?#"); rest != std::string_view::npos) {
+    if (url.substr(rest) != "/") {
+      error = "the target is a server, http://host:port, without a path ('" +
+              std::string(url.substr(rest)) + "')";
+      return std::nullopt;
+    }
+    url = url.substr(0, rest);
+  }
   target t;
   auto colon = url.rfind(':');
   std::string_view host = url.substr(0, colon);

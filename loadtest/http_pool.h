@@ -25,7 +25,8 @@ namespace stampede::load {
 namespace asio = boost::asio;
 using steady = std::chrono::steady_clock;
 
-// http://host:port (a path is ignored; https is not spoken).
+// http://host:port, or host:port (port 80 when none; a trailing "/" is allowed). A path, a
+// query, or a scheme other than http (https is not spoken) is refused, with `error` saying so.
 struct target {
   std::string host;
   uint16_t port = 80;

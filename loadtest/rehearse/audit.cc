@@ -267,9 +267,19 @@ void auditor::watchers(const watcher_report& w) {
         "the watchers could not be compared: the product's availability could not be read");
     return;
   }
+  // A watcher whose connection dropped (a restart, a failover) and that was not back by the
+  // end saw nothing the server can be held to: it is reported, not judged.
+  if (w.lost > 0)
+    out_.notes.push_back(std::to_string(w.lost) + " of " + std::to_string(w.watchers) +
+                         " watchers lost their connection and could not reconnect by the end; "
+                         "their views were not compared");
+  if (w.never > 0 && w.never < w.watchers)
+    out_.notes.push_back(std::to_string(w.never) + " of " + std::to_string(w.watchers) +
+                         " watchers never received the product's availability");
   if (w.connected == 0) {
-    add("watchers",
-        "none of " + std::to_string(w.watchers) + " watchers received the product's availability");
+    if (w.lost == 0)
+      add("watchers", "none of " + std::to_string(w.watchers) +
+                          " watchers received the product's availability");
     return;
   }
   if (w.disagreeing == 0) return;
@@ -281,16 +291,29 @@ void auditor::watchers(const watcher_report& w) {
                       std::to_string(w.server_available) + " (" + seen + ")");
 }
 
+// The figures count this run's orders only (its shoppers' users); orders of the product from
+// before the run are in the stock rules above, and a note says how many there were.
 void auditor::tally(const std::vector<listed_order>& orders) {
+  const std::string mine = setup_.user_prefix();
+  uint64_t others = 0;
   for (const auto& o : orders) {
     int64_t units = 0;
     for (const auto& [p, q] : o.lines)
       if (p == setup_.product) units += q;
     if (units == 0) continue;
+    if (o.user.rfind(mine, 0) != 0) {
+      ++others;
+      continue;
+    }
     ++out_.orders;
     if (o.status != "canceled") out_.units_sold += static_cast<uint64_t>(units);
     if (is_paid(o.status)) ++out_.paid_orders, out_.paid_units += static_cast<uint64_t>(units);
   }
+  out_.other_orders = others;
+  if (others > 0)
+    out_.notes.push_back(std::to_string(others) + " orders of " + setup_.product +
+                         " not placed by this run (earlier runs, other clients) are not in its "
+                         "figures; the stock rules count them");
 }
 
 }  // namespace
@@ -299,7 +322,7 @@ audit_result run_audit(const sale_setup& setup, const std::vector<acknowledged_o
                        const watcher_report& watchers) {
   audit_result out;
   auditor a(setup, out);
-  sync_client c(setup.t);
+  sync_client c(setup.t, setup.timeout);
   std::string error;
   std::optional<stock_map> before, after;
   std::vector<listed_order> orders;

@@ -94,8 +94,6 @@ journeys::journeys(asio::io_context& io, const rehearse_options& o, const sale_s
       rng_(static_cast<uint64_t>(o.seed)) {
   for (int i = 0; i < journey_step_count; ++i)
     step_ids_[i] = stats_.step(step_name(static_cast<journey_step>(i)));
-  std::random_device rd;
-  run_id_ = std::to_string(rd() % 1'000'000'000);
   // Every other socket of the run (shoppers' pool, watchers) comes first.
   rlimit files{};
   size_t others = static_cast<size_t>(o.connections + o.watchers) + descriptors_spare;
@@ -116,7 +114,7 @@ void journeys::mint(size_t count) {
   for (size_t i = 0; i < count; ++i) {
     shopper& s = shoppers_[i];
     s.index = static_cast<uint32_t>(i);
-    s.user = "reh-" + run_id_ + "-" + std::to_string(i);
+    s.user = setup_.user_prefix() + std::to_string(i);
     s.token = http::sign_token(o_.jwt_secret, s.user, "customer", expires_s);
     double pay = u(rng_);
     s.plan = pay < o_.declined               ? shopper::pay_plan::declined_first
@@ -163,7 +161,7 @@ steady::duration journeys::think() {
 void journeys::begin(shopper& s, journey_step st, steady::time_point due) {
   s.attempts = 0;
   if (st == journey_step::add || st == journey_step::order || st == journey_step::pay)
-    s.key = "reh-" + run_id_ + "-" + std::to_string(s.index) + "-" + std::to_string(++s.key_serial);
+    s.key = setup_.user_prefix() + std::to_string(s.index) + "-" + std::to_string(++s.key_serial);
   send(s, st, due);
 }
 

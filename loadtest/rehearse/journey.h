@@ -116,7 +116,6 @@ class journeys {
   run_stats& stats_;
   steady::time_point opening_;
   std::mt19937_64 rng_;
-  std::string run_id_;
   std::vector<shopper> shoppers_;
   std::vector<acknowledged_order> ledger_;
   absl::flat_hash_map<std::string, size_t> ledger_index_;  // order id -> ledger_

@@ -1,7 +1,13 @@
 #include "loadtest/rehearse/rehearse.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <optional>
 
 #include "loadtest/rehearse/audit.h"
 #include "loadtest/rehearse/options.h"
@@ -36,6 +42,20 @@ int compare(const rehearse_options& o) {
   return 0;
 }
 
+// An output file must be writable before anything is sent: a run that writes to the store
+// and then cannot say what it found is worse than one refused at once. The file is opened for
+// writing (and removed again if this made it).
+std::optional<std::string> check_writable(const std::string& path) {
+  if (path.empty()) return std::nullopt;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  bool made = fd >= 0;
+  if (fd < 0 && errno == EEXIST) fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return "cannot write " + path + ": " + std::strerror(errno);
+  ::close(fd);
+  if (made) ::unlink(path.c_str());
+  return std::nullopt;
+}
+
 bool write_outputs(const rehearse_options& o, const run_result& r) {
   bool ok = true;
   if (!o.json_path.empty() && !write_result(r, o.json_path)) {
@@ -62,6 +82,11 @@ int rehearse_main(const std::vector<std::string>& args) {
     std::printf("%s", rehearse_usage().c_str());
     return 0;
   }
+  for (const auto* path : {&o.json_path, &o.report_path})
+    if (auto err = check_writable(*path)) {
+      std::fprintf(stderr, "stampede rehearse: %s\n", err->c_str());
+      return 2;
+    }
   if (!o.compare.empty()) return compare(o);
   if (o.seed == 0)
     o.seed = std::chrono::system_clock::now().time_since_epoch().count() & 0x7fffffffffff;

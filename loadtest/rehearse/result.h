@@ -28,8 +28,10 @@ struct violation {
 };
 
 struct audit_result {
-  uint64_t orders = 0;      // orders holding the product, any status
-  uint64_t units_sold = 0;  // units of the product in orders that are not canceled
+  // This run's orders (its shoppers' users) holding the product, any status.
+  uint64_t orders = 0;
+  uint64_t other_orders = 0;  // orders of the product that are not this run's
+  uint64_t units_sold = 0;    // units of the product in orders that are not canceled
   uint64_t paid_orders = 0, paid_units = 0;
   std::vector<violation> violations;
   std::vector<std::string> notes;  // what could not be checked, and why
@@ -79,7 +81,10 @@ struct run_result {
   uint64_t sold_out = 0;               // shoppers whose wait in the queue ended in sold out
   std::optional<queue_summary> queue;  // with a drop
   uint64_t retries_rate_limited = 0, retries_overloaded = 0;
+  // Connected: following the product at the end. Reconnections: connections that dropped
+  // and subscribed again. Lost: followed, dropped, and not back at the end.
   uint64_t watchers = 0, watchers_connected = 0, ws_messages = 0;
+  uint64_t watchers_reconnections = 0, watchers_lost = 0;
   double ws_p50_ms = 0, ws_p99_ms = 0, ws_max_ms = 0;
   // The generator: CPU it used, and how late its loop ran (a late loop sends late, and its
   // own delay is then in every figure).

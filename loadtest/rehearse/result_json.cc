@@ -28,8 +28,13 @@ json::object audit_json(const audit_result& a) {
   json::array violations, notes;
   for (const auto& v : a.violations) violations.push_back({{"kind", v.kind}, {"detail", v.detail}});
   for (const auto& n : a.notes) notes.push_back(json::string(n));
-  return {{"orders", a.orders},           {"units_sold", a.units_sold}, {"violations", violations},
-          {"paid_orders", a.paid_orders}, {"paid_units", a.paid_units}, {"notes", notes},
+  return {{"orders", a.orders},
+          {"units_sold", a.units_sold},
+          {"violations", violations},
+          {"paid_orders", a.paid_orders},
+          {"paid_units", a.paid_units},
+          {"notes", notes},
+          {"other_orders", a.other_orders},
           {"complete", a.complete}};
 }
 
@@ -139,6 +144,7 @@ void read_audit(const json::object& o, audit_result& a) {
   a.units_sold = count(o, "units_sold");
   a.paid_orders = count(o, "paid_orders");
   a.paid_units = count(o, "paid_units");
+  a.other_orders = count(o, "other_orders");
   for (const auto& v : arr(o, "violations"))
     if (v.is_object())
       a.violations.push_back({text(v.get_object(), "kind"), text(v.get_object(), "detail")});
@@ -189,6 +195,7 @@ run_result from_json(const json::object& o) {
   const auto& ws = obj(o, "ws");
   r.watchers = count(ws, "watchers"), r.watchers_connected = count(ws, "connected");
   r.ws_messages = count(ws, "messages");
+  r.watchers_reconnections = count(ws, "reconnections"), r.watchers_lost = count(ws, "lost");
   r.ws_p50_ms = num(ws, "p50_ms"), r.ws_p99_ms = num(ws, "p99_ms"), r.ws_max_ms = num(ws, "max_ms");
   const auto& g = obj(o, "generator");
   r.generator_cpu_s = num(g, "cpu_s");
@@ -218,9 +225,14 @@ json::object to_json(const run_result& r) {
                    {"unfinished", r.unfinished}};
   o["queue"] = queue_json(r.queue);
   o["retries"] = {{"rate_limited", r.retries_rate_limited}, {"overloaded", r.retries_overloaded}};
-  o["ws"] = {{"watchers", r.watchers},    {"connected", r.watchers_connected},
-             {"messages", r.ws_messages}, {"p50_ms", r.ws_p50_ms},
-             {"p99_ms", r.ws_p99_ms},     {"max_ms", r.ws_max_ms}};
+  o["ws"] = {{"watchers", r.watchers},
+             {"connected", r.watchers_connected},
+             {"reconnections", r.watchers_reconnections},
+             {"lost", r.watchers_lost},
+             {"messages", r.ws_messages},
+             {"p50_ms", r.ws_p50_ms},
+             {"p99_ms", r.ws_p99_ms},
+             {"max_ms", r.ws_max_ms}};
   o["generator"] = {{"cpu_s", r.generator_cpu_s},
                     {"loop_lag_p99_ms", r.generator_lag_p99_ms},
                     {"loop_lag_max_ms", r.generator_lag_max_ms}};

@@ -42,12 +42,6 @@ bool is_error(const std::string& outcome) {
 
 }  // namespace
 
-struct sale::watcher {
-  std::shared_ptr<ws_client> ws;
-  bool has_value = false;
-  int64_t last = 0;
-};
-
 sale::sale(const rehearse_options& o, const sale_setup& s)
     : o_(o),
       setup_(s),
@@ -65,6 +59,9 @@ sale::sale(const rehearse_options& o, const sale_setup& s)
   monitor_ = std::make_unique<http_pool>(io_, s.t, side);
   sched_ = std::make_unique<scheduler>(io_);
   journeys_ = std::make_unique<journeys>(io_, o, s, *shop_, *gateway_, *sched_, stats_, opening_);
+  watchers_ = std::make_unique<watcher_set>(
+      io_, s, static_cast<size_t>(o.watchers), static_cast<uint64_t>(o.seed),
+      [this](const json::object& message) { on_availability(message); });
 }
 
 sale::~sale() = default;
@@ -73,7 +70,7 @@ void sale::run() {
   report_.watchers = static_cast<uint64_t>(o_.watchers);
   double cpu_at_start = process_cpu_s();
   lag_.start();
-  open_watchers();
+  watchers_->open();
   shop_->prewarm(std::min<size_t>(prewarm_connections, static_cast<size_t>(o_.shoppers)));
   journeys_->start();
   sample_stock();
@@ -85,38 +82,12 @@ void sale::run() {
   cpu_s_ = process_cpu_s() - cpu_at_start;
 }
 
-void sale::open_watchers() {
-  std::string subscribe = R"({"op":"subscribe","topic":"product:)" + setup_.product + R"("})";
-  for (int64_t i = 0; i < o_.watchers; ++i) {
-    watchers_.push_back(std::make_unique<watcher>());
-    watcher& w = *watchers_.back();
-    w.ws = ws_client::open(
-        io_, setup_.endpoints, setup_.t, "", {subscribe},
-        [this, &w](std::string_view text) { on_watcher_message(w, text); },
-        [](bool, const std::string&) {});
-  }
-}
-
-// A snapshot on subscribing, then coalesced availability; each stamped `at` by the server,
-// so the delivery delay is now minus `at` (both this machine's clock on a loopback run).
-void sale::on_watcher_message(watcher& w, std::string_view text) {
-  auto o = parse_object(text);
-  if (!o) return;
-  auto* type = o->if_contains("type");
-  if (!type || !type->is_string()) return;
-  if (type->get_string() == "subscribed") {
-    if (auto* snap = o->if_contains("snapshot"); snap && snap->is_object())
-      if (auto v = int_field(snap->get_object(), "available")) w.last = *v, w.has_value = true;
-    return;
-  }
-  if (type->get_string() != "product.availability") return;
-  auto v = int_field(*o, "available");
-  auto* at = o->if_contains("at");
-  if (!v) return;
-  w.last = *v;
-  w.has_value = true;
-  ++report_.messages;
-  if (!at || !at->is_string()) return;
+// Each availability a watcher receives is stamped `at` by the server, so the delivery delay
+// is now minus `at` (both this machine's clock on a loopback run).
+void sale::on_availability(const json::object& o) {
+  auto v = int_field(o, "available");
+  auto* at = o.if_contains("at");
+  if (!v || !at || !at->is_string()) return;
   auto at_ms = http::parse_rfc3339_ms(at->get_string());
   if (!at_ms) return;
   auto now = steady::now();
@@ -184,8 +155,7 @@ void sale::progress(steady::time_point now) {
   std::string stock = stock_.empty() ? "?" : std::to_string(stock_.back().available);
   std::string held = stock_.empty() ? "?" : std::to_string(stock_.back().reserved);
   if (t < 0) {
-    uint64_t open = 0;
-    for (const auto& w : watchers_) open += w->ws->opened();
+    uint64_t open = watchers_->following();
     std::fprintf(stderr,
                  "[%+7.1f s] waiting for the opening; %llu of %lld watchers connected, stock %s\n",
                  t, static_cast<unsigned long long>(open), static_cast<long long>(o_.watchers),
@@ -215,25 +185,17 @@ void sale::progress(steady::time_point now) {
 }
 
 // The watchers' last values against the server's; a difference may be a change still on its
-// way, so it is checked again a few times before it counts.
+// way, and a watcher not following may be about to be back, so it is checked again a few
+// times before it counts.
 void sale::check_watchers(int attempt) {
   auto wire =
       build_request("GET", "/v1/products/" + setup_.product, setup_.t.host_header, "", "", "");
   monitor_->send(steady::now(), {wire, true}, [this, attempt](http_answer&& a) {
     auto o = a.status == 200 ? parse_object(a.body) : std::nullopt;
     auto available = o ? int_field(*o, "available") : std::nullopt;
-    report_ = watcher_report{report_.watchers, 0, report_.messages};
-    if (available) {
-      report_.checked = true;
-      report_.server_available = *available;
-      for (const auto& w : watchers_) {
-        if (!w->ws->opened() || !w->has_value) continue;
-        ++report_.connected;
-        ++report_.last_values[w->last];
-        if (w->last != *available) ++report_.disagreeing;
-      }
-    }
-    if (o_.watchers > 0 && (!available || report_.disagreeing > 0) && attempt + 1 < rechecks_max) {
+    report_ = watchers_->compare(available);
+    bool again = !available || report_.disagreeing > 0 || watchers_->reconnecting();
+    if (o_.watchers > 0 && again && attempt + 1 < rechecks_max) {
       tick_.expires_after(recheck_period);
       tick_.async_wait([this, attempt](const boost::system::error_code& ec) {
         if (!ec) check_watchers(attempt + 1);
@@ -245,7 +207,7 @@ void sale::check_watchers(int attempt) {
 }
 
 void sale::finish() {
-  for (auto& w : watchers_) w->ws->close();
+  watchers_->close();
   shop_->shutdown();
   gateway_->shutdown();
   monitor_->shutdown();

@@ -2,7 +2,8 @@
 // the WebSocket from before the opening, shoppers arrive and walk their journeys, a monitor
 // samples the product's stock through the admin API, and a progress line says how it goes.
 // When every journey has ended (or the deadline passed) it waits for the last coalesced
-// availability and compares each watcher's last value with the server's. run() returns when
+// availability and compares each watcher's last value with the server's (watchers.h: a
+// dropped watcher reconnects, and only its view since is compared). run() returns when
 // all of that is over; the getters are for the audit and the report afterwards.
 #pragma once
 
@@ -14,17 +15,10 @@
 #include "loadtest/rehearse/journey.h"
 #include "loadtest/rehearse/result.h"
 #include "loadtest/rehearse/setup.h"
+#include "loadtest/rehearse/watchers.h"
 #include "loadtest/run_stats.h"
 
 namespace stampede::load {
-
-struct watcher_report {
-  uint64_t watchers = 0, connected = 0, messages = 0;
-  bool checked = false;                     // the server's availability could be read
-  int64_t server_available = 0;             // at the check
-  std::map<int64_t, uint64_t> last_values;  // last availability seen -> connected watchers
-  uint64_t disagreeing = 0;                 // connected watchers whose last value differs
-};
 
 class sale {
  public:
@@ -62,9 +56,7 @@ class sale {
   double cpu_s() const { return cpu_s_; }
 
  private:
-  struct watcher;
-  void open_watchers();
-  void on_watcher_message(watcher& w, std::string_view text);
+  void on_availability(const boost::json::object& message);
   void sample_stock();
   void on_tick();
   void progress(steady::time_point now);
@@ -80,7 +72,7 @@ class sale {
   std::unique_ptr<http_pool> shop_, gateway_, monitor_;
   std::unique_ptr<scheduler> sched_;
   std::unique_ptr<journeys> journeys_;
-  std::vector<std::unique_ptr<watcher>> watchers_;
+  std::unique_ptr<watcher_set> watchers_;
   asio::steady_timer tick_, monitor_timer_;
   loop_lag lag_{io_};
   double cpu_s_ = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
+#include <random>
 
 #include "loadtest/sync_client.h"
 #include "server/auth.h"
@@ -29,11 +30,17 @@ int64_t integer_field(const json::object& o, std::string_view key) {
   return v && v->is_int64() ? v->get_int64() : 0;
 }
 
+// Why a setup request has no answer, naming the target (and the flag when it timed out).
+std::string unanswered(const rehearse_options& o, const sync_client::answer& a) {
+  if (a.timed_out) return o.target_url + " does not answer: " + a.error + " (--timeout-ms)";
+  return "cannot reach " + o.target_url + ": " + a.error;
+}
+
 // The product as it is, or made here; fills units, limits and the opening instant.
 std::optional<std::string> find_or_make_product(const rehearse_options& o, sync_client& c,
                                                 sale_setup& s) {
   auto got = c.request("GET", "/v1/admin/products/" + o.product, s.admin_token);
-  if (got.status == 0) return "cannot reach " + o.target_url + ": " + got.error;
+  if (got.status == 0) return unanswered(o, got);
   if (got.status == 401 || got.status == 403)
     return "the server refused the admin token (" + std::to_string(got.status) +
            "): is --jwt-secret the server's secret?";
@@ -48,6 +55,7 @@ std::optional<std::string> find_or_make_product(const rehearse_options& o, sync_
         {"sale_starts_at",
          http::format_rfc3339_ms(unix_now_ms() + static_cast<int64_t>(o.opens_in_s * 1000))}};
     got = c.request("POST", "/v1/admin/products", s.admin_token, json::serialize(body));
+    if (got.status == 0) return unanswered(o, got);
     if (got.status != 201)
       return "cannot create " + o.product + ": " + std::to_string(got.status) + " " + got.body;
     s.created = true;
@@ -66,8 +74,9 @@ std::optional<std::string> find_or_make_product(const rehearse_options& o, sync_
 }
 
 // The drop named by --drop must exist and hold the product; it opens the sale.
-std::optional<std::string> check_drop(sync_client& c, sale_setup& s) {
+std::optional<std::string> check_drop(const rehearse_options& o, sync_client& c, sale_setup& s) {
   auto got = c.request("GET", "/v1/drops/" + s.drop);
+  if (got.status == 0) return unanswered(o, got);
   if (got.status != 200)
     return "no drop " + s.drop + " (" + std::to_string(got.status) + "): " + got.body;
   auto d = parse_object(got.body);
@@ -104,9 +113,12 @@ std::optional<std::string> prepare_sale(const rehearse_options& o, sale_setup& o
   for (const auto& e : resolver.resolve(t->host, std::to_string(t->port), ec))
     out.endpoints.push_back(e.endpoint());
   if (ec || out.endpoints.empty()) return "cannot resolve " + t->host;
-  sync_client c(*t);
+  out.timeout = std::chrono::milliseconds(o.timeout_ms);
+  std::random_device rd;
+  out.run_id = std::to_string(rd() % 1'000'000'000);
+  sync_client c(*t, out.timeout);
   auto ready = c.request("GET", "/readyz");
-  if (ready.status == 0) return "cannot reach " + o.target_url + ": " + ready.error;
+  if (ready.status == 0) return unanswered(o, ready);
   if (ready.status != 200)
     return o.target_url + " is not ready (/readyz answered " + std::to_string(ready.status) + ")";
   out.admin_token = http::sign_token(o.jwt_secret, "rehearse-admin", "admin",
@@ -114,7 +126,7 @@ std::optional<std::string> prepare_sale(const rehearse_options& o, sale_setup& o
   if (auto err = find_or_make_product(o, c, out)) return err;
   out.drop = o.drop;
   if (!out.drop.empty())
-    if (auto err = check_drop(c, out)) return err;
+    if (auto err = check_drop(o, c, out)) return err;
   return std::nullopt;
 }
 

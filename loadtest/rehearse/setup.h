@@ -1,10 +1,12 @@
 // Before a rehearsal: the target answers, the admin token is accepted, the product exists
 // (made here with --units and sale_starts_at = now + --opens-in, or used as it is) and its
 // sale_starts_at (or its drop's opens_at, if later) is the opening instant. Blocking, on the
-// caller's thread, before the run's io_context starts. A failure here exits 2.
+// caller's thread, before the run's io_context starts; every request obeys --timeout-ms. A
+// failure here exits 2.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +30,11 @@ struct sale_setup {
   bool created = false;  // the product was made by this run
   std::string drop;      // the drop whose queue shoppers join; empty when none
   std::string admin_token;
+  // For the setup's and the audit's requests too (--timeout-ms).
+  std::chrono::milliseconds timeout{10'000};
+  // This run's shoppers are users "reh-<run_id>-<n>": their orders are this run's.
+  std::string run_id;
+  std::string user_prefix() const { return "reh-" + run_id + "-"; }
 };
 
 int64_t unix_now_ms();

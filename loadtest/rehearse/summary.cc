@@ -144,6 +144,7 @@ run_result make_result(const rehearse_options& o, const sale_setup& setup, const
   r.retries_rate_limited = c.retries_rate_limited, r.retries_overloaded = c.retries_overloaded;
   const auto& w = run.watchers();
   r.watchers = w.watchers, r.watchers_connected = w.connected, r.ws_messages = w.messages;
+  r.watchers_reconnections = w.reconnections, r.watchers_lost = w.lost;
   if (auto id = run.ws_stats().find_step("ws")) {
     auto h = run.ws_stats().step_total(*id);
     r.ws_p50_ms = to_ms(h.value_at_quantile(0.5));
@@ -198,10 +199,12 @@ void print_summary(const run_result& r, std::FILE* out) {
                static_cast<unsigned long long>(r.retries_rate_limited),
                static_cast<unsigned long long>(r.retries_overloaded));
   std::fprintf(out,
-               "  watchers     %llu of %llu connected, %llu messages, delay p50 %.1f ms, p99 %.1f "
-               "ms, max %.1f ms\n",
+               "  watchers     %llu of %llu connected at the end (%llu reconnections, %llu lost), "
+               "%llu messages, delay p50 %.1f ms, p99 %.1f ms, max %.1f ms\n",
                static_cast<unsigned long long>(r.watchers_connected),
                static_cast<unsigned long long>(r.watchers),
+               static_cast<unsigned long long>(r.watchers_reconnections),
+               static_cast<unsigned long long>(r.watchers_lost),
                static_cast<unsigned long long>(r.ws_messages), r.ws_p50_ms, r.ws_p99_ms,
                r.ws_max_ms);
   std::fprintf(out, "  generator    %.2f s of CPU; its loop ran late by p99 %.2f ms, max %.2f ms\n",
@@ -218,7 +221,7 @@ void print_summary(const run_result& r, std::FILE* out) {
                  static_cast<unsigned long long>(s.count), static_cast<unsigned long long>(s.ok),
                  s.p50_ms, s.p90_ms, s.p99_ms, s.p999_ms, s.max_ms, errors.c_str());
   }
-  std::fprintf(out, "\n  audit: %llu orders, %llu units sold: %s\n",
+  std::fprintf(out, "\n  audit: %llu orders of this run, %llu units sold: %s\n",
                static_cast<unsigned long long>(r.audit.orders),
                static_cast<unsigned long long>(r.audit.units_sold),
                !r.audit.complete            ? "INCOMPLETE"

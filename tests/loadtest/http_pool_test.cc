@@ -258,5 +258,37 @@ TEST(Scheduler, RunsActionsInDueOrderEachToldItsInstant) {
   EXPECT_EQ(dues[3], t0 + 6ms);
 }
 
+TEST(ParseTarget, TakesHostAndPortWithOrWithoutTheHttpScheme) {
+  std::string error;
+  auto t = parse_target("http://127.0.0.1:8080", error);
+  ASSERT_TRUE(t) << error;
+  EXPECT_EQ(t->host, "127.0.0.1");
+  EXPECT_EQ(t->port, 8080);
+  EXPECT_EQ(t->host_header, "127.0.0.1:8080");
+  auto slash = parse_target("http://localhost:81/", error);
+  ASSERT_TRUE(slash) << error;
+  EXPECT_EQ(slash->host_header, "localhost:81");
+  auto bare = parse_target("localhost", error);
+  ASSERT_TRUE(bare) << error;
+  EXPECT_EQ(bare->port, 80);
+}
+
+TEST(ParseTarget, RefusesAPathRatherThanDroppingIt) {
+  for (const char* url : {"http://127.0.0.1:8080/v1", "http://127.0.0.1:8080/v1/",
+                          "127.0.0.1:8080/api", "http://host:1?x=1"}) {
+    std::string error;
+    EXPECT_FALSE(parse_target(url, error)) << url;
+    EXPECT_NE(error.find("without a path"), std::string::npos) << url << ": " << error;
+  }
+}
+
+TEST(ParseTarget, RefusesASchemeOtherThanHttp) {
+  for (const char* url : {"ftp://x", "ftp://x:21", "ws://127.0.0.1:8080", "https://127.0.0.1:1"}) {
+    std::string error;
+    EXPECT_FALSE(parse_target(url, error)) << url;
+    EXPECT_NE(error.find("not spoken"), std::string::npos) << url << ": " << error;
+  }
+}
+
 }  // namespace
 }  // namespace stampede::load

@@ -11,6 +11,10 @@ Lies (the `lie` argument):
   limit          one order in the admin listing is moved to the user of another order
   frozen         WebSocket availability messages all carry the first value seen
   stall          after the 200th product read, nothing is forwarded for one second
+Not lies, but what a restart or a failover does to WebSockets:
+  cut_ws          when the first add passes, every WebSocket open then is cut (a server
+                  restarted, a failover); new ones are forwarded again
+  cut_ws_for_good the same, and every WebSocket upgrade after it is refused with 503
 """
 import asyncio
 import json
@@ -29,6 +33,8 @@ class LyingProxy:
         self.reads = 0
         self.flowing = None  # asyncio.Event, made on the proxy's loop
         self.frozen_value = None
+        self.websockets = set()  # (client writer, upstream writer) of each open WebSocket
+        self.cut = False
         self.loop = asyncio.new_event_loop()
         ready = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(ready,), daemon=True)
@@ -64,8 +70,14 @@ class LyingProxy:
                 method, path, headers = parse_head(head)
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
                 if headers.get("upgrade", "").lower() == "websocket":
+                    if self.cut and self.lie == "cut_ws_for_good":
+                        writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
+                                     b"Connection: close\r\n\r\n")
+                        await writer.drain()
+                        return
                     await self._websocket(head + body, reader, writer)
                     return
+                self._maybe_cut(method, path)
                 await self._maybe_stall(method, path)
                 if up_writer is None:
                     up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port,
@@ -95,6 +107,15 @@ class LyingProxy:
                 self.flowing.clear()
                 self.loop.call_later(STALL_SECONDS, self.flowing.set)
         await self.flowing.wait()
+
+    def _maybe_cut(self, method, path):
+        if self.lie in ("cut_ws", "cut_ws_for_good") and not self.cut and method == "POST" \
+                and path.startswith("/v1/cart/items"):
+            self.cut = True
+            for client, upstream in list(self.websockets):
+                self.told += 1
+                client.transport.abort()
+                upstream.close()
 
     def _rewrite(self, method, path, body):
         if method != "GET" or not body:
@@ -146,6 +167,8 @@ class LyingProxy:
                 up_writer.close()
 
         task = asyncio.ensure_future(upward())
+        pair = (writer, up_writer)
+        self.websockets.add(pair)
         try:
             writer.write(await up_reader.readuntil(b"\r\n\r\n"))
             while True:
@@ -160,11 +183,13 @@ class LyingProxy:
                     payload = self._freeze(payload)
                 writer.write(frame(b0, payload))
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
             pass
         finally:
+            self.websockets.discard(pair)
             task.cancel()
             writer.close()
+            up_writer.close()
 
     def _freeze(self, payload):
         try:

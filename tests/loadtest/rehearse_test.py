@@ -1,8 +1,10 @@
 """`stampede rehearse` against a real `stampede serve`: a small sale whose audit passes and
 whose figures agree with what the admin API lists, its HTML report, --compare; every audit
 rule firing when a stand-in proxy lies one way at a time; coordinated omission (a stall
-shows in the p99); exit 2 when the run cannot start; a sale in a queue-mode drop whose
-queue figures are the server's.
+shows in the p99); exit 2 when the run cannot start (also against a target that never
+answers, before anything is sent); a sale in a queue-mode drop whose queue figures are the
+server's; a rerun that counts only its own orders; watchers reconnecting after their
+WebSockets are cut.
 
     rehearse_test.py path/to/stampede [TestClass ...]
 """
@@ -17,7 +19,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lying_proxy import LyingProxy  # noqa: E402
-from standin import free_port, harness, run_tool  # noqa: E402
+from standin import NEVER, StandIn, free_port, harness, run_tool  # noqa: E402
 
 STAMPEDE = None
 ADMIN = harness.make_token("auditor", role="admin")
@@ -321,6 +323,124 @@ class CoordinatedOmission(unittest.TestCase):
         self.assertGreaterEqual(browse["p99_ms"], 700, browse)
         self.assertGreaterEqual(browse["max_ms"], 900, browse)
         self.assertLess(browse["p50_ms"], browse["p99_ms"])
+
+
+class CannotStart(unittest.TestCase):
+    """A run that cannot start exits 2 at once, before it sends anything that writes: a target
+    that never answers, an output file that cannot be written, a target with a path or
+    another scheme. Against stand-ins, so each is seen for what it is."""
+
+    def start(self, handler):
+        s = StandIn(handler)
+        self.addCleanup(s.stop)
+        return s
+
+    def run_against(self, url, *args):
+        return run_tool([STAMPEDE, "rehearse", "--target", url, "--jwt-secret", harness.JWT_SECRET,
+                         "--shoppers", "10", "--watchers", "0", "--quiet"] + list(args), timeout=60)
+
+    def test_a_target_that_never_answers_fails_the_setup_with_its_timeout(self):
+        s = self.start(lambda *_: NEVER)
+        url = "http://127.0.0.1:%d" % s.port
+        code, _, err = self.run_against(url, "--timeout-ms", "300")
+        self.assertEqual(code, 2, err)
+        self.assertIn(url, err)
+        self.assertIn("GET /readyz got no answer", err)
+        self.assertIn("within 300 ms (--timeout-ms)", err)
+
+    def test_every_setup_request_has_the_timeout_not_only_the_first(self):
+        s = self.start(lambda method, path, *_: (200, {"status": "ready"}) if path == "/readyz" else NEVER)
+        url = "http://127.0.0.1:%d" % s.port
+        code, _, err = self.run_against(url, "--timeout-ms", "300", "--product", "p1")
+        self.assertEqual(code, 2, err)
+        self.assertIn(url, err)
+        self.assertIn("GET /v1/admin/products/p1 got no answer", err)
+
+    def test_an_output_file_that_cannot_be_written_is_refused_before_any_request(self):
+        s = self.start(lambda *_: (200, {"status": "ready"}))
+        for flag in ("--json", "--report"):
+            code, _, err = self.run_against("http://127.0.0.1:%d" % s.port, flag, "/nonexistent/x.out")
+            self.assertEqual(code, 2, err)
+            self.assertIn("cannot write /nonexistent/x.out", err)
+        self.assertEqual(s.requests, [])
+
+    def test_a_writable_output_file_is_checked_without_being_left_behind(self):
+        s = self.start(lambda *_: NEVER)
+        work = tempfile.mkdtemp(prefix="rehearse-out-")
+        self.addCleanup(shutil.rmtree, work, True)
+        out = os.path.join(work, "run.json")
+        code, _, err = self.run_against("http://127.0.0.1:%d" % s.port, "--json", out, "--timeout-ms", "100")
+        self.assertEqual(code, 2, err)  # the target never answers
+        self.assertFalse(os.path.exists(out))
+
+    def test_a_target_with_a_path_or_another_scheme_is_refused(self):
+        s = self.start(lambda *_: (200, {"status": "ready"}))
+        for url, says in (("http://127.0.0.1:%d/v1" % s.port, "without a path ('/v1')"),
+                          ("ftp://x", "'ftp' is not spoken")):
+            code, _, err = self.run_against(url)
+            self.assertEqual(code, 2, err)
+            self.assertIn(says, err)
+        self.assertEqual(s.requests, [])
+
+
+class Rerun(unittest.TestCase):
+    """A second run on a product that already has orders counts only its own."""
+
+    def test_a_rerun_counts_only_its_own_orders(self):
+        server = harness.Server(STAMPEDE, "--shards", "2")
+        self.addCleanup(server.stop)
+        args = ("--shoppers", "30", "--units", "1000", "--product", "rerun-a", "--opens-in", "0.5",
+                "--watchers", "0", "--abandon", "0", "--declined", "0", "--paypal", "0")
+        _, _, first, _ = rehearse(server.port, *args, "--seed", "1", expect=0)
+        code, stdout, second, _ = rehearse(server.port, *args, "--seed", "2", expect=0)
+        orders, view = admin_orders(server.port, "rerun-a")
+        self.assertGreater(first["audit"]["orders"], 0)
+        self.assertEqual(first["audit"]["orders"] + second["audit"]["orders"], len(orders))
+        self.assertEqual(second["audit"]["orders"], second["steps"]["order"]["ok"])
+        self.assertEqual(second["audit"]["other_orders"], first["audit"]["orders"])
+        self.assertEqual(first["audit"]["units_sold"] + second["audit"]["units_sold"], view["committed"])
+        self.assertIn("audit: %d orders of this run" % second["audit"]["orders"], stdout)
+        self.assertIn("%d orders of rerun-a not placed by this run" % first["audit"]["orders"], stdout)
+
+
+class Watchers(unittest.TestCase):
+    """WebSockets cut mid-run, as a restart or a failover cuts them: the watchers reconnect
+    and resubscribe, and one that cannot is reported, not counted as a server violation."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = harness.Server(STAMPEDE, "--shards", "2")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def run_through(self, cut, product):
+        proxy = LyingProxy(self.server.port, cut, product)
+        try:
+            code, stdout, r, _ = rehearse(proxy.port, "--shoppers", "300", "--units", "30", "--product", product,
+                                          "--opens-in", "1", "--watchers", "10", "--seed", "11")
+        finally:
+            proxy.stop()
+        self.assertEqual(proxy.told, 10, "the proxy did not cut every watcher")
+        return code, stdout, r
+
+    def test_watchers_cut_mid_run_reconnect_and_agree_with_the_server(self):
+        code, stdout, r = self.run_through("cut_ws", "cut-a")
+        self.assertEqual(code, 0, stdout)
+        self.assertEqual(r["audit"]["violations"], [])
+        self.assertGreaterEqual(r["ws"]["reconnections"], 10)
+        self.assertEqual(r["ws"]["connected"], 10)
+        self.assertEqual(r["ws"]["lost"], 0)
+        self.assertIn("10 of 10 connected at the end (%d reconnections, 0 lost)" % r["ws"]["reconnections"], stdout)
+
+    def test_watchers_that_cannot_reconnect_are_reported_not_a_violation(self):
+        code, stdout, r = self.run_through("cut_ws_for_good", "cut-b")
+        self.assertEqual(code, 0, stdout)
+        self.assertEqual(r["audit"]["violations"], [])
+        self.assertEqual((r["ws"]["connected"], r["ws"]["lost"]), (0, 10))
+        self.assertIn("10 of 10 watchers lost their connection and could not reconnect", stdout)
+        self.assertNotIn("VIOLATION", stdout)
 
 
 if __name__ == "__main__":
