@@ -241,8 +241,11 @@ void api::run(const route& r, call& c) {
     return c.respond(http_error(413, "payload_too_large",
                                 "the body is over " + std::to_string(r.body_bytes_max) + " bytes"));
   // A standby or replica answers not_primary before authentication (API.md).
-  if (!handlers::serves_when_following(r.pattern, r.fn))
+  if (!handlers::serves_when_following(r.pattern, r.fn)) {
     if (auto refused = handlers::not_primary_answer(context_)) return c.respond(std::move(*refused));
+  } else if (handlers::reads_the_store(r.fn)) {
+    if (auto refused = handlers::rebuilding_answer(context_)) return c.respond(std::move(*refused));
+  }
   // Authentication, then role.
   if (!c.req.authorization.empty() || r.who != access::anyone) {
     std::optional<identity> who = identify(c.req.authorization, {});

@@ -15,8 +15,19 @@ namespace stampede::http::handlers {
 
 namespace {
 
+// The primary as this node knows it. A node that is not primary never names itself: a
+// deposed primary rebuilding its store still holds its own last takeover as the latest.
+bool names_itself(const repl::node_status& st) {
+  return st.role != repl::node_role::primary && st.primary_id == st.node_id;
+}
+
+std::string known_primary_url(const repl::node_status& st) {
+  return names_itself(st) ? std::string() : st.primary_url;
+}
+
 json::value primary_url(const repl::node_status& st) {
-  return st.primary_url.empty() ? json::value(nullptr) : json::value(st.primary_url);
+  std::string url = known_primary_url(st);
+  return url.empty() ? json::value(nullptr) : json::value(url);
 }
 
 }  // namespace
@@ -33,7 +44,7 @@ void admin_cluster(handler_context& ctx, call& c) {
                                   {"last_seq", s.last_seq},
                                   {"lag", s.last_seq - s.applied_seq}});
   json::value primary = nullptr;
-  if (!st.primary_id.empty())
+  if (!st.primary_id.empty() && !names_itself(st))
     primary = json::object{{"node_id", st.primary_id}, {"url", primary_url(st)}};
   c.respond(json_response(200, json::object{{"node_id", st.node_id},
                                             {"role", repl::to_string(st.role)},
@@ -61,16 +72,28 @@ void admin_snapshot(handler_context& ctx, call& c) {
   c.respond(std::move(r));
 }
 
+bool reads_the_store(handler fn) {
+  return fn == &list_products || fn == &get_product || fn == &shipping_methods;
+}
+
 bool serves_when_following(std::string_view pattern, handler fn) {
   if (pattern.rfind("/v1/", 0) != 0) return true;  // operations
-  return fn == &list_products || fn == &get_product || fn == &shipping_methods ||
-         fn == &admin_cluster || fn == &admin_snapshot;
+  return reads_the_store(fn) || fn == &admin_cluster || fn == &admin_snapshot;
 }
 
 std::optional<response> not_primary_answer(const handler_context& ctx) {
   const repl::replication_node* node = ctx.settings.replication;
   if (node == nullptr || node->primary()) return std::nullopt;
-  return not_primary_response(node->status().primary_url);
+  return not_primary_response(known_primary_url(node->status()));
+}
+
+std::optional<response> rebuilding_answer(const handler_context& ctx) {
+  const repl::replication_node* node = ctx.settings.replication;
+  if (node == nullptr || node->role() != repl::node_role::starting) return std::nullopt;
+  response r = http_error(503, "overloaded",
+                          "this node is rebuilding its store from the streams; try again shortly");
+  r.headers.emplace_back("Retry-After", "1");
+  return r;
 }
 
 std::optional<response> following_readiness(const handler_context& ctx) {

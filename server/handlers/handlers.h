@@ -79,8 +79,13 @@ void admin_snapshot(handler_context& ctx, call& c);
 // Does a standby or replica serve this route (product reads, shipping methods, the cluster
 // view, operations), or answer not_primary?
 bool serves_when_following(std::string_view pattern, handler fn);
+// The routes a follower serves from its store (products, shipping methods).
+bool reads_the_store(handler fn);
 // 503 not_primary naming the primary, when this node replicates and is not the primary.
 std::optional<response> not_primary_answer(const handler_context& ctx);
+// A node rebuilding its store (starting: a deposed primary, say) serves no reads from it:
+// 503 overloaded with Retry-After, rather than a half-built catalog's 404s.
+std::optional<response> rebuilding_answer(const handler_context& ctx);
 // /readyz of a replicating node that is not the primary: 503 {"status", "primary"}.
 std::optional<response> following_readiness(const handler_context& ctx);
 // The replication lines of /metrics ("" without --replicate).

@@ -61,13 +61,35 @@ class Failover(ClusterTest):
         status, _, cart = b.request("POST", "/v1/cart/items", {"product_id": "sku-z", "quantity": 2},
                                     token=make_token("new-primary-user"))
         self.assertEqual(status, 200, cart)
+        # While the deposed primary rebuilds its store, a read of a product it has is never
+        # a 404 (a 503 while it rebuilds), and it never names itself as the primary.
+        seen = []
+        watching = threading.Event()
+
+        def watch():
+            while not watching.is_set():
+                product = a.request("GET", "/v1/products/sku-z", token=None, timeout=5)
+                ready = a.request("GET", "/readyz", token=None, timeout=5)
+                seen.append((product[0], product[2], ready[0], ready[2]))
+        watcher = threading.Thread(target=watch)
         resumed_at = time.monotonic()
         a.signal(signal.SIGCONT)
+        watcher.start()
         sent.join(60)
         status, _, body = answer["r"]
         self.assertNotEqual(status // 100, 2, "the deposed primary acknowledged a change: %r" % (body,))
         a.wait_role("standby", timeout=STEP_DOWN_BOUND_S)
         print("the deposed primary turned standby %.2f s after it resumed" % (time.monotonic() - resumed_at))
+        time.sleep(0.2)
+        watching.set()
+        watcher.join(30)
+        self.assertTrue(seen)
+        for status, body, ready_status, ready in seen:
+            self.assertIn(status, (0, 200, 503), body)  # 0: no listener for a moment, no answer
+            if status == 503:
+                self.assertIn(body["error"]["code"], ("overloaded", "not_primary"), body)
+            if ready_status == 503 and isinstance(ready, dict):
+                self.assertNotEqual(ready.get("primary"), a.url, ready)
         status, headers, body = a.request("POST", "/v1/cart/items", {"product_id": "sku-z", "quantity": 1},
                                           token=zombie_user)
         self.assertEqual(status, 503, body)
