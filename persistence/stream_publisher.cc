@@ -51,6 +51,7 @@ stream_publisher::stream_publisher(nats_connection& connection, const stream_con
                                    options opts)
     : config_(config),
       node_id_(std::move(start.node_id)),
+      instance_(std::move(start.instance)),
       url_(std::move(start.url)),
       epoch_(start.epoch),
       on_outcome_(std::move(on_outcome)),
@@ -61,7 +62,7 @@ stream_publisher::stream_publisher(nats_connection& connection, const stream_con
   // The frame before ours is this writer's own (its TAKEOVER at least) when it has written
   // any in this epoch.
   if (start.frames_written > 0)
-    last_id_ = msg_id(config_.cluster, config_.shard, frame_writer{epoch_, node_id_},
+    last_id_ = msg_id(config_.cluster, config_.shard, frame_writer{epoch_, node_id_, instance_},
                       start.frames_written);
   STAMPEDE_CHECK(next_expected_ >= 1 && opts_.frames_in_flight_max >= 1 &&
                  opts_.batches_queued_max >= 1 && opts_.ack_wait_ms > 0);
@@ -88,7 +89,7 @@ void stream_publisher::stop() {
 void stream_publisher::enqueue_locked(frame_kind kind, std::string_view body, uint64_t last_lsn,
                                       bool ends_batch) {
   pending_frame f;
-  frame_writer writer{epoch_, node_id_};
+  frame_writer writer{epoch_, node_id_, instance_};
   f.bytes = encode_frame(kind, writer, last_lsn, body);
   f.id = msg_id(config_.cluster, config_.shard, writer, ++next_frame_number_);
   f.expected_last_seq = next_expected_++;

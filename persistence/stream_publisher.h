@@ -44,6 +44,7 @@ struct publisher_position {
   uint64_t last_sequence = 0;   // stream sequence of the writer's last frame
   uint64_t last_lsn = 0;        // the writer's last log record
   uint64_t frames_written = 0;  // frames of this writer in this epoch (MsgIds go on after)
+  std::string instance;         // the writing process's instance id (stream_frame.h, MsgIds)
 };
 
 struct publish_outcome {
@@ -106,6 +107,7 @@ class stream_publisher {
   // Constant after construction.
   stream_config config_;
   std::string node_id_;
+  std::string instance_;
   std::string url_;
   uint64_t epoch_;
   outcome_handler on_outcome_;
