@@ -439,6 +439,16 @@ bool replication_node::take_shard(uint32_t k, uint64_t epoch, int64_t deadline_m
     append_result r = streams_[k]->append(data, expected, id, nats_request_wait_ms);
     if (r.status == append_status::appended) {
       if (r.sequence != expected + 1) return false;  // ours, from an earlier try: start over
+      // A duplicate is an earlier try of ours only if the bytes stored are ours (the MsgId
+      // has this process's instance id; this also holds against a writer that has not).
+      if (r.duplicate) {
+        auto there = streams_[k]->get(r.sequence);
+        if (there && (there->msg_id != id || there->data != data)) return false;
+        if (!there) {  // cannot tell yet: ask again
+          std::this_thread::sleep_for(std::chrono::milliseconds(retry_wait_ms));
+          continue;
+        }
+      }
       sequence = r.sequence;
       return true;
     }

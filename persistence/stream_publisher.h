@@ -96,7 +96,8 @@ class stream_publisher {
   // Sends every unanswered frame again, in order, one at a time, until each is in or the
   // stream shows another writer. False when fenced (or stopping).
   bool resend_unconfirmed();
-  // A 10071 for `f`: is its message there anyway (stored before its ack got lost)?
+  // A 10071 for `f`: is its message there anyway (stored before its ack got lost)? Its
+  // MsgId and its very bytes must be there.
   bool stored_anyway(const pending_frame& f);
   // Holding mu_ (released around the handler): pops confirmed frames off the front and
   // hands out the outcomes of the batches and heartbeats they end.
