@@ -147,6 +147,13 @@ replication_node::replication_node(node_options options)
 
 std::unique_ptr<replication_node> replication_node::start(node_options options, int64_t wait_ms,
                                                           std::string& error) {
+  options.instance = random_instance_id();
+  if (options.instance.empty()) {
+    error = "no random bytes for this process's instance id (getrandom)";
+    return nullptr;
+  }
+  std::fprintf(stderr, "stampede: replication: node %s, instance %s\n", options.node_id.c_str(),
+               options.instance.c_str());
   std::unique_ptr<replication_node> node(new replication_node(std::move(options)));
   const node_options& o = node->options_;
   int64_t deadline = monotonic_ms() + wait_ms;
@@ -420,7 +427,7 @@ void replication_node::take_over() {
 bool replication_node::take_shard(uint32_t k, uint64_t epoch, int64_t deadline_ms,
                                   uint64_t& sequence) {
   follower& f = *shards_[k];
-  frame_writer w{epoch, options_.node_id};
+  frame_writer w{epoch, options_.node_id, options_.instance};
   std::string id = msg_id(options_.cluster, k, w, 1);
   while (monotonic_ms() < deadline_ms) {
     if (f.applied_seq.load() != f.delivered_seq.load()) {  // the tail brought something
@@ -432,6 +439,16 @@ bool replication_node::take_shard(uint32_t k, uint64_t epoch, int64_t deadline_m
     append_result r = streams_[k]->append(data, expected, id, nats_request_wait_ms);
     if (r.status == append_status::appended) {
       if (r.sequence != expected + 1) return false;  // ours, from an earlier try: start over
+      // A duplicate is an earlier try of ours only if the bytes stored are ours (the MsgId
+      // has this process's instance id; this also holds against a writer that has not).
+      if (r.duplicate) {
+        auto there = streams_[k]->get(r.sequence);
+        if (there && (there->msg_id != id || there->data != data)) return false;
+        if (!there) {  // cannot tell yet: ask again
+          std::this_thread::sleep_for(std::chrono::milliseconds(retry_wait_ms));
+          continue;
+        }
+      }
       sequence = r.sequence;
       return true;
     }
@@ -478,7 +495,8 @@ bool replication_node::become_primary(uint64_t epoch, const std::vector<uint64_t
     h.fenced = [this, k](std::string why) {
       deposed("shard " + std::to_string(k) + "'s stream has another writer (" + why + ")");
     };
-    publisher_position start{epoch, options_.node_id, options_.url, seqs[k], lsns[k], 1};
+    publisher_position start{epoch, options_.node_id, options_.url, seqs[k], lsns[k], 1,
+                             options_.instance};
     auto err = replicated_log::open(
         options_.data_dir, k, options_.segment_bytes, *connection_, config_of(options_, k), start,
         *f.positions, std::move(h),

@@ -51,6 +51,10 @@ struct node_options {
   std::vector<std::string> servers;
   std::string cluster;
   std::string node_id;
+  // This process's random instance id (stream_frame.h), part of every MsgId it writes: two
+  // processes started with the same node_id must not write the same MsgIds. start() makes
+  // a fresh one; whatever the caller put here is replaced.
+  std::string instance;
   std::string url;            // advertised
   bool replica_only = false;  // --role replica: never takes over
   int64_t takeover_after_ms = 1500;

@@ -1,5 +1,9 @@
 #include "persistence/stream_frame.h"
 
+#include <sys/random.h>
+
+#include <cerrno>
+
 #include "persistence/wal_format.h"
 
 namespace stampede::repl {
@@ -107,11 +111,30 @@ std::optional<genesis_info> decode_genesis(const frame& f) {
 std::string msg_id(std::string_view cluster, uint32_t shard, const frame_writer& writer,
                    uint64_t n) {
   std::string id;
-  id.reserve(cluster.size() + writer.node_id.size() + 48);
+  id.reserve(cluster.size() + writer.node_id.size() + writer.instance.size() + 48);
   id.append(cluster).append(".").append(std::to_string(shard)).append(".");
   id.append(std::to_string(writer.epoch)).append(".").append(writer.node_id).append(".");
+  if (!writer.instance.empty()) id.append(writer.instance).append(".");
   id.append(std::to_string(n));
   return id;
+}
+
+std::string random_instance_id() {
+  unsigned char bytes[instance_id_length / 2];
+  size_t got = 0;
+  while (got < sizeof bytes) {
+    ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return "";
+    got += static_cast<size_t>(n);
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : bytes) {
+    out.push_back(hex[b >> 4]);
+    out.push_back(hex[b & 0xF]);
+  }
+  return out;
 }
 
 bool valid_cluster_name(std::string_view name) { return valid_name(name, cluster_name_length_max); }

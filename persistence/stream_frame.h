@@ -26,9 +26,17 @@
 //              ExpectLastSeq = the last sequence its writer applied: it makes the writer
 //              primary and fences every other writer.
 //
-// Nats-Msg-Id (msg_id below): "<cluster>.<shard>.<epoch>.<node>.<n>", n counting the
-// writer's frames in its epoch from 1. Only one node ever wins an epoch (the takeover
-// append is conditional), so ids are globally unique.
+// Nats-Msg-Id (msg_id below): "<cluster>.<shard>.<epoch>.<node>.<instance>.<n>", n
+// counting the writer's frames in its epoch from 1, <instance> the writing process's random
+// instance id (random_instance_id). The node id alone does not make ids unique: two
+// processes started with the same --node-id compute the same epoch and would write the same
+// ids, and JetStream checks a MsgId before ExpectLastSeq/ExpectLastMsgId, so the loser's
+// takeover would come back as a "duplicate" at exactly the sequence it expected instead of
+// being fenced. With the instance in it, a duplicate can only be the process's own retry.
+// The GENESIS MsgId ("<cluster>.<shard>.genesis", nats_stream.cc) has no writer on purpose:
+// two nodes creating a stream must dedupe. Streams written before instance ids hold ids
+// "<cluster>.<shard>.<epoch>.<node>.<n>"; nothing parses ids (readers decode the frames, a
+// writer only compares ids it made itself), so such streams read and chain on as before.
 #pragma once
 
 #include <cstddef>
@@ -71,6 +79,9 @@ struct frame {
 struct frame_writer {
   uint64_t epoch = 0;
   std::string_view node_id;
+  // The writing process's random_instance_id(). In MsgIds only, not in the frame's bytes.
+  // Empty only in tests and benchmarks: msg_id() then gives the form before instance ids.
+  std::string_view instance;
 };
 
 std::string encode_frame(frame_kind kind, const frame_writer& writer, uint64_t last_lsn,
@@ -90,6 +101,10 @@ std::optional<genesis_info> decode_genesis(const frame& f);
 
 std::string msg_id(std::string_view cluster, uint32_t shard, const frame_writer& writer,
                    uint64_t n);
+// A fresh process instance id: 64 random bits from getrandom(2), as 16 lowercase hex
+// digits. "" when the kernel gives no randomness (then the process must not write).
+inline constexpr size_t instance_id_length = 16;
+std::string random_instance_id();
 
 // Is `name` usable as a cluster name ([A-Za-z0-9_-], 1..cluster_name_length_max)? It
 // becomes part of stream names and subjects.

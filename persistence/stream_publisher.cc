@@ -51,6 +51,7 @@ stream_publisher::stream_publisher(nats_connection& connection, const stream_con
                                    options opts)
     : config_(config),
       node_id_(std::move(start.node_id)),
+      instance_(std::move(start.instance)),
       url_(std::move(start.url)),
       epoch_(start.epoch),
       on_outcome_(std::move(on_outcome)),
@@ -61,7 +62,7 @@ stream_publisher::stream_publisher(nats_connection& connection, const stream_con
   // The frame before ours is this writer's own (its TAKEOVER at least) when it has written
   // any in this epoch.
   if (start.frames_written > 0)
-    last_id_ = msg_id(config_.cluster, config_.shard, frame_writer{epoch_, node_id_},
+    last_id_ = msg_id(config_.cluster, config_.shard, frame_writer{epoch_, node_id_, instance_},
                       start.frames_written);
   STAMPEDE_CHECK(next_expected_ >= 1 && opts_.frames_in_flight_max >= 1 &&
                  opts_.batches_queued_max >= 1 && opts_.ack_wait_ms > 0);
@@ -88,7 +89,7 @@ void stream_publisher::stop() {
 void stream_publisher::enqueue_locked(frame_kind kind, std::string_view body, uint64_t last_lsn,
                                       bool ends_batch) {
   pending_frame f;
-  frame_writer writer{epoch_, node_id_};
+  frame_writer writer{epoch_, node_id_, instance_};
   f.bytes = encode_frame(kind, writer, last_lsn, body);
   f.id = msg_id(config_.cluster, config_.shard, writer, ++next_frame_number_);
   f.expected_last_seq = next_expected_++;
@@ -130,9 +131,13 @@ void stream_publisher::on_ack(const std::string& msg_id, append_result r) {
     auto it = std::find_if(frames_.begin(), frames_.end(),
                            [&](const pending_frame& f) { return f.id == msg_id; });
     if (it == frames_.end() || it->state != frame_state::sent) return;
-    // In the stream at the sequence it chained to: stored (a duplicate too, if there).
-    // Anywhere else, or not at all: the resend decides.
-    bool in_place = r.status == append_status::appended && r.sequence == it->expected_last_seq + 1;
+    // In the stream at the sequence it chained to: stored. Anywhere else, or not at all:
+    // the resend decides. So does a duplicate: this is the frame's first send (resends go
+    // through append()), so a message with its MsgId that was there before is another
+    // writer's (a process with the same ids), not ours, and JetStream answers a duplicate
+    // before it checks the expected sequence: the resend looks at the bytes stored.
+    bool in_place = r.status == append_status::appended && !r.duplicate &&
+                    r.sequence == it->expected_last_seq + 1;
     it->state = in_place ? frame_state::confirmed : frame_state::failed;
     if (!in_place) failed_ = true;
     --in_flight_;
@@ -175,7 +180,7 @@ bool stream_publisher::sleep_unless_stopping(int64_t ms) {
 
 bool stream_publisher::stored_anyway(const pending_frame& f) {
   auto there = stream_->get(f.expected_last_seq + 1);
-  return there && there->msg_id == f.id;
+  return there && there->msg_id == f.id && there->data == f.bytes;
 }
 
 bool stream_publisher::resend_unconfirmed() {
@@ -194,6 +199,17 @@ bool stream_publisher::resend_unconfirmed() {
     for (;;) {
       append_result r = stream_->append(f.bytes, f.expected_last_seq, f.id, opts_.ack_wait_ms,
                                           f.expected_last_id);
+      if (r.status == append_status::appended && r.duplicate) {
+        // Stored before under this MsgId: ours (an earlier send whose ack was lost) only if
+        // the bytes there are this frame's.
+        auto there = stream_->get(r.sequence);
+        if (there && (there->msg_id != f.id || there->data != f.bytes)) {
+          last_failure_ = "another writer stored a message with MsgId " + f.id + " at sequence " +
+                          std::to_string(r.sequence);
+          return false;
+        }
+        if (!there) r.status = append_status::timeout;  // cannot tell yet: try again
+      }
       bool in_place = r.status == append_status::appended && r.sequence == f.expected_last_seq + 1;
       if (in_place || (r.status == append_status::fenced && stored_anyway(f))) break;
       if (r.status == append_status::appended) {

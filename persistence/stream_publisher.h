@@ -44,6 +44,7 @@ struct publisher_position {
   uint64_t last_sequence = 0;   // stream sequence of the writer's last frame
   uint64_t last_lsn = 0;        // the writer's last log record
   uint64_t frames_written = 0;  // frames of this writer in this epoch (MsgIds go on after)
+  std::string instance;         // the writing process's instance id (stream_frame.h, MsgIds)
 };
 
 struct publish_outcome {
@@ -95,7 +96,8 @@ class stream_publisher {
   // Sends every unanswered frame again, in order, one at a time, until each is in or the
   // stream shows another writer. False when fenced (or stopping).
   bool resend_unconfirmed();
-  // A 10071 for `f`: is its message there anyway (stored before its ack got lost)?
+  // A 10071 for `f`: is its message there anyway (stored before its ack got lost)? Its
+  // MsgId and its very bytes must be there.
   bool stored_anyway(const pending_frame& f);
   // Holding mu_ (released around the handler): pops confirmed frames off the front and
   // hands out the outcomes of the batches and heartbeats they end.
@@ -106,6 +108,7 @@ class stream_publisher {
   // Constant after construction.
   stream_config config_;
   std::string node_id_;
+  std::string instance_;
   std::string url_;
   uint64_t epoch_;
   outcome_handler on_outcome_;

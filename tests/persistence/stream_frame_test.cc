@@ -1,5 +1,6 @@
 // The replicated log's framing: every kind round-trips, a damaged header is refused, a
-// BATCH's body is the very bytes of its log records, and MsgIds name their writer.
+// BATCH's body is the very bytes of its log records, and MsgIds name their writer (its
+// node and its process's instance).
 #include "persistence/stream_frame.h"
 
 #include <gtest/gtest.h>
@@ -101,10 +102,27 @@ TEST(StreamFrame, OnlyGenesisHasNoWriter) {
   EXPECT_FALSE(decode_frame(anonymous).has_value());
 }
 
-TEST(StreamFrame, MsgIdNamesClusterShardEpochNodeAndCount) {
+TEST(StreamFrame, MsgIdNamesClusterShardEpochNodeInstanceAndCount) {
+  EXPECT_EQ(msg_id("shop", 3, {12, "node-a", "0123456789abcdef"}, 5),
+            "shop.3.12.node-a.0123456789abcdef.5");
+  EXPECT_NE(msg_id("shop", 3, {12, "node-a", "1"}, 5), msg_id("shop", 3, {12, "node-b", "1"}, 5));
+  EXPECT_NE(msg_id("shop", 3, {12, "node-a", "1"}, 5), msg_id("shop", 3, {13, "node-a", "1"}, 5));
+  // Two processes with the same --node-id in the same epoch.
+  EXPECT_NE(msg_id("shop", 3, {12, "node-a", "1"}, 5), msg_id("shop", 3, {12, "node-a", "2"}, 5));
+  // Without an instance: the form writers before instance ids used.
   EXPECT_EQ(msg_id("shop", 3, {12, "node-a"}, 5), "shop.3.12.node-a.5");
-  EXPECT_NE(msg_id("shop", 3, {12, "node-a"}, 5), msg_id("shop", 3, {12, "node-b"}, 5));
-  EXPECT_NE(msg_id("shop", 3, {12, "node-a"}, 5), msg_id("shop", 3, {13, "node-a"}, 5));
+}
+
+TEST(StreamFrame, AnInstanceIdIsSixteenRandomHexDigits) {
+  std::string a = random_instance_id(), b = random_instance_id();
+  ASSERT_EQ(a.size(), instance_id_length);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos) << a;
+  EXPECT_NE(a, b);
+}
+
+TEST(StreamFrame, TheInstanceIsNotInTheFramesBytes) {
+  EXPECT_EQ(encode_frame(frame_kind::heartbeat, {3, "a", "1"}, 9, "http://a"),
+            encode_frame(frame_kind::heartbeat, {3, "a", "2"}, 9, "http://a"));
 }
 
 TEST(StreamFrame, NamesAreCheckedBeforeTheyBecomeSubjects) {
