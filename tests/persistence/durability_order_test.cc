@@ -26,9 +26,10 @@ class held_log final : public effect_log {
   uint64_t durable_ = 0;
 };
 
-class DurableBeforeRelease : public ::testing::Test {
- protected:
-  DurableBeforeRelease() : eng(config()) {
+// An engine on two held logs. `async`: --durability async (answers go first, releases
+// never); else the default, where nothing is answered before its record is durable.
+struct held_engine {
+  held_engine(manual_clock& clock, bool async) : eng(config(clock, async)) {
     std::vector<recovered_shard> shards(2);
     for (int i = 0; i < 2; ++i) {
       auto log = std::make_unique<held_log>();
@@ -37,19 +38,11 @@ class DurableBeforeRelease : public ::testing::Test {
     }
     EXPECT_EQ(eng.restore(std::move(shards)), "");
     eng.start();
-    // A user and a product on different shards.
-    for (int n = 0; user.empty(); ++n)
-      if (eng.routes().user_shard("u" + std::to_string(n)) == 0) user = "u" + std::to_string(n);
-    for (int n = 0; product.empty(); ++n)
-      if (eng.routes().product_shard("p" + std::to_string(n)) == 1) product = "p" + std::to_string(n);
   }
-  ~DurableBeforeRelease() override {
-    eng.stop();
-    pool.join();
-  }
-  engine_config config() {
+  ~held_engine() { eng.stop(); }
+  static engine_config config(manual_clock& clock, bool async) {
     engine_config c{2, 600, 900, &clock, false};
-    c.answer_before_durable = true;  // --durability async: answers go first, releases never
+    c.answer_before_durable = async;
     c.user_requests_per_s = 0;
     return c;
   }
@@ -68,6 +61,32 @@ class DurableBeforeRelease : public ::testing::Test {
     }});
     done.get_future().wait();
   }
+  // Syncs both shards until `f` is ready (a change may need one shard's record, then the
+  // other's), for at most 5 s.
+  template <class F>
+  bool sync_until_ready(F& f) {
+    for (int round = 0; round < 500; ++round) {
+      sync(0);
+      sync(1);
+      if (f.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready) return true;
+    }
+    return false;
+  }
+  engine eng;
+  held_log* logs[2] = {};
+};
+
+class DurableBeforeRelease : public ::testing::Test {
+ protected:
+  DurableBeforeRelease() {
+    // A user and a product on different shards.
+    for (int n = 0; user.empty(); ++n)
+      if (eng.routes().user_shard("u" + std::to_string(n)) == 0) user = "u" + std::to_string(n);
+    for (int n = 0; product.empty(); ++n)
+      if (eng.routes().product_shard("p" + std::to_string(n)) == 1) product = "p" + std::to_string(n);
+  }
+  ~DurableBeforeRelease() override { pool.join(); }
+  void sync(int i) { held.sync(i); }
   template <class T, class F>
   std::future<result<T>> start(F&& f) {
     auto p = std::make_shared<std::promise<result<T>>>();
@@ -88,8 +107,8 @@ class DurableBeforeRelease : public ::testing::Test {
   }
 
   manual_clock clock;
-  engine eng;
-  held_log* logs[2] = {};
+  held_engine held{clock, true};
+  engine& eng = held.eng;
   boost::asio::thread_pool pool{1};
   std::string user, product;
 };
@@ -153,54 +172,9 @@ TEST_F(DurableBeforeRelease, NewStockIsGrantableOnlyOnceItsRecordIsDurable) {
   EXPECT_TRUE((start<idempotent<cart_view>>([&](auto d) { eng.add_item(user, product, 2, std::nullopt, std::move(d)); }).get().ok()));
 }
 
-// An engine in the default mode (--durability fsync), with logs the test syncs by hand:
-// nothing is answered before its record is durable.
-struct strict_engine {
-  explicit strict_engine(manual_clock& clock) : eng(config(clock)) {
-    std::vector<recovered_shard> shards(2);
-    for (int i = 0; i < 2; ++i) {
-      auto log = std::make_unique<held_log>();
-      logs[i] = log.get();
-      shards[i].log = std::move(log);
-    }
-    EXPECT_EQ(eng.restore(std::move(shards)), "");
-    eng.start();
-  }
-  ~strict_engine() { eng.stop(); }
-  static engine_config config(manual_clock& clock) {
-    engine_config c{2, 600, 900, &clock, false};
-    c.user_requests_per_s = 0;
-    return c;
-  }
-  // As DurableBeforeRelease::sync: after the writes of the pass the task arrived in.
-  void sync(int i) {
-    std::promise<void> done;
-    eng.shard_at(i).post(shard_task{[log = logs[i], &done](shard& s) {
-      s.post(shard_task{[log, &done](shard& again) {
-        again.on_log_synced(log->appended_.load());
-        done.set_value();
-      }});
-    }});
-    done.get_future().wait();
-  }
-  // Syncs both shards until `f` is ready (a change may need one shard's record, then the
-  // other's), for at most 5 s.
-  template <class F>
-  bool sync_until_ready(F& f) {
-    for (int round = 0; round < 500; ++round) {
-      sync(0);
-      sync(1);
-      if (f.wait_for(std::chrono::milliseconds(10)) == std::future_status::ready) return true;
-    }
-    return false;
-  }
-  engine eng;
-  held_log* logs[2] = {};
-};
-
 TEST_F(DurableBeforeRelease, InFsyncModeTheAnswerWaitsForTheRecord) {
   manual_clock clock2;
-  strict_engine strict(clock2);
+  held_engine strict(clock2, /*async=*/false);
   auto answered = start<address>([&](auto d) { strict.eng.add_address(user, address{"", "N", "L", "", "C", "", "1", "GB", ""}, std::move(d)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(answered.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
@@ -214,7 +188,7 @@ TEST_F(DurableBeforeRelease, InFsyncModeTheAnswerWaitsForTheRecord) {
 // the change. Both answers go once the records are durable, the repeat's replayed.
 TEST_F(DurableBeforeRelease, ARepeatedKeyIsAnsweredOnlyOnceTheFirstRequestsRecordsAreDurable) {
   manual_clock clock2;
-  strict_engine strict(clock2);
+  held_engine strict(clock2, /*async=*/false);
   auto created = start<product_view>([&](auto d) {
     strict.eng.create_product(product_create{product, "P", "", 100, {}, 10}, std::move(d));
   });
