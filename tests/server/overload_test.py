@@ -106,6 +106,20 @@ class OneShard(unittest.TestCase):
         self.sockets.append(s)
         return s
 
+    def while_paused(self, send):
+        """Runs send() while the server is stopped (SIGSTOP), every connection accepted
+        first, so that what it writes reaches the server at once however slowly this client
+        runs. kill() returns before a thread running on the other core has stopped: a
+        request sent in that window could be read, and its write run, before the rest
+        arrived (one add of 120 ran, once, under ASan), hence wait_stopped."""
+        time.sleep(0.3)  # every connection accepted, its session waiting for a head
+        self.server.proc.send_signal(signal.SIGSTOP)
+        try:
+            wait_stopped(self.server.proc.pid)
+            send()
+        finally:
+            self.server.proc.send_signal(signal.SIGCONT)
+
     def product(self, pid, on_hand):
         status, _, _, _ = self.admin.request("POST", "/v1/admin/products",
                                           {"id": pid, "name": pid, "price": 100, "on_hand": on_hand})
@@ -128,17 +142,12 @@ class Overload(OneShard):
             if i % step == step // 2:
                 order.append(reads[i // step])
         self.assertEqual(len(order), BURST + READS)
-        # Written while the server is paused, so that the burst reaches it at once however
-        # slowly this client runs: sent one at a time to a running server, on a loaded
-        # machine, each add could be served before the next arrived and none be shed.
-        time.sleep(0.3)  # every connection accepted, its session waiting for a head
-        self.server.proc.send_signal(signal.SIGSTOP)
-        try:
-            wait_stopped(self.server.proc.pid)
+        # Written while the server is paused: sent one at a time to a running server, on a
+        # loaded machine, each add could be served before the next arrived and none be shed.
+        def send():
             for s, data in order:
                 s.sendall(data)
-        finally:
-            self.server.proc.send_signal(signal.SIGCONT)
+        self.while_paused(send)
 
         served, shed = 0, 0
         for s, _ in adds:
@@ -189,20 +198,13 @@ class GoneClients(OneShard):
         leaving = [(self.connect(), raw_request("POST", "/v1/cart/items", make_token("gone%d" % i),
                                                 {"product_id": "left", "quantity": 1}))
                    for i in range(gone)]
-        time.sleep(0.3)  # every connection accepted, its session waiting for a head
-        self.server.proc.send_signal(signal.SIGSTOP)
-        try:
-            # kill() returns before a thread running on the other core has stopped: a
-            # request sent in that window could be read, and its write run, before its
-            # client's close arrived (one add of 120 ran, once, under ASan).
-            wait_stopped(self.server.proc.pid)
+        def send():
             for s, data in live:
                 s.sendall(data)
             for s, data in leaving:
                 s.sendall(data)
                 s.close()
-        finally:
-            self.server.proc.send_signal(signal.SIGCONT)
+        self.while_paused(send)
         return [s for s, _ in live]
 
     def wait_until_decided(self, gone):
