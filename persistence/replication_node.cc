@@ -220,6 +220,12 @@ std::string replication_node::attach(engine& eng, const std::vector<wal::snapsho
       return streams_[k]->name() + " starts at message " + std::to_string(st->first_seq) +
              ", past this node's snapshot (" + std::to_string(from[k].sequence) + ")";
     }
+    // The stream's newest frame names the epoch in force. A node whose snapshot covers the
+    // whole stream (every node stopped cleanly, then started) reads nothing after it, and
+    // would otherwise take over in epoch 1: epochs only grow (API.md).
+    if (st->last_seq > 0)
+      if (auto last = streams_[k]->get(st->last_seq))
+        if (auto fr = decode_frame(last->data)) leader_->saw(*fr);
     f.retired.reset();  // its engine is gone
     f.retired = std::move(f.tail);
     f.positions = std::make_unique<stream_positions>(from[k].lsn, from[k].sequence);
