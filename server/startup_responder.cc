@@ -33,7 +33,7 @@ std::string answer_for(std::string_view request) {
     body = R"({"status":"starting"})";
   } else {
     status = "503 Service Unavailable";
-    body = R"({"error":{"code":"overloaded","message":"the store is still recovering; try again shortly"}})";
+    body = R"({"error":{"code":"overloaded","message":"the store is still recovering; try again shortly","details":{}}})";
     extra = "Retry-After: 1\r\n";
   }
   return "HTTP/1.1 " + status + "\r\nContent-Type: application/json\r\nContent-Length: " +

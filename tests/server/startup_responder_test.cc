@@ -96,6 +96,7 @@ TEST(StartupResponder, AnswersProbesAndShedsEverythingElseUntilStopped) {
   EXPECT_EQ(order.rfind("HTTP/1.1 503 ", 0), 0u) << order;
   EXPECT_NE(order.find("Retry-After: 1\r\n"), std::string::npos);
   EXPECT_NE(order.find(R"("code":"overloaded")"), std::string::npos);
+  EXPECT_NE(order.find(R"("details":{})"), std::string::npos) << "the API's error shape has details";
 
   // Garbage gets the same shed answer, not a crash.
   EXPECT_EQ(ask(r.port(), std::string("\0\xff\r\n\r\n", 6)).rfind("HTTP/1.1 503 ", 0), 0u);
