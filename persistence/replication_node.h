@@ -77,6 +77,11 @@ struct node_status {
   std::string primary_id;   // "" when unknown
   std::string primary_url;  // "" when unknown
   std::vector<shard_progress> shards;
+  // Whether it names this node while this node is not primary: a deposed primary rebuilding
+  // its store still holds its own takeover as the latest it saw.
+  bool names_itself() const { return role != node_role::primary && primary_id == node_id; }
+  // The primary's URL as clients are told it: "" when unknown, never this node's own.
+  std::string primary_url_for_clients() const { return names_itself() ? std::string() : primary_url; }
 };
 
 class replication_node {

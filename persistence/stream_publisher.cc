@@ -178,9 +178,10 @@ bool stream_publisher::sleep_unless_stopping(int64_t ms) {
   return !cv_.wait_for(lock, std::chrono::milliseconds(ms), [&] { return stop_; });
 }
 
-bool stream_publisher::stored_anyway(const pending_frame& f) {
+std::optional<bool> stream_publisher::stored_anyway(const pending_frame& f) {
   auto there = stream_->get(f.expected_last_seq + 1);
-  return there && there->msg_id == f.id && there->data == f.bytes;
+  if (!there) return std::nullopt;
+  return there->msg_id == f.id && there->data == f.bytes;
 }
 
 bool stream_publisher::resend_unconfirmed() {
@@ -210,8 +211,13 @@ bool stream_publisher::resend_unconfirmed() {
         }
         if (!there) r.status = append_status::timeout;  // cannot tell yet: try again
       }
+      if (r.status == append_status::fenced) {
+        std::optional<bool> stored = stored_anyway(f);
+        if (stored == true) break;
+        if (!stored) r.status = append_status::timeout;  // cannot tell yet: try again
+      }
       bool in_place = r.status == append_status::appended && r.sequence == f.expected_last_seq + 1;
-      if (in_place || (r.status == append_status::fenced && stored_anyway(f))) break;
+      if (in_place) break;
       if (r.status == append_status::appended) {
         last_failure_ = "its message is at sequence " + std::to_string(r.sequence) + ", not " +
                         std::to_string(f.expected_last_seq + 1);

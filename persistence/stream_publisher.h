@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -97,8 +98,9 @@ class stream_publisher {
   // stream shows another writer. False when fenced (or stopping).
   bool resend_unconfirmed();
   // A 10071 for `f`: is its message there anyway (stored before its ack got lost)? Its
-  // MsgId and its very bytes must be there.
-  bool stored_anyway(const pending_frame& f);
+  // MsgId and its very bytes must be there. nullopt: the read failed, so it cannot tell
+  // (NATS just back, say); the caller tries again rather than take it for another writer.
+  std::optional<bool> stored_anyway(const pending_frame& f);
   // Holding mu_ (released around the handler): pops confirmed frames off the front and
   // hands out the outcomes of the batches and heartbeats they end.
   void report_confirmed(std::unique_lock<std::mutex>& lock);

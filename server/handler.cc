@@ -45,6 +45,13 @@ error bad_limit() {
                                   ".." + std::to_string(limits::page_limit_max));
 }
 
+error bad_field(const reader& rd,
+                std::initializer_list<std::pair<std::string_view, std::string_view>> rules) {
+  for (const auto& [field, rule] : rules)
+    if (rd.bad == field) return field_error(rd.bad, std::string(rule));
+  return bad_field(rd);
+}
+
 error bad_field(const reader& rd) {
   if (rd.bad == "price")
     return field_error(rd.bad, "price must be an integer 0.." + std::to_string(limits::price_minor_max) +

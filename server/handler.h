@@ -100,5 +100,9 @@ json::value page_json(const page<T>& pg, F&& item) {
 // The reader's first bad field, with what it must be (price: the bound that keeps every
 // amount exact in JavaScript).
 error bad_field(const reader& rd);
+// The same, with the rule of a field read whole and checked later (an id, a name): the
+// reader's own bound is not the rule, so the rule's sentence is given instead.
+error bad_field(const reader& rd,
+                std::initializer_list<std::pair<std::string_view, std::string_view>> rules);
 
 }  // namespace stampede::http

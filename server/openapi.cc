@@ -26,7 +26,7 @@ constexpr const char* no_body = nullptr;
 
 constexpr operation_note notes[] = {
     // Catalog.
-    {"GET", "/v1/products", "list_products", "catalog", "Active products by id; q filters by a case-insensitive substring of the name", "", "limit,cursor,q", no_body, 200, "ProductPage", json_media, ""},
+    {"GET", "/v1/products", "list_products", "catalog", "Active products by id; q filters by a case-insensitive substring of the name", "", "limit,cursor,q", no_body, 200, "ProductPage", json_media, "304"},
     {"GET", "/v1/products/{}", "get_product", "catalog", "One active product, with an ETag (If-None-Match answers 304)", "id", "", no_body, 200, "Product", json_media, "304 404"},
     {"GET", "/v1/admin/products", "admin_list_products", "catalog", "Every product with on_hand, reserved and committed", "", "limit,cursor,q", no_body, 200, "AdminProductPage", json_media, ""},
     {"POST", "/v1/admin/products", "create_product", "catalog", "Create a product", "", "", "ProductCreate", 201, "AdminProduct", json_media, "409"},
@@ -183,7 +183,10 @@ std::vector<unsigned> error_statuses(const route& r, const operation_note* note)
   if (r.body == body_kind::json) out.push_back(415);
   if (r.keys == idempotency::honoured) out.push_back(422);
   if (r.who != access::anyone) out.push_back(429);
-  if (r.kind == route_kind::write) out.push_back(503);
+  // Writes may be shed; under --replicate any /v1/ route may be not_primary (a standby),
+  // and a product read overloaded while the node rebuilds its store.
+  if (r.kind == route_kind::write || std::string_view(r.pattern).rfind("/v1/", 0) == 0)
+    out.push_back(503);
   if (note)
     for (auto s : split_list(note->errors, ' '))
       out.push_back(static_cast<unsigned>(std::stoul(std::string(s))));
@@ -271,6 +274,11 @@ json::object operation(const route& r, const operation_note* note, const json::o
   answers[std::to_string(success)] = success_answer(success, note);
   for (unsigned status : error_statuses(r, note))
     answers[std::to_string(status)] = status < 400 ? success_answer(status, note) : error_answer(status);
+  // /readyz's 503 is its status (starting, standby, replica), not an error.
+  if (note && std::string_view(note->id) == "readyz")
+    answers["503"] = {{"description", "not ready: starting, or a standby or replica (with the primary)"},
+                      {"content", {{"application/json",
+                                    {{"schema", {{"$ref", "#/components/schemas/Status"}}}}}}}};
   op["responses"] = std::move(answers);
   return op;
 }

@@ -16,7 +16,11 @@ constexpr std::string_view product_topic_prefix = "product:";
 
 std::optional<std::string> ws_hub::following() const {
   if (replication_ == nullptr || replication_->primary()) return std::nullopt;
-  return replication_->status().primary_url;
+  return replication_->status().primary_url_for_clients();
+}
+
+bool ws_hub::rebuilding() const {
+  return replication_ != nullptr && replication_->role() == repl::node_role::starting;
 }
 
 void ws_hub::join(ws_session* s, const boost::asio::any_io_executor& ex) {

@@ -63,6 +63,8 @@ class ws_hub final : public live_sink {
   // When this node follows a primary (a standby or a replica): the primary's advertised URL
   // ("" when none is known). Such a node serves product topics only (API.md).
   std::optional<std::string> following() const;
+  // While this node rebuilds its store (starting), product topics are not served from it.
+  bool rebuilding() const;
   // Ends one (answered or not).
   void unsubscribe(ws_session& s, const std::string& topic);
   // Draining: every session is closed with "going away".

@@ -218,7 +218,11 @@ std::optional<std::string> ws_session::core_topic(const std::string& client_topi
     if (!who_) return refuse("unauthorized", "an order topic needs a token");
     return client_topic;
   }
-  if (client_topic.starts_with("product:")) return client_topic;
+  if (client_topic.starts_with("product:")) {
+    if (hub_.rebuilding())
+      return refuse("overloaded", "this node is rebuilding its store: subscribe again shortly");
+    return client_topic;
+  }
   if (client_topic.starts_with("queue:")) {  // the caller's own ticket: queue:<drop>:<user>
     if (!who_) return refuse("unauthorized", "a queue topic needs a token");
     if (client_topic.find(':', std::string_view("queue:").size()) != std::string::npos) return refuse("not_found", "no such drop");

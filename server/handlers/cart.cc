@@ -30,7 +30,7 @@ void add_cart_item(handler_context& ctx, call& c) {
   auto quantity = rd.integer("quantity", limits::quantity_min, limits::quantity_max);
   if (!rd.bad.empty())
     return c.fail(rd.bad == "quantity" ? field_error(rd.bad, quantity_range(limits::quantity_min))
-                                       : bad_field(rd));
+                                       : bad_field(rd, {{"product_id", "product_id must be a product's id, a string"}}));
   if (!product_id) return c.fail(field_error("product_id", "product_id is required"));
   if (!quantity) return c.fail(field_error("quantity", "quantity is required"));
   ctx.eng.add_item(c.who.user_id, std::move(*product_id), *quantity, c.req.idempotency_key,

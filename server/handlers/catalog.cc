@@ -10,6 +10,9 @@ namespace {
 // An id or a name is read whole and then checked by the catalog, whose message gives the
 // rule (a reader's bound would name a length one past it).
 constexpr size_t text_read_bytes_max = 4096;
+error bad_product_field(const reader& rd) {
+  return bad_field(rd, {{"id", "id must match [A-Za-z0-9._-]{1,64}"}, {"name", "name must be 1..200 bytes"}});
+}
 
 std::string etag_of(const std::string& body) {
   char buf[24];
@@ -119,7 +122,7 @@ void admin_create_product(handler_context& ctx, call& c) {
   auto max_per_card = rd.integer("max_per_card", 0, limits::account_limit_max);
   auto starts = rd.time_or_null("sale_starts_at");
   auto ends = rd.time_or_null("sale_ends_at");
-  if (!rd.bad.empty()) return c.fail(bad_field(rd));
+  if (!rd.bad.empty()) return c.fail(bad_product_field(rd));
   if (!id) return c.fail(field_error("id", "id is required"));
   if (!name) return c.fail(field_error("name", "name is required"));
   if (!price) return c.fail(field_error("price", "price is required"));
@@ -157,7 +160,7 @@ void admin_patch_product(handler_context& ctx, call& c) {
   // The admin view sent back as it was read names its own id: only another id is refused.
   if (const auto* id = c.body.if_contains("id"); id && !(id->is_string() && id->as_string() == c.params[0]))
     return c.fail(field_error("id", "a product's id cannot change"));
-  if (!rd.bad.empty()) return c.fail(bad_field(rd));
+  if (!rd.bad.empty()) return c.fail(bad_product_field(rd));
   ctx.eng.patch_product(c.params[0], std::move(p), answer<product_view>(ctx, c, [&ctx](product_view v) {
                           return admin_view(ctx, 200, v);
                         }));

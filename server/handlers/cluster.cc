@@ -15,18 +15,9 @@ namespace stampede::http::handlers {
 
 namespace {
 
-// The primary as this node knows it. A node that is not primary never names itself: a
-// deposed primary rebuilding its store still holds its own last takeover as the latest.
-bool names_itself(const repl::node_status& st) {
-  return st.role != repl::node_role::primary && st.primary_id == st.node_id;
-}
-
-std::string known_primary_url(const repl::node_status& st) {
-  return names_itself(st) ? std::string() : st.primary_url;
-}
-
+// The primary as this node knows it; a node that is not primary never names itself.
 json::value primary_url(const repl::node_status& st) {
-  std::string url = known_primary_url(st);
+  std::string url = st.primary_url_for_clients();
   return url.empty() ? json::value(nullptr) : json::value(url);
 }
 
@@ -44,7 +35,7 @@ void admin_cluster(handler_context& ctx, call& c) {
                                   {"last_seq", s.last_seq},
                                   {"lag", s.last_seq - s.applied_seq}});
   json::value primary = nullptr;
-  if (!st.primary_id.empty() && !names_itself(st))
+  if (!st.primary_id.empty() && !st.names_itself())
     primary = json::object{{"node_id", st.primary_id}, {"url", primary_url(st)}};
   c.respond(json_response(200, json::object{{"node_id", st.node_id},
                                             {"role", repl::to_string(st.role)},
@@ -84,7 +75,7 @@ bool serves_when_following(std::string_view pattern, handler fn) {
 std::optional<response> not_primary_answer(const handler_context& ctx) {
   const repl::replication_node* node = ctx.settings.replication;
   if (node == nullptr || node->primary()) return std::nullopt;
-  return not_primary_response(known_primary_url(node->status()));
+  return not_primary_response(node->status().primary_url_for_clients());
 }
 
 std::optional<response> rebuilding_answer(const handler_context& ctx) {

@@ -15,6 +15,8 @@ constexpr size_t status_name_length_max = 64;
 constexpr size_t tracking_number_length_max = 200;
 // Read whole, so that an address too long is refused as not valid, with its bound.
 constexpr size_t email_read_bytes_max = 4096;
+constexpr std::string_view email_rule = "email must be a valid email address of at most 254 bytes";
+static_assert(email::address_length_max == 254, "email_rule names the bound");
 
 std::optional<checkout_request> read_checkout(reader& rd) {
   checkout_request req;
@@ -32,8 +34,7 @@ std::optional<checkout_request> read_checkout(reader& rd) {
 std::optional<error> take_email(const reader& rd, const std::string& claim, checkout_request& req) {
   if (rd.has("email")) {
     if (!email::valid_address(req.email))
-      return field_error("email", "email must be a valid email address of at most " +
-                                      std::to_string(email::address_length_max) + " bytes");
+      return field_error("email", std::string(email_rule));
   } else if (email::valid_address(claim)) {
     req.email = claim;
   }
@@ -55,7 +56,7 @@ reply<page<order>> orders_page_answer(handler_context& ctx, call& c) {
 void checkout_preview(handler_context& ctx, call& c) {
   reader rd{c.body};
   auto req = read_checkout(rd);
-  if (!req) return c.fail(bad_field(rd));
+  if (!req) return c.fail(bad_field(rd, {{"email", email_rule}}));
   if (auto e = take_email(rd, c.who.email, *req)) return c.fail(std::move(*e));
   ctx.eng.preview(c.who.user_id, std::move(*req),
                   answer<checkout_summary>(ctx, c, [&ctx](checkout_summary s) {
@@ -66,7 +67,7 @@ void checkout_preview(handler_context& ctx, call& c) {
 void place_order(handler_context& ctx, call& c) {
   reader rd{c.body};
   auto req = read_checkout(rd);
-  if (!req) return c.fail(bad_field(rd));
+  if (!req) return c.fail(bad_field(rd, {{"email", email_rule}}));
   if (auto e = take_email(rd, c.who.email, *req)) return c.fail(std::move(*e));
   ctx.eng.place_order(c.who.user_id, std::move(*req), c.req.idempotency_key,
                       answer<idempotent<order>>(ctx, c, [&ctx](idempotent<order> o) {

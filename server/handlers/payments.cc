@@ -31,6 +31,7 @@ result<card_details> read_card(const json::object& body) {
   auto month = cr.integer("exp_month", 1, 12);
   auto year = cr.integer("exp_year", card_exp_year_min, card_exp_year_max);
   auto cvc = cr.str("cvc", card_cvc_length_max);
+  if (cr.bad == "cvc") return field_error("card.cvc", "the CVC must be 3 or 4 digits");
   if (!cr.bad.empty()) return field_error("card." + cr.bad, "card." + cr.bad + " is malformed");
   if (!number || !luhn_valid(*number))
     return field_error("card.number", "the card number is not valid");

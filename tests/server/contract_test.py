@@ -202,6 +202,19 @@ class Fields(ServerTest):
             "url": "http://127.0.0.1:9/x", "secret": "s" * 300}), "secret", "at most 256 bytes")
         self.assertRefused(self.admin.request("POST", "/v1/admin/webhooks", {
             "url": "http://127.0.0.1:9/x", "secret": 12345678}), "secret", "must be a string")
+        # Fields read whole and checked later say their rule, not the reader's bound.
+        self.assertRefused(self.admin.request("POST", "/v1/admin/products", {"id": 5, "name": "n", "price": 1}),
+                           "id", "[A-Za-z0-9._-]{1,64}")
+        self.assertRefused(self.admin.request("POST", "/v1/admin/products",
+                                              {"id": self.unique("long"), "name": "n" * 5000, "price": 1}),
+                           "name", "1..200 bytes")
+        c = self.customer()
+        self.assertRefused(c.request("POST", "/v1/checkout/preview", {"email": "e" * 5000}), "email",
+                           "at most 254 bytes")
+        self.assertRefused(c.request("POST", "/v1/orders/ord_0000000000000000000001/payments", {
+            "method": "card", "amount": 100,
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "12345"}}),
+            "card.cvc", "3 or 4 digits")
 
 
 class DataDir(unittest.TestCase):

@@ -30,12 +30,14 @@ def _load(port):
         resp = conn.getresponse()
         payload = resp.read()
         conn.close()
+        if resp.status == 503:
+            return None  # a server still starting: ask again on its next answer
         if resp.status == 200 and resp.getheader("content-type", "").startswith("application/json"):
             doc = json.loads(payload)
             if isinstance(doc, dict) and "paths" in doc:
                 found = _operations(doc), doc.get("components", {})
     except (OSError, ValueError, http.client.HTTPException):
-        found = None
+        return None  # not there yet (a node restarting on its port): ask again
     _documents[port] = found
     return found
 
