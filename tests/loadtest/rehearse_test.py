@@ -97,16 +97,21 @@ def parsed(report):
     return p
 
 
-class Sale(unittest.TestCase):
-    """A small sale straight against the server."""
+class WithServer(unittest.TestCase):
+    """One two-shard `stampede serve` for the class, with `server_args` added."""
+    server_args = ()
 
     @classmethod
     def setUpClass(cls):
-        cls.server = harness.Server(STAMPEDE, "--shards", "2")
+        cls.server = harness.Server(STAMPEDE, "--shards", "2", *cls.server_args)
 
     @classmethod
     def tearDownClass(cls):
         cls.server.stop()
+
+
+class Sale(WithServer):
+    """A small sale straight against the server."""
 
     def test_a_small_sale_passes_the_audit_and_its_figures_match_the_store(self):
         code, stdout, r, report = rehearse(self.server.port, "--shoppers", "2000", "--units", "100",
@@ -181,18 +186,11 @@ def rfc3339(t):
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ" % int(t % 1 * 1000)
 
 
-class Drop(unittest.TestCase):
+class Drop(WithServer):
     """A sale in a queue-mode drop: shoppers join the queue, wait for admission on the
     WebSocket and add with their admission; the tool's queue figures are the server's."""
-
-    @classmethod
-    def setUpClass(cls):
-        # Short holds: carts given up on come back within the run, so the drop sells out.
-        cls.server = harness.Server(STAMPEDE, "--shards", "2", "--hold-ttl", "3")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+    # Short holds: carts given up on come back within the run, so the drop sells out.
+    server_args = ("--hold-ttl", "3")
 
     def test_shoppers_queue_wait_for_admission_and_the_drop_sells_out(self):
         admin = harness.Client(self.server.port, ADMIN)
@@ -246,17 +244,9 @@ class Drop(unittest.TestCase):
         self.assertIn("Latency of admission", " | ".join(parsed(report).titles))
 
 
-class Audit(unittest.TestCase):
+class Audit(WithServer):
     """Each lie of the proxy makes the audit fail with its violation kind, and only then."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = harness.Server(STAMPEDE, "--shards", "2")
-        cls.runs = 0
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
+    runs = 0
 
     def run_through(self, lie, shoppers="300", units="30"):
         Audit.runs += 1
@@ -403,17 +393,9 @@ class Rerun(unittest.TestCase):
         self.assertIn("%d orders of rerun-a not placed by this run" % first["audit"]["orders"], stdout)
 
 
-class Watchers(unittest.TestCase):
+class Watchers(WithServer):
     """WebSockets cut mid-run, as a restart or a failover cuts them: the watchers reconnect
     and resubscribe, and one that cannot is reported, not counted as a server violation."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = harness.Server(STAMPEDE, "--shards", "2")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
 
     def run_through(self, cut, product):
         proxy = LyingProxy(self.server.port, cut, product)
